@@ -1,0 +1,313 @@
+// One validated, frozen config object from defaults, the config file, the environment and flags (in
+// that order, later wins). Nothing else reads process.env (STYLE §5.2).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { BackoffPolicy, PolicyRule } from './core/policy.js';
+import { ErrorCode, LazaretError } from './errors.js';
+
+export interface Limits {
+  /** Largest binary packet body accepted, bytes. */
+  maxFrameBytes: number;
+  /** Largest job payload accepted, bytes. */
+  maxPayloadBytes: number;
+  /** Longest admin text line, bytes. */
+  maxLineBytes: number;
+  /** Longest unique key, bytes (gearmand: 64). */
+  maxUniqueBytes: number;
+  maxConnections: number;
+  /** Default queue limit per function, 0 = unlimited; the admin `maxqueue` overrides it. */
+  maxQueue: number;
+  /** Replies buffered for a peer that does not read before it is disconnected, bytes. */
+  maxOutputBytes: number;
+  /** Replies waiting on a commit before reading from that connection pauses. */
+  maxPendingReplies: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  httpHost: string;
+  /** null = no HTTP side. */
+  httpPort: number | null;
+  /** SQLite file. */
+  db: string;
+  /** `normal` survives a kill -9 of the server; `full` also survives power loss, slower. */
+  synchronous: 'normal' | 'full';
+  handlePrefix: string;
+  /** Admin commands that change state from beyond loopback need it; so does the HTTP API there. */
+  adminToken: string | null;
+  /** Treat every connection as if it sent OPTION_REQ exceptions (gearmand --exceptions). */
+  exceptionsByDefault: boolean;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** How long a graceful stop waits for running jobs, ms. */
+  shutdownGraceMs: number;
+  limits: Limits;
+  policies: PolicyRule[];
+  /** Each quarantined job is also submitted to this function as a background job. */
+  quarantineFunction: string | null;
+  /** Where the config file was read from, if anywhere. */
+  configFile: string | null;
+}
+
+export const DEFAULT_CONFIG_FILE = 'lazaret.json';
+
+export function defaultConfig(): Config {
+  return {
+    host: '127.0.0.1',
+    port: 4730,
+    httpHost: '127.0.0.1',
+    httpPort: 4731,
+    db: './data/lazaret.db',
+    synchronous: 'normal',
+    handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
+    adminToken: null,
+    exceptionsByDefault: false,
+    logLevel: 'info',
+    shutdownGraceMs: 30_000,
+    limits: {
+      maxFrameBytes: 16 * 1024 * 1024 + 4096,
+      maxPayloadBytes: 16 * 1024 * 1024,
+      maxLineBytes: 8192,
+      maxUniqueBytes: 64,
+      maxConnections: 10_000,
+      maxQueue: 0,
+      maxOutputBytes: 64 * 1024 * 1024,
+      maxPendingReplies: 10_000,
+    },
+    policies: [],
+    quarantineFunction: null,
+    configFile: null,
+  };
+}
+
+/** Flags as the CLI parsed them; undefined = not given. */
+export interface ConfigFlags {
+  config?: string;
+  host?: string;
+  port?: string | number;
+  httpHost?: string;
+  httpPort?: string | number;
+  db?: string;
+  adminToken?: string;
+  logLevel?: string;
+}
+
+type Source = 'file' | 'env' | 'flag';
+interface Problem {
+  key: string;
+  source: Source;
+  message: string;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `1500`, `"1500ms"`, `"1.5s"`, `"10m"`, `"2h"`, `"7d"` -> milliseconds. */
+export function parseDuration(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
+  if (typeof value !== 'string') return null;
+  const m = DURATION.exec(value.trim());
+  if (!m) return null;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
+  const config = defaultConfig();
+  const problems: Problem[] = [];
+
+  const file = flags.config ?? env.LAZARET_CONFIG ?? (existsSync(`${cwd}/${DEFAULT_CONFIG_FILE}`) ? `${cwd}/${DEFAULT_CONFIG_FILE}` : undefined);
+  if (file !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new LazaretError(ErrorCode.CONFIG_INVALID, `Cannot read config file ${file}: ${(err as Error).message}`, {
+        hint: 'the config file is JSON; see README "Configuration"',
+      });
+    }
+    applyFile(config, raw, problems);
+    config.configFile = file;
+  }
+
+  const set = (key: keyof Config, value: string | number | undefined, source: Source): void => {
+    if (value === undefined || value === '') return;
+    applyScalar(config, key, value, source, problems);
+  };
+  set('host', env.LAZARET_HOST, 'env');
+  set('port', env.LAZARET_PORT, 'env');
+  set('httpHost', env.LAZARET_HTTP_HOST, 'env');
+  set('httpPort', env.LAZARET_HTTP_PORT, 'env');
+  set('db', env.LAZARET_DB, 'env');
+  set('adminToken', env.LAZARET_ADMIN_TOKEN, 'env');
+  set('logLevel', env.LAZARET_LOG_LEVEL, 'env');
+  set('host', flags.host, 'flag');
+  set('port', flags.port, 'flag');
+  set('httpHost', flags.httpHost, 'flag');
+  set('httpPort', flags.httpPort, 'flag');
+  set('db', flags.db, 'flag');
+  set('adminToken', flags.adminToken, 'flag');
+  set('logLevel', flags.logLevel, 'flag');
+
+  if (problems.length > 0) {
+    const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : 'command line'}): ${p.message}`);
+    throw new LazaretError(ErrorCode.CONFIG_INVALID, `Invalid configuration:\n${lines.join('\n')}`, {
+      hint: 'see README "Configuration" for every key and its default',
+    });
+  }
+  return deepFreeze(config);
+}
+
+function applyScalar(config: Config, key: keyof Config, value: unknown, source: Source, problems: Problem[]): void {
+  const bad = (message: string): void => void problems.push({ key, source, message });
+  switch (key) {
+    case 'port':
+    case 'httpPort': {
+      if (key === 'httpPort' && (value === null || value === 'off')) {
+        config.httpPort = null;
+        return;
+      }
+      const n = typeof value === 'number' ? value : Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) return bad(`must be a port number 0-65535, got ${JSON.stringify(value)}`);
+      config[key] = n;
+      return;
+    }
+    case 'host':
+    case 'httpHost':
+    case 'db':
+    case 'handlePrefix':
+      if (typeof value !== 'string' || value === '') return bad(`must be a non-empty string, got ${JSON.stringify(value)}`);
+      if (key === 'handlePrefix' && (value.includes('//') || value.length > 40)) return bad('must not contain "//" and be at most 40 bytes');
+      config[key] = value;
+      return;
+    case 'adminToken':
+    case 'quarantineFunction':
+      if (value !== null && (typeof value !== 'string' || value === '')) return bad('must be a non-empty string or null');
+      config[key] = value as string | null;
+      return;
+    case 'logLevel':
+      if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(String(value))) {
+        return bad(`must be one of trace, debug, info, warn, error, fatal, silent; got ${JSON.stringify(value)}`);
+      }
+      config.logLevel = value as Config['logLevel'];
+      return;
+    case 'synchronous':
+      if (value !== 'normal' && value !== 'full') return bad('must be "normal" or "full"');
+      config.synchronous = value;
+      return;
+    case 'exceptionsByDefault':
+      if (typeof value !== 'boolean') return bad('must be true or false');
+      config.exceptionsByDefault = value;
+      return;
+    case 'shutdownGraceMs': {
+      const ms = parseDuration(value);
+      if (ms === null) return bad('must be a duration such as 30000, "30s" or "1m"');
+      config.shutdownGraceMs = ms;
+      return;
+    }
+    default:
+      bad('is not a setting Lazaret knows');
+  }
+}
+
+const LIMIT_KEYS = Object.keys(defaultConfig().limits) as (keyof Limits)[];
+const POLICY_KEYS = ['match', 'maxAttempts', 'maxCrashes', 'backoff', 'timeout', 'ttl', 'retryForeground'];
+
+function applyFile(config: Config, raw: unknown, problems: Problem[]): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push({ key: '(file)', source: 'file', message: 'must be a JSON object' });
+    return;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'limits') applyLimits(config, value, problems);
+    else if (key === 'policies') applyPolicies(config, value, problems);
+    else if (key === '$schema' || key === 'comment') continue;
+    else applyScalar(config, key as keyof Config, value, 'file', problems);
+  }
+}
+
+function applyLimits(config: Config, value: unknown, problems: Problem[]): void {
+  if (typeof value !== 'object' || value === null) {
+    problems.push({ key: 'limits', source: 'file', message: 'must be an object' });
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (!LIMIT_KEYS.includes(k as keyof Limits)) {
+      problems.push({ key: `limits.${k}`, source: 'file', message: `unknown limit; known: ${LIMIT_KEYS.join(', ')}` });
+    } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      problems.push({ key: `limits.${k}`, source: 'file', message: `must be a whole number >= 0, got ${JSON.stringify(v)}` });
+    } else {
+      config.limits[k as keyof Limits] = v;
+    }
+  }
+  if (config.limits.maxPayloadBytes > config.limits.maxFrameBytes) {
+    config.limits.maxFrameBytes = config.limits.maxPayloadBytes + 4096;
+  }
+}
+
+function applyPolicies(config: Config, value: unknown, problems: Problem[]): void {
+  if (!Array.isArray(value)) {
+    problems.push({ key: 'policies', source: 'file', message: 'must be an array of {"match": "glob", ...}' });
+    return;
+  }
+  value.forEach((rule: unknown, i) => {
+    const at = `policies[${i}]`;
+    const bad = (k: string, message: string): void => void problems.push({ key: `${at}.${k}`, source: 'file', message });
+    if (typeof rule !== 'object' || rule === null) return bad('', 'must be an object');
+    const r = rule as Record<string, unknown>;
+    const out: PolicyRule = { match: '' };
+    for (const k of Object.keys(r)) if (!POLICY_KEYS.includes(k)) bad(k, `unknown policy key; known: ${POLICY_KEYS.join(', ')}`);
+    if (typeof r.match !== 'string' || r.match === '') bad('match', 'must be a glob over function names, e.g. "resize_*"');
+    else out.match = r.match;
+    for (const k of ['maxAttempts', 'maxCrashes'] as const) {
+      if (r[k] === undefined) continue;
+      if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < 1) bad(k, 'must be a whole number >= 1');
+      else out[k] = r[k] as number;
+    }
+    for (const k of ['timeout', 'ttl'] as const) {
+      if (r[k] === undefined) continue;
+      if (r[k] === null) {
+        out[k] = null;
+        continue;
+      }
+      const ms = parseDuration(r[k]);
+      if (ms === null || ms <= 0) bad(k, 'must be a duration such as 30000, "30s", "10m", or null');
+      else out[k] = ms;
+    }
+    if (r.retryForeground !== undefined) {
+      if (typeof r.retryForeground !== 'boolean') bad('retryForeground', 'must be true or false');
+      else out.retryForeground = r.retryForeground;
+    }
+    if (r.backoff !== undefined) {
+      const b = r.backoff as Record<string, unknown>;
+      const backoff: Partial<BackoffPolicy> = {};
+      if (typeof b !== 'object' || b === null) bad('backoff', 'must be an object {type, base, cap, jitter}');
+      else {
+        if (b.type !== undefined) {
+          if (b.type !== 'exponential' && b.type !== 'fixed') bad('backoff.type', 'must be "exponential" or "fixed"');
+          else backoff.type = b.type;
+        }
+        for (const k of ['base', 'cap'] as const) {
+          if (b[k] === undefined) continue;
+          const ms = parseDuration(b[k]);
+          if (ms === null) bad(`backoff.${k}`, 'must be a duration such as 1000 or "1s"');
+          else backoff[k] = ms;
+        }
+        if (b.jitter !== undefined) {
+          if (typeof b.jitter !== 'boolean') bad('backoff.jitter', 'must be true or false');
+          else backoff.jitter = b.jitter;
+        }
+        out.backoff = backoff;
+      }
+    }
+    config.policies.push(out);
+  });
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,900 @@
+// The job engine: queues per function and priority, claims, attempts, policies, quarantine,
+// deadlines and scheduling. The store is the source of truth for durable jobs; memory is an index over
+// it. It opens no sockets: the gearman and http layers call it.
+
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ErrorCode, LazaretError } from '../errors.js';
+import type { StorageAdapter } from '../storage/adapter.js';
+import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
+import { systemClock, type Clock } from './clock.js';
+import { GroupCommit } from './commit.js';
+import { TypedEmitter, type EngineEvents } from './events.js';
+import { errorText, parseEvidence } from './evidence.js';
+import { FunctionRegistry, type FunctionState } from './functions.js';
+import type { Job, Waiter, WorkerConn, WorkUpdate } from './job.js';
+import { backoffDelay, PolicyBook } from './policy.js';
+import { Worker } from './worker.js';
+
+export interface EngineLimits {
+  maxPayloadBytes: number;
+  /** Longest unique key; gearmand refuses more than 64 bytes. */
+  maxUniqueBytes: number;
+  /** Default queue limit per function (0 = unlimited); `maxqueue` overrides it per function. */
+  maxQueue: number;
+}
+
+export interface EngineOptions {
+  store: StorageAdapter;
+  logger: Logger;
+  clock?: Clock;
+  policies?: PolicyBook;
+  /** Job handles are this prefix plus the job id, e.g. `H:host:`. */
+  handlePrefix: string;
+  limits: EngineLimits;
+  /** Each quarantined job is also submitted here as a background job (docs/quarantine.md). */
+  quarantineFunction?: string | null;
+  random?: () => number;
+}
+
+export interface SubmitRequest {
+  fn: string;
+  unique: string;
+  payload: Buffer;
+  priority: Priority;
+  background: boolean;
+  runAt?: number | null;
+  deadline?: number | null;
+  waiter?: Waiter;
+}
+
+export interface SubmitResult {
+  job: Job;
+  created: boolean;
+  /** Resolves when the client may be told (durable jobs: after their insert committed); null = now. */
+  ready: Promise<void> | null;
+}
+
+export interface Assignment {
+  job: Job;
+  /** Resolves true when the attempt is stored and the job may be sent; false when it must not be. */
+  ready: Promise<boolean> | null;
+}
+
+export type ReportResult = 'ok' | 'not_found' | 'stale';
+
+export interface JobStatus {
+  known: boolean;
+  running: boolean;
+  numerator: number;
+  denominator: number;
+  waiters: number;
+}
+
+const ID_BLOCK = 100_000;
+
+export class Engine extends TypedEmitter<EngineEvents> {
+  readonly functions = new FunctionRegistry();
+  readonly workers = new Set<Worker>();
+  readonly clock: Clock;
+  readonly policies: PolicyBook;
+  readonly limits: EngineLimits;
+  readonly store: StorageAdapter;
+  readonly #log: Logger;
+  readonly #commit: GroupCommit;
+  readonly #prefix: string;
+  readonly #random: () => number;
+  readonly #quarantineFunction: string | null;
+  readonly #byId = new Map<number, Job>();
+  /** (function, unique) -> job, for coalescing. */
+  readonly #uniques = new Map<string, Job>();
+  /** unique -> newest job with it, any function (GET_STATUS_UNIQUE, gearman-protocol.md §6). */
+  readonly #latestUnique = new Map<string, Job>();
+  /** Jobs whose handle is not prefix + id (requeued after the prefix changed). */
+  readonly #foreignHandles = new Map<string, Job>();
+  #nextId = 0;
+  #idLimit = 0;
+  #started = false;
+  #closed = false;
+  /** Shutting down: no new submissions, no new deliveries. */
+  #draining = false;
+  readonly stats = { submitted: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, quarantined: 0, expired: 0, retried: 0 };
+
+  constructor(opts: EngineOptions) {
+    super();
+    this.store = opts.store;
+    this.#log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.policies = opts.policies ?? new PolicyBook();
+    this.limits = opts.limits;
+    this.#prefix = opts.handlePrefix;
+    this.#random = opts.random ?? Math.random;
+    this.#quarantineFunction = opts.quarantineFunction ?? null;
+    this.#commit = new GroupCommit(this.store, (err, size) =>
+      this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Loads every stored job back into memory (a restart after a crash included). */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#nextId = await this.store.idsNext();
+    this.#idLimit = this.#nextId + ID_BLOCK;
+    this.#commit.stage().idWatermark = this.#idLimit;
+    const stored = await this.store.jobsLoad();
+    const now = this.clock.now();
+    let interrupted = 0;
+    for (const row of stored) {
+      const job = this.#newJob(row.id, row.function, row.unique, row.payload, row.priority, true, row.submittedAt);
+      job.runAt = row.runAt;
+      job.deadline = row.deadline;
+      job.attempts = row.attempts.length;
+      for (const a of row.attempts) {
+        if (a.endedAt === null) continue;
+        job.history.push(a);
+        if (a.outcome === 'crashed' || a.outcome === 'timed_out') job.crashes++;
+      }
+      const open = row.attempts.find((a) => a.endedAt === null);
+      if (open) {
+        // The worker died with the server: that delivery counts as a crash, not a fresh budget.
+        interrupted++;
+        job.state = 'running';
+        job.fn.running++;
+        job.current = open;
+        this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
+      } else {
+        this.#admit(job);
+      }
+    }
+    await this.#commit.flush();
+    this.#log.info({ jobs: stored.length, interrupted }, 'store loaded');
+  }
+
+  /** Commits what is staged, cancels timers and closes the store. Connections must be gone first. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const job of this.#byId.values()) {
+      job.timer?.cancel();
+      job.deadlineTimer?.cancel();
+    }
+    await this.#commit.flush();
+    await this.store.close();
+  }
+
+  /** Stops taking submissions and handing out jobs; running jobs may still finish. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * Ends every attempt still running when a shutdown's grace period is over. The job goes back to its
+   * queue (and the store) without charging its budget: it was not the job's fault.
+   */
+  abandonRunning(): number {
+    let n = 0;
+    for (const w of this.workers) {
+      for (const job of [...w.held.values()]) {
+        this.#fail(job, 'returned', 'the server shut down before the job finished (not charged)', null);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get runningCount(): number {
+    let n = 0;
+    for (const fn of this.functions.all()) n += fn.running;
+    return n;
+  }
+
+  get jobCount(): number {
+    return this.#byId.size;
+  }
+
+  get commitStats(): { commits: number; rows: number } {
+    return { commits: this.#commit.commits, rows: this.#commit.rows };
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  submit(req: SubmitRequest): SubmitResult {
+    if (this.#closed || this.#draining) throw new LazaretError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down; submit again later');
+    if (req.payload.length > this.limits.maxPayloadBytes) {
+      throw new LazaretError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `Payload of ${req.payload.length} bytes is over the limit of ${this.limits.maxPayloadBytes}`,
+      );
+    }
+    const fn = this.functions.ensure(req.fn);
+    const key = req.unique === '' ? null : this.#uniqueKey(req.fn, req.unique, req.payload);
+    if (key !== null) {
+      const existing = this.#uniques.get(key);
+      if (existing) return this.#coalesce(existing, req);
+    }
+    const limit = fn.maxqueue[req.priority] || this.limits.maxQueue;
+    if (limit > 0 && fn.total >= limit) {
+      throw new LazaretError(ErrorCode.QUEUE_FULL, `Queue of ${req.fn} is full (${fn.total} jobs, limit ${limit})`);
+    }
+    const now = this.clock.now();
+    const job = this.#newJob(this.#allocateId(), req.fn, req.unique, Buffer.from(req.payload), req.priority, req.background, now);
+    const ttl = this.policies.for(req.fn).ttl;
+    job.runAt = req.runAt ?? null;
+    job.deadline = req.deadline ?? (ttl === null ? null : now + ttl);
+    if (key !== null) this.#uniques.set(key, job);
+    if (req.waiter) job.waiters.push(req.waiter);
+    this.stats.submitted++;
+    if (!req.background) {
+      this.#admit(job);
+      this.emit('job:created', job);
+      return { job, created: true, ready: null };
+    }
+    job.state = 'pending';
+    fn.pending++;
+    this.#commit.stage().insertJobs.push(this.#row(job));
+    const ready = this.#commit.committed();
+    ready.then(
+      () => {
+        if (job.state !== 'pending') return;
+        fn.pending--;
+        this.#admit(job);
+        this.emit('job:created', job);
+      },
+      () => {
+        if (job.state !== 'pending') return;
+        fn.pending--;
+        this.#drop(job);
+      },
+    );
+    return { job, created: true, ready };
+  }
+
+  #coalesce(job: Job, req: SubmitRequest): SubmitResult {
+    if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
+    if (req.background && !job.durable) {
+      // A job that ever had a background submitter behaves as a background job (B6 improved).
+      job.durable = true;
+      const batch = this.#commit.stage();
+      batch.insertJobs.push(this.#row(job));
+      if (job.current) batch.startAttempts.push({ jobId: job.id, n: job.current.n, worker: job.current.worker, startedAt: job.current.startedAt });
+      return { job, created: false, ready: this.#commit.committed() };
+    }
+    return { job, created: false, ready: job.state === 'pending' ? this.#commit.committed() : null };
+  }
+
+  /** A client connection went away, or stopped waiting on this job. */
+  detach(job: Job, waiter: Waiter): void {
+    const i = job.waiters.indexOf(waiter);
+    if (i === -1) return;
+    job.waiters.splice(i, 1);
+    if (job.waiters.length > 0 || job.durable) return;
+    // A foreground job whose clients all left before it started is not run.
+    if (job.state === 'queued' || job.state === 'scheduled') {
+      this.#unqueue(job);
+      this.#drop(job);
+      this.#log.debug({ handle: job.handle, fn: job.fn.name }, 'foreground job abandoned by its clients before it ran');
+    }
+  }
+
+  status(handle: string): JobStatus {
+    const job = this.#byHandle(handle);
+    return this.#statusOf(job);
+  }
+
+  statusUnique(unique: string): JobStatus {
+    return this.#statusOf(this.#latestUnique.get(unique));
+  }
+
+  #statusOf(job: Job | undefined): JobStatus {
+    if (!job || job.state === 'done') return { known: false, running: false, numerator: 0, denominator: 0, waiters: 0 };
+    return {
+      known: true,
+      running: job.state === 'running',
+      numerator: job.numerator,
+      denominator: job.denominator,
+      waiters: job.waiters.length,
+    };
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  addWorker(conn: WorkerConn): Worker {
+    const w = new Worker(conn);
+    this.workers.add(w);
+    return w;
+  }
+
+  canDo(w: Worker, name: string, timeout: number | null): void {
+    const fn = this.functions.ensure(name);
+    w.abilities.delete(name);
+    w.abilities.set(name, { fn, timeout });
+    fn.workers.add(w);
+    if (w.sleeping) fn.sleepers.add(w);
+  }
+
+  cantDo(w: Worker, name: string): void {
+    const ability = w.abilities.get(name);
+    if (!ability) return;
+    w.abilities.delete(name);
+    ability.fn.workers.delete(w);
+    ability.fn.sleepers.delete(w);
+    // gearmand requeues what the worker holds of that function (B14).
+    for (const job of [...w.held.values()]) {
+      if (job.fn === ability.fn) this.#fail(job, 'crashed', `worker ${w.conn.name} dropped ${name} while running it`, null);
+    }
+  }
+
+  resetAbilities(w: Worker): void {
+    for (const name of [...w.abilities.keys()]) this.cantDo(w, name);
+  }
+
+  /** PRE_SLEEP: true when the worker should be woken at once (work is waiting). */
+  preSleep(w: Worker): boolean {
+    for (const { fn } of w.abilities.values()) {
+      if (fn.runnable > 0) {
+        this.#clearWoken(w);
+        w.wokenFor = fn;
+        fn.woken++;
+        return true;
+      }
+    }
+    w.sleeping = true;
+    for (const { fn } of w.abilities.values()) fn.sleepers.add(w);
+    return false;
+  }
+
+  grab(w: Worker): Assignment | null {
+    this.#unsleep(w);
+    const wokenFor = this.#clearWoken(w);
+    if (this.#draining) return null;
+    const job = this.#pick(w);
+    if (wokenFor && wokenFor !== job?.fn) this.#wake(wokenFor);
+    if (!job) return null;
+    const now = this.clock.now();
+    const ability = w.abilities.get(job.fn.name);
+    const policy = this.policies.for(job.fn.name);
+    job.state = 'running';
+    job.fn.running++;
+    job.worker = w;
+    job.attempts++;
+    job.numerator = 0;
+    job.denominator = 0;
+    job.current = { jobId: job.id, n: job.attempts, worker: w.conn.name, startedAt: now, endedAt: null, outcome: null, error: null, evidence: null };
+    w.held.set(job.handle, job);
+    job.deadlineTimer?.cancel();
+    job.deadlineTimer = null;
+    const timeout = minTimeout(policy.timeout, ability?.timeout ?? null);
+    if (timeout !== null) {
+      const n = job.attempts;
+      job.timer = this.clock.setTimer(timeout, () => this.#timedOut(job, n, timeout));
+    }
+    const attempt = job.current;
+    if (!job.durable) {
+      this.emit('attempt:started', job, attempt);
+      return { job, ready: null };
+    }
+    this.#commit.stage().startAttempts.push({ jobId: job.id, n: attempt.n, worker: attempt.worker, startedAt: now });
+    const ready = this.#commit.committed().then(
+      () => {
+        this.emit('attempt:started', job, attempt);
+        return true;
+      },
+      () => {
+        // Not recorded, so not sent: give the delivery back uncounted.
+        if (job.current === attempt) {
+          job.timer?.cancel();
+          job.timer = null;
+          job.current = null;
+          job.attempts--;
+          job.worker = null;
+          w.held.delete(job.handle);
+          job.fn.running--;
+          this.#makeRunnable(job);
+        }
+        return false;
+      },
+    );
+    return { job, ready };
+  }
+
+  /** Picks the highest-priority runnable job among the worker's functions, taking turns among them. */
+  #pick(w: Worker): Job | null {
+    const abilities = [...w.abilities.values()];
+    const n = abilities.length;
+    if (n === 0) return null;
+    const now = this.clock.now();
+    for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
+      for (let i = 0; i < n; i++) {
+        const k = (w.turn + i) % n;
+        const fn = abilities[k]!.fn;
+        for (let job = fn.take(p); job; job = fn.take(p)) {
+          if (job.deadline !== null && job.deadline <= now) {
+            job.state = 'done'; // take() already counted it out of the queue
+            this.#expire(job);
+            continue;
+          }
+          w.turn = (k + 1) % n;
+          return job;
+        }
+      }
+    }
+    return null;
+  }
+
+  workStatus(w: Worker, handle: string, numerator: Buffer, denominator: Buffer): ReportResult {
+    const job = w.held.get(handle);
+    if (!job) return this.#unknownReport(w, handle, 'WORK_STATUS');
+    job.numerator = parseUint(numerator);
+    job.denominator = parseUint(denominator);
+    this.#forward(job, { kind: 'status', numerator, denominator });
+    return 'ok';
+  }
+
+  workData(w: Worker, handle: string, data: Buffer, warning: boolean): ReportResult {
+    const job = w.held.get(handle);
+    if (!job) return this.#unknownReport(w, handle, warning ? 'WORK_WARNING' : 'WORK_DATA');
+    if (warning) {
+      const evidence = parseEvidence(data);
+      if (evidence && job.current) job.current.evidence = evidence;
+    }
+    this.#forward(job, warning ? { kind: 'warning', data } : { kind: 'data', data });
+    return 'ok';
+  }
+
+  workComplete(w: Worker, handle: string, data: Buffer): ReportResult {
+    const job = w.held.get(handle);
+    if (!job) return this.#unknownReport(w, handle, 'WORK_COMPLETE');
+    this.#forward(job, { kind: 'complete', data });
+    job.waiters.length = 0;
+    const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
+    this.stats.completed++;
+    this.#drop(job);
+    this.emit('attempt:ended', job, attempt);
+    if (!job.durable) {
+      this.emit('job:completed', job);
+      return 'ok';
+    }
+    this.#commit.stage().deleteJobs.push(job.id);
+    this.#commit.committed().then(() => this.emit('job:completed', job), () => undefined);
+    return 'ok';
+  }
+
+  /** WORK_FAIL (data null) or WORK_EXCEPTION. */
+  workFail(w: Worker, handle: string, exception: Buffer | null): ReportResult {
+    const job = w.held.get(handle);
+    if (!job) return this.#unknownReport(w, handle, exception ? 'WORK_EXCEPTION' : 'WORK_FAIL');
+    let evidence = job.current?.evidence ?? null;
+    let error = exception === null ? 'WORK_FAIL' : errorText(exception);
+    if (exception) {
+      const parsed = parseEvidence(exception);
+      if (parsed) {
+        evidence = parsed;
+        error = parsed.message ?? parsed.errorClass ?? 'exception';
+      }
+    }
+    const policy = this.policies.for(job.fn.name);
+    if (job.waiters.length > 0 && !policy.retryForeground) {
+      // Foreground clients get the failure as gearmand forwards it; the job does not run again for them.
+      this.#forward(job, exception ? { kind: 'exception', data: exception } : { kind: 'fail' });
+      job.waiters.length = 0;
+      if (!job.durable) {
+        const attempt = this.#closeAttempt(job, 'failed', error, evidence, this.clock.now());
+        this.stats.failed++;
+        this.#drop(job);
+        this.emit('attempt:ended', job, attempt);
+        return 'ok';
+      }
+    }
+    this.#fail(job, 'failed', error, evidence);
+    return 'ok';
+  }
+
+  /** The worker's connection closed. */
+  removeWorker(w: Worker): void {
+    this.#unsleep(w);
+    const wokenFor = this.#clearWoken(w);
+    if (wokenFor) this.#wake(wokenFor);
+    // Charge the crash to the job the worker took first (the one it was most likely running); the
+    // others it held were never started by it and go back uncharged (B18 improved).
+    let first = true;
+    for (const job of [...w.held.values()]) {
+      const text = first ? `worker ${w.conn.name} disconnected while running the job` : `worker ${w.conn.name} disconnected before starting the job (not charged)`;
+      this.#fail(job, first ? 'crashed' : 'returned', text, null);
+      first = false;
+    }
+    for (const { fn } of w.abilities.values()) fn.workers.delete(w);
+    w.abilities.clear();
+    this.workers.delete(w);
+  }
+
+  #unknownReport(w: Worker, handle: string, packet: string): ReportResult {
+    if (!w.endedRecently(handle)) return 'not_found';
+    this.#log.info({ handle, worker: w.conn.name, packet }, 'late report for an attempt that already ended; ignored');
+    this.emit('report:ignored', handle, w.conn.name, packet);
+    return 'stale';
+  }
+
+  #timedOut(job: Job, n: number, timeout: number): void {
+    if (job.state !== 'running' || job.current?.n !== n) return;
+    this.#fail(job, 'timed_out', `ran past its timeout of ${timeout} ms`, null);
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  /**
+   * Ends the running attempt with a failure and decides: retry after backoff, or quarantine.
+   * 'returned' ends it without charging the crash budget.
+   */
+  #fail(job: Job, outcome: AttemptOutcome | 'returned', error: string, evidence: Evidence | null): void {
+    const now = this.clock.now();
+    const charged = outcome === 'returned' ? 'crashed' : outcome;
+    if (outcome === 'crashed' || outcome === 'timed_out') job.crashes++;
+    if (outcome === 'crashed') this.stats.crashed++;
+    else if (outcome === 'timed_out') this.stats.timedOut++;
+    else if (outcome === 'failed') this.stats.failed++;
+    if (outcome === 'crashed' || outcome === 'timed_out') {
+      this.#log.warn(
+        { handle: job.handle, fn: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
+        outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
+      );
+    }
+    this.#endAttempt(job, charged, error, evidence, now);
+  }
+
+  /** Closes the current attempt, then retries or quarantines the job according to its policy. */
+  #endAttempt(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null, now: number): void {
+    const attempt = this.#closeAttempt(job, outcome, error, evidence, now);
+    const end: AttemptEnd | null = job.durable ? { jobId: job.id, n: attempt.n, endedAt: now, outcome, error, evidence } : null;
+    if (end) this.#commit.stage().endAttempts.push(end);
+    const policy = this.policies.for(job.fn.name);
+    const reason: QuarantineReason | null =
+      job.crashes >= policy.maxCrashes
+        ? outcome === 'timed_out' ? 'timed_out' : 'max_crashes'
+        : job.attempts >= policy.maxAttempts
+          ? 'max_attempts'
+          : null;
+    this.#afterCommit(() => this.emit('attempt:ended', job, attempt));
+    if (reason !== null) {
+      this.#quarantine(job, reason, `${job.attempts} attempts, ${job.crashes} crashed or timed out; last: ${outcome}: ${error}`);
+      return;
+    }
+    const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
+    job.retries++;
+    job.runAt = runAt;
+    this.stats.retried++;
+    if (end) end.retryAt = runAt;
+    this.#admit(job);
+    this.#afterCommit(() => this.emit('job:retry', job, runAt));
+  }
+
+  /** Marks the running attempt ended and releases the worker's hold. */
+  #closeAttempt(job: Job, outcome: AttemptOutcome, error: string | null, evidence: Evidence | null, now: number): AttemptRow {
+    const attempt = job.current!;
+    attempt.endedAt = now;
+    attempt.outcome = outcome;
+    attempt.error = error;
+    attempt.evidence = evidence ?? attempt.evidence;
+    job.history.push(attempt);
+    job.current = null;
+    job.timer?.cancel();
+    job.timer = null;
+    if (job.worker) {
+      job.worker.held.delete(job.handle);
+      job.worker.rememberEnded(job.handle);
+      job.worker = null;
+    }
+    job.fn.running--;
+    job.state = 'done';
+    return attempt;
+  }
+
+  /** Sends a job of any state to quarantine, in the next group commit. */
+  #quarantine(job: Job, reason: QuarantineReason, detail: string): void {
+    const now = this.clock.now();
+    if (job.state === 'pending') job.fn.pending--;
+    else if (job.state === 'queued' || job.state === 'scheduled') this.#unqueue(job);
+    else if (job.state === 'running') {
+      const attempt = this.#closeAttempt(job, 'cancelled', detail, null, now);
+      if (job.durable) this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: now, outcome: 'cancelled', error: detail, evidence: null });
+    }
+    for (const waiter of job.waiters) {
+      waiter.deliver(job, waiter.exceptions ? { kind: 'exception', data: Buffer.from(`lazaret: quarantined (${reason}): ${detail}`) } : { kind: 'fail' });
+    }
+    job.waiters.length = 0;
+    this.#drop(job);
+    this.stats.quarantined++;
+    const entry: QuarantineRow = {
+      id: job.id,
+      handle: job.handle,
+      function: job.fn.name,
+      unique: job.unique,
+      payload: job.payload,
+      priority: job.priority,
+      submittedAt: job.submittedAt,
+      deadline: job.deadline,
+      reason,
+      detail,
+      quarantinedAt: now,
+      attempts: job.history,
+    };
+    this.#commit.stage().quarantine.push(entry);
+    this.#log.warn({ handle: job.handle, fn: job.fn.name, unique: job.unique, reason, attempts: job.attempts, crashes: job.crashes }, `job quarantined: ${detail}`);
+    this.#commit.committed().then(
+      () => {
+        this.emit('job:quarantined', entry);
+        this.#handOff(entry);
+      },
+      () => undefined,
+    );
+  }
+
+  #handOff(entry: QuarantineRow): void {
+    const target = this.#quarantineFunction;
+    if (target === null || entry.function === target || this.#closed) return;
+    const description = {
+      id: entry.id,
+      handle: entry.handle,
+      function: entry.function,
+      unique: entry.unique,
+      priority: ['high', 'normal', 'low'][entry.priority],
+      reason: entry.reason,
+      detail: entry.detail,
+      submittedAt: new Date(entry.submittedAt).toISOString(),
+      quarantinedAt: new Date(entry.quarantinedAt).toISOString(),
+      payloadBase64: entry.payload.toString('base64'),
+      attempts: entry.attempts.map((a) => ({
+        n: a.n,
+        worker: a.worker,
+        startedAt: new Date(a.startedAt).toISOString(),
+        endedAt: a.endedAt === null ? null : new Date(a.endedAt).toISOString(),
+        outcome: a.outcome,
+        error: a.error,
+        evidence: a.evidence,
+      })),
+    };
+    try {
+      this.submit({ fn: target, unique: `lazaret-quarantine-${entry.id}`, payload: Buffer.from(JSON.stringify(description)), priority: 1, background: true });
+    } catch (err) {
+      this.#log.error({ err, handle: entry.handle, target }, 'could not hand the quarantined job to the quarantine function');
+    }
+  }
+
+  /** The job's deadline passed before it started: waiting clients get WORK_FAIL now. */
+  #expire(job: Job): void {
+    this.stats.expired++;
+    this.#quarantine(job, 'expired', `deadline ${new Date(job.deadline ?? 0).toISOString()} passed before it could run`);
+  }
+
+  // ---------------------------------------------------------------- admin
+
+  /** `cancel job`: waiters get WORK_FAIL once, the job goes to quarantine as cancelled. */
+  cancel(handle: string): boolean {
+    const job = this.#byHandle(handle);
+    if (!job || job.state === 'done') return false;
+    for (const waiter of job.waiters) waiter.deliver(job, { kind: 'fail' });
+    job.waiters.length = 0;
+    this.#quarantine(job, 'cancelled', 'cancelled by an operator');
+    return true;
+  }
+
+  /** `drop function`: refused while workers, or jobs of any state, remain (B12 improved). */
+  dropFunction(name: string): 'ok' | 'not_found' | 'busy' {
+    const fn = this.functions.findInsensitive(name);
+    if (!fn) return 'not_found';
+    if (fn.workers.size > 0 || fn.total > 0) return 'busy';
+    this.functions.delete(fn.name);
+    return 'ok';
+  }
+
+  jobs(): IterableIterator<Job> {
+    return this.#byId.values();
+  }
+
+  /** Puts jobs that an operator took out of quarantine back into memory (the store already has them). */
+  requeued(rows: readonly { id: number; handle: string; function: string; unique: string; payload: Buffer; priority: Priority; submittedAt: number; runAt: number | null; deadline: number | null }[]): Job[] {
+    const jobs: Job[] = [];
+    for (const row of rows) {
+      if (this.#byId.has(row.id)) continue;
+      const job = this.#newJob(row.id, row.function, row.unique, row.payload, row.priority, true, row.submittedAt, row.handle);
+      job.runAt = row.runAt;
+      job.deadline = row.deadline;
+      if (row.unique !== '') {
+        const key = this.#uniqueKey(row.function, row.unique, row.payload);
+        if (!this.#uniques.has(key)) this.#uniques.set(key, job);
+      }
+      this.#admit(job);
+      jobs.push(job);
+    }
+    return jobs;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #newJob(id: number, fnName: string, unique: string, payload: Buffer, priority: Priority, durable: boolean, submittedAt: number, handle?: string): Job {
+    const fn = this.functions.ensure(fnName);
+    const job: Job = {
+      id,
+      handle: handle ?? this.#prefix + id,
+      fn,
+      unique,
+      payload,
+      priority,
+      submittedAt,
+      runAt: null,
+      deadline: null,
+      durable,
+      state: 'pending',
+      waiters: [],
+      worker: null,
+      current: null,
+      history: [],
+      attempts: 0,
+      crashes: 0,
+      retries: 0,
+      numerator: 0,
+      denominator: 0,
+      timer: null,
+      deadlineTimer: null,
+    };
+    this.#byId.set(id, job);
+    if (handle !== undefined && handle !== this.#prefix + id) this.#foreignHandles.set(handle, job);
+    if (unique !== '') this.#latestUnique.set(unique, job);
+    return job;
+  }
+
+  /** A job enters the runnable world: scheduled until its run-at time, then queued. */
+  #admit(job: Job): void {
+    const now = this.clock.now();
+    if (job.deadline !== null) {
+      if (job.deadline <= now) {
+        job.state = 'done'; // not counted in any queue yet
+        this.#expire(job);
+        return;
+      }
+      job.deadlineTimer?.cancel();
+      job.deadlineTimer = this.clock.setTimer(job.deadline - now, () => {
+        job.deadlineTimer = null;
+        if (job.state === 'queued' || job.state === 'scheduled') this.#expire(job);
+      });
+    }
+    if (job.runAt !== null && job.runAt > now) {
+      job.state = 'scheduled';
+      job.fn.scheduled[job.priority]++;
+      job.timer?.cancel();
+      job.timer = this.clock.setTimer(job.runAt - now, () => {
+        if (job.state !== 'scheduled') return;
+        job.timer = null;
+        job.fn.scheduled[job.priority]--;
+        this.#makeRunnable(job);
+      });
+      return;
+    }
+    this.#makeRunnable(job);
+  }
+
+  #makeRunnable(job: Job): void {
+    job.state = 'queued';
+    job.fn.enqueue(job);
+    this.#wake(job.fn);
+    this.emit('job:queued', job);
+  }
+
+  /** Takes a queued or scheduled job out of its queue's counts (the queue skips it lazily). */
+  #unqueue(job: Job): void {
+    if (job.state === 'queued') job.fn.forget(job);
+    else if (job.state === 'scheduled') {
+      job.fn.scheduled[job.priority]--;
+      job.timer?.cancel();
+      job.timer = null;
+    }
+    job.state = 'done';
+  }
+
+  /** Forgets a job everywhere. */
+  #drop(job: Job): void {
+    job.state = 'done';
+    job.timer?.cancel();
+    job.deadlineTimer?.cancel();
+    job.timer = null;
+    job.deadlineTimer = null;
+    this.#byId.delete(job.id);
+    this.#foreignHandles.delete(job.handle);
+    if (job.unique !== '') {
+      const key = this.#uniqueKey(job.fn.name, job.unique, job.payload);
+      if (this.#uniques.get(key) === job) this.#uniques.delete(key);
+      if (this.#latestUnique.get(job.unique) === job) this.#latestUnique.delete(job.unique);
+    }
+  }
+
+  /** Wakes sleeping workers of fn: as many as there are runnable jobs nobody was woken for (B18). */
+  #wake(fn: FunctionState): void {
+    while (fn.runnable > fn.woken && fn.sleepers.size > 0) {
+      const w = fn.sleepers.values().next().value as Worker;
+      this.#unsleep(w);
+      w.wokenFor = fn;
+      fn.woken++;
+      w.conn.wake();
+    }
+  }
+
+  #unsleep(w: Worker): void {
+    if (!w.sleeping) return;
+    w.sleeping = false;
+    for (const { fn } of w.abilities.values()) fn.sleepers.delete(w);
+  }
+
+  #clearWoken(w: Worker): FunctionState | null {
+    const fn = w.wokenFor;
+    if (fn) {
+      fn.woken--;
+      w.wokenFor = null;
+    }
+    return fn;
+  }
+
+  #forward(job: Job, update: WorkUpdate): void {
+    for (const waiter of job.waiters) waiter.deliver(job, update);
+  }
+
+  #byHandle(handle: string): Job | undefined {
+    if (!handle.startsWith(this.#prefix)) return this.#foreignHandles.get(handle);
+    const text = handle.slice(this.#prefix.length);
+    if (!/^[1-9][0-9]{0,15}$/.test(text)) return undefined;
+    const job = this.#byId.get(Number(text));
+    return job?.handle === handle ? job : undefined;
+  }
+
+  #uniqueKey(fn: string, unique: string, payload: Buffer): string {
+    // Unique `-` coalesces on the workload bytes (gearman-protocol.md §4.3).
+    if (unique === '-') return `${fn}\0-\0${createHash('sha256').update(payload).digest('base64')}`;
+    return `${fn}\0${unique}`;
+  }
+
+  #allocateId(): number {
+    const id = this.#nextId++;
+    if (this.#nextId > this.#idLimit - ID_BLOCK / 2) {
+      this.#idLimit += ID_BLOCK;
+      this.#commit.stage().idWatermark = this.#idLimit;
+    }
+    return id;
+  }
+
+  #row(job: Job) {
+    return {
+      id: job.id,
+      handle: job.handle,
+      function: job.fn.name,
+      unique: job.unique,
+      payload: job.payload,
+      priority: job.priority,
+      submittedAt: job.submittedAt,
+      runAt: job.runAt,
+      deadline: job.deadline,
+    };
+  }
+
+  /** Runs fn once what is staged now has committed (at once if nothing is staged). */
+  #afterCommit(fn: () => void): void {
+    this.#commit.committed().then(fn, () => undefined);
+  }
+
+  /** Commits everything staged; for tests and shutdown. */
+  flush(): Promise<void> {
+    return this.#commit.flush();
+  }
+}
+
+function minTimeout(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+/** gearmand parses WORK_STATUS numbers with atoi and keeps them as uint32. */
+function parseUint(buf: Buffer): number {
+  const n = Number.parseInt(buf.toString('latin1'), 10);
+  return Number.isFinite(n) ? n >>> 0 : 0;
+}

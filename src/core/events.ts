@@ -1,0 +1,35 @@
+// Engine events. Each fires after the change it reports has committed, so a test can await one and
+// assert at once (STYLE §1.4). Emitting costs nothing when nobody listens.
+
+import { EventEmitter } from 'node:events';
+import type { AttemptRow, QuarantineRow } from '../storage/types.js';
+import type { Job } from './job.js';
+
+export interface EngineEvents {
+  /** A new job was accepted (durable ones: after their insert committed). */
+  'job:created': [job: Job];
+  /** A job became runnable (new, due, or retried after backoff). */
+  'job:queued': [job: Job];
+  'attempt:started': [job: Job, attempt: AttemptRow];
+  'attempt:ended': [job: Job, attempt: AttemptRow];
+  'job:completed': [job: Job];
+  'job:retry': [job: Job, runAt: number];
+  'job:quarantined': [entry: QuarantineRow];
+  /** A late report from a worker for an attempt that had already ended, ignored. */
+  'report:ignored': [handle: string, worker: string, packet: string];
+}
+
+export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> extends EventEmitter {
+  override emit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
+    return super.emit(event, ...args);
+  }
+  override on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
+    return super.on(event, listener as (...a: unknown[]) => void);
+  }
+  override once<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
+    return super.once(event, listener as (...a: unknown[]) => void);
+  }
+  override off<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this {
+    return super.off(event, listener as (...a: unknown[]) => void);
+  }
+}

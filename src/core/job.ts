@@ -1,0 +1,72 @@
+// In-memory job and the interfaces through which core reaches the connections of the gearman layer.
+
+import type { AttemptRow, Priority } from '../storage/types.js';
+import type { TimerRef } from './clock.js';
+import type { FunctionState } from './functions.js';
+import type { Worker } from './worker.js';
+
+export type JobState =
+  /** Waiting for its insert to commit; not runnable yet. */
+  | 'pending'
+  | 'queued'
+  /** Waiting for its run-at time (scheduled job or retry backoff). */
+  | 'scheduled'
+  | 'running'
+  /** Completed, failed for good, quarantined or dropped: no longer in any index. */
+  | 'done';
+
+/** What a worker reports, forwarded to the foreground clients waiting on the job. */
+export type WorkUpdate =
+  | { kind: 'status'; numerator: Buffer; denominator: Buffer }
+  | { kind: 'data'; data: Buffer }
+  | { kind: 'warning'; data: Buffer }
+  | { kind: 'complete'; data: Buffer }
+  | { kind: 'fail' }
+  | { kind: 'exception'; data: Buffer };
+
+/** A foreground client connection waiting on jobs. */
+export interface Waiter {
+  readonly exceptions: boolean;
+  deliver(job: Job, update: WorkUpdate): void;
+}
+
+/** The gearman side of a worker connection. */
+export interface WorkerConn {
+  /** SET_CLIENT_ID, or the peer address. */
+  readonly name: string;
+  /** Sends NOOP. */
+  wake(): void;
+}
+
+export interface Job {
+  readonly id: number;
+  readonly handle: string;
+  readonly fn: FunctionState;
+  readonly unique: string;
+  payload: Buffer;
+  readonly priority: Priority;
+  readonly submittedAt: number;
+  runAt: number | null;
+  deadline: number | null;
+  /** Stored: a background submission created or joined it. */
+  durable: boolean;
+  state: JobState;
+  /** Foreground clients attached to it. */
+  waiters: Waiter[];
+  worker: Worker | null;
+  /** The attempt running now (state 'running'), or null. */
+  current: AttemptRow | null;
+  /** Ended attempts, oldest first. */
+  history: AttemptRow[];
+  /** Deliveries so far, including the current one. */
+  attempts: number;
+  /** Deliveries that crashed or timed out. */
+  crashes: number;
+  /** Times it went back to its queue after a delivery that did not complete (gearmand's retry count). */
+  retries: number;
+  numerator: number;
+  denominator: number;
+  /** Timeout, run-at or deadline timer. */
+  timer: TimerRef | null;
+  deadlineTimer: TimerRef | null;
+}

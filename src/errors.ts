@@ -1,0 +1,53 @@
+// Every error Lazaret throws across a layer is a LazaretError with a stable code.
+// docs/errors.md has one row per code (test/errors.test.ts keeps the two equal).
+// Retired codes (never reuse): none yet.
+
+const BRAND = Symbol.for('lazaret.error');
+
+export const ErrorCode = {
+  FRAME_TOO_LARGE: 'LAZ_FRAME_TOO_LARGE',
+  BAD_MAGIC: 'LAZ_BAD_MAGIC',
+  UNKNOWN_PACKET: 'LAZ_UNKNOWN_PACKET',
+  MALFORMED_PACKET: 'LAZ_MALFORMED_PACKET',
+  LINE_TOO_LONG: 'LAZ_LINE_TOO_LONG',
+  PAYLOAD_TOO_LARGE: 'LAZ_PAYLOAD_TOO_LARGE',
+  QUEUE_FULL: 'LAZ_QUEUE_FULL',
+  TOO_MANY_CONNECTIONS: 'LAZ_TOO_MANY_CONNECTIONS',
+  OUTPUT_OVERFLOW: 'LAZ_OUTPUT_OVERFLOW',
+  STORE_FAILED: 'LAZ_STORE_FAILED',
+  STORE_BUSY: 'LAZ_STORE_BUSY',
+  STORE_CLOSED: 'LAZ_STORE_CLOSED',
+  SCHEMA_TOO_NEW: 'LAZ_SCHEMA_TOO_NEW',
+  CONFIG_INVALID: 'LAZ_CONFIG_INVALID',
+  NOT_FOUND: 'LAZ_NOT_FOUND',
+  UNAUTHORIZED: 'LAZ_UNAUTHORIZED',
+  BAD_REQUEST: 'LAZ_BAD_REQUEST',
+  SHUTTING_DOWN: 'LAZ_SHUTTING_DOWN',
+  SERVER_UNREACHABLE: 'LAZ_SERVER_UNREACHABLE',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class LazaretError extends Error {
+  readonly code: ErrorCodeValue;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCodeValue, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LazaretError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get [BRAND](): true {
+    return true;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+export function isLazaretError(value: unknown, code?: ErrorCodeValue): value is LazaretError {
+  return value instanceof LazaretError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,39 @@
+// CAN_DO, CAN_DO_TIMEOUT, CANT_DO, RESET_ABILITIES, ALL_YOURS (§5.1, B5, B14).
+
+import type { Handler } from './index.js';
+import { workerOf } from './grab.js';
+
+/** setTimeout's ceiling; longer CAN_DO_TIMEOUTs are clamped to it (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export const handleCanDo: Handler = (conn, args) => {
+  conn.ctx.engine.canDo(workerOf(conn), args[0]!.toString(), null);
+};
+
+/** Milliseconds; 1..999 become 1000; 0, negative or garbage mean none; over 20 bytes is ignored (B5). */
+export function parseCanDoTimeout(field: Buffer): number | null | undefined {
+  if (field.length > 20) return undefined;
+  const n = Number.parseInt(field.toString('latin1'), 10);
+  if (!Number.isFinite(n) || n <= 0) return null;
+  return Math.min(Math.max(n, 1000), MAX_TIMEOUT_MS);
+}
+
+export const handleCanDoTimeout: Handler = (conn, args) => {
+  const timeout = parseCanDoTimeout(args[1]!);
+  if (timeout === undefined) {
+    conn.log.warn({ fn: args[0]!.toString() }, 'CAN_DO_TIMEOUT with a timeout field over 20 bytes; ignored');
+    return;
+  }
+  conn.ctx.engine.canDo(workerOf(conn), args[0]!.toString(), timeout);
+};
+
+export const handleCantDo: Handler = (conn, args) => {
+  if (conn.worker) conn.ctx.engine.cantDo(conn.worker, args[0]!.toString());
+};
+
+export const handleResetAbilities: Handler = (conn) => {
+  if (conn.worker) conn.ctx.engine.resetAbilities(conn.worker);
+};
+
+/** The worker says it serves only this server; nothing to do (gearmand refuses it with an ERROR). */
+export const handleAllYours: Handler = () => undefined;

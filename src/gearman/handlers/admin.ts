@@ -1,0 +1,95 @@
+// The admin text protocol (shared/reference/gearman-admin-protocol.md). Each reply is one write.
+
+import { timingSafeEqual } from 'node:crypto';
+import { changesState, err, listing, OK, okValue, parseAdminLine, type AdminCommand } from '../../protocol/admin.js';
+import type { Connection } from '../connection.js';
+
+const VERBOSE_NAMES: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'FATAL',
+  silent: 'FATAL',
+};
+
+export function handleAdminLine(conn: Connection, line: string): void {
+  const cmd = parseAdminLine(line);
+  if (changesState(cmd) && !conn.authorized) {
+    conn.log.warn({ command: cmd.kind }, 'admin command refused: not loopback and no admin token');
+    conn.reply(err('PERMISSION_DENIED', 'this+command+changes+state;+send+"auth+TOKEN"+first+or+connect+from+loopback'));
+    return;
+  }
+  conn.reply(run(conn, cmd));
+}
+
+function run(conn: Connection, cmd: AdminCommand): string {
+  const { engine } = conn.ctx;
+  switch (cmd.kind) {
+    case 'invalid':
+      return cmd.reply;
+    case 'status':
+      return listing([...engine.functions.all()].map((f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.size}`));
+    case 'prioritystatus':
+      return listing(
+        [...engine.functions.all()].map(
+          (f) => `${f.name}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${f.workers.size}`,
+        ),
+      );
+    case 'workers':
+      return listing(
+        [...conn.ctx.connections].map((c) => {
+          const fns = c.worker ? [...c.worker.abilities.keys()].reverse() : [];
+          return `${c.id} ${c.address} ${c.clientId} :${fns.map((f) => ` ${f}`).join('')}`;
+        }),
+      );
+    case 'version':
+      return okValue(conn.ctx.version);
+    case 'verbose':
+      return okValue(VERBOSE_NAMES[conn.ctx.log.level] ?? 'INFO');
+    case 'getpid':
+      return okValue(process.pid);
+    case 'showJobs':
+      return listing([...engine.jobs()].map((j) => `${j.handle}\t${j.retries}\t0\t${j.durable ? 1 : 0}`));
+    case 'showUniqueJobs':
+      return listing([...engine.jobs()].map((j) => j.unique));
+    case 'cancelJob':
+      return engine.cancel(cmd.handle) ? OK : err('UNKNOWN_JOB');
+    case 'createFunction':
+      engine.functions.ensure(cmd.name);
+      return OK;
+    case 'dropFunction':
+      switch (engine.dropFunction(cmd.name)) {
+        case 'ok':
+          return OK;
+        case 'not_found':
+          return err('function', 'not found');
+        case 'busy':
+          return err('there', 'are still connected workers, executing clients or queued jobs');
+      }
+      return OK;
+    case 'maxqueue': {
+      const fn = engine.functions.get(cmd.name);
+      if (fn) fn.maxqueue = cmd.limits;
+      return OK;
+    }
+    case 'shutdown':
+      conn.ctx.shutdown(cmd.graceful);
+      return OK;
+    case 'auth': {
+      const expected = conn.ctx.config.adminToken;
+      if (expected !== null && safeEqual(cmd.token, expected)) {
+        conn.authorized = true;
+        return OK;
+      }
+      return err('PERMISSION_DENIED', 'bad+admin+token');
+    }
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,30 @@
+// LAZ_* code -> HTTP status, in one place; error bodies are { error: { code, message, hint } }.
+
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ErrorCode, isLazaretError, type ErrorCodeValue } from '../errors.js';
+
+const STATUS: Partial<Record<ErrorCodeValue, number>> = {
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCode.QUEUE_FULL]: 503,
+  [ErrorCode.SHUTTING_DOWN]: 503,
+  [ErrorCode.STORE_BUSY]: 503,
+};
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+    if (isLazaretError(err)) {
+      const status = STATUS[err.code] ?? 500;
+      if (status >= 500) request.log.error({ err }, 'request failed');
+      return reply.status(status).send({ error: { code: err.code, message: err.message, hint: err.hint ?? null } });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation || (fe.statusCode !== undefined && fe.statusCode < 500)) {
+      return reply.status(fe.statusCode ?? 400).send({ error: { code: ErrorCode.BAD_REQUEST, message: fe.message, hint: null } });
+    }
+    request.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: { code: 'LAZ_INTERNAL', message: 'Internal error; see the server log', hint: null } });
+  });
+}

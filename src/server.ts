@@ -1,0 +1,106 @@
+// One Lazaret node: the store, the engine, and its two doors (Gearman on 4730, HTTP on 4731).
+
+import { once } from 'node:events';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Clock } from './core/clock.js';
+import { Engine } from './core/engine.js';
+import { PolicyBook } from './core/policy.js';
+import type { Connection } from './gearman/connection.js';
+import { GearmanServer } from './gearman/server.js';
+import { startHttp, type HttpServer } from './http/server.js';
+import type { StorageAdapter } from './storage/adapter.js';
+import { SqliteStore } from './storage/sqlite/store.js';
+
+export const VERSION = '0.1.0';
+/** What `version` answers: a 1.1.x number >= 1.1.19 so clients such as Net_Gearman use milliseconds. */
+export const GEARMAN_VERSION = `1.1.20+lazaret.${VERSION}`;
+
+export interface ServerOptions {
+  logger?: Logger;
+  clock?: Clock;
+  store?: StorageAdapter;
+  random?: () => number;
+}
+
+export interface RunningServer {
+  readonly engine: Engine;
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly gearmanPort: number;
+  readonly httpPort: number | null;
+  /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
+  readonly stopped: Promise<void>;
+  /** Graceful stop: no new work, running jobs get the grace period, then everything closes. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
+  const store = opts.store ?? new SqliteStore({ path: config.db, synchronous: config.synchronous });
+  await store.open();
+  const engine = new Engine({
+    store,
+    logger: log,
+    clock: opts.clock,
+    random: opts.random,
+    policies: new PolicyBook(config.policies),
+    handlePrefix: config.handlePrefix,
+    limits: { maxPayloadBytes: config.limits.maxPayloadBytes, maxUniqueBytes: config.limits.maxUniqueBytes, maxQueue: config.limits.maxQueue },
+    quarantineFunction: config.quarantineFunction,
+  });
+  await engine.start();
+
+  const connections = new Set<Connection>();
+  let stopping: Promise<void> | null = null;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+
+  const gearman = new GearmanServer({
+    engine,
+    config,
+    log,
+    connections,
+    version: GEARMAN_VERSION,
+    shutdown: (graceful) => void stop({ graceMs: graceful ? config.shutdownGraceMs : 0 }),
+  });
+  const address = await gearman.listen(config.host, config.port);
+  let http: HttpServer | null = null;
+  if (config.httpPort !== null) http = await startHttp({ engine, config, log, connections });
+
+  log.info(
+    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },
+    `lazaret ${VERSION} listening on ${address.address}:${address.port}, storing in ${store.describe()}`,
+  );
+
+  async function stop({ graceMs = config.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> {
+    stopping ??= (async () => {
+      log.info({ graceMs, running: engine.runningCount }, 'stopping: no new connections or jobs');
+      gearman.stopAccepting();
+      engine.drain();
+      if (engine.runningCount > 0 && graceMs > 0) await waitForIdle(engine, graceMs);
+      const abandoned = engine.abandonRunning();
+      if (abandoned > 0) log.warn({ abandoned }, 'grace period over; running jobs go back to their queues');
+      gearman.closeAll();
+      await http?.close();
+      await engine.close();
+      log.info('stopped; store closed');
+      resolveStopped();
+    })();
+    return stopping;
+  }
+
+  return { engine, config, log, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+}
+
+async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), graceMs);
+  try {
+    while (engine.runningCount > 0) await once(engine, 'attempt:ended', { signal: ac.signal });
+  } catch {
+    // grace period over
+  } finally {
+    clearTimeout(timer);
+  }
+}

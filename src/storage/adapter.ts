@@ -1,0 +1,52 @@
+// The storage contract. Core talks to storage through this interface only; every backend proves itself
+// with test/storage/conformance. Methods are noun-then-verb and batch-first so group commit is the
+// normal path (STYLE §1.1, §2.1).
+
+import type {
+  JobRow,
+  QuarantineFilter,
+  QuarantinePage,
+  QuarantineRow,
+  QuarantineSummary,
+  StoredJob,
+  WriteBatch,
+} from './types.js';
+
+export interface StorageCapabilities {
+  /** Several nodes may share this store. */
+  shared: boolean;
+}
+
+export interface StorageAdapter {
+  readonly name: string;
+  readonly capabilities: StorageCapabilities;
+
+  /** Opens the store and applies pending migrations. */
+  open(): Promise<void>;
+  /** Flushes and closes; later calls reject with LAZ_STORE_CLOSED. */
+  close(): Promise<void>;
+  schemaVersion(): Promise<number>;
+  /** Where the data lives, for logs (a file path, a URL without password). */
+  describe(): string;
+
+  /** Applies one group commit in a single transaction; all or nothing. */
+  write(batch: WriteBatch): Promise<void>;
+
+  /** Every stored job with its attempts, ordered by id (submission order). */
+  jobsLoad(): Promise<StoredJob[]>;
+  /** The lowest id the store has never handed out (max of stored ids and the watermark, plus one). */
+  idsNext(): Promise<number>;
+
+  quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]>;
+  quarantineCount(filter: QuarantineFilter): Promise<number>;
+  quarantineGet(id: number): Promise<QuarantineRow | null>;
+  /** Replaces the payload of a quarantined job; false when no such entry. */
+  quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean>;
+  /**
+   * Takes the matching entries out of quarantine and stores them as queued jobs with a fresh budget
+   * (no attempts, runAt = now), in one transaction. Returns the new job rows. The deadline is cleared: the operator asked for this run.
+   */
+  quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]>;
+  /** Deletes the matching entries; returns how many. */
+  quarantinePurge(filter: QuarantineFilter): Promise<number>;
+}

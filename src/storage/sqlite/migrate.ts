@@ -1,0 +1,107 @@
+// Numbered SQL migrations (migrations/NNNN_name.sql), each applied in its own transaction and recorded
+// in lazaret_migrations (STYLE §1.2). A database whose schema is newer than this code is refused:
+// running old code over it could misread rows or undo what the newer version relies on.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Database } from 'better-sqlite3';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import { toStoreError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const FILE_NAME = /^(\d{4})_([A-Za-z0-9_-]+)\.sql$/;
+
+/**
+ * Where the .sql files are. Under tsx this module runs from src/storage/sqlite/ and they sit beside it;
+ * after `tsc` it runs from dist/storage/sqlite/, which tsc does not copy .sql files into, so we fall back
+ * to the src/storage/sqlite/migrations/ folder the package ships.
+ */
+export function migrationsDir(): string {
+  const candidates = [
+    new URL('./migrations/', import.meta.url),
+    new URL('../../../src/storage/sqlite/migrations/', import.meta.url),
+  ];
+  for (const url of candidates) {
+    const dir = fileURLToPath(url);
+    if (existsSync(dir)) return dir;
+  }
+  throw new LazaretError(
+    ErrorCode.STORE_FAILED,
+    `The SQLite migrations folder is missing; looked in ${candidates.map((u) => fileURLToPath(u)).join(' and ')}.`,
+    { hint: 'Reinstall Lazaret: the package must ship src/storage/sqlite/migrations/.' },
+  );
+}
+
+/** Reads the migration files of `dir`, ordered by version. */
+export function readMigrations(dir: string): Migration[] {
+  const migrations: Migration[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    const match = FILE_NAME.exec(file);
+    if (match === null) continue;
+    const version = Number(match[1]);
+    const previous = migrations[migrations.length - 1];
+    if (previous !== undefined && previous.version === version) {
+      throw new LazaretError(ErrorCode.STORE_FAILED, `Two SQLite migrations in ${dir} share version ${version}.`);
+    }
+    migrations.push({ version, name: match[2] ?? '', sql: readFileSync(join(dir, file), 'utf8') });
+  }
+  if (migrations.length === 0) {
+    throw new LazaretError(ErrorCode.STORE_FAILED, `No SQLite migrations (NNNN_name.sql) found in ${dir}.`);
+  }
+  return migrations;
+}
+
+/** The highest migration applied to `db`, 0 for a database that has none. */
+export function schemaVersionOf(db: Database): number {
+  const version = db.prepare<[], number | null>('SELECT max(version) FROM lazaret_migrations').pluck().get();
+  return version ?? 0;
+}
+
+/**
+ * Brings `db` up to the newest of `migrations` and returns the resulting schema version. `where` names
+ * the database in messages.
+ */
+export function migrate(db: Database, migrations: readonly Migration[], where: string): number {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS lazaret_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  );
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  const found = schemaVersionOf(db);
+  if (found > known) {
+    throw new LazaretError(
+      ErrorCode.SCHEMA_TOO_NEW,
+      `The SQLite store ${where} has schema version ${found}, but this Lazaret only knows versions up to ${known}.`,
+      { hint: 'A newer Lazaret has used this file: run that version (or newer), or point this one at another path.' },
+    );
+  }
+
+  const isApplied = db.prepare<[number], number>('SELECT 1 FROM lazaret_migrations WHERE version = ?').pluck();
+  const record = db.prepare<[number, string, number]>(
+    'INSERT INTO lazaret_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  for (const m of migrations) {
+    if (isApplied.get(m.version) !== undefined) continue;
+    const apply = db.transaction(() => {
+      // Checked again under the write lock: another process may have applied it while we waited.
+      if (isApplied.get(m.version) !== undefined) return;
+      // Recorded first, so two processes racing on one version collide on the key, not halfway through.
+      record.run(m.version, m.name, Date.now());
+      db.exec(m.sql);
+    });
+    try {
+      // IMMEDIATE takes the write lock at BEGIN, where busy_timeout applies; a deferred transaction
+      // upgrading from read to write would fail at once with SQLITE_BUSY instead of waiting.
+      apply.immediate();
+    } catch (err) {
+      const label = `${String(m.version).padStart(4, '0')}_${m.name}`;
+      throw toStoreError(err, `migration ${label} (rolled back, nothing of it applied)`, where);
+    }
+  }
+  return schemaVersionOf(db);
+}

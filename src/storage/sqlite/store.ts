@@ -1,0 +1,193 @@
+// The SQLite storage adapter: one file, one writer. SQLite allows a single writing connection at a time
+// and no sharing across hosts, so capabilities.shared is false: several Lazaret nodes need PostgreSQL.
+// better-sqlite3 is synchronous; every method is still async so the interface fits a networked backend,
+// and any error leaves here as a LazaretError (errors.ts).
+
+import { resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
+import type {
+  JobRow,
+  QuarantineFilter,
+  QuarantinePage,
+  QuarantineRow,
+  QuarantineSummary,
+  StoredJob,
+  WriteBatch,
+} from '../types.js';
+import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js';
+import { toStoreError } from './errors.js';
+import { prepareIdsNext } from './ids-next.js';
+import { prepareJobsLoad } from './load.js';
+import { migrate, migrationsDir, readMigrations, schemaVersionOf } from './migrate.js';
+import { prepareQuarantineCount } from './quarantine-count.js';
+import { StatementCache } from './quarantine-filter.js';
+import { prepareQuarantineGet } from './quarantine-get.js';
+import { prepareQuarantineList } from './quarantine-list.js';
+import { prepareQuarantinePurge } from './quarantine-purge.js';
+import { prepareQuarantineRequeue } from './quarantine-requeue.js';
+import { prepareQuarantineUpdatePayload } from './quarantine-update-payload.js';
+import { prepareWrite } from './write.js';
+
+export interface SqliteStoreOptions {
+  /** The database file (or ':memory:'). Its folder is created when missing. */
+  path: string;
+  /**
+   * 'normal' (default): commits survive the process being killed. 'full': they also survive a power
+   * cut or an OS crash, at the cost of an fsync per commit.
+   */
+  synchronous?: SqliteSynchronous;
+  /** How long an operation waits for another connection's lock before LAZ_STORE_BUSY. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Every operation, with its statements prepared once when the store opens. */
+interface Operations {
+  schemaVersion: () => number;
+  write: (batch: WriteBatch) => void;
+  jobsLoad: () => StoredJob[];
+  idsNext: () => number;
+  quarantineList: (filter: QuarantineFilter, page: QuarantinePage) => QuarantineSummary[];
+  quarantineCount: (filter: QuarantineFilter) => number;
+  quarantineGet: (id: number) => QuarantineRow | null;
+  quarantineUpdatePayload: (id: number, payload: Buffer) => boolean;
+  quarantineRequeue: (filter: QuarantineFilter, now: number) => JobRow[];
+  quarantinePurge: (filter: QuarantineFilter) => number;
+}
+
+function prepareOperations(db: Database.Database): Operations {
+  const cache = new StatementCache(db);
+  return {
+    schemaVersion: () => schemaVersionOf(db),
+    write: prepareWrite(db),
+    jobsLoad: prepareJobsLoad(db),
+    idsNext: prepareIdsNext(db),
+    quarantineList: prepareQuarantineList(cache),
+    quarantineCount: prepareQuarantineCount(cache),
+    quarantineGet: prepareQuarantineGet(db),
+    quarantineUpdatePayload: prepareQuarantineUpdatePayload(db),
+    quarantineRequeue: prepareQuarantineRequeue(db, cache),
+    quarantinePurge: prepareQuarantinePurge(cache),
+  };
+}
+
+export class SqliteStore implements StorageAdapter {
+  readonly name = 'sqlite';
+  readonly capabilities: StorageCapabilities = { shared: false };
+  readonly #path: string;
+  readonly #synchronous: SqliteSynchronous;
+  readonly #busyTimeoutMs: number;
+  #state: 'new' | 'open' | 'closed' = 'new';
+  #db: Database.Database | null = null;
+  #ops: Operations | null = null;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#path = options.path === IN_MEMORY ? IN_MEMORY : resolve(options.path);
+    this.#synchronous = options.synchronous ?? 'normal';
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  }
+
+  describe(): string {
+    return `sqlite:${this.#path}`;
+  }
+
+  /** Opens the file and migrates it. Calling it again while open does nothing. */
+  async open(): Promise<void> {
+    if (this.#state === 'open') return;
+    if (this.#state === 'closed') throw this.#closedError('open');
+    let db: Database.Database | null = null;
+    try {
+      db = openDatabase(this.#path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
+      migrate(db, readMigrations(migrationsDir()), this.describe());
+      this.#ops = prepareOperations(db);
+      this.#db = db;
+      this.#state = 'open';
+    } catch (err) {
+      db?.close();
+      throw toStoreError(err, 'open', this.describe());
+    }
+  }
+
+  /** Closes the file; later calls reject with LAZ_STORE_CLOSED. Closing twice is harmless. */
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#state = 'closed';
+    this.#db = null;
+    this.#ops = null;
+    if (db === null) return;
+    try {
+      // Refreshes the statistics SQLite's planner uses, as its docs advise before closing; the limit
+      // keeps that to a sample so closing a large store stays quick.
+      db.pragma('analysis_limit = 400');
+      db.pragma('optimize');
+    } catch {
+      // Statistics are an optimisation: failing to refresh them must not keep the file open.
+    }
+    try {
+      db.close();
+    } catch (err) {
+      throw toStoreError(err, 'close', this.describe());
+    }
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.#run('schemaVersion', (ops) => ops.schemaVersion());
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.#run('write', (ops) => ops.write(batch));
+  }
+
+  jobsLoad(): Promise<StoredJob[]> {
+    return this.#run('jobsLoad', (ops) => ops.jobsLoad());
+  }
+
+  idsNext(): Promise<number> {
+    return this.#run('idsNext', (ops) => ops.idsNext());
+  }
+
+  quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]> {
+    return this.#run('quarantineList', (ops) => ops.quarantineList(filter, page));
+  }
+
+  quarantineCount(filter: QuarantineFilter): Promise<number> {
+    return this.#run('quarantineCount', (ops) => ops.quarantineCount(filter));
+  }
+
+  quarantineGet(id: number): Promise<QuarantineRow | null> {
+    return this.#run('quarantineGet', (ops) => ops.quarantineGet(id));
+  }
+
+  quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean> {
+    return this.#run('quarantineUpdatePayload', (ops) => ops.quarantineUpdatePayload(id, payload));
+  }
+
+  quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]> {
+    return this.#run('quarantineRequeue', (ops) => ops.quarantineRequeue(filter, now));
+  }
+
+  quarantinePurge(filter: QuarantineFilter): Promise<number> {
+    return this.#run('quarantinePurge', (ops) => ops.quarantinePurge(filter));
+  }
+
+  // async so that a throw, ours or the driver's, reaches the caller as a rejection, never synchronously.
+  async #run<T>(op: string, fn: (ops: Operations) => T): Promise<T> {
+    const ops = this.#ops;
+    if (ops === null) throw this.#closedError(op);
+    try {
+      return fn(ops);
+    } catch (err) {
+      throw toStoreError(err, op, this.describe());
+    }
+  }
+
+  #closedError(op: string): LazaretError {
+    return this.#state === 'new'
+      ? new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.#path} before open(); call open() first.`)
+      : new LazaretError(
+          ErrorCode.STORE_CLOSED,
+          `${op} on the SQLite store ${this.#path} after close(); a closed store stays closed, create a new one.`,
+        );
+  }
+}

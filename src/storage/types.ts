@@ -1,0 +1,143 @@
+// Row types shared by core and every storage adapter. Storage never imports core; core imports these.
+
+/** 0 = high, 1 = normal, 2 = low (the order in which they run). */
+export type Priority = 0 | 1 | 2;
+
+export type AttemptOutcome = 'completed' | 'failed' | 'crashed' | 'timed_out' | 'cancelled';
+
+export type QuarantineReason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
+
+/** What a worker may attach to a failure (docs/evidence.md). All optional. */
+export interface Evidence {
+  exitCode?: number;
+  signal?: string;
+  stderr?: string;
+  errorClass?: string;
+  message?: string;
+}
+
+/** A durable job as stored. Times are milliseconds since the Unix epoch. */
+export interface JobRow {
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  payload: Buffer;
+  priority: Priority;
+  submittedAt: number;
+  /** Not runnable before this time (scheduled jobs, backoff); null = now. */
+  runAt: number | null;
+  /** Never started after this time; null = no deadline. */
+  deadline: number | null;
+}
+
+export interface AttemptRow {
+  jobId: number;
+  /** 1-based attempt number. */
+  n: number;
+  worker: string;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+  evidence: Evidence | null;
+}
+
+/** A stored job with its attempts, as read back after a restart. */
+export interface StoredJob extends JobRow {
+  attempts: AttemptRow[];
+}
+
+export interface AttemptStart {
+  jobId: number;
+  n: number;
+  worker: string;
+  startedAt: number;
+}
+
+export interface AttemptEnd {
+  jobId: number;
+  n: number;
+  endedAt: number;
+  outcome: AttemptOutcome;
+  error: string | null;
+  evidence: Evidence | null;
+  /** When the job goes back to its queue: its new run-at time (backoff). */
+  retryAt?: number | null;
+}
+
+export interface QuarantineRow {
+  /** The job's id; also the quarantine entry's id. */
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  payload: Buffer;
+  priority: Priority;
+  submittedAt: number;
+  deadline: number | null;
+  reason: QuarantineReason;
+  detail: string | null;
+  quarantinedAt: number;
+  /** Every attempt, oldest first, ended. */
+  attempts: AttemptRow[];
+}
+
+/** Everything one group commit changes; applied in one transaction, in field order. */
+export interface WriteBatch {
+  insertJobs: JobRow[];
+  startAttempts: AttemptStart[];
+  endAttempts: AttemptEnd[];
+  /** Durable jobs moved to quarantine (the job row and its attempts are removed). */
+  quarantine: QuarantineRow[];
+  /** Completed durable jobs: the row and its attempts are removed. */
+  deleteJobs: number[];
+  /** Job ids below this are taken; the store never hands them out again. */
+  idWatermark: number | null;
+}
+
+export function emptyBatch(): WriteBatch {
+  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], idWatermark: null };
+}
+
+export function batchSize(b: WriteBatch): number {
+  return (
+    b.insertJobs.length +
+    b.startAttempts.length +
+    b.endAttempts.length +
+    b.quarantine.length +
+    b.deleteJobs.length +
+    (b.idWatermark === null ? 0 : 1)
+  );
+}
+
+export interface QuarantineFilter {
+  function?: string;
+  reason?: QuarantineReason;
+  /** Quarantined at or after this time. */
+  since?: number;
+  /** Quarantined before this time. */
+  before?: number;
+  ids?: number[];
+}
+
+export interface QuarantinePage {
+  /** Entries with an id below this (newest first paging); omit for the first page. */
+  beforeId?: number;
+  limit: number;
+}
+
+/** A quarantine entry without payload and attempts, for listings. */
+export interface QuarantineSummary {
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  priority: Priority;
+  reason: QuarantineReason;
+  detail: string | null;
+  attempts: number;
+  payloadBytes: number;
+  submittedAt: number;
+  quarantinedAt: number;
+}

@@ -1,0 +1,100 @@
+// Attempts: started before the job is sent, ended with an outcome, kept until the job leaves the store.
+
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { AttemptRow } from '../../../src/storage/types.js';
+import { ErrorCode, batch, end, endedAttempt, job, rejectsWith, start, type Harness } from './harness.js';
+
+function openAttempt(jobId: number, n: number): AttemptRow {
+  const s = start(jobId, n);
+  return { ...s, endedAt: null, outcome: null, error: null, evidence: null };
+}
+
+export function attemptsTests(h: Harness): void {
+  it('an attempt that has started and not ended loads as open', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)] }));
+    await store.write(batch({ startAttempts: [start(1, 1)] }));
+    const [loaded] = await store.jobsLoad();
+    assert.deepEqual(loaded?.attempts, [openAttempt(1, 1)]);
+  });
+
+  it('records ends with outcome, error and evidence, attempts oldest first', async (t) => {
+    const store = await h.open(t);
+    const evidence = { exitCode: 137, signal: 'SIGKILL', stderr: 'line 1\nline 2 ✗\n', errorClass: 'OOM', message: 'killed' };
+    await store.write(batch({ insertJobs: [job(1), job(2)], startAttempts: [start(1, 1), start(2, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 1, { outcome: 'crashed', error: null, evidence })], startAttempts: [start(1, 2)] }));
+    await store.write(batch({ endAttempts: [end(2, 1, { outcome: 'timed_out', error: 'ran past 30000 ms' })] }));
+
+    const loaded = await store.jobsLoad();
+    assert.deepEqual(loaded[0]?.attempts, [endedAttempt(1, 1, { outcome: 'crashed', error: null, evidence }), openAttempt(1, 2)]);
+    assert.deepEqual(loaded[1]?.attempts, [endedAttempt(2, 1, { outcome: 'timed_out', error: 'ran past 30000 ms' })]);
+  });
+
+  it('inserts, starts and ends in one batch, in field order', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)], startAttempts: [start(1, 1)], endAttempts: [end(1, 1)] }));
+    const [loaded] = await store.jobsLoad();
+    assert.deepEqual(loaded?.attempts, [endedAttempt(1, 1)]);
+  });
+
+  it('orders many attempts by number', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)] }));
+    for (let n = 1; n <= 12; n++) await store.write(batch({ startAttempts: [start(1, n)], endAttempts: [end(1, n)] }));
+    const [loaded] = await store.jobsLoad();
+    assert.deepEqual(loaded?.attempts.map((a) => a.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('an end with retryAt sets the job runAt (backoff); one without leaves it', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1, { runAt: 5 }), job(2, { runAt: 7 })], startAttempts: [start(1, 1), start(2, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 1, { retryAt: 1_700_000_500_000 }), end(2, 1)] }));
+    const [one, two] = await store.jobsLoad();
+    assert.equal(one?.runAt, 1_700_000_500_000);
+    assert.equal(two?.runAt, 7);
+  });
+
+  it('an end with retryAt null makes the job runnable now (runAt null)', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1, { runAt: 5 })], startAttempts: [start(1, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 1, { retryAt: null })] }));
+    const [one] = await store.jobsLoad();
+    assert.equal(one?.runAt, null);
+  });
+
+  it('deleteJobs removes the job and its attempts', async (t) => {
+    const store = await h.open(t);
+    await store.write(
+      batch({
+        insertJobs: [job(1), job(2)],
+        startAttempts: [start(1, 1), start(1, 2), start(2, 1)],
+        endAttempts: [end(1, 1)],
+      }),
+    );
+    await store.write(batch({ endAttempts: [end(1, 2, { outcome: 'completed', error: null })], deleteJobs: [1] }));
+    assert.deepEqual(await store.jobsLoad(), [{ ...job(2), attempts: [openAttempt(2, 1)] }]);
+    // Nothing of job 1 is left behind: the same id stored again starts with no attempts.
+    await store.write(batch({ insertJobs: [job(1)] }));
+    assert.deepEqual((await store.jobsLoad())[0], { ...job(1), attempts: [] });
+  });
+
+  it('deleting or ending what is not stored changes nothing and does not fail the batch', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)], endAttempts: [end(99, 1, { retryAt: 5 })], deleteJobs: [42] }));
+    assert.deepEqual(await store.jobsLoad(), [{ ...job(1), attempts: [] }]);
+  });
+
+  it('refuses an attempt for a job that is not stored', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)] }));
+    await rejectsWith(store.write(batch({ startAttempts: [start(1, 1), start(77, 1)] })), ErrorCode.STORE_FAILED);
+    assert.deepEqual((await store.jobsLoad())[0]?.attempts, []);
+  });
+
+  it('refuses the same attempt number twice', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)], startAttempts: [start(1, 1)] }));
+    await rejectsWith(store.write(batch({ startAttempts: [start(1, 1)] })), ErrorCode.STORE_FAILED);
+  });
+}
