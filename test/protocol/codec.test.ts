@@ -261,7 +261,7 @@ describe('codec: stream re-framing of captured connections', () => {
       if (bad === -1) continue;
       const st = prepare(s, s.packets.slice(0, bad + 1));
       const validFrames = s.packets.slice(0, bad).flatMap(expectedFrames);
-      const codes = [ErrorCode.BAD_MAGIC, ErrorCode.UNKNOWN_PACKET];
+      const codes: ErrorCodeValue[] = [ErrorCode.BAD_MAGIC, ErrorCode.UNKNOWN_PACKET];
       for (let seed = 1; seed <= SEEDS_PER_STREAM; seed++) {
         const cuts = randomCuts(prng(seed), st.bytes.length, st.starts);
         const got = feed(split(st.bytes, cuts));
