@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../server.js';
 import { processIO, type CliIO } from './io.js';
+import { dlqEdit, dlqList, dlqPurge, dlqRequeue, dlqShow } from './commands/dlq.js';
 import { runServe } from './commands/serve.js';
 
 export function buildProgram(io: CliIO = processIO): Command {
@@ -28,6 +29,34 @@ export function buildProgram(io: CliIO = processIO): Command {
     .action(async (opts) => {
       process.exitCode = await runServe(opts, io);
     });
+
+  const dlq = program.command('dlq').description('the quarantine (dead-letter queue) of a running server, through its HTTP API');
+  const remote = (cmd: Command): Command =>
+    cmd
+      .option('--server <url>', 'server HTTP address (env LAZARET_URL, default http://127.0.0.1:4731)')
+      .option('--token <token>', 'admin token, needed from beyond loopback (env LAZARET_TOKEN)')
+      .option('--json', 'print JSON instead of a table');
+  const filters = (cmd: Command): Command =>
+    cmd
+      .option('-f, --function <name>', 'only jobs of this function')
+      .addOption(new Option('-r, --reason <reason>', 'only this reason').choices(['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected']))
+      .option('--since <time>', 'quarantined since: a duration ago (30m, 2h, 7d) or an ISO time');
+
+  remote(filters(dlq.command('list').description('list quarantined jobs, newest first')))
+    .option('--limit <n>', 'at most this many (default 1000)')
+    .action(async (opts) => void (process.exitCode = await dlqList(opts, io)));
+  remote(dlq.command('show <id>').description('one quarantined job: payload preview and every attempt'))
+    .action(async (id: string, opts) => void (process.exitCode = await dlqShow(id, opts, io)));
+  remote(filters(dlq.command('requeue [ids...]').description('send quarantined jobs back to their queue with a fresh budget')))
+    .option('--all', 'every entry matching the filters (all of them without filters)')
+    .action(async (ids: string[], opts) => void (process.exitCode = await dlqRequeue(ids, opts, io)));
+  remote(dlq.command('edit <id>').description('replace the payload of a quarantined job, then requeue it'))
+    .requiredOption('--payload-file <file>', 'the new payload ("-" = stdin)')
+    .action(async (id: string, opts) => void (process.exitCode = await dlqEdit(id, opts, io)));
+  remote(filters(dlq.command('purge [ids...]').description('delete quarantined jobs for good')))
+    .option('--older-than <time>', 'quarantined before: a duration ago (7d) or an ISO time')
+    .option('--all', 'every entry matching the filters (all of them without filters)')
+    .action(async (ids: string[], opts) => void (process.exitCode = await dlqPurge(ids, opts, io)));
 
   return program;
 }

@@ -14,6 +14,7 @@ import { errorText, parseEvidence } from './evidence.js';
 import { FunctionRegistry, type FunctionState } from './functions.js';
 import type { Job, Waiter, WorkerConn, WorkUpdate } from './job.js';
 import { backoffDelay, PolicyBook } from './policy.js';
+import { Quarantine } from './quarantine.js';
 import { Worker } from './worker.js';
 
 export interface EngineLimits {
@@ -80,6 +81,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly policies: PolicyBook;
   readonly limits: EngineLimits;
   readonly store: StorageAdapter;
+  readonly quarantine: Quarantine;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #prefix: string;
@@ -110,6 +112,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#prefix = opts.handlePrefix;
     this.#random = opts.random ?? Math.random;
     this.#quarantineFunction = opts.quarantineFunction ?? null;
+    this.quarantine = new Quarantine(this, this.#log);
     this.#commit = new GroupCommit(this.store, (err, size) =>
       this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
     );

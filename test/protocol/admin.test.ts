@@ -172,8 +172,10 @@ describe('admin: parseAdminLine', () => {
   });
 
   it('changesState: exactly the commands that need loopback or the admin token', () => {
-    const state = ['cancel job H:1', 'create function f', 'drop function f', 'maxqueue f 1', 'shutdown', 'shutdown graceful'];
-    const readOnly = ['status', 'prioritystatus', 'workers', 'version', 'verbose', 'getpid', 'show jobs', 'show unique jobs', 'auth t', 'bogus', 'maxqueue'];
+    const state = ['cancel job H:1', 'create function f', 'drop function f', 'maxqueue f 1', 'shutdown'];
+    state.push('shutdown graceful');
+    const readOnly = ['status', 'prioritystatus', 'workers', 'version', 'verbose', 'getpid', 'show jobs'];
+    readOnly.push('show unique jobs', 'auth t', 'bogus', 'maxqueue');
     for (const line of state) assert.equal(changesState(parseAdminLine(line)), true, line);
     for (const line of readOnly) assert.equal(changesState(parseAdminLine(line)), false, line);
   });
@@ -187,7 +189,10 @@ describe('admin: reply shapes', () => {
     assert.equal(okValue('INFO'), 'OK INFO\n');
     assert.equal(err('UNKNOWN_JOB'), 'ERR UNKNOWN_JOB\r\n');
     assert.equal(err('UNKNOWN_SHOW_ARGUMENTS'), 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
-    assert.equal(err('there', 'are still connected workers or executing clients'), 'ERR there are still connected workers or executing clients\r\n');
+    assert.equal(
+      err('there', 'are still connected workers or executing clients'),
+      'ERR there are still connected workers or executing clients\r\n',
+    );
     assert.equal(err('function', 'not found'), 'ERR function not found\r\n');
   });
 

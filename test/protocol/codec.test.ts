@@ -132,14 +132,15 @@ describe('codec: every packet type round-trips', () => {
     assert.equal(NOOP.toString('hex'), '005245530000000600000000');
     assert.equal(NO_JOB.toString('hex'), '005245530000000a00000000');
     // ERROR JOB_NOT_FOUND as gearmand sends it [raw_errors].
-    assert.deepEqual(
-      decodeAll(errorPacket('JOB_NOT_FOUND', 'Job given in work result not found')).map(plain),
-      [{ magic: 'RES', type: 19, args: [Buffer.from('JOB_NOT_FOUND').toString('hex'), Buffer.from('Job given in work result not found').toString('hex')] }],
-    );
+    const fields = ['JOB_NOT_FOUND', 'Job given in work result not found'] as const;
+    assert.deepEqual(decodeAll(errorPacket(...fields)).map(plain), [
+      { magic: 'RES', type: PacketType.ERROR, args: fields.map((a) => Buffer.from(a).toString('hex')) },
+    ]);
   });
 
   it('ignores a body on a zero-argument type and stays in step (gearmand reads and drops it)', () => {
-    const stream = Buffer.concat([header(0x00524551, PacketType.GRAB_JOB, 3), Buffer.from('abc'), request(PacketType.PRE_SLEEP)]);
+    const grabWithBody = Buffer.concat([header(0x00524551, PacketType.GRAB_JOB, 3), Buffer.from('abc')]);
+    const stream = Buffer.concat([grabWithBody, request(PacketType.PRE_SLEEP)]);
     assert.deepEqual(decodeAll(stream).map(plain), [
       { magic: 'REQ', type: PacketType.GRAB_JOB, args: [] },
       { magic: 'REQ', type: PacketType.PRE_SLEEP, args: [] },
@@ -246,7 +247,8 @@ describe('codec: stream re-framing of captured connections', () => {
         for (let seed = 1; seed <= SEEDS_PER_STREAM; seed++) {
           const cuts = randomCuts(prng(seed * 7919 + s.conn), st.bytes.length, st.starts);
           const got = feed(split(st.bytes, cuts));
-          assert.deepEqual(got, { frames: st.expected, error: undefined, pending: 0 }, `${st.name}: seed ${seed}, cuts ${cuts.join(',')}`);
+          const at = `${st.name}: seed ${seed}, cuts ${cuts.join(',')}`;
+          assert.deepEqual(got, { frames: st.expected, error: undefined, pending: 0 }, at);
         }
       }
     });
@@ -321,12 +323,15 @@ describe('codec: limits', () => {
   });
 
   it('accepts an admin line of exactly maxLineBytes (CR counted, LF not)', () => {
-    assert.deepEqual(decodeAll(Buffer.from(`${'s'.repeat(31)}\r\n`), small).map(plain), [{ magic: 'TEXT', line: 's'.repeat(31) }]);
-    assert.deepEqual(decodeAll(Buffer.from(`${'s'.repeat(32)}\n`), small).map(plain), [{ magic: 'TEXT', line: 's'.repeat(32) }]);
+    const line = (n: number, eol: string): PlainFrame[] =>
+      decodeAll(Buffer.from(`${'s'.repeat(n)}${eol}`), small).map(plain);
+    assert.deepEqual(line(31, '\r\n'), [{ magic: 'TEXT', line: 's'.repeat(31) }]);
+    assert.deepEqual(line(32, '\n'), [{ magic: 'TEXT', line: 's'.repeat(32) }]);
   });
 
   it('refuses a longer admin line, with or without its LF', () => {
-    expectLazaretError(() => new Decoder(small).push(Buffer.from(`${'s'.repeat(33)}\n`)), [ErrorCode.LINE_TOO_LONG], 'with LF');
+    const long = Buffer.from(`${'s'.repeat(33)}\n`);
+    expectLazaretError(() => new Decoder(small).push(long), [ErrorCode.LINE_TOO_LONG], 'with LF');
     const decoder = new Decoder(small);
     assert.deepEqual(decoder.push(Buffer.from('s'.repeat(32))), []);
     expectLazaretError(() => decoder.push(Buffer.from('s')), [ErrorCode.LINE_TOO_LONG], 'without LF');

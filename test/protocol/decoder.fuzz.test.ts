@@ -188,7 +188,8 @@ describe('decoder fuzz', () => {
     const n = fuzz(0.03, 5000, (rand, context) => {
       let magic = (randInt(rand, 0, 0xffffff) & 0x00ffffff) >>> 0;
       if (magic === MAGIC_REQ || magic === MAGIC_RES) magic ^= 1;
-      const bytes = Buffer.concat([header(magic, randInt(rand, 0, 0xffffffff), randInt(rand, 0, 64)), randomBytes(rand, randInt(rand, 0, 64))]);
+      const head = header(magic, randInt(rand, 0, 0xffffffff), randInt(rand, 0, 64));
+      const bytes = Buffer.concat([head, randomBytes(rand, randInt(rand, 0, 64))]);
       const got = run(randomChunks(rand, bytes), context);
       assert.equal(got.error, ErrorCode.BAD_MAGIC, context);
       assert.deepEqual(got.frames, [], context);
@@ -266,7 +267,8 @@ describe('decoder fuzz', () => {
           assert.equal(threw, undefined, `${context}: refused at ${fed} bytes, limit ${limits.maxLineBytes}`);
           continue;
         }
-        assert.ok(isLazaretError(threw, ErrorCode.LINE_TOO_LONG), `${context}: ${fed} bytes past ${limits.maxLineBytes}: ${String(threw)}`);
+        const why = `${context}: ${fed} bytes past ${limits.maxLineBytes}: ${String(threw)}`;
+        assert.ok(isLazaretError(threw, ErrorCode.LINE_TOO_LONG), why);
         break;
       }
     });

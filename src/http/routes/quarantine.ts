@@ -1,6 +1,153 @@
+// /api/quarantine: list, inspect, requeue, edit, purge quarantined jobs (docs/quarantine.md).
+
 import type { FastifyPluginAsync } from 'fastify';
+import type { Job } from '../../core/job.js';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import type { AttemptRow, QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
 import type { HttpContext } from '../server.js';
 
-export function quarantineRoutes(_ctx: HttpContext): FastifyPluginAsync {
-  return async () => undefined;
+const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
+const PRIORITY = ['high', 'normal', 'low'] as const;
+const PREVIEW_BYTES = 1024;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function badRequest(message: string): LazaretError {
+  return new LazaretError(ErrorCode.BAD_REQUEST, message);
+}
+
+/** ISO time, or epoch milliseconds. */
+function parseTime(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const text = String(value);
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw badRequest(`${name} must be an ISO time or epoch milliseconds, got "${text}"`);
+  return ms;
+}
+
+function parseIds(value: unknown): number[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : String(value).split(',');
+  return list.map((v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) throw badRequest(`ids must be positive whole numbers, got "${String(v)}"`);
+    return n;
+  });
+}
+
+export function parseFilter(q: Record<string, unknown>): QuarantineFilter {
+  const filter: QuarantineFilter = {};
+  if (q.function !== undefined && q.function !== '') filter.function = String(q.function);
+  if (q.reason !== undefined && q.reason !== '') {
+    if (!REASONS.includes(q.reason as QuarantineReason)) throw badRequest(`reason must be one of ${REASONS.join(', ')}`);
+    filter.reason = q.reason as QuarantineReason;
+  }
+  const since = parseTime(q.since, 'since');
+  if (since !== undefined) filter.since = since;
+  const before = parseTime(q.before ?? q.olderThan, 'before');
+  if (before !== undefined) filter.before = before;
+  const ids = parseIds(q.ids);
+  if (ids !== undefined) filter.ids = ids;
+  return filter;
+}
+
+export function summaryJson(e: QuarantineSummary) {
+  return {
+    id: e.id,
+    handle: e.handle,
+    function: e.function,
+    unique: e.unique,
+    priority: PRIORITY[e.priority],
+    reason: e.reason,
+    detail: e.detail,
+    attempts: e.attempts,
+    payloadBytes: e.payloadBytes,
+    submittedAt: iso(e.submittedAt),
+    quarantinedAt: iso(e.quarantinedAt),
+  };
+}
+
+export function attemptJson(a: AttemptRow) {
+  return {
+    n: a.n,
+    worker: a.worker,
+    startedAt: iso(a.startedAt),
+    endedAt: iso(a.endedAt),
+    outcome: a.outcome,
+    error: a.error,
+    evidence: a.evidence,
+  };
+}
+
+function entryJson(e: QuarantineRow) {
+  const preview = e.payload.subarray(0, PREVIEW_BYTES);
+  return {
+    ...summaryJson({ ...e, attempts: e.attempts.length, payloadBytes: e.payload.length }),
+    deadline: iso(e.deadline),
+    payloadBase64: e.payload.toString('base64'),
+    payloadPreview: preview.toString('utf8'),
+    payloadTruncated: e.payload.length > PREVIEW_BYTES,
+    attemptList: e.attempts.map(attemptJson),
+  };
+}
+
+const jobJson = (j: Job) => ({ id: j.id, handle: j.handle, function: j.fn.name });
+
+function parseId(raw: string): number {
+  const [id] = parseIds(raw) ?? [];
+  if (id === undefined) throw badRequest('id is required');
+  return id;
+}
+
+export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
+  const q = ctx.engine.quarantine;
+  return async (app) => {
+    app.get('/', async (request) => {
+      const query = request.query as Record<string, unknown>;
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw badRequest('limit must be a whole number >= 1');
+      const beforeId = query.beforeId === undefined ? undefined : parseId(String(query.beforeId));
+      const { entries, total } = await q.list(parseFilter(query), { limit, ...(beforeId === undefined ? {} : { beforeId }) });
+      const last = entries[entries.length - 1];
+      return { total, entries: entries.map(summaryJson), nextBeforeId: entries.length === limit && last ? last.id : null };
+    });
+
+    app.get('/:id', async (request) => entryJson(await q.get(parseId((request.params as { id: string }).id))));
+
+    app.post('/requeue', async (request) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const jobs = await q.requeue(parseFilter(body), body.all === true);
+      return { requeued: jobs.map(jobJson) };
+    });
+
+    // The body is the new payload, raw (application/octet-stream) or JSON { payloadBase64 } / { payload }.
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.put('/:id/payload', async (request) => {
+      const id = parseId((request.params as { id: string }).id);
+      let payload: Buffer;
+      if (Buffer.isBuffer(request.body)) payload = request.body;
+      else {
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        if (typeof body.payloadBase64 === 'string') payload = Buffer.from(body.payloadBase64, 'base64');
+        else if (typeof body.payload === 'string') payload = Buffer.from(body.payload);
+        else throw badRequest('send the new payload as application/octet-stream, or JSON {"payloadBase64": "..."}');
+      }
+      if (payload.length > ctx.config.limits.maxPayloadBytes) {
+        throw new LazaretError(ErrorCode.PAYLOAD_TOO_LARGE, `Payload of ${payload.length} bytes is over the limit of ${ctx.config.limits.maxPayloadBytes}`);
+      }
+      return { requeued: [jobJson(await q.edit(id, payload))] };
+    });
+
+    app.post('/purge', async (request) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      return { purged: await q.purge(parseFilter(body), body.all === true) };
+    });
+
+    app.delete('/:id', async (request) => {
+      const id = parseId((request.params as { id: string }).id);
+      const purged = await q.purge({ ids: [id] });
+      if (purged === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No quarantined job with id ${id}`);
+      return { purged };
+    });
+  };
 }

@@ -4,14 +4,15 @@
 import type { Database } from 'better-sqlite3';
 import type { JobRow, QuarantineFilter } from '../types.js';
 import { filterSql, type StatementCache } from './quarantine-filter.js';
-import { INSERT_JOB_SQL, toJobRow, type JobRecord } from './rows.js';
+import { prepareJobsInsert } from './jobs-insert.js';
+import { toJobRow, type JobRecord } from './rows.js';
 
 export function prepareQuarantineRequeue(
   db: Database,
   cache: StatementCache,
 ): (filter: QuarantineFilter, now: number) => JobRow[] {
-  const insertJob = db.prepare(INSERT_JOB_SQL);
-  const remove = db.prepare<[number]>('DELETE FROM quarantine WHERE id = ?');
+  const insertJobs = prepareJobsInsert(db);
+  const remove = db.prepare<[string]>('DELETE FROM quarantine WHERE id IN (SELECT value FROM json_each(?))');
 
   const requeue = db.transaction((filter: QuarantineFilter, now: number): JobRow[] => {
     const { where, params } = filterSql(filter);
@@ -19,15 +20,11 @@ export function prepareQuarantineRequeue(
       `SELECT id, handle, function, unique_key, payload, priority, submitted_at, NULL AS run_at, NULL AS deadline
        FROM quarantine ${where} ORDER BY id`,
     );
-    const jobs: JobRow[] = [];
-    for (const record of select.all(...params)) {
-      const job: JobRow = { ...toJobRow(record), runAt: now, deadline: null };
-      // A job row with this id would mean the id was handed out twice; the primary key refuses it
-      // and the whole requeue rolls back.
-      insertJob.run(job.id, job.handle, job.function, job.unique, job.payload, job.priority, job.submittedAt, job.runAt, job.deadline);
-      remove.run(job.id);
-      jobs.push(job);
-    }
+    const jobs = select.all(...params).map((record): JobRow => ({ ...toJobRow(record), runAt: now, deadline: null }));
+    // A job row with one of these ids would mean an id was handed out twice; the primary key refuses
+    // it and the whole requeue rolls back.
+    insertJobs(jobs);
+    remove.run(JSON.stringify(jobs.map((j) => j.id)));
     return jobs;
   });
 

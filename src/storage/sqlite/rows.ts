@@ -66,10 +66,6 @@ export interface QuarantineRecord {
   attempts: string;
 }
 
-/** Column list shared by every statement that writes a whole job row (write, requeue). */
-export const INSERT_JOB_SQL =
-  'INSERT INTO jobs (id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-
 const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(['completed', 'failed', 'crashed', 'timed_out', 'cancelled']);
 const REASONS: ReadonlySet<string> = new Set<QuarantineReason>([
   'max_attempts',

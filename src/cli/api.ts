@@ -1,0 +1,55 @@
+// The CLI's way to a running server: its HTTP API (--server / LAZARET_URL, --token / LAZARET_TOKEN).
+
+import { ErrorCode, LazaretError } from '../errors.js';
+import type { CliIO } from './io.js';
+
+export interface ApiOptions {
+  server?: string;
+  token?: string;
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:4731';
+
+export class ApiClient {
+  readonly base: string;
+  readonly #token: string | undefined;
+
+  constructor(opts: ApiOptions, io: CliIO) {
+    this.base = (opts.server ?? io.env.LAZARET_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+    this.#token = opts.token ?? io.env.LAZARET_TOKEN;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, raw?: Buffer): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let payload: string | Buffer | undefined;
+    if (raw !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = raw;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, { method, headers, body: payload });
+    } catch (err) {
+      throw new LazaretError(ErrorCode.SERVER_UNREACHABLE, `Cannot reach the Lazaret server at ${this.base}: ${(err as Error).cause ?? (err as Error).message}`, {
+        hint: 'is `lazaret serve` running? point at it with --server URL or LAZARET_URL',
+      });
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text === '' ? null : JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string; hint?: string | null } } | null)?.error;
+      const code = (Object.values(ErrorCode) as string[]).includes(e?.code ?? '') ? (e!.code as (typeof ErrorCode)[keyof typeof ErrorCode]) : ErrorCode.BAD_REQUEST;
+      throw new LazaretError(code, `${e?.message ?? text} (HTTP ${res.status})`, e?.hint ? { hint: e.hint } : {});
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,179 @@
+// `lazaret dlq list|show|requeue|edit|purge`: the quarantine, through the server's HTTP API.
+
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import { ApiClient, type ApiOptions } from '../api.js';
+import { ago, table, timeArg } from '../format.js';
+import type { CliIO } from '../io.js';
+
+export interface FilterOptions {
+  function?: string;
+  reason?: string;
+  since?: string;
+  olderThan?: string;
+}
+
+interface Summary {
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  priority: string;
+  reason: string;
+  detail: string | null;
+  attempts: number;
+  payloadBytes: number;
+  submittedAt: string;
+  quarantinedAt: string;
+}
+
+interface Attempt {
+  n: number;
+  worker: string;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: string | null;
+  error: string | null;
+  evidence: { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null;
+}
+
+interface Entry extends Summary {
+  deadline: string | null;
+  payloadPreview: string;
+  payloadTruncated: boolean;
+  attemptList: Attempt[];
+}
+
+function filterBody(f: FilterOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (f.function) out.function = f.function;
+  if (f.reason) out.reason = f.reason;
+  if (f.since) out.since = timeArg(f.since);
+  if (f.olderThan) out.before = timeArg(f.olderThan);
+  return out;
+}
+
+function ids(args: string[]): number[] {
+  return args.map((a) => {
+    const n = Number(a);
+    if (!Number.isSafeInteger(n) || n < 1) throw new LazaretError(ErrorCode.BAD_REQUEST, `"${a}" is not a quarantine id (see lazaret dlq list)`);
+    return n;
+  });
+}
+
+export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolean; limit?: string }, io: CliIO): Promise<number> {
+  const api = new ApiClient(opts, io);
+  const params = new URLSearchParams({ ...filterBody(opts), limit: opts.limit ?? '1000' });
+  const res = await api.request<{ total: number; entries: Summary[] }>('GET', `/api/quarantine?${params}`);
+  if (opts.json) {
+    io.out(`${JSON.stringify(res.entries, null, 2)}\n`);
+    return 0;
+  }
+  if (res.entries.length === 0) {
+    io.out('quarantine is empty\n');
+    return 0;
+  }
+  io.out(
+    table(
+      ['ID', 'FUNCTION', 'UNIQUE', 'REASON', 'ATTEMPTS', 'QUARANTINED', 'DETAIL'],
+      res.entries.map((e) => [String(e.id), e.function, e.unique || '-', e.reason, String(e.attempts), ago(e.quarantinedAt), (e.detail ?? '').slice(0, 80)]),
+    ),
+  );
+  if (res.total > res.entries.length) io.out(`(${res.entries.length} of ${res.total} shown; narrow with --function, --reason, --since, or --limit)\n`);
+  return 0;
+}
+
+export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean }, io: CliIO): Promise<number> {
+  const api = new ApiClient(opts, io);
+  const [n] = ids([id]);
+  const e = await api.request<Entry>('GET', `/api/quarantine/${n}`);
+  if (opts.json) {
+    io.out(`${JSON.stringify(e, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `id:           ${e.id}`,
+    `handle:       ${e.handle}`,
+    `function:     ${e.function}`,
+    `unique:       ${e.unique || '-'}`,
+    `priority:     ${e.priority}`,
+    `reason:       ${e.reason}`,
+    `detail:       ${e.detail ?? '-'}`,
+    `submitted:    ${e.submittedAt} (${ago(e.submittedAt)})`,
+    `quarantined:  ${e.quarantinedAt} (${ago(e.quarantinedAt)})`,
+    `deadline:     ${e.deadline ?? '-'}`,
+    `payload:      ${e.payloadBytes} bytes${e.payloadTruncated ? ' (preview of the first 1024)' : ''}`,
+    `  ${JSON.stringify(e.payloadPreview)}`,
+    `attempts:     ${e.attemptList.length}`,
+  ];
+  io.out(`${lines.join('\n')}\n`);
+  if (e.attemptList.length > 0) {
+    io.out(
+      table(
+        ['#', 'WORKER', 'STARTED', 'ENDED', 'OUTCOME', 'ERROR / EVIDENCE'],
+        e.attemptList.map((a) => [String(a.n), a.worker, a.startedAt, a.endedAt ?? '-', a.outcome ?? 'running', describeFailure(a)]),
+      ),
+    );
+  }
+  return 0;
+}
+
+export function describeFailure(a: Attempt): string {
+  const parts: string[] = [];
+  if (a.error) parts.push(a.error);
+  const ev = a.evidence;
+  if (ev) {
+    if (ev.signal) parts.push(`signal ${ev.signal}`);
+    if (ev.exitCode !== undefined) parts.push(`exit ${ev.exitCode}`);
+    if (ev.errorClass) parts.push(ev.errorClass);
+    if (ev.stderr) parts.push(`stderr: ${JSON.stringify(ev.stderr.slice(-200))}`);
+  }
+  return parts.join('; ').replaceAll('\n', ' ');
+}
+
+export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
+  const api = new ApiClient(opts, io);
+  const body: Record<string, unknown> = filterBody(opts);
+  if (args.length > 0) body.ids = ids(args);
+  else if (!opts.all && Object.keys(body).length === 0) {
+    throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
+  }
+  if (opts.all) body.all = true;
+  const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
+  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
+  else io.out(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}\n`);
+  if (args.length > 0 && res.requeued.length < args.length) {
+    io.err(`not found in quarantine: ${args.filter((a) => !res.requeued.some((j) => String(j.id) === a)).join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: string; json?: boolean }, io: CliIO): Promise<number> {
+  const api = new ApiClient(opts, io);
+  const [n] = ids([id]);
+  const payload = opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile);
+  const res = await api.request<{ requeued: { id: number; handle: string }[] }>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
+  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
+  else io.out(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}\n`);
+  return 0;
+}
+
+export async function dlqPurge(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
+  const api = new ApiClient(opts, io);
+  const body: Record<string, unknown> = filterBody(opts);
+  if (args.length > 0) body.ids = ids(args);
+  else if (!opts.all && Object.keys(body).length === 0) {
+    throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
+  }
+  if (opts.all) body.all = true;
+  const res = await api.request<{ purged: number }>('POST', '/api/quarantine/purge', body);
+  io.out(opts.json ? `${JSON.stringify(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
+  return 0;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,28 @@
+// Human output: aligned tables, relative times. --json prints the same result as data.
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function ago(isoTime: string | null, now = Date.now()): string {
+  if (isoTime === null) return '-';
+  const s = Math.round((now - Date.parse(isoTime)) / 1000);
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
+const UNIT: Record<string, number> = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 };
+
+/** `2h` (two hours ago), `7d`, or an ISO time -> ISO time. */
+export function timeArg(value: string, now = Date.now()): string {
+  const m = DURATION.exec(value.trim());
+  if (m) return new Date(now - Number(m[1]) * UNIT[m[2]!]!).toISOString();
+  const t = Date.parse(value);
+  if (!Number.isFinite(t)) throw new Error(`"${value}" is neither a duration such as 2h or 7d nor an ISO time`);
+  return new Date(t).toISOString();
+}

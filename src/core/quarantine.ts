@@ -1,0 +1,86 @@
+// Operators' view of the quarantine (the dead-letter queue): list, inspect, requeue, edit, purge.
+// Nothing leaves quarantine except through here (DESIGN.md, Vocabulary: quarantine).
+
+import type { Logger } from 'pino';
+import { ErrorCode, LazaretError } from '../errors.js';
+import type { StorageAdapter } from '../storage/adapter.js';
+import type { QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
+import type { Clock } from './clock.js';
+import type { Job } from './job.js';
+
+export interface QuarantineHost {
+  readonly store: StorageAdapter;
+  readonly clock: Clock;
+  /** Commits what is staged, so a listing sees every quarantine so far. */
+  flush(): Promise<void>;
+  /** Puts rows the store just took out of quarantine back into the queues. */
+  requeued(rows: Awaited<ReturnType<StorageAdapter['quarantineRequeue']>>): Job[];
+}
+
+export const MAX_PAGE = 1000;
+
+export class Quarantine {
+  readonly #host: QuarantineHost;
+  readonly #log: Logger;
+
+  constructor(host: QuarantineHost, log: Logger) {
+    this.#host = host;
+    this.#log = log;
+  }
+
+  async list(filter: QuarantineFilter, page: QuarantinePage): Promise<{ entries: QuarantineSummary[]; total: number }> {
+    await this.#host.flush();
+    const limit = Math.min(Math.max(page.limit, 1), MAX_PAGE);
+    const [entries, total] = await Promise.all([
+      this.#host.store.quarantineList(filter, { ...page, limit }),
+      this.#host.store.quarantineCount(filter),
+    ]);
+    return { entries, total };
+  }
+
+  async get(id: number): Promise<QuarantineRow> {
+    await this.#host.flush();
+    const entry = await this.#host.store.quarantineGet(id);
+    if (!entry) throw notFound(id);
+    return entry;
+  }
+
+  /** Back to the queue with a fresh budget. An empty filter is refused: say `all` explicitly. */
+  async requeue(filter: QuarantineFilter, all = false): Promise<Job[]> {
+    if (!all && isEmpty(filter)) {
+      throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name the entries to requeue (ids or filters), or ask for all of them explicitly');
+    }
+    await this.#host.flush();
+    const rows = await this.#host.store.quarantineRequeue(filter, this.#host.clock.now());
+    const jobs = this.#host.requeued(rows);
+    this.#log.info({ count: jobs.length, filter }, 'quarantined jobs requeued by an operator');
+    return jobs;
+  }
+
+  /** Replaces the payload (the fix), then requeues the job. */
+  async edit(id: number, payload: Buffer): Promise<Job> {
+    await this.#host.flush();
+    if (!(await this.#host.store.quarantineUpdatePayload(id, payload))) throw notFound(id);
+    const [job] = await this.requeue({ ids: [id] });
+    if (!job) throw notFound(id);
+    return job;
+  }
+
+  async purge(filter: QuarantineFilter, all = false): Promise<number> {
+    if (!all && isEmpty(filter)) {
+      throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name the entries to purge (ids, --older-than or filters), or ask for all of them explicitly');
+    }
+    await this.#host.flush();
+    const n = await this.#host.store.quarantinePurge(filter);
+    this.#log.info({ count: n, filter }, 'quarantined jobs purged by an operator');
+    return n;
+  }
+}
+
+function isEmpty(f: QuarantineFilter): boolean {
+  return f.function === undefined && f.reason === undefined && f.since === undefined && f.before === undefined && (f.ids === undefined || f.ids.length === 0);
+}
+
+function notFound(id: number): LazaretError {
+  return new LazaretError(ErrorCode.NOT_FOUND, `No quarantined job with id ${id}`, { hint: 'lazaret dlq list shows the ids' });
+}
