@@ -163,7 +163,7 @@ export class Connection implements Waiter, WorkerConn {
     const buf = out.length === 1 ? out[0]! : Buffer.concat(out.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
     this.#socket.write(buf);
     if (this.#socket.writableLength > this.ctx.config.limits.maxOutputBytes) {
-      this.log.warn({ buffered: this.#socket.writableLength }, 'peer is not reading its replies; closing the connection');
+      this.log.warn({ code: ErrorCode.OUTPUT_OVERFLOW, buffered: this.#socket.writableLength }, 'peer is not reading its replies; closing the connection');
       this.#socket.destroy();
     }
   }

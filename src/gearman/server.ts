@@ -3,6 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { ErrorCode } from '../errors.js';
 import { errorPacket } from '../protocol/encoder.js';
 import { Connection } from './connection.js';
 import type { ServerContext } from './context.js';
@@ -27,7 +28,7 @@ export class GearmanServer {
   #accept(socket: Socket): void {
     const { connections, config, log } = this.#ctx;
     if (connections.size >= config.limits.maxConnections) {
-      log.warn({ limit: config.limits.maxConnections, peer: socket.remoteAddress }, 'connection refused: too many connections');
+      log.warn({ code: ErrorCode.TOO_MANY_CONNECTIONS, limit: config.limits.maxConnections, peer: socket.remoteAddress }, 'connection refused: too many connections');
       socket.end(errorPacket('SERVER_BUSY', `Too many connections (limit ${config.limits.maxConnections})`));
       socket.on('error', () => undefined);
       return;

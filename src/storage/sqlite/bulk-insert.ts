@@ -4,7 +4,7 @@
 // Measured on 100,000 jobs: ~190k rows/s one by one, ~300k rows/s in chunks of 64.
 
 import type { Database } from 'better-sqlite3';
-import type { SqlValue } from './quarantine-filter.js';
+import type { SqlValue } from './rows.js';
 
 /** Rows per multi-row statement: 64 × 9 columns stays far below SQLite's 32,766 bound parameters. */
 const CHUNK = 64;

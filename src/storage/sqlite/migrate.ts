@@ -57,10 +57,10 @@ export function readMigrations(dir: string): Migration[] {
   return migrations;
 }
 
-/** The highest migration applied to `db`, 0 for a database that has none. */
-export function schemaVersionOf(db: Database): number {
-  const version = db.prepare<[], number | null>('SELECT max(version) FROM lazaret_migrations').pluck().get();
-  return version ?? 0;
+/** Reads the highest migration applied to `db`, 0 for a database that has none. */
+export function prepareSchemaVersion(db: Database): () => number {
+  const highest = db.prepare<[], number | null>('SELECT max(version) FROM lazaret_migrations').pluck();
+  return () => highest.get() ?? 0;
 }
 
 /**
@@ -72,7 +72,8 @@ export function migrate(db: Database, migrations: readonly Migration[], where: s
     'CREATE TABLE IF NOT EXISTS lazaret_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
   );
   const known = migrations[migrations.length - 1]?.version ?? 0;
-  const found = schemaVersionOf(db);
+  const schemaVersion = prepareSchemaVersion(db);
+  const found = schemaVersion();
   if (found > known) {
     throw new LazaretError(
       ErrorCode.SCHEMA_TOO_NEW,
@@ -103,5 +104,5 @@ export function migrate(db: Database, migrations: readonly Migration[], where: s
       throw toStoreError(err, `migration ${label} (rolled back, nothing of it applied)`, where);
     }
   }
-  return schemaVersionOf(db);
+  return schemaVersion();
 }

@@ -4,8 +4,7 @@
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { QuarantineFilter } from '../types.js';
-
-export type SqlValue = string | number | null;
+import type { SqlValue } from './rows.js';
 
 export interface FilterSql {
   /** '' or 'WHERE …' */

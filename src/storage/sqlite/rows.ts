@@ -14,6 +14,9 @@ import type {
 } from '../types.js';
 import { corruptRow } from './errors.js';
 
+/** A value bound to a statement parameter. */
+export type SqlValue = string | number | null;
+
 export interface JobRecord {
   id: number;
   handle: string;

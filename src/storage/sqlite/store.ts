@@ -20,7 +20,7 @@ import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js
 import { toStoreError } from './errors.js';
 import { prepareIdsNext } from './ids-next.js';
 import { prepareJobsLoad } from './load.js';
-import { migrate, migrationsDir, readMigrations, schemaVersionOf } from './migrate.js';
+import { migrate, migrationsDir, prepareSchemaVersion, readMigrations } from './migrate.js';
 import { prepareQuarantineCount } from './quarantine-count.js';
 import { StatementCache } from './quarantine-filter.js';
 import { prepareQuarantineGet } from './quarantine-get.js';
@@ -59,7 +59,7 @@ interface Operations {
 function prepareOperations(db: Database.Database): Operations {
   const cache = new StatementCache(db);
   return {
-    schemaVersion: () => schemaVersionOf(db),
+    schemaVersion: prepareSchemaVersion(db),
     write: prepareWrite(db),
     jobsLoad: prepareJobsLoad(db),
     idsNext: prepareIdsNext(db),

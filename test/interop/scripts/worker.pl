@@ -1,0 +1,56 @@
+#!/usr/bin/perl
+# A Perl (Gearman::Worker) worker for the interop tests.
+# Usage: perl worker.pl PORT NAME=BEHAVIOUR [NAME=BEHAVIOUR ...]
+# Prints one JSON line per event on stdout so the test can wait for it.
+use strict;
+use warnings;
+use Gearman::Worker;
+use JSON::PP;
+use IO::Handle;
+
+STDOUT->autoflush(1);
+my $json = JSON::PP->new->canonical;
+sub say_event { my (%event) = @_; print $json->encode({ %event, pid => $$ }), "\n"; }
+
+my ($port, @specs) = @ARGV;
+my $worker = Gearman::Worker->new(job_servers => ["127.0.0.1:$port"], client_id => "perl-worker-$$");
+
+my %behaviours = (
+    reverse => sub { my ($job) = @_; return scalar reverse $job->arg; },
+    progress => sub {
+        my ($job) = @_;
+        $job->set_status(1, 2);
+        $worker->send_work_data($job, 'perl-chunk');
+        $job->set_status(2, 2);
+        return 'perl-done:' . $job->arg;
+    },
+    # Returning undef makes Gearman::Worker send WORK_FAIL.
+    fail => sub { return undef; },
+    # Dying makes Gearman::Worker send WORK_EXCEPTION and then WORK_FAIL for the same handle (B15).
+    die => sub { my ($job) = @_; die 'perl-boom: ' . $job->arg . "\n"; },
+    # Reports progress, then waits for a line on stdin (or to be killed) before completing.
+    hold => sub {
+        my ($job) = @_;
+        $job->set_status(1, 2);
+        say_event(event => 'holding', handle => $job->handle, payload => $job->arg);
+        my $line = <STDIN>;
+        $line = '' unless defined $line;
+        chomp $line;
+        return 'released:' . $job->arg . ':' . $line;
+    },
+);
+
+for my $spec (@specs) {
+    my ($name, $behaviour) = split /=/, $spec, 2;
+    my $run = $behaviours{$behaviour} or die "unknown behaviour $behaviour\n";
+    $worker->register_function($name => sub {
+        my ($job) = @_;
+        say_event(event => 'start', fn => $name, handle => $job->handle, payload => $job->arg);
+        return $run->($job);
+    });
+}
+
+$worker->work(
+    on_complete => sub { say_event(event => 'complete', handle => $_[0]); },
+    on_fail     => sub { say_event(event => 'fail', handle => $_[0]); },
+);

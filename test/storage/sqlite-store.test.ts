@@ -1,0 +1,204 @@
+// What only the SQLite backend has: its file, pragmas, migration runner and error mapping.
+// The shared contract is in sqlite.test.ts (the conformance suite).
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
+import { ErrorCode, LazaretError, isLazaretError } from '../../src/errors.js';
+import type { StorageAdapter } from '../../src/storage/adapter.js';
+import { toStoreError } from '../../src/storage/sqlite/errors.js';
+import { migrate, migrationsDir, readMigrations } from '../../src/storage/sqlite/migrate.js';
+import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/store.js';
+import { emptyBatch } from '../../src/storage/types.js';
+import { freshSqlite } from '../helpers/store.js';
+import { job, quarantined, rejectsWith } from './conformance/harness.js';
+
+// Compile-time proof that the class meets the contract (STYLE §2.4).
+const asAdapter: (s: SqliteStore) => StorageAdapter = (s) => s;
+void asAdapter;
+
+async function tempPath(t: TestContext): Promise<string> {
+  const file = await freshSqlite();
+  t.after(file.cleanup);
+  return file.path;
+}
+
+/** A store on `path`, closed when the test ends (closing twice is harmless). */
+function storeOn(t: TestContext, options: SqliteStoreOptions): SqliteStore {
+  const store = new SqliteStore(options);
+  t.after(() => store.close());
+  return store;
+}
+
+/** A plain better-sqlite3 connection, to look at the file from outside. */
+function peek(t: TestContext, path: string): Database.Database {
+  const db = new Database(path);
+  t.after(() => db.close());
+  return db;
+}
+
+describe('SqliteStore: opening', () => {
+  it('creates missing parent folders', async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'lazaret-test-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const path = join(root, 'a', 'b', 'lazaret.db');
+    const store = storeOn(t, { path });
+    await store.open();
+    assert.ok(existsSync(path));
+    assert.equal(store.describe(), `sqlite:${path}`);
+  });
+
+  it('uses the WAL journal and records the schema version', async (t) => {
+    const path = await tempPath(t);
+    const store = storeOn(t, { path });
+    await store.open();
+    const db = peek(t, path);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.deepEqual(db.prepare('SELECT version, name FROM lazaret_migrations ORDER BY version').all(), [
+      { version: 1, name: 'init' },
+    ]);
+    assert.equal(await store.schemaVersion(), 1);
+  });
+
+  it('accepts synchronous: full and a busy timeout', async (t) => {
+    const store = storeOn(t, { path: await tempPath(t), synchronous: 'full', busyTimeoutMs: 100 });
+    await store.open();
+    await store.write({ ...emptyBatch(), insertJobs: [job(1)] });
+    assert.equal((await store.jobsLoad()).length, 1);
+  });
+
+  it('works in memory', async (t) => {
+    const store = storeOn(t, { path: ':memory:' });
+    await store.open();
+    await store.write({ ...emptyBatch(), insertJobs: [job(1)] });
+    assert.equal(await store.idsNext(), 2);
+  });
+
+  it('opening twice is harmless; before open and after close calls reject with LAZ_STORE_CLOSED', async (t) => {
+    const store = storeOn(t, { path: await tempPath(t) });
+    await rejectsWith(store.jobsLoad(), ErrorCode.STORE_CLOSED);
+    await store.open();
+    await store.open();
+    await store.close();
+    await store.close();
+    await rejectsWith(store.open(), ErrorCode.STORE_CLOSED);
+    await rejectsWith(store.idsNext(), ErrorCode.STORE_CLOSED);
+  });
+
+  it('refuses a database whose schema is newer than this code, naming both versions', async (t) => {
+    const path = await tempPath(t);
+    await storeOn(t, { path }).open();
+    const db = peek(t, path);
+    db.prepare('INSERT INTO lazaret_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(42, 'future', 0);
+    const store = storeOn(t, { path });
+    await assert.rejects(store.open(), (err: unknown) => {
+      assert.ok(isLazaretError(err, ErrorCode.SCHEMA_TOO_NEW));
+      assert.match(err.message, /schema version 42/);
+      assert.match(err.message, /up to 1\b/);
+      return true;
+    });
+    await rejectsWith(store.jobsLoad(), ErrorCode.STORE_CLOSED);
+  });
+
+  it('reports a file that is not a database as LAZ_STORE_FAILED with the SQLite code', async (t) => {
+    const path = await tempPath(t);
+    await writeFile(path, 'this is not a database, just some text that is long enough to be read as a header'.repeat(20));
+    const store = storeOn(t, { path });
+    await assert.rejects(store.open(), (err: unknown) => {
+      assert.ok(isLazaretError(err, ErrorCode.STORE_FAILED));
+      assert.match(err.message, /SQLITE_NOTADB/);
+      return true;
+    });
+  });
+});
+
+describe('SqliteStore: migration runner', () => {
+  async function migrationsIn(t: TestContext, files: Record<string, string>): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'lazaret-migrations-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    for (const [name, sql] of Object.entries(files)) await writeFile(join(dir, name), sql);
+    return dir;
+  }
+
+  it('finds the shipped migrations, numbered from 0001', () => {
+    const migrations = readMigrations(migrationsDir());
+    assert.equal(migrations[0]?.version, 1);
+    assert.deepEqual(
+      migrations.map((m) => m.version),
+      migrations.map((_, i) => i + 1),
+    );
+  });
+
+  it('applies each pending migration in order, once, and ignores other files', async (t) => {
+    const dir = await migrationsIn(t, {
+      '0002_more.sql': 'CREATE TABLE two (x INTEGER); INSERT INTO two VALUES (2);',
+      '0001_first.sql': 'CREATE TABLE one (x INTEGER);',
+      'README.md': 'not a migration',
+    });
+    const db = peek(t, ':memory:');
+    assert.equal(migrate(db, readMigrations(dir), 'test'), 2);
+    assert.equal(migrate(db, readMigrations(dir), 'test'), 2);
+    assert.deepEqual(db.prepare('SELECT x FROM two').pluck().all(), [2]);
+  });
+
+  it('rolls back a failing migration whole and keeps the ones before it', async (t) => {
+    const dir = await migrationsIn(t, {
+      '0001_first.sql': 'CREATE TABLE one (x INTEGER);',
+      '0002_broken.sql': 'CREATE TABLE half (x INTEGER); THIS IS NOT SQL;',
+    });
+    const db = peek(t, ':memory:');
+    assert.throws(
+      () => migrate(db, readMigrations(dir), 'test'),
+      (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /0002_broken/.test(err.message),
+    );
+    assert.deepEqual(db.prepare('SELECT version FROM lazaret_migrations').pluck().all(), [1]);
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+  });
+});
+
+describe('SqliteStore: errors', () => {
+  it('a lock held past busy_timeout is LAZ_STORE_BUSY, and the store recovers once it is released', async (t) => {
+    const path = await tempPath(t);
+    const store = storeOn(t, { path, busyTimeoutMs: 20 });
+    await store.open();
+    const other = peek(t, path);
+    other.exec('BEGIN IMMEDIATE');
+    await rejectsWith(store.write({ ...emptyBatch(), insertJobs: [job(1)] }), ErrorCode.STORE_BUSY);
+    other.exec('COMMIT');
+    await store.write({ ...emptyBatch(), insertJobs: [job(1)] });
+    assert.equal((await store.jobsLoad()).length, 1);
+  });
+
+  it('a corrupt quarantine row is LAZ_STORE_FAILED naming the row', async (t) => {
+    const path = await tempPath(t);
+    const store = storeOn(t, { path });
+    await store.open();
+    await store.write({ ...emptyBatch(), quarantine: [quarantined(9)] });
+    peek(t, path).prepare("UPDATE quarantine SET attempts = '{oops' WHERE id = 9").run();
+    await assert.rejects(store.quarantineGet(9), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /Row 9/.test(err.message));
+  });
+
+  it('maps driver errors: constraint to LAZ_STORE_FAILED with the code, others passed through', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    db.exec('INSERT INTO t VALUES (1)');
+    let thrown: unknown;
+    try {
+      db.exec('INSERT INTO t VALUES (1)');
+    } catch (err) {
+      thrown = err;
+    }
+    db.close();
+    const mapped = toStoreError(thrown, 'write', 'sqlite:/x.db');
+    assert.equal(mapped.code, ErrorCode.STORE_FAILED);
+    assert.match(mapped.message, /SQLITE_CONSTRAINT_PRIMARYKEY/);
+    assert.ok(mapped.hint);
+    assert.equal(toStoreError(new TypeError('bad bind'), 'write', 'x').code, ErrorCode.STORE_FAILED);
+    const own = new LazaretError(ErrorCode.SCHEMA_TOO_NEW, 'x');
+    assert.equal(toStoreError(own, 'open', 'x'), own);
+  });
+});
