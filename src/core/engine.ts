@@ -144,6 +144,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       if (open) {
         // The worker died with the server: that delivery counts as a crash, not a fresh budget.
         interrupted++;
+        job.crashes++;
         job.state = 'running';
         job.fn.running++;
         job.current = open;
@@ -560,12 +561,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
           ? 'max_attempts'
           : null;
     this.#afterCommit(() => this.emit('attempt:ended', job, attempt));
+    if (!job.durable && job.waiters.length === 0) {
+      // A foreground job nobody waits for any more is not run again.
+      this.#drop(job);
+      return;
+    }
     if (reason !== null) {
       this.#quarantine(job, reason, `${job.attempts} attempts, ${job.crashes} crashed or timed out; last: ${outcome}: ${error}`);
       return;
     }
     const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
     job.retries++;
+    // GET_STATUS reports 0/0 for a requeued job, as gearmand does (gearman-protocol.md §6).
+    job.numerator = 0;
+    job.denominator = 0;
     job.runAt = runAt;
     this.stats.retried++;
     if (end) end.retryAt = runAt;
