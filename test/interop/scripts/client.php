@@ -3,7 +3,10 @@
 // Usage: php client.php PORT MODE ARGS...
 //   fg|fg-high|fg-low FN PAYLOAD [UNIQUE]   foreground task; prints created, data, warning, status, complete|fail|exception
 //   bg|bg-high|bg-low FN PAYLOAD [UNIQUE]   background job; prints created with the handle
+//   batch FN N                             N x (background, foreground, high background) tasks pipelined on one
+//                                          connection by one runTasks(); each event names its task's workload
 //   status HANDLE                          GET_STATUS through jobStatus()
+//   status-unique UNIQUE                   GET_STATUS_UNIQUE through jobStatusByUniqueKey()
 // Prints one JSON line per event on stdout. Exceptions are on (addServer() asks for them).
 declare(strict_types=1);
 
@@ -52,6 +55,22 @@ switch ($mode) {
             exit(1);
         }
         say(['event' => 'created', 'handle' => $handle]);
+        exit(0);
+    case 'batch':
+        [$fn, $n] = [$argv[3], (int)$argv[4]];
+        $client->setCreatedCallback(static fn (GearmanTask $t, $workload) => say(['event' => 'created', 'handle' => $t->jobHandle(), 'workload' => $workload]));
+        $client->setCompleteCallback(static fn (GearmanTask $t, $workload) => say(['event' => 'complete', 'handle' => $t->jobHandle(), 'workload' => $workload, 'data' => $t->data()]));
+        for ($i = 0; $i < $n; $i++) {
+            $client->addTaskBackground($fn, "bg$i", "bg$i");
+            $client->addTask($fn, "fg$i", "fg$i");
+            $client->addTaskHighBackground($fn, "hb$i", "hb$i");
+        }
+        $ok = $client->runTasks();
+        say(['event' => 'done', 'ok' => $ok, 'returnCode' => $client->returnCode()]);
+        exit(0);
+    case 'status-unique':
+        [$known, $running, $numerator, $denominator] = $client->jobStatusByUniqueKey($argv[3]);
+        say(['event' => 'status', 'known' => $known, 'running' => $running, 'numerator' => $numerator, 'denominator' => $denominator]);
         exit(0);
     case 'status':
         [$known, $running, $numerator, $denominator] = $client->jobStatus($argv[3]);
