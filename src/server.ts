@@ -11,8 +11,9 @@ import { GearmanServer } from './gearman/server.js';
 import { startHttp, type HttpServer } from './http/server.js';
 import type { StorageAdapter } from './storage/adapter.js';
 import { SqliteStore } from './storage/sqlite/store.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 /** What `version` answers: a 1.1.x number >= 1.1.19 so clients such as Net_Gearman use milliseconds. */
 export const GEARMAN_VERSION = `1.1.20+lazaret.${VERSION}`;
 

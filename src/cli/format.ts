@@ -1,5 +1,7 @@
 // Human output: aligned tables, relative times. --json prints the same result as data.
 
+import { ErrorCode, LazaretError } from '../errors.js';
+
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -23,6 +25,10 @@ export function timeArg(value: string, now = Date.now()): string {
   const m = DURATION.exec(value.trim());
   if (m) return new Date(now - Number(m[1]) * UNIT[m[2]!]!).toISOString();
   const t = Date.parse(value);
-  if (!Number.isFinite(t)) throw new Error(`"${value}" is neither a duration such as 2h or 7d nor an ISO time`);
+  if (!Number.isFinite(t)) {
+    throw new LazaretError(ErrorCode.BAD_REQUEST, `"${value}" is neither a duration such as 2h or 7d nor an ISO time`, {
+      hint: 'durations count back from now: 30m, 2h, 7d; or give a time such as 2026-11-27T10:00:00Z',
+    });
+  }
   return new Date(t).toISOString();
 }

@@ -1,10 +1,9 @@
 // The command tree. Each command lives in commands/ as run(opts, io) -> exit code.
 
 import { Command, Option } from 'commander';
-import { VERSION } from '../server.js';
+import { VERSION } from '../version.js';
 import { processIO, type CliIO } from './io.js';
 import { dlqEdit, dlqList, dlqPurge, dlqRequeue, dlqShow } from './commands/dlq.js';
-import { runServe } from './commands/serve.js';
 
 export function buildProgram(io: CliIO = processIO): Command {
   const program = new Command('lazaret')
@@ -27,6 +26,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--admin-token <token>', 'token for admin actions from beyond loopback (env LAZARET_ADMIN_TOKEN)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (opts) => {
+      // Loaded on demand: the other commands only talk HTTP and should start fast.
+      const { runServe } = await import('./commands/serve.js');
       process.exitCode = await runServe(opts, io);
     });
 

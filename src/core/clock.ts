@@ -10,11 +10,19 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerRef;
 }
 
+/** setTimeout's ceiling (about 24.8 days); a longer delay would fire after 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
+    let t: NodeJS.Timeout;
+    // Far-off times (an epoch job for next year) are reached in steps below the ceiling.
+    const arm = (left: number): void => {
+      t = setTimeout(() => (left > MAX_TIMEOUT_MS ? arm(left - MAX_TIMEOUT_MS) : fn()), Math.min(Math.max(0, left), MAX_TIMEOUT_MS));
+      t.unref?.();
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(t) };
   },
 };

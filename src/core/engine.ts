@@ -532,9 +532,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * Ends the running attempt with a failure and decides: retry after backoff, or quarantine.
    * 'returned' ends it without charging the crash budget.
    */
-  #fail(job: Job, outcome: AttemptOutcome | 'returned', error: string, evidence: Evidence | null): void {
+  #fail(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null): void {
     const now = this.clock.now();
-    const charged = outcome === 'returned' ? 'crashed' : outcome;
     if (outcome === 'crashed' || outcome === 'timed_out') job.crashes++;
     if (outcome === 'crashed') this.stats.crashed++;
     else if (outcome === 'timed_out') this.stats.timedOut++;
@@ -545,7 +544,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
       );
     }
-    this.#endAttempt(job, charged, error, evidence, now);
+    this.#endAttempt(job, outcome, error, evidence, now);
   }
 
   /** Closes the current attempt, then retries or quarantines the job according to its policy. */

@@ -3,7 +3,11 @@
 /** 0 = high, 1 = normal, 2 = low (the order in which they run). */
 export type Priority = 0 | 1 | 2;
 
-export type AttemptOutcome = 'completed' | 'failed' | 'crashed' | 'timed_out' | 'cancelled';
+/**
+ * `returned`: given back to its queue without being charged to the job (the server shut down under it,
+ * or its worker disconnected before starting it); it is stored so that a restart does not count it as a crash.
+ */
+export type AttemptOutcome = 'completed' | 'failed' | 'crashed' | 'timed_out' | 'cancelled' | 'returned';
 
 export type QuarantineReason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
 

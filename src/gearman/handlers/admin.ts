@@ -21,6 +21,12 @@ export function handleAdminLine(conn: Connection, line: string): void {
     conn.reply(err('PERMISSION_DENIED', 'this+command+changes+state;+send+"auth+TOKEN"+first+or+connect+from+loopback'));
     return;
   }
+  if (cmd.kind === 'shutdown') {
+    // Reply first: a stop without grace closes every connection, this one included, before returning.
+    conn.reply(OK);
+    conn.ctx.shutdown(cmd.graceful);
+    return;
+  }
   conn.reply(run(conn, cmd));
 }
 
@@ -75,8 +81,7 @@ function run(conn: Connection, cmd: AdminCommand): string {
       return OK;
     }
     case 'shutdown':
-      conn.ctx.shutdown(cmd.graceful);
-      return OK;
+      return OK; // answered in handleAdminLine, before the server stops
     case 'auth': {
       const expected = conn.ctx.config.adminToken;
       if (expected !== null && safeEqual(cmd.token, expected)) {

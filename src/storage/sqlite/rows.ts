@@ -69,7 +69,7 @@ export interface QuarantineRecord {
   attempts: string;
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(['completed', 'failed', 'crashed', 'timed_out', 'cancelled']);
+const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(['completed', 'failed', 'crashed', 'timed_out', 'cancelled', 'returned']);
 const REASONS: ReadonlySet<string> = new Set<QuarantineReason>([
   'max_attempts',
   'max_crashes',
