@@ -135,6 +135,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.runAt = row.runAt;
       job.deadline = row.deadline;
       job.attempts = row.attempts.length;
+      // A reloaded job still coalesces later submissions of its function and unique (B2 replay).
+      if (row.unique !== '') this.#uniques.set(this.#uniqueKey(row.function, row.unique, row.payload), job);
       for (const a of row.attempts) {
         if (a.endedAt === null) continue;
         job.history.push(a);
@@ -560,13 +562,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
           ? 'max_attempts'
           : null;
     this.#afterCommit(() => this.emit('attempt:ended', job, attempt));
-    if (!job.durable && job.waiters.length === 0) {
-      // A foreground job nobody waits for any more is not run again.
-      this.#drop(job);
+    if (reason !== null) {
+      // Even a foreground job whose clients left is kept when it spent its budget: it may be a job of death.
+      this.#quarantine(job, reason, `${job.attempts} attempts, ${job.crashes} crashed or timed out; last: ${outcome}: ${error}`);
       return;
     }
-    if (reason !== null) {
-      this.#quarantine(job, reason, `${job.attempts} attempts, ${job.crashes} crashed or timed out; last: ${outcome}: ${error}`);
+    if (!job.durable && job.waiters.length === 0) {
+      this.#log.info({ handle: job.handle, fn: job.fn.name, outcome }, 'foreground job not retried: its clients have gone away');
+      this.#drop(job);
       return;
     }
     const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
