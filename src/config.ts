@@ -37,6 +37,11 @@ export interface Config {
   handlePrefix: string;
   /** Admin commands that change state from beyond loopback need it; so does the HTTP API there. */
   adminToken: string | null;
+  /**
+   * Loopback peers may change state without the token. Turn off when a proxy on the same host makes
+   * remote peers look local.
+   */
+  trustLoopback: boolean;
   /** Treat every connection as if it sent OPTION_REQ exceptions (gearmand --exceptions). */
   exceptionsByDefault: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -62,6 +67,7 @@ export function defaultConfig(): Config {
     synchronous: 'normal',
     handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
     adminToken: null,
+    trustLoopback: true,
     exceptionsByDefault: false,
     logLevel: 'info',
     shutdownGraceMs: 30_000,
@@ -196,8 +202,9 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
       config.synchronous = value;
       return;
     case 'exceptionsByDefault':
+    case 'trustLoopback':
       if (typeof value !== 'boolean') return bad('must be true or false');
-      config.exceptionsByDefault = value;
+      config[key] = value;
       return;
     case 'shutdownGraceMs': {
       const ms = parseDuration(value);

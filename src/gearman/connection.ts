@@ -45,7 +45,7 @@ export class Connection implements Waiter, WorkerConn {
     const addr = socket.remoteAddress ?? 'unknown';
     this.address = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
     this.loopback = this.address === '::1' || this.address.startsWith('127.');
-    this.authorized = this.loopback;
+    this.authorized = this.loopback && ctx.config.trustLoopback;
     this.exceptions = ctx.config.exceptionsByDefault;
     this.log = ctx.log.child({ conn: id, peer: this.address });
     this.#decoder = new Decoder({ maxFrameBytes: ctx.config.limits.maxFrameBytes, maxLineBytes: ctx.config.limits.maxLineBytes });

@@ -23,7 +23,7 @@ export function registerAuth(app: FastifyInstance, config: Readonly<Config>): vo
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/api/')) return;
     const token = config.adminToken;
-    const loopback = isLoopback(request.socket.remoteAddress);
+    const loopback = config.trustLoopback && isLoopback(request.socket.remoteAddress);
     if (token !== null && tokenMatches(request.headers.authorization, token)) return;
     if (loopback) return;
     if (token === null) {

@@ -90,6 +90,30 @@ test('SUBMIT_JOB_EPOCH: not handed out before its time; when due a sleeping work
   assert.equal(await admin.admin('status'), 'later\t0\t0\t1\n.\n');
 });
 
+test('SUBMIT_JOB_EPOCH beyond setTimeout\'s 24.8-day ceiling does not run early on the real clock', async (t) => {
+  // A later 20 ms policy timeout is the yardstick: a timer clamped to 1 ms would have fired before it.
+  const server = await serverFor(t, { policies: [{ match: 'tick', timeout: 20 }] });
+  const client = await peerFor(t, server);
+  const sleeper = await peerFor(t, server);
+  const ticker = await peerFor(t, server);
+  const admin = await peerFor(t, server);
+  const epoch = Math.floor(Date.now() / 1000) + 40 * 86_400;
+  const early: string[] = [];
+  server.engine.on('job:queued', (job) => void (job.fn.name === 'far' && early.push(job.handle)));
+  sleeper.send('CAN_DO', 'far');
+  sleeper.send('PRE_SLEEP');
+  const far = (await client.request('SUBMIT_JOB_EPOCH', ['far', '', String(epoch), 'next month'], 'JOB_CREATED')).text[0]!;
+  ticker.send('CAN_DO', 'tick');
+  const tick = (await client.request('SUBMIT_JOB_BG', ['tick', '', 'x'], 'JOB_CREATED')).text[0]!;
+  const ended = waitEvent(server, 'attempt:ended', (job) => job.handle === tick);
+  await ticker.request('GRAB_JOB', [], 'JOB_ASSIGN');
+  assert.equal((await ended)[1].outcome, 'timed_out');
+  assert.deepEqual(early, [], `${far} became runnable 40 days early`);
+  await assertSilent(sleeper, 'no NOOP for a job due in 40 days');
+  await sleeper.request('GRAB_JOB', [], 'NO_JOB');
+  assert.ok((await admin.admin('prioritystatus')).includes('far\t0\t1\t0\t1\n'));
+});
+
 test('SUBMIT_JOB_EPOCH in the past or unparsable runs at once; after year 9999 is refused', async (t) => {
   const clock = new ManualClock();
   const server = await serverFor(t, {}, { clock });

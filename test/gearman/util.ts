@@ -16,14 +16,11 @@ export async function serverFor(t: TestContext, patch: ConfigPatch = {}, opts: {
 
 export async function peerFor(t: TestContext, server: { gearmanPort: number }, host?: string): Promise<RawPeer> {
   const peer = await RawPeer.connect(server.gearmanPort, host);
+  // Real client libraries set TCP_NODELAY; without it a reply-less packet (WORK_COMPLETE) followed by
+  // another waits for a delayed ACK.
+  peer.socket.setNoDelay(true);
   t.after(() => peer.close());
   return peer;
-}
-
-export async function peersFor(t: TestContext, server: { gearmanPort: number }, n: number): Promise<RawPeer[]> {
-  const out: RawPeer[] = [];
-  for (let i = 0; i < n; i++) out.push(await peerFor(t, server));
-  return out;
 }
 
 type EventName = keyof EngineEvents & string;
@@ -100,8 +97,3 @@ export function rawHeader(magic: number, type: number, length: number, body: Buf
 
 export const MAGIC_REQ = 0x00524551;
 export const MAGIC_RES = 0x00524553;
-
-/** Waits for the first packet of the given name and returns it, failing on anything but NOOPs. */
-export function handleOf(r: Received): string {
-  return r.text[0]!;
-}

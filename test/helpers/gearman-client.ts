@@ -35,7 +35,7 @@ export class RawPeer {
   }
 
   static async connect(port: number, host = '127.0.0.1'): Promise<RawPeer> {
-    const socket = connect({ port, host });
+    const socket = connect({ port, host, noDelay: true });
     await once(socket, 'connect');
     return new RawPeer(socket);
   }

@@ -1,0 +1,276 @@
+// Seeded, time-boxed fuzzing of a running server over real sockets (STYLE §3.4): many connections throw
+// random and mutated frames (unknown and huge types, lengths far beyond the data, truncated frames, bad
+// magic, absurd numbers, reports for unknown handles, long and random admin lines) while real background
+// and foreground jobs flow on other connections to a healthy worker. The server must stay up, never
+// answer with an internal error, and answer every real job.
+// LAZARET_FUZZ_MS stretches the time budget, LAZARET_FUZZ_SEED replays a reported seed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { encodePacket, type Arg } from '../../src/protocol/encoder.js';
+import { ARG_COUNT, PacketType, type PacketTypeNumber } from '../../src/protocol/packets.js';
+import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
+import { prng, randInt } from '../helpers/vectors.js';
+import { MAGIC_REQ, MAGIC_RES, peerFor, rawHeader, serverFor } from './util.js';
+
+const BUDGET_MS = Number(process.env.LAZARET_FUZZ_MS ?? 3000);
+const BASE_SEED = Number(process.env.LAZARET_FUZZ_SEED ?? 0x5eed_0bad);
+const FUZZERS = 8;
+const MAX_CONNECTIONS_PER_FUZZER = 400;
+/** Real work lives under a name no fuzz frame contains, so no fuzz bytes can steal or limit it. */
+const REAL_FN = 'real-work-7f3a9c';
+const LIMITS = { maxFrameBytes: 64 * 1024, maxPayloadBytes: 32 * 1024, maxLineBytes: 1024 };
+const ALL_TYPES = Object.values(PacketType) as PacketTypeNumber[];
+
+type Rand = () => number;
+const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+
+function randomBytes(rand: Rand, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
+  return b;
+}
+
+const ABSURD_NUMBERS = ['0', '-1', '1', '999', '4294967295', '4294967296', '18446744073709551616', '-9223372036854775808', '1e400', 'NaN', '0x7fffffff', ' 12', '99999999999999999999999', ''];
+
+function randomArg(rand: Rand): Arg {
+  switch (randInt(rand, 0, 7)) {
+    case 0:
+      return `fz-${randInt(rand, 0, 5)}`;
+    case 1:
+      return `H:test:${randInt(rand, 0, 3000)}`;
+    case 2:
+      return pick(rand, ABSURD_NUMBERS);
+    case 3:
+      return randomBytes(rand, randInt(rand, 0, 40));
+    case 4:
+      return '';
+    case 5:
+      return 'x'.repeat(randInt(rand, 60, 70));
+    case 6:
+      return pick(rand, ['exceptions', 'EXCEPTIONS', 'bogus-option', '-']);
+    default:
+      return Buffer.alloc(randInt(rand, 0, 3000), randInt(rand, 0, 255));
+  }
+}
+
+/** A well-formed request of any type, with arguments drawn from hostile pools. */
+function validFrame(rand: Rand, magic: 'REQ' | 'RES' = 'REQ'): Buffer {
+  const type = pick(rand, ALL_TYPES);
+  const args: Arg[] = [];
+  for (let i = 0; i < ARG_COUNT[type]; i++) args.push(randomArg(rand));
+  if (type === PacketType.SUBMIT_JOB_EPOCH || type === PacketType.CAN_DO_TIMEOUT) {
+    args[type === PacketType.SUBMIT_JOB_EPOCH ? 2 : 1] = pick(rand, ABSURD_NUMBERS);
+  }
+  return encodePacket(magic, type, args);
+}
+
+const ADMIN_WORDS = [
+  'status', 'prioritystatus', 'workers', 'version', 'verbose', 'getpid', 'show jobs', 'show unique jobs', 'show',
+  'show nothing', 'create function fz-1', 'drop function fz-2', 'drop function', 'maxqueue fz-3 1', 'maxqueue fz-4 2 1 0',
+  'maxqueue', 'cancel job H:other:1', 'cancel job', 'cancel x y', 'auth nope', 'auth', 'STATUS', ' status', '', 'bogus',
+  'workers extra words', 'verbose 1 2 3',
+];
+
+function adminLine(rand: Rand): Buffer {
+  switch (randInt(rand, 0, 3)) {
+    case 0:
+      return Buffer.from(`${pick(rand, ADMIN_WORDS)}\r\n`);
+    case 1:
+      return Buffer.from(`${pick(rand, ADMIN_WORDS)} ${'z'.repeat(randInt(rand, 0, 2 * LIMITS.maxLineBytes))}\n`);
+    case 2: {
+      // Printable noise that does not start with NUL, so it is read as text.
+      const noise = randomBytes(rand, randInt(rand, 1, 200)).map((b) => (b === 0 || b === 0x0a ? 0x41 : b));
+      return Buffer.concat([noise, Buffer.from(rand() < 0.5 ? '\n' : '')]);
+    }
+    default:
+      return Buffer.from(`${'q'.repeat(randInt(rand, LIMITS.maxLineBytes, LIMITS.maxLineBytes + 500))}`);
+  }
+}
+
+function mutate(rand: Rand, frame: Buffer): Buffer {
+  const out = Buffer.from(frame);
+  const flips = randInt(rand, 1, 4);
+  for (let i = 0; i < flips; i++) {
+    const at = randInt(rand, 0, out.length - 1);
+    switch (randInt(rand, 0, 2)) {
+      case 0:
+        out[at] = Math.floor(rand() * 256);
+        break;
+      case 1:
+        if (out.length >= 12) out.writeUInt32BE(Math.floor(rand() * 0x1_0000_0000), 8);
+        break;
+      default:
+        if (out.length >= 12) out.writeUInt32BE(pick(rand, [0, 43, 0x80000000, 0xffffffff, randInt(rand, 0, 100)]), 4);
+    }
+  }
+  return out;
+}
+
+/** One hostile piece of input; some kinds end the useful life of the connection (which is fine). */
+function fuzzPiece(rand: Rand): Buffer {
+  switch (randInt(rand, 0, 11)) {
+    case 0:
+    case 1:
+      return validFrame(rand);
+    case 2:
+      return rawHeader(MAGIC_REQ, pick(rand, [0, 43, 44, 255, 0x80000000, 0xfffffffe, 0xffffffff]), randInt(rand, 0, 3) === 0 ? 0xffffffff : 0);
+    case 3: {
+      // Declared length far beyond the data that follows (under and over the frame limit).
+      const type = pick(rand, ALL_TYPES);
+      const length = rand() < 0.5 ? randInt(rand, 100, LIMITS.maxFrameBytes) : randInt(rand, LIMITS.maxFrameBytes + 1, 0xffffffff);
+      return rawHeader(MAGIC_REQ, type, length, randomBytes(rand, randInt(rand, 0, 20)));
+    }
+    case 4: {
+      const frame = validFrame(rand);
+      return frame.subarray(0, randInt(rand, 1, Math.max(1, frame.length - 1)));
+    }
+    case 5:
+      return rawHeader(pick(rand, [0x00524553 ^ 0x100, 0x00000000, 0x00ffffff, 0x00524552]), pick(rand, ALL_TYPES), randInt(rand, 0, 8), randomBytes(rand, 8));
+    case 6:
+      return validFrame(rand, 'RES');
+    case 7:
+      return adminLine(rand);
+    case 8:
+      return mutate(rand, validFrame(rand));
+    case 9:
+      return encodePacket('REQ', pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_EXCEPTION, PacketType.WORK_STATUS, PacketType.WORK_DATA]), [
+        `H:test:${randInt(rand, 0, 100000)}`,
+        ...(randInt(rand, 0, 1) ? ['1', '2'] : ['r']),
+      ].slice(0, 3));
+    case 10:
+      return Buffer.concat([
+        encodePacket('REQ', PacketType.CAN_DO_TIMEOUT, [`fz-${randInt(rand, 0, 5)}`, pick(rand, ABSURD_NUMBERS)]),
+        encodePacket('REQ', PacketType.SUBMIT_JOB_EPOCH, [`fz-${randInt(rand, 0, 5)}`, '', pick(rand, ABSURD_NUMBERS), 'e']),
+        encodePacket('REQ', pick(rand, [PacketType.GRAB_JOB, PacketType.PRE_SLEEP, PacketType.GRAB_JOB_ALL])),
+      ]);
+    default:
+      return randomBytes(rand, randInt(rand, 1, 64));
+  }
+}
+
+interface FuzzResult {
+  seed: number;
+  received: Buffer;
+}
+
+/** One connection: send hostile pieces in random splits, then half-close and wait for the server to close. */
+async function fuzzConnection(port: number, seed: number): Promise<FuzzResult> {
+  const rand = prng(seed);
+  const socket = connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => undefined);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  // events.once would reject on the socket's 'error' (EPIPE once the server closed); only 'close' matters.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await once(socket, 'connect');
+  const pieces = randInt(rand, 1, 12);
+  const data = Buffer.concat(Array.from({ length: pieces }, () => fuzzPiece(rand)));
+  let at = 0;
+  while (at < data.length && !socket.destroyed) {
+    const n = randInt(rand, 1, Math.max(1, Math.min(data.length - at, 4096)));
+    socket.write(data.subarray(at, at + n));
+    at += n;
+    if (rand() < 0.3) await new Promise((r) => setImmediate(r));
+  }
+  if (rand() < 0.2) socket.destroy();
+  else socket.end();
+  // The server closes its side when ours ends (or earlier, after a protocol error).
+  const timer = setTimeout(() => socket.destroy(new Error(`fuzz connection ${seed} not closed by the server`)), 10_000);
+  await closed;
+  clearTimeout(timer);
+  return { seed, received: Buffer.concat(chunks) };
+}
+
+test('the server survives seeded hostile traffic and answers every real job meanwhile', async (t) => {
+  const server = await serverFor(t, { limits: LIMITS });
+  const port = server.gearmanPort;
+  const worker = await rawWorker(port, REAL_FN, (payload) => Buffer.from(payload).reverse());
+  // Without it, Nagle holds each GRAB_JOB behind the unanswered WORK_COMPLETE for a delayed ACK (~40 ms).
+  worker.socket.setNoDelay(true);
+  t.after(() => worker.close());
+
+  const completed = new Set<string>();
+  let onCompleted: (() => void) | null = null;
+  server.engine.on('job:completed', (job) => {
+    if (job.fn.name !== REAL_FN) return;
+    completed.add(job.handle);
+    onCompleted?.();
+  });
+
+  const deadline = performance.now() + BUDGET_MS;
+  let fuzzing = true;
+  const internalErrors: number[] = [];
+  let fuzzConnections = 0;
+
+  const fuzzers = Array.from({ length: FUZZERS }, async (_, f) => {
+    for (let i = 0; i < MAX_CONNECTIONS_PER_FUZZER && performance.now() < deadline; i++) {
+      const seed = (BASE_SEED + f * 100_003 + i) >>> 0;
+      const { received } = await fuzzConnection(port, seed);
+      fuzzConnections++;
+      if (received.includes('SERVER_ERROR') || received.includes('Internal error')) internalErrors.push(seed);
+    }
+  });
+
+  // Real traffic on two clients: background and foreground jobs, in small pipelined batches.
+  const bgClient = await peerFor(t, server);
+  const fgClient = await peerFor(t, server);
+  const bgHandles: string[] = [];
+  const fgExpected = new Map<string, string>();
+  const producer = (async () => {
+    let n = 0;
+    while (fuzzing || n < 50) {
+      const batch = 5;
+      for (let i = 0; i < batch; i++) {
+        bgClient.send(pick(prng(n + i), ['SUBMIT_JOB_BG', 'SUBMIT_JOB_HIGH_BG', 'SUBMIT_JOB_LOW_BG'] as const), REAL_FN, '', `bg-${n + i}`);
+        fgClient.send('SUBMIT_JOB', REAL_FN, `fg-${n + i}`, `fg-${n + i}`);
+      }
+      for (let i = 0; i < batch; i++) {
+        bgHandles.push((await bgClient.next('JOB_CREATED', 10_000)).text[0]!);
+        const r = await fgClient.next('JOB_CREATED', 10_000);
+        fgExpected.set(r.text[0]!, Buffer.from(`fg-${n + i}`).reverse().toString());
+      }
+      n += batch;
+    }
+  })();
+
+  await Promise.all(fuzzers);
+  fuzzing = false;
+  await producer;
+
+  assert.deepEqual(internalErrors, [], 'seeds whose connection got an internal-error reply');
+  assert.ok(fuzzConnections >= FUZZERS, `only ${fuzzConnections} fuzz connections ran`);
+
+  // Every foreground job gets its own, correct result.
+  const results = new Map<string, string>();
+  while (results.size < fgExpected.size) {
+    const r = await fgClient.next('WORK_COMPLETE', 10_000);
+    assert.ok(!results.has(r.text[0]!), `second result for ${r.text[0]}`);
+    results.set(r.text[0]!, r.text[1]!);
+  }
+  assert.deepEqual(results, fgExpected);
+
+  // Every background job acknowledged with JOB_CREATED is run to completion.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${bgHandles.filter((h) => !completed.has(h)).length} background jobs never completed`)), 10_000);
+    const check = (): void => {
+      if (bgHandles.every((h) => completed.has(h))) {
+        clearTimeout(timer);
+        onCompleted = null;
+        resolve();
+      }
+    };
+    onCompleted = check;
+    check();
+  });
+
+  // Still up and consistent: the real function is idle with its one worker.
+  const admin = await RawPeer.connect(port);
+  t.after(() => admin.close());
+  const status = await admin.admin('status');
+  assert.ok(status.includes(`${REAL_FN}\t0\t0\t1\n`), status);
+  t.diagnostic(`${fuzzConnections} fuzz connections, ${bgHandles.length} background and ${fgExpected.size} foreground real jobs`);
+});
