@@ -2,17 +2,19 @@
 // deadlines and scheduling. The store is the source of truth for durable jobs; memory is an index over
 // it. It opens no sockets: the gearman and http layers call it.
 
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
+import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { errorText, parseEvidence } from './evidence.js';
-import { FunctionRegistry, type FunctionState } from './functions.js';
-import type { Job, Waiter, WorkerConn, WorkUpdate } from './job.js';
+import { FunctionRegistry } from './functions.js';
+import { describeQuarantined } from './handoff.js';
+import { IdAllocator } from './ids.js';
+import { createJob, jobRow, type Job, type Waiter, type WorkerConn, type WorkUpdate } from './job.js';
+import { coalescingKey, JobIndex } from './job-index.js';
 import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { Worker } from './worker.js';
@@ -72,8 +74,6 @@ export interface JobStatus {
   waiters: number;
 }
 
-const ID_BLOCK = 100_000;
-
 export class Engine extends TypedEmitter<EngineEvents> {
   readonly functions = new FunctionRegistry();
   readonly workers = new Set<Worker>();
@@ -84,18 +84,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly quarantine: Quarantine;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
-  readonly #prefix: string;
   readonly #random: () => number;
   readonly #quarantineFunction: string | null;
-  readonly #byId = new Map<number, Job>();
-  /** (function, unique) -> job, for coalescing. */
-  readonly #uniques = new Map<string, Job>();
-  /** unique -> newest job with it, any function (GET_STATUS_UNIQUE, gearman-protocol.md §6). */
-  readonly #latestUnique = new Map<string, Job>();
-  /** Jobs whose handle is not prefix + id (requeued after the prefix changed). */
-  readonly #foreignHandles = new Map<string, Job>();
-  #nextId = 0;
-  #idLimit = 0;
+  readonly #jobs: JobIndex;
+  readonly #ids: IdAllocator;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -109,13 +101,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.clock = opts.clock ?? systemClock;
     this.policies = opts.policies ?? new PolicyBook();
     this.limits = opts.limits;
-    this.#prefix = opts.handlePrefix;
+    this.#jobs = new JobIndex(opts.handlePrefix);
     this.#random = opts.random ?? Math.random;
     this.#quarantineFunction = opts.quarantineFunction ?? null;
     this.quarantine = new Quarantine(this, this.#log);
     this.#commit = new GroupCommit(this.store, (err, size) =>
       this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
     );
+    this.#ids = new IdAllocator((watermark) => void (this.#commit.stage().idWatermark = watermark));
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -124,19 +117,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#nextId = await this.store.idsNext();
-    this.#idLimit = this.#nextId + ID_BLOCK;
-    this.#commit.stage().idWatermark = this.#idLimit;
+    this.#ids.start(await this.store.idsNext());
     const stored = await this.store.jobsLoad();
     const now = this.clock.now();
     let interrupted = 0;
     for (const row of stored) {
-      const job = this.#newJob(row.id, row.function, row.unique, row.payload, row.priority, true, row.submittedAt);
-      job.runAt = row.runAt;
-      job.deadline = row.deadline;
-      job.attempts = row.attempts.length;
       // A reloaded job still coalesces later submissions of its function and unique (B2 replay).
-      if (row.unique !== '') this.#uniques.set(this.#uniqueKey(row.function, row.unique, row.payload), job);
+      const job = this.#restore(row);
+      job.attempts = row.attempts.length;
       for (const a of row.attempts) {
         if (a.endedAt === null) continue;
         job.history.push(a);
@@ -163,7 +151,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of this.#byId.values()) {
+    for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();
     }
@@ -198,7 +186,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   get jobCount(): number {
-    return this.#byId.size;
+    return this.#jobs.size;
   }
 
   get commitStats(): { commits: number; rows: number } {
@@ -216,21 +204,22 @@ export class Engine extends TypedEmitter<EngineEvents> {
       );
     }
     const fn = this.functions.ensure(req.fn);
-    const key = req.unique === '' ? null : this.#uniqueKey(req.fn, req.unique, req.payload);
-    if (key !== null) {
-      const existing = this.#uniques.get(key);
-      if (existing) return this.#coalesce(existing, req);
-    }
+    const key = coalescingKey(req.fn, req.unique, req.payload);
+    const existing = key === null ? undefined : this.#jobs.coalescing(key);
+    if (existing) return this.#coalesce(existing, req);
     const limit = fn.maxqueue[req.priority] || this.limits.maxQueue;
     if (limit > 0 && fn.total >= limit) {
       throw new LazaretError(ErrorCode.QUEUE_FULL, `Queue of ${req.fn} is full (${fn.total} jobs, limit ${limit})`);
     }
     const now = this.clock.now();
-    const job = this.#newJob(this.#allocateId(), req.fn, req.unique, Buffer.from(req.payload), req.priority, req.background, now);
+    const id = this.#ids.next();
+    // Copied: the decoder's buffer is a view into a socket chunk that must not stay alive with the job.
+    const job = createJob({ id, handle: this.#jobs.prefix + id, fn, unique: req.unique, payload: Buffer.from(req.payload), priority: req.priority, submittedAt: now, durable: req.background });
+    this.#jobs.add(job);
     const ttl = this.policies.for(req.fn).ttl;
     job.runAt = req.runAt ?? null;
     job.deadline = req.deadline ?? (ttl === null ? null : now + ttl);
-    if (key !== null) this.#uniques.set(key, job);
+    if (key !== null) this.#jobs.claim(key, job);
     if (req.waiter) job.waiters.push(req.waiter);
     this.stats.submitted++;
     if (!req.background) {
@@ -240,7 +229,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     job.state = 'pending';
     fn.pending++;
-    this.#commit.stage().insertJobs.push(this.#row(job));
+    this.#commit.stage().insertJobs.push(jobRow(job));
     const ready = this.#commit.committed();
     ready.then(
       () => {
@@ -264,7 +253,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       // A job that ever had a background submitter behaves as a background job (B6 improved).
       job.durable = true;
       const batch = this.#commit.stage();
-      batch.insertJobs.push(this.#row(job));
+      batch.insertJobs.push(jobRow(job));
       if (job.current) batch.startAttempts.push({ jobId: job.id, n: job.current.n, worker: job.current.worker, startedAt: job.current.startedAt });
       return { job, created: false, ready: this.#commit.committed() };
     }
@@ -286,12 +275,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   status(handle: string): JobStatus {
-    const job = this.#byHandle(handle);
-    return this.#statusOf(job);
+    return this.#statusOf(this.#jobs.byHandle(handle));
   }
 
   statusUnique(unique: string): JobStatus {
-    return this.#statusOf(this.#latestUnique.get(unique));
+    return this.#statusOf(this.#jobs.newestWithUnique(unique));
   }
 
   #statusOf(job: Job | undefined): JobStatus {
@@ -341,23 +329,23 @@ export class Engine extends TypedEmitter<EngineEvents> {
   preSleep(w: Worker): boolean {
     for (const { fn } of w.abilities.values()) {
       if (fn.runnable > 0) {
-        this.#clearWoken(w);
+        // The caller answers with the NOOP itself; count the worker as woken for fn all the same.
+        w.clearWoken();
         w.wokenFor = fn;
         fn.woken++;
         return true;
       }
     }
-    w.sleeping = true;
-    for (const { fn } of w.abilities.values()) fn.sleepers.add(w);
+    w.sleep();
     return false;
   }
 
   grab(w: Worker): Assignment | null {
-    this.#unsleep(w);
-    const wokenFor = this.#clearWoken(w);
+    w.unsleep();
+    const wokenFor = w.clearWoken();
     if (this.#draining) return null;
     const job = this.#pick(w);
-    if (wokenFor && wokenFor !== job?.fn) this.#wake(wokenFor);
+    if (wokenFor && wokenFor !== job?.fn) wokenFor.wakeSleepers();
     if (!job) return null;
     const now = this.clock.now();
     const ability = w.abilities.get(job.fn.name);
@@ -500,9 +488,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The worker's connection closed. */
   removeWorker(w: Worker): void {
-    this.#unsleep(w);
-    const wokenFor = this.#clearWoken(w);
-    if (wokenFor) this.#wake(wokenFor);
+    w.unsleep();
+    w.clearWoken()?.wakeSleepers();
     // Charge the crash to the job the worker took first (the one it was most likely running); the
     // others it held were never started by it and go back uncharged (B18 improved).
     let first = true;
@@ -648,29 +635,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #handOff(entry: QuarantineRow): void {
     const target = this.#quarantineFunction;
     if (target === null || entry.function === target || this.#closed) return;
-    const description = {
-      id: entry.id,
-      handle: entry.handle,
-      function: entry.function,
-      unique: entry.unique,
-      priority: ['high', 'normal', 'low'][entry.priority],
-      reason: entry.reason,
-      detail: entry.detail,
-      submittedAt: new Date(entry.submittedAt).toISOString(),
-      quarantinedAt: new Date(entry.quarantinedAt).toISOString(),
-      payloadBase64: entry.payload.toString('base64'),
-      attempts: entry.attempts.map((a) => ({
-        n: a.n,
-        worker: a.worker,
-        startedAt: new Date(a.startedAt).toISOString(),
-        endedAt: a.endedAt === null ? null : new Date(a.endedAt).toISOString(),
-        outcome: a.outcome,
-        error: a.error,
-        evidence: a.evidence,
-      })),
-    };
     try {
-      this.submit({ fn: target, unique: `lazaret-quarantine-${entry.id}`, payload: Buffer.from(JSON.stringify(description)), priority: 1, background: true });
+      this.submit({ fn: target, unique: `lazaret-quarantine-${entry.id}`, payload: describeQuarantined(entry), priority: 1, background: true });
     } catch (err) {
       this.#log.error({ err, handle: entry.handle, target }, 'could not hand the quarantined job to the quarantine function');
     }
@@ -686,7 +652,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** `cancel job`: waiters get WORK_FAIL once, the job goes to quarantine as cancelled. */
   cancel(handle: string): boolean {
-    const job = this.#byHandle(handle);
+    const job = this.#jobs.byHandle(handle);
     if (!job || job.state === 'done') return false;
     for (const waiter of job.waiters) waiter.deliver(job, { kind: 'fail' });
     job.waiters.length = 0;
@@ -704,21 +670,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   jobs(): IterableIterator<Job> {
-    return this.#byId.values();
+    return this.#jobs.values();
   }
 
   /** Puts jobs that an operator took out of quarantine back into memory (the store already has them). */
-  requeued(rows: readonly { id: number; handle: string; function: string; unique: string; payload: Buffer; priority: Priority; submittedAt: number; runAt: number | null; deadline: number | null }[]): Job[] {
+  requeued(rows: readonly JobRow[]): Job[] {
     const jobs: Job[] = [];
     for (const row of rows) {
-      if (this.#byId.has(row.id)) continue;
-      const job = this.#newJob(row.id, row.function, row.unique, row.payload, row.priority, true, row.submittedAt, row.handle);
-      job.runAt = row.runAt;
-      job.deadline = row.deadline;
-      if (row.unique !== '') {
-        const key = this.#uniqueKey(row.function, row.unique, row.payload);
-        if (!this.#uniques.has(key)) this.#uniques.set(key, job);
-      }
+      if (this.#jobs.has(row.id)) continue;
+      const job = this.#restore(row);
       this.#admit(job);
       jobs.push(job);
     }
@@ -727,35 +687,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   // ---------------------------------------------------------------- internals
 
-  #newJob(id: number, fnName: string, unique: string, payload: Buffer, priority: Priority, durable: boolean, submittedAt: number, handle?: string): Job {
-    const fn = this.functions.ensure(fnName);
-    const job: Job = {
-      id,
-      handle: handle ?? this.#prefix + id,
-      fn,
-      unique,
-      payload,
-      priority,
-      submittedAt,
-      runAt: null,
-      deadline: null,
-      durable,
-      state: 'pending',
-      waiters: [],
-      worker: null,
-      current: null,
-      history: [],
-      attempts: 0,
-      crashes: 0,
-      retries: 0,
-      numerator: 0,
-      denominator: 0,
-      timer: null,
-      deadlineTimer: null,
-    };
-    this.#byId.set(id, job);
-    if (handle !== undefined && handle !== this.#prefix + id) this.#foreignHandles.set(handle, job);
-    if (unique !== '') this.#latestUnique.set(unique, job);
+  /** A stored job back in memory, indexed, not yet admitted. */
+  #restore(row: JobRow): Job {
+    const fn = this.functions.ensure(row.function);
+    const job = createJob({ id: row.id, handle: row.handle, fn, unique: row.unique, payload: row.payload, priority: row.priority, submittedAt: row.submittedAt, durable: true });
+    job.runAt = row.runAt;
+    job.deadline = row.deadline;
+    this.#jobs.add(job);
+    const key = coalescingKey(row.function, row.unique, row.payload);
+    if (key !== null) this.#jobs.claim(key, job);
     return job;
   }
 
@@ -792,7 +732,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #makeRunnable(job: Job): void {
     job.state = 'queued';
     job.fn.enqueue(job);
-    this.#wake(job.fn);
+    job.fn.wakeSleepers();
     this.emit('job:queued', job);
   }
 
@@ -814,80 +754,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.deadlineTimer?.cancel();
     job.timer = null;
     job.deadlineTimer = null;
-    this.#byId.delete(job.id);
-    this.#foreignHandles.delete(job.handle);
-    if (job.unique !== '') {
-      const key = this.#uniqueKey(job.fn.name, job.unique, job.payload);
-      if (this.#uniques.get(key) === job) this.#uniques.delete(key);
-      if (this.#latestUnique.get(job.unique) === job) this.#latestUnique.delete(job.unique);
-    }
-  }
-
-  /** Wakes sleeping workers of fn: as many as there are runnable jobs nobody was woken for (B18). */
-  #wake(fn: FunctionState): void {
-    while (fn.runnable > fn.woken && fn.sleepers.size > 0) {
-      const w = fn.sleepers.values().next().value as Worker;
-      this.#unsleep(w);
-      w.wokenFor = fn;
-      fn.woken++;
-      w.conn.wake();
-    }
-  }
-
-  #unsleep(w: Worker): void {
-    if (!w.sleeping) return;
-    w.sleeping = false;
-    for (const { fn } of w.abilities.values()) fn.sleepers.delete(w);
-  }
-
-  #clearWoken(w: Worker): FunctionState | null {
-    const fn = w.wokenFor;
-    if (fn) {
-      fn.woken--;
-      w.wokenFor = null;
-    }
-    return fn;
+    this.#jobs.remove(job);
   }
 
   #forward(job: Job, update: WorkUpdate): void {
     for (const waiter of job.waiters) waiter.deliver(job, update);
-  }
-
-  #byHandle(handle: string): Job | undefined {
-    if (!handle.startsWith(this.#prefix)) return this.#foreignHandles.get(handle);
-    const text = handle.slice(this.#prefix.length);
-    if (!/^[1-9][0-9]{0,15}$/.test(text)) return undefined;
-    const job = this.#byId.get(Number(text));
-    return job?.handle === handle ? job : undefined;
-  }
-
-  #uniqueKey(fn: string, unique: string, payload: Buffer): string {
-    // Unique `-` coalesces on the workload bytes (gearman-protocol.md §4.3).
-    if (unique === '-') return `${fn}\0-\0${createHash('sha256').update(payload).digest('base64')}`;
-    return `${fn}\0${unique}`;
-  }
-
-  #allocateId(): number {
-    const id = this.#nextId++;
-    if (this.#nextId > this.#idLimit - ID_BLOCK / 2) {
-      this.#idLimit += ID_BLOCK;
-      this.#commit.stage().idWatermark = this.#idLimit;
-    }
-    return id;
-  }
-
-  #row(job: Job) {
-    return {
-      id: job.id,
-      handle: job.handle,
-      function: job.fn.name,
-      unique: job.unique,
-      payload: job.payload,
-      priority: job.priority,
-      submittedAt: job.submittedAt,
-      runAt: job.runAt,
-      deadline: job.deadline,
-    };
   }
 
   /** Runs fn once what is staged now has committed (at once if nothing is staged). */

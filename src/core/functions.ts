@@ -61,8 +61,12 @@ export class FunctionState {
     this.queued[job.priority]--;
   }
 
-  isIdle(): boolean {
-    return this.total === 0 && this.workers.size === 0;
+  /** Wakes sleeping workers: as many as there are runnable jobs nobody was woken for (B18 improved). */
+  wakeSleepers(): void {
+    while (this.runnable > this.woken && this.sleepers.size > 0) {
+      const w = this.sleepers.values().next().value as Worker;
+      w.wakeFor(this);
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // In-memory job and the interfaces through which core reaches the connections of the gearman layer.
 
-import type { AttemptRow, Priority } from '../storage/types.js';
+import type { AttemptRow, JobRow, Priority } from '../storage/types.js';
 import type { TimerRef } from './clock.js';
 import type { FunctionState } from './functions.js';
 import type { Worker } from './worker.js';
@@ -69,4 +69,39 @@ export interface Job {
   /** Timeout, run-at or deadline timer. */
   timer: TimerRef | null;
   deadlineTimer: TimerRef | null;
+}
+
+export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 'payload' | 'priority' | 'submittedAt' | 'durable'>): Job {
+  return {
+    ...fields,
+    runAt: null,
+    deadline: null,
+    state: 'pending',
+    waiters: [],
+    worker: null,
+    current: null,
+    history: [],
+    attempts: 0,
+    crashes: 0,
+    retries: 0,
+    numerator: 0,
+    denominator: 0,
+    timer: null,
+    deadlineTimer: null,
+  };
+}
+
+/** The stored form of a job. */
+export function jobRow(job: Job): JobRow {
+  return {
+    id: job.id,
+    handle: job.handle,
+    function: job.fn.name,
+    unique: job.unique,
+    payload: job.payload,
+    priority: job.priority,
+    submittedAt: job.submittedAt,
+    runAt: job.runAt,
+    deadline: job.deadline,
+  };
 }

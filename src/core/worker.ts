@@ -29,6 +29,37 @@ export class Worker {
     this.conn = conn;
   }
 
+  /** PRE_SLEEP with nothing to do: wait for a NOOP from any of its functions. */
+  sleep(): void {
+    this.sleeping = true;
+    for (const { fn } of this.abilities.values()) fn.sleepers.add(this);
+  }
+
+  unsleep(): void {
+    if (!this.sleeping) return;
+    this.sleeping = false;
+    for (const { fn } of this.abilities.values()) fn.sleepers.delete(this);
+  }
+
+  /** Sends a NOOP on behalf of fn, which counts it until the worker grabs. */
+  wakeFor(fn: FunctionState): void {
+    this.unsleep();
+    this.clearWoken();
+    this.wokenFor = fn;
+    fn.woken++;
+    this.conn.wake();
+  }
+
+  /** The worker grabbed (or left): it no longer counts as woken; returns the function it was woken for. */
+  clearWoken(): FunctionState | null {
+    const fn = this.wokenFor;
+    if (fn) {
+      fn.woken--;
+      this.wokenFor = null;
+    }
+    return fn;
+  }
+
   rememberEnded(handle: string): void {
     this.#recent.add(handle);
     if (this.#recent.size > RECENT_LIMIT) {

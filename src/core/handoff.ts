@@ -1,0 +1,32 @@
+// The JSON a quarantine function receives for each quarantined job (docs/quarantine.md).
+
+import type { QuarantineRow } from '../storage/types.js';
+
+const PRIORITY = ['high', 'normal', 'low'] as const;
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function describeQuarantined(entry: QuarantineRow): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      id: entry.id,
+      handle: entry.handle,
+      function: entry.function,
+      unique: entry.unique,
+      priority: PRIORITY[entry.priority],
+      reason: entry.reason,
+      detail: entry.detail,
+      submittedAt: iso(entry.submittedAt),
+      quarantinedAt: iso(entry.quarantinedAt),
+      payloadBase64: entry.payload.toString('base64'),
+      attempts: entry.attempts.map((a) => ({
+        n: a.n,
+        worker: a.worker,
+        startedAt: iso(a.startedAt),
+        endedAt: iso(a.endedAt),
+        outcome: a.outcome,
+        error: a.error,
+        evidence: a.evidence,
+      })),
+    }),
+  );
+}

@@ -1,0 +1,79 @@
+// Every live job, found by id, handle, (function, unique) for coalescing, and unique alone for
+// GET_STATUS_UNIQUE.
+
+import { createHash } from 'node:crypto';
+import type { Job } from './job.js';
+
+export class JobIndex {
+  readonly prefix: string;
+  readonly #byId = new Map<number, Job>();
+  /** (function, unique) -> job, for coalescing. */
+  readonly #uniques = new Map<string, Job>();
+  /** unique -> newest job with it, any function (gearman-protocol.md §6). */
+  readonly #latestUnique = new Map<string, Job>();
+  /** Jobs whose handle is not prefix + id (requeued after the prefix changed). */
+  readonly #foreignHandles = new Map<string, Job>();
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  values(): IterableIterator<Job> {
+    return this.#byId.values();
+  }
+
+  has(id: number): boolean {
+    return this.#byId.has(id);
+  }
+
+  add(job: Job): void {
+    this.#byId.set(job.id, job);
+    if (job.handle !== this.prefix + job.id) this.#foreignHandles.set(job.handle, job);
+    if (job.unique !== '') this.#latestUnique.set(job.unique, job);
+  }
+
+  remove(job: Job): void {
+    this.#byId.delete(job.id);
+    this.#foreignHandles.delete(job.handle);
+    if (job.unique === '') return;
+    const key = coalescingKey(job.fn.name, job.unique, job.payload);
+    if (key !== null && this.#uniques.get(key) === job) this.#uniques.delete(key);
+    if (this.#latestUnique.get(job.unique) === job) this.#latestUnique.delete(job.unique);
+  }
+
+  /** The live job a submission with this key joins, if any. */
+  coalescing(key: string): Job | undefined {
+    return this.#uniques.get(key);
+  }
+
+  /** Makes the job the one later submissions with this key join (unless another already is). */
+  claim(key: string, job: Job): void {
+    if (!this.#uniques.has(key)) this.#uniques.set(key, job);
+  }
+
+  byHandle(handle: string): Job | undefined {
+    if (!handle.startsWith(this.prefix)) return this.#foreignHandles.get(handle);
+    const text = handle.slice(this.prefix.length);
+    if (!/^[1-9][0-9]{0,15}$/.test(text)) return undefined;
+    const job = this.#byId.get(Number(text));
+    return job?.handle === handle ? job : undefined;
+  }
+
+  newestWithUnique(unique: string): Job | undefined {
+    return this.#latestUnique.get(unique);
+  }
+}
+
+/**
+ * Jobs coalesce per (function, unique); an empty unique never coalesces, and `-` coalesces on the
+ * workload bytes (gearman-protocol.md §4.3). null = this submission never coalesces.
+ */
+export function coalescingKey(fn: string, unique: string, payload: Buffer): string | null {
+  if (unique === '') return null;
+  if (unique === '-') return `${fn}\0-\0${createHash('sha256').update(payload).digest('base64')}`;
+  return `${fn}\0${unique}`;
+}
