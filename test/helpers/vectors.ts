@@ -1,11 +1,11 @@
-// Loads the gearmand wire captures in shared/reference/vectors/ (format described in their README.md).
-// The repo and shared/ sit side by side, locally and in CI, so the folder is found relative to this file.
+// Loads the gearmand 1.1.20 wire captures, copied from shared/reference/vectors/ into
+// test/fixtures/gearmand-vectors/ so a clone tests on its own (format described in their README.md).
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-export const VECTORS_DIR = fileURLToPath(new URL('../../../shared/reference/vectors/', import.meta.url));
+export const VECTORS_DIR = fileURLToPath(new URL('../fixtures/gearmand-vectors/', import.meta.url));
 
 /** A field: printable UTF-8 as a JSON string, anything else as its hex. */
 export type VectorArg = string | { hex: string };
