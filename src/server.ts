@@ -8,7 +8,7 @@ import { Engine } from './core/engine.js';
 import { PolicyBook } from './core/policy.js';
 import type { Connection } from './gearman/connection.js';
 import { GearmanServer } from './gearman/server.js';
-import { startHttp, type HttpServer } from './http/server.js';
+import type { HttpServer } from './http/server.js';
 import type { StorageAdapter } from './storage/adapter.js';
 import { SqliteStore } from './storage/sqlite/store.js';
 import { VERSION } from './version.js';
@@ -67,7 +67,11 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   });
   const address = await gearman.listen(config.host, config.port);
   let http: HttpServer | null = null;
-  if (config.httpPort !== null) http = await startHttp({ engine, config, log, connections });
+  if (config.httpPort !== null) {
+    // Loaded only when wanted: fastify costs about 10 MiB of memory.
+    const { startHttp } = await import('./http/server.js');
+    http = await startHttp({ engine, config, log, connections });
+  }
 
   log.info(
     { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },

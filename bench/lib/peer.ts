@@ -2,6 +2,7 @@
 // socket. Everything sent during one tick leaves in one write, so a peer that answers many frames of one
 // read replies with one segment, as real pipelined clients do.
 
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Decoder } from '../../src/protocol/decoder.js';
@@ -12,6 +13,17 @@ export { PacketType };
 export type { Packet };
 
 export const req = (type: PacketTypeNumber, ...args: Arg[]): Buffer => encodePacket('REQ', type, args);
+
+/**
+ * SUBMIT_JOB_BG with a fresh 36-character unique key, as libgearman sends for every background job
+ * (libgearman/add.cc generates a UUID). Without one, gearmand+libsqlite3 stores every job under the same
+ * key (INSERT OR REPLACE): it keeps one row and loses the rest, and its figures mean nothing.
+ */
+export function backgroundSubmitter(fn: string, payload: Buffer): () => Buffer {
+  const prefix = randomUUID().slice(0, 24);
+  let n = 0;
+  return () => req(PacketType.SUBMIT_JOB_BG, fn, prefix + (n++).toString(16).padStart(12, '0'), payload);
+}
 
 /** Frames that never change, encoded once. */
 export const GRAB_JOB = req(PacketType.GRAB_JOB);

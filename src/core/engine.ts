@@ -607,20 +607,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.waiters.length = 0;
     this.#drop(job);
     this.stats.quarantined++;
-    const entry: QuarantineRow = {
-      id: job.id,
-      handle: job.handle,
-      function: job.fn.name,
-      unique: job.unique,
-      payload: job.payload,
-      priority: job.priority,
-      submittedAt: job.submittedAt,
-      deadline: job.deadline,
-      reason,
-      detail,
-      quarantinedAt: now,
-      attempts: job.history,
-    };
+    const { runAt: _runAt, ...row } = jobRow(job);
+    const entry: QuarantineRow = { ...row, reason, detail, quarantinedAt: now, attempts: job.history };
     this.#commit.stage().quarantine.push(entry);
     this.#log.warn({ handle: job.handle, fn: job.fn.name, unique: job.unique, reason, attempts: job.attempts, crashes: job.crashes }, `job quarantined: ${detail}`);
     this.#commit.committed().then(

@@ -1,6 +1,6 @@
 // The JSON a quarantine function receives for each quarantined job (docs/quarantine.md).
 
-import type { QuarantineRow } from '../storage/types.js';
+import type { AttemptRow, QuarantineRow } from '../storage/types.js';
 
 const PRIORITY = ['high', 'normal', 'low'] as const;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -18,15 +18,20 @@ export function describeQuarantined(entry: QuarantineRow): Buffer {
       submittedAt: iso(entry.submittedAt),
       quarantinedAt: iso(entry.quarantinedAt),
       payloadBase64: entry.payload.toString('base64'),
-      attempts: entry.attempts.map((a) => ({
-        n: a.n,
-        worker: a.worker,
-        startedAt: iso(a.startedAt),
-        endedAt: iso(a.endedAt),
-        outcome: a.outcome,
-        error: a.error,
-        evidence: a.evidence,
-      })),
+      attempts: entry.attempts.map(attemptView),
     }),
   );
+}
+
+/** An attempt as the hand-off JSON and the HTTP API show it. */
+export function attemptView(a: AttemptRow) {
+  return {
+    n: a.n,
+    worker: a.worker,
+    startedAt: iso(a.startedAt),
+    endedAt: iso(a.endedAt),
+    outcome: a.outcome,
+    error: a.error,
+    evidence: a.evidence,
+  };
 }

@@ -23,7 +23,8 @@ export class Worker {
   /** Round-robin start among the worker's functions, so one busy function cannot starve the others. */
   turn = 0;
   /** Handles whose attempt on this worker ended (result, timeout, cancel); late reports are ignored. */
-  readonly #recent = new Set<string>();
+  #recent = new Set<string>();
+  #older = new Set<string>();
 
   constructor(conn: WorkerConn) {
     this.conn = conn;
@@ -61,15 +62,16 @@ export class Worker {
   }
 
   rememberEnded(handle: string): void {
-    this.#recent.add(handle);
-    if (this.#recent.size > RECENT_LIMIT) {
-      const oldest = this.#recent.values().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
+    // Two generations instead of an LRU: cheap, and a handle is remembered for at least RECENT_LIMIT ends.
+    if (this.#recent.size >= RECENT_LIMIT) {
+      this.#older = this.#recent;
+      this.#recent = new Set();
     }
+    this.#recent.add(handle);
   }
 
   /** The handle's attempt on this worker already ended: what it says now is a late report. */
   endedRecently(handle: string): boolean {
-    return this.#recent.has(handle);
+    return this.#recent.has(handle) || this.#older.has(handle);
   }
 }

@@ -1,9 +1,10 @@
 // /api/quarantine: list, inspect, requeue, edit, purge quarantined jobs (docs/quarantine.md).
 
 import type { FastifyPluginAsync } from 'fastify';
+import { attemptView } from '../../core/handoff.js';
 import type { Job } from '../../core/job.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
-import type { AttemptRow, QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
+import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
 import type { HttpContext } from '../server.js';
 
 const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
@@ -67,18 +68,6 @@ export function summaryJson(e: QuarantineSummary) {
   };
 }
 
-export function attemptJson(a: AttemptRow) {
-  return {
-    n: a.n,
-    worker: a.worker,
-    startedAt: iso(a.startedAt),
-    endedAt: iso(a.endedAt),
-    outcome: a.outcome,
-    error: a.error,
-    evidence: a.evidence,
-  };
-}
-
 function entryJson(e: QuarantineRow) {
   const preview = e.payload.subarray(0, PREVIEW_BYTES);
   return {
@@ -87,7 +76,7 @@ function entryJson(e: QuarantineRow) {
     payloadBase64: e.payload.toString('base64'),
     payloadPreview: preview.toString('utf8'),
     payloadTruncated: e.payload.length > PREVIEW_BYTES,
-    attemptList: e.attempts.map(attemptJson),
+    attemptList: e.attempts.map(attemptView),
   };
 }
 

@@ -1,0 +1,331 @@
+// `npm run bench`: Lazaret against gearmand (in memory, and with libsqlite3) on the same workloads, in
+// the same run, each case on a freshly started server with a fresh store. Prints figures and ratios
+// against the targets; it never fails on a figure (STYLE §5.4).
+//
+//   npm run bench                      full run (about 2-3 minutes)
+//   npm run bench -- --quick           short windows, for a smoke check
+//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison)
+//   npm run bench -- --no-gearmand     Lazaret alone
+//   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
+//   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { drain } from './drain.js';
+import { seedGearmandQueue } from './lib/gearmand-seed.js';
+import { measuredSpanUs, quantile, watchServer } from './lib/meter.js';
+import { fmt, Report } from './lib/report.js';
+import { findOnPath, gearmandVersion, lazaretEntry, SERVER_LABEL, startServer, type LaunchSettings, type ServerKind } from './lib/servers.js';
+import { pipeline } from './pipeline.js';
+import { roundTrip } from './roundtrip.js';
+import { poisonStorm } from './poison.js';
+import { queuedRss } from './rss.js';
+import { submitBackground } from './submit.js';
+
+const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-gearmand': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    lazaret: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (flags.help) {
+  const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  process.stdout.write(`${text.split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n')}\n`);
+  process.exit(0);
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const quick = flags.quick;
+const asked = flags.only === undefined ? [...WORKLOADS] : flags.only.split(',').map((w) => w.trim());
+const unknown = asked.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown workload ${unknown.join(', ')}; known: ${WORKLOADS.join(', ')}\n`);
+  process.exit(2);
+}
+const only = new Set(asked as Workload[]);
+const gearmandBin = flags['no-gearmand'] ? null : findOnPath('gearmand');
+const forced = flags.lazaret === 'src' || flags.lazaret === 'dist' ? flags.lazaret : undefined;
+const lazaret = lazaretEntry(root, forced, () => process.stdout.write('building dist/ (tsc -p tsconfig.build.json): it is missing or older than src/ ...\n'));
+
+/** Every workload's knobs; --quick shortens the windows and the preloads, not the shapes. */
+const T = {
+  warmupMs: quick ? 300 : 500,
+  durationMs: quick ? 1000 : 3000,
+  submit: { conns: 16, window: 64, maxJobs: { 16: quick ? 100_000 : 400_000, 1024: quick ? 60_000 : 200_000 } },
+  drain: { workers: 16, jobs: quick ? 10_000 : 40_000, preloadBudgetMs: quick ? 2000 : 5000, preloadConns: 8, preloadWindow: 64, maxMs: quick ? 3000 : 8000 },
+  pipeline: { submitters: 8, window: 16, workers: 8, backlog: 1000 },
+  roundtrip: { clients: 8, workers: 8 },
+  rss: { jobs: 100_000, conns: 8, window: 64, budgetMs: 60_000, settleMs: 1000 },
+  poison: { submitters: 4, window: 16, workers: 8, backlog: 500, every: 100, settleMs: 3000 },
+};
+
+/** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
+const POISON_CONFIG = {
+  policies: [{ match: '*', backoff: { base: 10, cap: 10, jitter: false } }],
+  quarantineFunction: 'bench_quarantine',
+};
+
+type Size = 16 | 1024;
+const SIZES: Size[] = [16, 1024];
+const sizeLabel = (size: Size): string => (size === 16 ? '16 B' : '1 KiB');
+const payloadOf = (size: Size): Buffer => Buffer.alloc(size, 0x61);
+
+const servers: ServerKind[] = gearmandBin ? ['lazaret', 'gearmand', 'gearmand-sqlite'] : ['lazaret'];
+const inMemoryOnly: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite');
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+const report = new Report(servers, out);
+const row = report.row.bind(report);
+
+// ------------------------------------------------------------------ cases
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'lazaret-bench-'));
+// Also on Ctrl-C (lib/servers.ts kills the servers and exits): the stores go with the run.
+process.on('exit', () => rmSync(tmpRoot, { recursive: true, force: true }));
+const profileDir = flags.profile ? mkdtempSync(join(tmpdir(), 'lazaret-bench-profiles-')) : null;
+const profiles: { name: string; file: string; span: [number, number] | null }[] = [];
+let caseNo = 0;
+
+async function runCase<T>(
+  kind: ServerKind,
+  name: string,
+  body: (port: number, pid: number) => Promise<T>,
+  opts: { prepare?: (dir: string) => void; config?: object } = {},
+): Promise<T | null> {
+  const id = `${String(++caseNo).padStart(2, '0')}-${name.replaceAll(' ', '')}-${kind}`;
+  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config };
+  let server;
+  try {
+    mkdirSync(settings.dir, { recursive: true });
+    opts.prepare?.(settings.dir);
+    server = await startServer(kind, settings);
+  } catch (err) {
+    out(`  ${name.padEnd(18)} ${SERVER_LABEL[kind].padEnd(16)} ERROR: ${(err as Error).message}`);
+    return null;
+  }
+  let span: [number, number] | null = null;
+  try {
+    watchServer(server.pid);
+    const result = await body(server.port, server.pid);
+    span = measuredSpanUs();
+    return result;
+  } catch (err) {
+    out(`  ${name.padEnd(18)} ${SERVER_LABEL[kind].padEnd(16)} ERROR: ${(err as Error).message}`);
+    const tail = server.logTail();
+    if (tail) out(`    server log: ${tail.split('\n').slice(-5).join('\n    ')}`);
+    return null;
+  } finally {
+    watchServer(null);
+    await server.stop();
+    if (kind === 'lazaret' && profileDir) profiles.push({ name: id, file: join(profileDir, `${id}.cpuprofile`), span });
+    rmSync(settings.dir, { recursive: true, force: true });
+  }
+}
+
+function progress(name: string, kind: ServerKind, figure: string, detail: string): void {
+  out(`  ${name.padEnd(18)} ${SERVER_LABEL[kind].padEnd(16)} ${figure.padStart(16)}  ${detail}`);
+}
+
+const fnName = (w: string, size: Size): string => `bench_${w}_${size}`;
+
+async function benchSubmit(): Promise<void> {
+  out('1. durable background submissions (SUBMIT_JOB_BG, ' + `${T.submit.conns} connections x ${T.submit.window} in flight)`);
+  for (const size of SIZES) {
+    for (const kind of servers) {
+      const name = `submit ${sizeLabel(size)}`;
+      const r = await runCase(kind, name, (port) =>
+        submitBackground(port, { ...T.submit, maxJobs: T.submit.maxJobs[size], warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('submit', size), payload: payloadOf(size) }),
+      );
+      if (!r) continue;
+      row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25 }).values[kind] = r.perSec;
+      progress(name, kind, `${fmt(r.perSec)} jobs/s`, `${fmt(r.count)} acknowledged in ${r.seconds.toFixed(1)} s${cpuText(r.cpu)}${errorText(r.errors, r.lastError)}`);
+    }
+  }
+}
+
+async function benchDrain(): Promise<void> {
+  out(`2. drain: preload ${fmt(T.drain.jobs)} jobs, then ${T.drain.workers} workers GRAB_JOB / WORK_COMPLETE one job at a time until NO_JOB`);
+  out('   (gearmand+libsqlite3 is preloaded by filling its queue table before it starts: it replays it as after a restart)');
+  for (const size of SIZES) {
+    for (const kind of servers) {
+      const name = `drain ${sizeLabel(size)}`;
+      const fn = fnName('drain', size);
+      const seeded = kind === 'gearmand-sqlite';
+      const r = await runCase(
+        kind,
+        name,
+        (port) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn, payload: payloadOf(size), seeded }),
+        seeded ? { prepare: (dir) => seedGearmandQueue(join(dir, 'gearmand.db'), fn, payloadOf(size), T.drain.jobs) } : {},
+      );
+      if (!r) continue;
+      const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
+      rr.values[kind] = r.perSec;
+      const partial = r.preload.loaded < T.drain.jobs ? `only ${fmt(r.preload.loaded)} preloaded in ${r.preload.seconds.toFixed(1)} s; ` : '';
+      if (partial) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
+      progress(
+        name,
+        kind,
+        `${fmt(r.perSec)} jobs/s`,
+        `${partial}${fmt(r.drained)} drained${r.emptied ? '' : ' (window closed before the queue was empty)'}, measured ${fmt(r.count)} in ${r.seconds.toFixed(2)} s${cpuText(r.cpu)}${errorText(r.errors + r.preload.errors, r.preload.lastError)}`,
+      );
+    }
+  }
+}
+
+async function benchPipeline(): Promise<void> {
+  const p = T.pipeline;
+  out(`3. submit-and-work pipeline: ${p.submitters} submitters x ${p.window} in flight (backlog capped at ${p.backlog}), ${p.workers} workers with PRE_SLEEP`);
+  for (const size of SIZES) {
+    for (const kind of servers) {
+      const name = `pipeline ${sizeLabel(size)}`;
+      const r = await runCase(kind, name, (port) =>
+        // gearmand+libsqlite3 takes seconds to hand out its first jobs (every insert is synced): warm it longer.
+        pipeline(port, { ...p, warmupMs: kind === 'gearmand-sqlite' ? 2000 : T.warmupMs, durationMs: T.durationMs, fn: fnName('pipeline', size), payload: payloadOf(size) }),
+      );
+      if (!r) continue;
+      const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
+      rr.values[kind] = r.perSec;
+      if (r.count === 0) rr.notes[kind] = 'none completed';
+      progress(name, kind, `${fmt(r.perSec)} jobs/s`, `completed; ${fmt(r.submittedPerSec)} submitted/s${cpuText(r.cpu)}${errorText(r.errors, '')}`);
+    }
+  }
+}
+
+async function benchRoundTrip(): Promise<void> {
+  const p = T.roundtrip;
+  out(`4. foreground round trips: ${p.clients} clients each SUBMIT_JOB and wait for WORK_COMPLETE, ${p.workers} echo workers (gearmand+libsqlite3 skipped: foreground jobs are not stored)`);
+  for (const size of SIZES) {
+    for (const kind of inMemoryOnly) {
+      const name = `round trip ${sizeLabel(size)}`;
+      const r = await runCase(kind, name, (port) =>
+        roundTrip(port, { ...p, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('rt', size), payload: payloadOf(size) }),
+      );
+      if (!r) continue;
+      row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1 }).values[kind] = r.perSec;
+      row('round trip p50', sizeLabel(size), 'ms', 'lower', {}, 3).values[kind] = r.p50Ms;
+      row('round trip p99', sizeLabel(size), 'ms', 'lower', { gearmand: 1 }, 3).values[kind] = r.p99Ms;
+      progress(name, kind, `${fmt(r.perSec)} jobs/s`, `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(1)} ms${cpuText(r.cpu)}${errorText(r.errors, '')}`);
+    }
+  }
+}
+
+async function benchRss(): Promise<void> {
+  const p = T.rss;
+  out(`5. server RSS with ${fmt(p.jobs)} queued 16-byte background jobs (VmRSS; gearmand+libsqlite3 skipped: same in-memory queue)`);
+  for (const kind of inMemoryOnly) {
+    const name = 'RSS 100k queued';
+    const r = await runCase(kind, name, (port, pid) => queuedRss(port, pid, { ...p, fn: 'bench_rss', payload: payloadOf(16) }));
+    if (!r || !r.loaded || !r.idle) continue;
+    const mib = r.loaded.rssKiB / 1024;
+    const rr = row(`RSS, ${fmt(p.jobs / 1000)}k queued`, '16 B', 'MiB', 'lower', { gearmand: 1 }, 1);
+    rr.values[kind] = mib;
+    if (r.preload.loaded < p.jobs) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
+    row('RSS, idle (no job)', '-', 'MiB', 'lower', {}, 1).values[kind] = r.idle.rssKiB / 1024;
+    row('RSS growth per queued job', '16 B', 'bytes', 'lower', {}).values[kind] = ((r.loaded.rssKiB - r.idle.rssKiB) * 1024) / Math.max(1, r.preload.loaded);
+    progress(
+      name,
+      kind,
+      `${mib.toFixed(1)} MiB`,
+      `idle ${(r.idle.rssKiB / 1024).toFixed(1)} MiB, peak ${(r.loaded.hwmKiB / 1024).toFixed(1)} MiB, ${fmt(r.preload.loaded)} jobs loaded in ${r.preload.seconds.toFixed(1)} s${errorText(r.preload.errors, r.preload.lastError)}`,
+    );
+  }
+}
+
+async function benchPoison(): Promise<void> {
+  const p = T.poison;
+  out(`6. poison storm (Lazaret only): ${p.submitters} submitters, ${p.workers} workers; 1 job in ${p.every} kills the worker that takes it`);
+  out(`   (the worker's connection drops and a new one starts at once); policy ${JSON.stringify(POISON_CONFIG.policies[0])}, default maxCrashes`);
+  const results: { every: number; perSec: number }[] = [];
+  for (const every of [0, p.every]) {
+    const name = every === 0 ? 'healthy only' : `1 poison in ${every}`;
+    const r = await runCase(
+      'lazaret',
+      name,
+      (port) =>
+        poisonStorm(port, {
+          ...p,
+          every,
+          fn: 'bench_poison',
+          payload: payloadOf(16),
+          quarantineFn: POISON_CONFIG.quarantineFunction,
+          warmupMs: T.warmupMs,
+          durationMs: T.durationMs,
+        }),
+      { config: POISON_CONFIG },
+    );
+    if (!r) continue;
+    results.push({ every, perSec: r.perSec });
+    const q = r.toQuarantineMs;
+    const poisonText =
+      every === 0
+        ? ''
+        : `; ${fmt(r.poisonDelivered)} poison jobs delivered, ${fmt(r.crashes)} worker crashes (${(r.crashes / Math.max(1, r.poisonDelivered)).toFixed(2)} per poison job), ${fmt(r.quarantined)} quarantined; first delivery -> quarantine p50 ${quantile(q, 0.5).toFixed(1)} ms, p99 ${quantile(q, 0.99).toFixed(1)} ms, max ${(q.at(-1) ?? Number.NaN).toFixed(1)} ms`;
+    progress(name, 'lazaret', `${fmt(r.perSec)} jobs/s`, `healthy completed${poisonText}${cpuText(r.cpu)}${errorText(r.errors, '')}`);
+    if (every !== 0) {
+      row('poison storm: to quarantine p50', '16 B', 'ms', 'lower', {}, 1).values.lazaret = quantile(q, 0.5);
+      row('poison storm: to quarantine max', '16 B', 'ms', 'lower', {}, 1).values.lazaret = q.at(-1) ?? Number.NaN;
+    }
+  }
+  const clean = results.find((x) => x.every === 0);
+  const storm = results.find((x) => x.every !== 0);
+  if (clean) row('healthy jobs/s, no poison', '16 B', 'jobs/s', 'higher', {}).values.lazaret = clean.perSec;
+  if (storm) row(`healthy jobs/s, 1 poison in ${p.every}`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = storm.perSec;
+  if (clean && storm && clean.perSec > 0) {
+    out(`   healthy throughput under the storm: ${(storm.perSec / clean.perSec).toFixed(2)}x of the poison-free run`);
+  }
+}
+
+function cpuText(cpu: { server: number; loadgen: number } | null): string {
+  return cpu ? `; CPU server ${(cpu.server * 100).toFixed(0)}%, load generator ${(cpu.loadgen * 100).toFixed(0)}%` : '';
+}
+
+function errorText(n: number, last: string): string {
+  return n > 0 ? `, ${fmt(n)} ERROR packets${last ? ` (last: ${last})` : ''}` : '';
+}
+
+// ------------------------------------------------------------------ main
+
+const started = Date.now();
+const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+out(`Lazaret bench${quick ? ' (--quick)' : ''}${flags.profile ? ' (--profile: Lazaret runs under the V8 profiler, figures are lower)' : ''}`);
+const load = loadavg()[0]!;
+out(`machine:   ${availableParallelism()} CPUs (${cpuModel}), node ${process.version}, load average ${load.toFixed(2)}`);
+if (load > 0.5 * availableParallelism()) {
+  out(`           WARNING: other processes are using the CPUs (load ${load.toFixed(2)}); figures will be low and noisy`);
+}
+out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL, synchronous=normal)`);
+out(`gearmand:  ${gearmandBin ? `${gearmandVersion(gearmandBin).split(' - ')[0]} (${gearmandBin}), default threads; "gearmand mem" = builtin in-memory queue, "gearmand+sqlite" = -q libsqlite3` : 'not on PATH: Lazaret figures only'}`);
+out(`load:      generated in this process (main thread, one event loop, the project's codec), the server in a child process; both share the ${availableParallelism()} CPUs`);
+out('jobs:      background submissions carry a 36-byte unique key each, as libgearman sends them; foreground ones none');
+out(`each case: a fresh server and store in ${tmpRoot}; warm-up ${T.warmupMs} ms, then a ${T.durationMs} ms window (drain: until empty, at most ${T.drain.maxMs} ms)`);
+out();
+
+try {
+  if (only.has('submit')) await benchSubmit();
+  if (only.has('drain')) await benchDrain();
+  if (only.has('pipeline')) await benchPipeline();
+  if (only.has('roundtrip')) await benchRoundTrip();
+  if (only.has('rss')) await benchRss();
+  if (only.has('poison')) await benchPoison();
+  out();
+  report.printTable();
+  if (profileDir) {
+    out();
+    report.printProfiles(profiles, profileDir, root);
+  }
+  out();
+  out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg()[0]!.toFixed(2)}`);
+} finally {
+  rmSync(tmpRoot, { recursive: true, force: true });
+}
