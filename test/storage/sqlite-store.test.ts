@@ -15,7 +15,7 @@ import { migrate, migrationsDir, readMigrations } from '../../src/storage/sqlite
 import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/store.js';
 import { emptyBatch } from '../../src/storage/types.js';
 import { freshSqlite } from '../helpers/store.js';
-import { job, quarantined, rejectsWith } from './conformance/harness.js';
+import { end, job, quarantined, rejectsWith, start } from './conformance/harness.js';
 
 // Compile-time proof that the class meets the contract (STYLE §2.4).
 const asAdapter: (s: SqliteStore) => StorageAdapter = (s) => s;
@@ -157,6 +157,23 @@ describe('SqliteStore: migration runner', () => {
     );
     assert.deepEqual(db.prepare('SELECT version FROM lazaret_migrations').pluck().all(), [1]);
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+  });
+});
+
+describe('SqliteStore: rows', () => {
+  it('a completed, failed-then-completed or quarantined job leaves no row in jobs or attempts', async (t) => {
+    const path = await tempPath(t);
+    const store = storeOn(t, { path });
+    await store.open();
+    const ids = Array.from({ length: 70 }, (_, i) => i + 1);
+    await store.write({ ...emptyBatch(), insertJobs: ids.map((id) => job(id)), startAttempts: ids.map((id) => start(id, 1)) });
+    await store.write({ ...emptyBatch(), endAttempts: [end(2, 1, { retryAt: 5 })] });
+    await store.write({ ...emptyBatch(), startAttempts: [start(2, 2)], deleteJobs: ids.filter((id) => id > 3), quarantine: [quarantined(3)] });
+    await store.write({ ...emptyBatch(), deleteJobs: [1, 2] });
+    const db = peek(t, path);
+    assert.equal(db.prepare('SELECT count(*) FROM attempts').pluck().get(), 0);
+    assert.equal(db.prepare('SELECT count(*) FROM jobs').pluck().get(), 0);
+    assert.equal(await store.quarantineCount({}), 1);
   });
 });
 

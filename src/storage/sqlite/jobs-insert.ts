@@ -2,7 +2,7 @@
 
 import type { Database } from 'better-sqlite3';
 import type { JobRow } from '../types.js';
-import { prepareBulkInsert } from './bulk-insert.js';
+import { prepareBulkInsert } from './bulk.js';
 
 export function prepareJobsInsert(db: Database): (jobs: readonly JobRow[]) => void {
   return prepareBulkInsert<JobRow>(

@@ -97,4 +97,39 @@ export function attemptsTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(1)], startAttempts: [start(1, 1)] }));
     await rejectsWith(store.write(batch({ startAttempts: [start(1, 1)] })), ErrorCode.STORE_FAILED);
   });
+
+  it('refuses starting again an attempt number that has ended', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(1)], startAttempts: [start(1, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 1)] }));
+    await rejectsWith(store.write(batch({ startAttempts: [start(1, 1)] })), ErrorCode.STORE_FAILED);
+    assert.deepEqual((await store.jobsLoad())[0]?.attempts, [endedAttempt(1, 1)]);
+  });
+
+  // Backends batch rows into multi-row statements; these sizes cross their usual chunk sizes (32, 64,
+  // 100) with a remainder, in every field that carries many rows.
+  it('starts and completes batches of hundreds, loading what is left with its open attempt', async (t) => {
+    const store = await h.open(t);
+    const ids = Array.from({ length: 150 }, (_, i) => i + 1);
+    await store.write(batch({ insertJobs: ids.map((id) => job(id)) }));
+    await store.write(batch({ startAttempts: ids.map((id) => start(id, 1)) }));
+    const done = ids.filter((id) => id % 3 !== 0);
+    await store.write(batch({ deleteJobs: done }));
+    assert.deepEqual(
+      await store.jobsLoad(),
+      ids.filter((id) => id % 3 === 0).map((id) => ({ ...job(id), attempts: [openAttempt(id, 1)] })),
+    );
+  });
+
+  it('a refused start deep in a large batch applies none of the batch', async (t) => {
+    const store = await h.open(t);
+    const ids = Array.from({ length: 150 }, (_, i) => i + 1);
+    await store.write(batch({ insertJobs: ids.map((id) => job(id)) }));
+    const starts = ids.map((id) => start(id, 1));
+    starts.splice(130, 0, start(999, 1));
+    await rejectsWith(store.write(batch({ startAttempts: starts, deleteJobs: [1, 2] })), ErrorCode.STORE_FAILED);
+    const loaded = await store.jobsLoad();
+    assert.deepEqual(loaded.map((j) => j.id), ids);
+    assert.ok(loaded.every((j) => j.attempts.length === 0));
+  });
 }

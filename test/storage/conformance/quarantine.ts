@@ -97,6 +97,20 @@ export function quarantineTests(h: Harness): void {
     assert.equal(await store.quarantineCount({}), 1);
   });
 
+  it('a quarantined job leaves no attempts behind: requeued, it starts with none', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(5), job(6)], startAttempts: [start(5, 1), start(6, 1)] }));
+    // The retry starts in the batch that ends the first attempt (fields apply in order: start, then end).
+    await store.write(batch({ startAttempts: [start(5, 2)], endAttempts: [end(5, 1, { retryAt: 10 })] }));
+    const entry = quarantined(5, { attempts: [endedAttempt(5, 1), endedAttempt(5, 2)] });
+    await store.write(batch({ endAttempts: [end(5, 2)], quarantine: [entry] }));
+    await store.quarantineRequeue({ ids: [5] }, 77);
+    assert.deepEqual(await store.jobsLoad(), [
+      { ...job(5), runAt: 77, deadline: null, attempts: [] },
+      { ...job(6), attempts: [{ ...endedAttempt(6, 1), endedAt: null, outcome: null, error: null }] },
+    ]);
+  });
+
   it('takes an entry for a job it never stored (a foreground job)', async (t) => {
     const store = await h.open(t);
     const entry = quarantined(3, { payload: Buffer.from([0, 0, 7]), reason: 'expired', attempts: [] });
