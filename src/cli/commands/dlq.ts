@@ -133,12 +133,7 @@ export function describeFailure(a: Attempt): string {
 
 export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
-  const body: Record<string, unknown> = filterBody(opts);
-  if (args.length > 0) body.ids = ids(args);
-  else if (!opts.all && Object.keys(body).length === 0) {
-    throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
-  }
-  if (opts.all) body.all = true;
+  const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
   const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
   if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
   else io.out(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}\n`);
@@ -161,15 +156,19 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
 
 export async function dlqPurge(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
-  const body: Record<string, unknown> = filterBody(opts);
-  if (args.length > 0) body.ids = ids(args);
-  else if (!opts.all && Object.keys(body).length === 0) {
-    throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
-  }
-  if (opts.all) body.all = true;
+  const body = selection(args, opts, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
   const res = await api.request<{ purged: number }>('POST', '/api/quarantine/purge', body);
   io.out(opts.json ? `${JSON.stringify(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
   return 0;
+}
+
+/** Which entries a requeue or purge acts on: ids, or filters, or everything when --all says so. */
+function selection(args: string[], opts: FilterOptions & { all?: boolean }, refusal: string): Record<string, unknown> {
+  const body: Record<string, unknown> = filterBody(opts);
+  if (args.length > 0) body.ids = ids(args);
+  else if (!opts.all && Object.keys(body).length === 0) throw new LazaretError(ErrorCode.BAD_REQUEST, refusal);
+  if (opts.all) body.all = true;
+  return body;
 }
 
 async function readStdin(): Promise<Buffer> {
