@@ -84,6 +84,11 @@ export class Connection implements Waiter, WorkerConn {
         return;
       }
     }
+    const failure = this.#decoder.failure;
+    if (failure && !this.#closed) {
+      this.#protocolError(failure);
+      return;
+    }
     // Read only as fast as we answer: a peer that pipelines faster than the store commits waits.
     if (this.#slots.length > this.ctx.config.limits.maxPendingReplies && !this.#paused) {
       this.#paused = true;

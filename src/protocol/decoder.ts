@@ -2,7 +2,7 @@
 // Checks the 12-byte header (magic, type read unsigned, declared length against the limit) before it
 // waits for the body, so a hostile length never makes us buffer it (STYLE §3.2).
 
-import { ErrorCode, LazaretError } from '../errors.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
 import { ARG_COUNT, isPacketType, packetName, type Frame, type Magic } from './packets.js';
 
 export const HEADER_BYTES = 12;
@@ -24,6 +24,7 @@ export class Decoder {
   #buffered = 0;
   /** Bytes needed before parsing can make progress; avoids re-concatenating for large bodies. */
   #needed = 1;
+  #failure: LazaretError | null = null;
 
   constructor(limits: DecoderLimits) {
     this.#limits = limits;
@@ -35,20 +36,40 @@ export class Decoder {
   }
 
   /**
+   * Why the stream broke after the frames the last push() returned (gearmand, too, handles the good
+   * packets that precede a bad one before it closes); null while the stream is sound.
+   */
+  get failure(): LazaretError | null {
+    return this.#failure;
+  }
+
+  /**
    * Feeds bytes and returns every frame they complete. Argument buffers are views into the input:
-   * copy what you keep. Throws a LazaretError on a malformed stream; the decoder is then unusable.
+   * copy what you keep. A malformed stream throws a LazaretError, unless good frames came before it
+   * in this push: then those are returned and `failure` tells the rest. Either way the decoder is then
+   * unusable: every later push() throws.
    */
   push(chunk: Buffer): Frame[] {
+    if (this.#failure) throw this.#failure;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     if (this.#buffered < this.#needed) return [];
     const buf = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
     const frames: Frame[] = [];
     let offset = 0;
-    for (;;) {
-      const consumed = this.#next(buf, offset, frames);
-      if (consumed === 0) break;
-      offset += consumed;
+    try {
+      for (;;) {
+        const consumed = this.#next(buf, offset, frames);
+        if (consumed === 0) break;
+        offset += consumed;
+      }
+    } catch (err) {
+      if (!isLazaretError(err)) throw err;
+      this.#failure = err;
+      this.#chunks = [];
+      this.#buffered = 0;
+      if (frames.length === 0) throw err;
+      return frames;
     }
     const rest = buf.length - offset;
     this.#chunks = rest === 0 ? [] : [buf.subarray(offset)];

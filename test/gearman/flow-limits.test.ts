@@ -3,6 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { encodePacket } from '../../src/protocol/encoder.js';
+import { PacketType } from '../../src/protocol/packets.js';
 import { peerFor, serverFor } from './util.js';
 
 test('maxOutputBytes: a peer that stops reading its replies is disconnected; others carry on', async (t) => {
@@ -51,4 +53,15 @@ test('limits.maxQueue: the default queue limit per function refuses with QUEUE_E
   assert.equal(await client.admin('maxqueue capped 3'), 'OK\r\n');
   await client.request('SUBMIT_JOB_BG', ['capped', '', 'c'], 'JOB_CREATED');
   assert.deepEqual((await client.request('SUBMIT_JOB_BG', ['capped', '', 'd'], 'ERROR')).text, ['QUEUE_ERROR', 'Job queue is full']);
+});
+
+test('good packets before broken bytes in the same read are answered before the ERROR and the close', async (t) => {
+  const server = await serverFor(t);
+  const peer = await peerFor(t, server);
+  const good = encodePacket('REQ', PacketType.ECHO_REQ, ['first']);
+  const bad = Buffer.from('00bad0000000000000000000', 'hex'); // 12 bytes, magic \0\xba\xd0\0
+  peer.write(Buffer.concat([good, bad]));
+  assert.deepEqual((await peer.next('ECHO_RES')).text, ['first']);
+  assert.equal((await peer.next('ERROR')).text[0], 'INVALID_MAGIC');
+  await peer.waitClosed();
 });

@@ -38,6 +38,7 @@ function run(chunks: readonly Buffer[], context: string, limits: DecoderLimits =
     }
     for (const f of out) checkFrame(f, context);
     frames.push(...out);
+    if (decoder.failure) return { frames, error: decoder.failure.code };
     // Most a decoder may hold between pushes: a whole frame but one byte, or a full-length line.
     const bound = Math.max(HEADER_BYTES + limits.maxFrameBytes - 1, limits.maxLineBytes);
     assert.ok(decoder.pending <= bound, `${context}: ${decoder.pending} bytes held, over ${bound}`);
