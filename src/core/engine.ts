@@ -204,8 +204,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       );
     }
     const fn = this.functions.ensure(req.fn);
-    const key = coalescingKey(req.fn, req.unique, req.payload);
-    const existing = key === null ? undefined : this.#jobs.coalescing(key);
+    const key = coalescingKey(req.unique, req.payload);
+    const existing = key === null ? undefined : this.#jobs.coalescing(fn, key);
     if (existing) return this.#coalesce(existing, req);
     const limit = fn.maxqueue[req.priority] || this.limits.maxQueue;
     if (limit > 0 && fn.total >= limit) {
@@ -682,7 +682,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.runAt = row.runAt;
     job.deadline = row.deadline;
     this.#jobs.add(job);
-    const key = coalescingKey(row.function, row.unique, row.payload);
+    const key = coalescingKey(row.unique, row.payload);
     if (key !== null) this.#jobs.claim(key, job);
     return job;
   }

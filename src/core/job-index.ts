@@ -2,13 +2,14 @@
 // GET_STATUS_UNIQUE.
 
 import { createHash } from 'node:crypto';
+import type { FunctionState } from './functions.js';
 import type { Job } from './job.js';
 
 export class JobIndex {
   readonly prefix: string;
   readonly #byId = new Map<number, Job>();
-  /** (function, unique) -> job, for coalescing. */
-  readonly #uniques = new Map<string, Job>();
+  /** function -> coalescing key -> job; per function, so no (function, unique) string is built per job. */
+  readonly #uniques = new Map<FunctionState, Map<string, Job>>();
   /** unique -> newest job with it, any function (gearman-protocol.md §6). */
   readonly #latestUnique = new Map<string, Job>();
   /** Jobs whose handle is not prefix + id (requeued after the prefix changed). */
@@ -40,19 +41,28 @@ export class JobIndex {
     this.#byId.delete(job.id);
     this.#foreignHandles.delete(job.handle);
     if (job.unique === '') return;
-    const key = coalescingKey(job.fn.name, job.unique, job.payload);
-    if (key !== null && this.#uniques.get(key) === job) this.#uniques.delete(key);
+    const key = coalescingKey(job.unique, job.payload);
+    const byKey = this.#uniques.get(job.fn);
+    if (key !== null && byKey?.get(key) === job) {
+      byKey.delete(key);
+      if (byKey.size === 0) this.#uniques.delete(job.fn);
+    }
     if (this.#latestUnique.get(job.unique) === job) this.#latestUnique.delete(job.unique);
   }
 
-  /** The live job a submission with this key joins, if any. */
-  coalescing(key: string): Job | undefined {
-    return this.#uniques.get(key);
+  /** The live job of fn that a submission with this key joins, if any. */
+  coalescing(fn: FunctionState, key: string): Job | undefined {
+    return this.#uniques.get(fn)?.get(key);
   }
 
-  /** Makes the job the one later submissions with this key join (unless another already is). */
+  /** Makes the job the one later submissions of its function with this key join (unless another already is). */
   claim(key: string, job: Job): void {
-    if (!this.#uniques.has(key)) this.#uniques.set(key, job);
+    let byKey = this.#uniques.get(job.fn);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#uniques.set(job.fn, byKey);
+    }
+    if (!byKey.has(key)) byKey.set(key, job);
   }
 
   byHandle(handle: string): Job | undefined {
@@ -70,10 +80,11 @@ export class JobIndex {
 
 /**
  * Jobs coalesce per (function, unique); an empty unique never coalesces, and `-` coalesces on the
- * workload bytes (gearman-protocol.md §4.3). null = this submission never coalesces.
+ * workload bytes (gearman-protocol.md §4.3). The key is per function. null = never coalesces.
  */
-export function coalescingKey(fn: string, unique: string, payload: Buffer): string | null {
+export function coalescingKey(unique: string, payload: Buffer): string | null {
   if (unique === '') return null;
-  if (unique === '-') return `${fn}\0-\0${createHash('sha256').update(payload).digest('base64')}`;
-  return `${fn}\0${unique}`;
+  // No other unique starts with NUL: the field itself ends at the first NUL on the wire.
+  if (unique === '-') return `\0-${createHash('sha256').update(payload).digest('base64')}`;
+  return unique;
 }
