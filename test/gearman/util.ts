@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EngineEvents } from '../../src/core/events.js';
 import type { Clock } from '../../src/core/clock.js';
+import { waitEvent as waitEngineEvent, type EventName } from '../helpers/events.js';
 import { RawPeer, type Received } from '../helpers/gearman-client.js';
 import { startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
 
@@ -23,29 +24,14 @@ export async function peerFor(t: TestContext, server: { gearmanPort: number }, h
   return peer;
 }
 
-type EventName = keyof EngineEvents & string;
-
-/** Resolves with the arguments of the next `event` that satisfies `pred`. */
+/** Resolves with the arguments of the server's next `event` that satisfies `pred`. */
 export function waitEvent<K extends EventName>(
   server: TestServer,
   event: K,
   pred: (...args: EngineEvents[K]) => boolean = () => true,
   timeoutMs = 5000,
 ): Promise<EngineEvents[K]> {
-  const engine = server.engine;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      engine.off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for engine event ${event}`));
-    }, timeoutMs);
-    const listener = (...args: EngineEvents[K]): void => {
-      if (!pred(...args)) return;
-      clearTimeout(timer);
-      engine.off(event, listener);
-      resolve(args);
-    };
-    engine.on(event, listener);
-  });
+  return waitEngineEvent(server.engine, event, pred, timeoutMs);
 }
 
 let syncSeq = 0;

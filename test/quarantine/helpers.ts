@@ -28,32 +28,9 @@ export async function peerFor(t: TestContext, port: number, host?: string): Prom
   return peer;
 }
 
-type EventName = keyof EngineEvents & string;
+import type { EventName } from '../helpers/events.js';
 
-/**
- * Resolves with the arguments of the next `event` that satisfies `pred`. Call it before the action that
- * causes the event: it listens from the moment it is called.
- */
-export function waitEvent<K extends EventName>(
-  engine: Engine,
-  event: K,
-  pred: (...args: EngineEvents[K]) => boolean = () => true,
-  timeoutMs = 10_000,
-): Promise<EngineEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      engine.off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for engine event ${event}`));
-    }, timeoutMs);
-    const listener = (...args: EngineEvents[K]): void => {
-      if (!pred(...args)) return;
-      clearTimeout(timer);
-      engine.off(event, listener);
-      resolve(args);
-    };
-    engine.on(event, listener);
-  });
-}
+export { waitEvent } from '../helpers/events.js';
 
 /** Records every `event` from now on (for asserting what did, or did not, happen). */
 export function recordEvents<K extends EventName>(t: TestContext, engine: Engine, event: K): EngineEvents[K][] {
