@@ -17,9 +17,6 @@ export class GroupCommit {
   #open: Pending | null = null;
   #writing: Promise<void> | null = null;
   #scheduled = false;
-  /** Batches committed and rows written, for metrics. */
-  commits = 0;
-  rows = 0;
 
   constructor(store: StorageAdapter, onError: (err: unknown, size: number) => void) {
     this.#store = store;
@@ -74,8 +71,6 @@ export class GroupCommit {
     const writing = (async () => {
       try {
         if (size > 0) await this.#store.write(pending.batch);
-        this.commits++;
-        this.rows += size;
         pending.resolve();
       } catch (err) {
         this.#onError(err, size);

@@ -26,8 +26,4 @@ export class Deque<T> {
     }
     return item;
   }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
-  }
 }

@@ -189,10 +189,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.#jobs.size;
   }
 
-  get commitStats(): { commits: number; rows: number } {
-    return { commits: this.#commit.commits, rows: this.#commit.rows };
-  }
-
   // ---------------------------------------------------------------- clients
 
   submit(req: SubmitRequest): SubmitResult {

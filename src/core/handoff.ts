@@ -2,8 +2,9 @@
 
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
 
-const PRIORITY = ['high', 'normal', 'low'] as const;
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const PRIORITY_NAMES = ['high', 'normal', 'low'] as const;
+/** Epoch milliseconds as an ISO time, as every JSON view shows times. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function describeQuarantined(entry: QuarantineRow): Buffer {
   return Buffer.from(
@@ -12,7 +13,7 @@ export function describeQuarantined(entry: QuarantineRow): Buffer {
       handle: entry.handle,
       function: entry.function,
       unique: entry.unique,
-      priority: PRIORITY[entry.priority],
+      priority: PRIORITY_NAMES[entry.priority],
       reason: entry.reason,
       detail: entry.detail,
       submittedAt: iso(entry.submittedAt),

@@ -2,6 +2,7 @@
 // table; this file is the only place bytes reach the socket (STYLE §4.3).
 
 import type { Socket } from 'node:net';
+import { isLoopback, peerAddress } from '../access.js';
 import type { Logger } from 'pino';
 import type { Job, Waiter, WorkerConn, WorkUpdate } from '../core/job.js';
 import type { Worker } from '../core/worker.js';
@@ -42,9 +43,8 @@ export class Connection implements Waiter, WorkerConn {
     this.id = id;
     this.#socket = socket;
     this.ctx = ctx;
-    const addr = socket.remoteAddress ?? 'unknown';
-    this.address = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-    this.loopback = this.address === '::1' || this.address.startsWith('127.');
+    this.address = peerAddress(socket.remoteAddress);
+    this.loopback = isLoopback(socket.remoteAddress);
     this.authorized = this.loopback && ctx.config.trustLoopback;
     this.exceptions = ctx.config.exceptionsByDefault;
     this.log = ctx.log.child({ conn: id, peer: this.address });

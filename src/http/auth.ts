@@ -1,22 +1,13 @@
 // A bearer token guards the API. Without a configured token, only loopback may change state;
 // with one, every /api request from beyond loopback must carry it (DESIGN.md, Surfaces).
 
-import { timingSafeEqual } from 'node:crypto';
+import { isLoopback, tokenEquals } from '../access.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || a.startsWith('127.');
-}
-
 function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7));
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return header?.startsWith('Bearer ') === true && tokenEquals(header.slice(7), token);
 }
 
 export function registerAuth(app: FastifyInstance, config: Readonly<Config>): void {

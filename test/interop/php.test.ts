@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { collectEvents, engineEvent, need, phpClient, phpWorker, until, type Owner, type ScriptEvent } from './procs.js';
+import { collectEvents, engineEvent, need, phpClient, phpWorker, text, until, type Owner, type ScriptEvent } from './procs.js';
 
 let server: TestServer;
 let port: number;
@@ -14,11 +14,6 @@ before(async () => {
 });
 after(() => server?.dispose());
 
-function text(e: ScriptEvent, key: string): string {
-  const v = e[key];
-  assert.equal(typeof v, 'string', `${key} of ${JSON.stringify(e)}`);
-  return v as string;
-}
 
 /** Runs `php client.php status HANDLE` (jobStatus, i.e. GET_STATUS) and returns what it printed. */
 async function jobStatus(t: Owner, handle: string): Promise<Omit<ScriptEvent, 'event'>> {

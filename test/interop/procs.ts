@@ -1,6 +1,7 @@
 // Real client processes for the interop tests: spawn them, read their output line by line, wait for the
 // line or engine event a test needs, and kill every one of them when the test ends (DESIGN.md, Tests).
 
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -326,4 +327,11 @@ export async function until(cond: () => boolean, what: string, timeoutMs = DEFAU
 /** A worker connection registered for `fn` (the count a `status` line shows). */
 export function workersOf(engine: Engine, fn: string): number {
   return engine.functions.get(fn)?.workers.size ?? 0;
+}
+
+/** A string field of a script's JSON event, asserted to be there. */
+export function text(e: ScriptEvent, key: string): string {
+  const v = e[key];
+  assert.equal(typeof v, 'string', `${key} of ${JSON.stringify(e)}`);
+  return v as string;
 }

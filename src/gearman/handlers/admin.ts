@@ -1,6 +1,6 @@
 // The admin text protocol (shared/reference/gearman-admin-protocol.md). Each reply is one write.
 
-import { timingSafeEqual } from 'node:crypto';
+import { tokenEquals } from '../../access.js';
 import { changesState, err, listing, OK, okValue, parseAdminLine, type AdminCommand } from '../../protocol/admin.js';
 import type { Connection } from '../connection.js';
 
@@ -84,17 +84,11 @@ function run(conn: Connection, cmd: AdminCommand): string {
       return OK; // answered in handleAdminLine, before the server stops
     case 'auth': {
       const expected = conn.ctx.config.adminToken;
-      if (expected !== null && safeEqual(cmd.token, expected)) {
+      if (expected !== null && tokenEquals(cmd.token, expected)) {
         conn.authorized = true;
         return OK;
       }
       return err('PERMISSION_DENIED', 'bad+admin+token');
     }
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

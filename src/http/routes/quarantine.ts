@@ -1,17 +1,15 @@
 // /api/quarantine: list, inspect, requeue, edit, purge quarantined jobs (docs/quarantine.md).
 
 import type { FastifyPluginAsync } from 'fastify';
-import { attemptView } from '../../core/handoff.js';
+import { attemptView, iso, PRIORITY_NAMES } from '../../core/handoff.js';
 import type { Job } from '../../core/job.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
 import type { HttpContext } from '../server.js';
 
 const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
-const PRIORITY = ['high', 'normal', 'low'] as const;
 const PREVIEW_BYTES = 1024;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function badRequest(message: string): LazaretError {
   return new LazaretError(ErrorCode.BAD_REQUEST, message);
@@ -58,7 +56,7 @@ export function summaryJson(e: QuarantineSummary) {
     handle: e.handle,
     function: e.function,
     unique: e.unique,
-    priority: PRIORITY[e.priority],
+    priority: PRIORITY_NAMES[e.priority],
     reason: e.reason,
     detail: e.detail,
     attempts: e.attempts,
