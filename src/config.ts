@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { BackoffPolicy, PolicyRule } from './core/policy.js';
+import type { TagRule } from './core/tags.js';
 import { ErrorCode, LazaretError } from './errors.js';
 
 export interface Limits {
@@ -51,6 +52,16 @@ export interface Config {
   policies: PolicyRule[];
   /** Each quarantined job is also submitted to this function as a background job. */
   quarantineFunction: string | null;
+  /** Tags extracted from JSON payloads, per function glob. */
+  tags: TagRule[];
+  results: {
+    /** How long finished jobs (their state, tags and result) are kept, ms; 0 = not kept. */
+    retention: number;
+  };
+  http: {
+    /** Origins allowed to call the API from a browser (CORS); empty = none. */
+    corsOrigins: string[];
+  };
   /** Where the config file was read from, if anywhere. */
   configFile: string | null;
 }
@@ -83,6 +94,9 @@ export function defaultConfig(): Config {
     },
     policies: [],
     quarantineFunction: null,
+    tags: [],
+    results: { retention: 24 * 3_600_000 },
+    http: { corsOrigins: [] },
     configFile: null,
   };
 }
@@ -228,6 +242,9 @@ function applyFile(config: Config, raw: unknown, problems: Problem[]): void {
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'limits') applyLimits(config, value, problems);
     else if (key === 'policies') applyPolicies(config, value, problems);
+    else if (key === 'tags') applyTags(config, value, problems);
+    else if (key === 'results') applyResults(config, value, problems);
+    else if (key === 'http') applyHttp(config, value, problems);
     else if (key === '$schema' || key === 'comment') continue;
     else applyScalar(config, key as keyof Config, value, 'file', problems);
   }
@@ -309,6 +326,45 @@ function applyPolicies(config: Config, value: unknown, problems: Problem[]): voi
     }
     config.policies.push(out);
   });
+}
+
+function applyTags(config: Config, value: unknown, problems: Problem[]): void {
+  if (!Array.isArray(value)) {
+    problems.push({ key: 'tags', source: 'file', message: 'must be an array of {"function": "glob", "fromPayload": ["user_id"]}' });
+    return;
+  }
+  value.forEach((rule: unknown, i) => {
+    const r = (typeof rule === 'object' && rule !== null ? rule : {}) as Record<string, unknown>;
+    const paths = r.fromPayload;
+    if (typeof r.function !== 'string' || r.function === '') {
+      problems.push({ key: `tags[${i}].function`, source: 'file', message: 'must be a glob over function names, e.g. "email.*"' });
+    } else if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p !== '')) {
+      problems.push({ key: `tags[${i}].fromPayload`, source: 'file', message: 'must be a non-empty array of JSON paths such as "user_id" or "account.id"' });
+    } else {
+      config.tags.push({ function: r.function, fromPayload: paths as string[] });
+    }
+  });
+}
+
+function applyResults(config: Config, value: unknown, problems: Problem[]): void {
+  const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (k !== 'retention') problems.push({ key: `results.${k}`, source: 'file', message: 'unknown key; known: retention' });
+  if (r.retention === undefined) return;
+  const ms = parseDuration(r.retention);
+  if (ms === null) problems.push({ key: 'results.retention', source: 'file', message: 'must be a duration such as "24h", "30m", or 0 to keep none' });
+  else config.results.retention = ms;
+}
+
+function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
+  const h = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  for (const k of Object.keys(h)) if (k !== 'corsOrigins') problems.push({ key: `http.${k}`, source: 'file', message: 'unknown key; known: corsOrigins' });
+  if (h.corsOrigins === undefined) return;
+  const origins = h.corsOrigins;
+  if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
+    problems.push({ key: 'http.corsOrigins', source: 'file', message: 'must be an array of origins such as "https://app.example.com" (scheme and host, no path)' });
+  } else {
+    config.http.corsOrigins = origins as string[];
+  }
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

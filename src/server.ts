@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
 import { PolicyBook } from './core/policy.js';
+import { TagRules } from './core/tags.js';
 import type { Connection } from './gearman/connection.js';
 import { GearmanServer } from './gearman/server.js';
 import type { HttpServer } from './http/server.js';
@@ -49,6 +50,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     handlePrefix: config.handlePrefix,
     limits: { maxPayloadBytes: config.limits.maxPayloadBytes, maxUniqueBytes: config.limits.maxUniqueBytes, maxQueue: config.limits.maxQueue },
     quarantineFunction: config.quarantineFunction,
+    tagRules: new TagRules(config.tags),
+    resultRetentionMs: config.results.retention,
   });
   await engine.start();
 

@@ -56,6 +56,23 @@ export class FunctionState {
     }
   }
 
+  /**
+   * The runnable job that has waited longest (the oldest head of the three queues). Entries that left
+   * at the heads are dropped on the way, as take() would drop them.
+   */
+  oldestQueued(): Job | undefined {
+    let oldest: Job | undefined;
+    for (const q of this.queues) {
+      let head = q.peek();
+      while (head !== undefined && !(head.state === 'queued' && head.fn === this)) {
+        q.shift();
+        head = q.peek();
+      }
+      if (head !== undefined && (oldest === undefined || dueAt(head) < dueAt(oldest))) oldest = head;
+    }
+    return oldest;
+  }
+
   /** Bookkeeping for a queued job that leaves without being taken (cancel, expiry, abandon). */
   forget(job: Job): void {
     this.queued[job.priority]--;
@@ -68,6 +85,11 @@ export class FunctionState {
       w.wakeFor(this);
     }
   }
+}
+
+/** When a job became runnable: submitted, or its run-at time if later. */
+export function dueAt(job: Job): number {
+  return Math.max(job.submittedAt, job.runAt ?? 0);
 }
 
 export class FunctionRegistry {
