@@ -75,3 +75,10 @@ export function backoffDelay(b: BackoffPolicy, failures: number, random: () => n
   const delay = Math.min(raw, b.cap);
   return b.jitter ? Math.round(delay / 2 + (random() * delay) / 2) : delay;
 }
+
+/** An attempt running longer than its timeout, or 10 minutes without one, counts as hung. */
+export const DEFAULT_HANG_MS = 10 * 60_000;
+
+export function hangThresholdMs(timeoutMs: number | null | undefined): number {
+  return timeoutMs ?? DEFAULT_HANG_MS;
+}

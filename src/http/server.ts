@@ -1,17 +1,21 @@
-// The HTTP side (port 4731): REST API, /health. Calls core, never storage directly.
+// The HTTP side (port 4731): REST API, /health, /metrics. Calls core, never storage directly.
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../core/engine.js';
+import type { HealthChecker } from '../core/health.js';
 import type { Connection } from '../gearman/connection.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
+import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 
 export interface HttpContext {
   engine: Engine;
+  health: HealthChecker;
   config: Readonly<Config>;
   log: Logger;
   connections: Set<Connection>;
@@ -28,6 +32,9 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   registerErrorHandler(app);
   registerAuth(app, ctx.config);
   await app.register(healthRoutes(ctx));
+  const metrics = new Metrics(ctx.engine, ctx.health);
+  app.addHook('onClose', async () => metrics.close());
+  await app.register(metricsRoutes(metrics));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   return app;
 }
