@@ -100,7 +100,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
   #draining = false;
-  readonly stats = { submitted: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, quarantined: 0, expired: 0, retried: 0 };
 
   constructor(opts: EngineOptions) {
     super();
@@ -233,7 +232,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.deadline = req.deadline ?? (ttl === null ? null : now + ttl);
     if (key !== null) this.#jobs.claim(key, job);
     if (req.waiter) job.waiters.push(req.waiter);
-    this.stats.submitted++;
     if (!req.background) {
       this.#admit(job);
       this.emit('job:created', job);
@@ -463,7 +461,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#forward(job, { kind: 'complete', data });
     job.waiters.length = 0;
     const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
-    this.stats.completed++;
     this.#drop(job);
     this.emit('attempt:ended', job, attempt);
     this.#finish(job, 'completed', data);
@@ -496,7 +493,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.waiters.length = 0;
       if (!job.durable) {
         const attempt = this.#closeAttempt(job, 'failed', error, evidence, this.clock.now());
-        this.stats.failed++;
         this.#drop(job);
         this.emit('attempt:ended', job, attempt);
         this.#finish(job, 'failed', null);
@@ -545,12 +541,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #fail(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null): void {
     const now = this.clock.now();
     if (outcome === 'crashed' || outcome === 'timed_out') job.crashes++;
-    if (outcome === 'crashed') this.stats.crashed++;
-    else if (outcome === 'timed_out') this.stats.timedOut++;
-    else if (outcome === 'failed') this.stats.failed++;
     if (outcome === 'crashed' || outcome === 'timed_out') {
       this.#log.warn(
-        { handle: job.handle, fn: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
+        { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
         outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
       );
     }
@@ -587,7 +580,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.numerator = 0;
     job.denominator = 0;
     job.runAt = runAt;
-    this.stats.retried++;
     if (end) end.retryAt = runAt;
     this.#admit(job);
     this.#afterCommit(() => this.emit('job:retry', job, runAt));
@@ -628,12 +620,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     job.waiters.length = 0;
     this.#drop(job);
-    this.stats.quarantined++;
     const { runAt: _runAt, ...row } = jobRow(job);
     const entry: QuarantineRow = { ...row, reason, detail, quarantinedAt: now, attempts: job.history };
     this.#commit.stage().quarantine.push(entry);
     this.#finish(job, reason === 'expired' ? 'expired' : 'quarantined', null);
-    this.#log.warn({ handle: job.handle, fn: job.fn.name, unique: job.unique, reason, attempts: job.attempts, crashes: job.crashes }, `job quarantined: ${detail}`);
+    this.#log.warn(
+      { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.history.at(-1)?.worker, reason, attempts: job.attempts, crashes: job.crashes },
+      `job quarantined: ${detail}`,
+    );
     this.#commit.committed().then(
       () => {
         this.emit('job:quarantined', entry);
@@ -655,7 +649,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The job's deadline passed before it started: waiting clients get WORK_FAIL now. */
   #expire(job: Job): void {
-    this.stats.expired++;
     this.#quarantine(job, 'expired', `deadline ${new Date(job.deadline ?? 0).toISOString()} passed before it could run`);
   }
 
@@ -743,6 +736,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   #makeRunnable(job: Job): void {
     job.state = 'queued';
+    job.queuedAt = this.clock.now();
     job.fn.enqueue(job);
     job.fn.wakeSleepers();
     this.emit('job:queued', job);

@@ -56,19 +56,13 @@ export class FunctionState {
     }
   }
 
-  /**
-   * The runnable job that has waited longest (the oldest head of the three queues). Entries that left
-   * at the heads are dropped on the way, as take() would drop them.
-   */
-  oldestQueued(): Job | undefined {
-    let oldest: Job | undefined;
-    for (const q of this.queues) {
-      let head = q.peek();
-      while (head !== undefined && !(head.state === 'queued' && head.fn === this)) {
-        q.shift();
-        head = q.peek();
-      }
-      if (head !== undefined && (oldest === undefined || dueAt(head) < dueAt(oldest))) oldest = head;
+  /** When the longest-waiting runnable job became runnable, or null when none is. */
+  oldestQueuedAt(): number | null {
+    let oldest: number | null = null;
+    for (let p = 0; p < 3; p++) {
+      if (this.queued[p] === 0) continue;
+      const job = this.queues[p]!.first((j) => j.state === 'queued' && j.fn === this);
+      if (job && (oldest === null || job.queuedAt < oldest)) oldest = job.queuedAt;
     }
     return oldest;
   }

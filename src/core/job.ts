@@ -50,6 +50,8 @@ export interface Job {
   payload: Buffer;
   readonly priority: Priority;
   readonly submittedAt: number;
+  /** When it last became runnable: the start of its queue wait. */
+  queuedAt: number;
   runAt: number | null;
   deadline: number | null;
   /** Stored: a background submission created or joined it. */
@@ -95,6 +97,7 @@ export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 
     priority: fields.priority,
     submittedAt: fields.submittedAt,
     durable: fields.durable,
+    queuedAt: fields.submittedAt,
     runAt: null,
     deadline: null,
     state: 'pending',

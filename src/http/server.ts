@@ -1,9 +1,10 @@
-// The HTTP side (port 4731): REST API, OpenAPI document, /health. Calls core, never storage directly.
+// The HTTP side (port 4731): REST API, OpenAPI document, /health, /metrics. Calls core, never storage directly.
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../core/engine.js';
+import type { HealthChecker } from '../core/health.js';
 import type { Connection } from '../gearman/connection.js';
 import cors from '@fastify/cors';
 import { Activity } from '../core/activity.js';
@@ -14,11 +15,14 @@ import { functionRoutes } from './routes/functions.js';
 import { healthRoutes } from './routes/health.js';
 import { impactRoutes } from './routes/impact.js';
 import { jobRoutes } from './routes/jobs.js';
+import { Metrics } from './metrics.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { workerRoutes } from './routes/workers.js';
 
 export interface HttpContext {
   engine: Engine;
+  health: HealthChecker;
   config: Readonly<Config>;
   log: Logger;
   connections: Set<Connection>;
@@ -45,6 +49,9 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   await app.register(functionRoutes(ctx, activity), { prefix: '/api' });
   await app.register(workerRoutes(ctx), { prefix: '/api' });
   await app.register(impactRoutes(ctx), { prefix: '/api' });
+  const metrics = new Metrics(ctx.engine, ctx.health);
+  app.addHook('onClose', async () => metrics.close());
+  await app.register(metricsRoutes(metrics));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   return app;
 }

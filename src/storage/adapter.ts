@@ -33,6 +33,9 @@ export interface StorageAdapter {
   /** Where the data lives, for logs (a file path, a URL without password). */
   describe(): string;
 
+  /** A real, tiny write (for /health): resolves when the store accepted it. */
+  ping(now: number): Promise<void>;
+
   /** Applies one group commit in a single transaction; all or nothing. */
   write(batch: WriteBatch): Promise<void>;
 

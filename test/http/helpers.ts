@@ -1,9 +1,15 @@
-// Shared by the HTTP tests: a started server with HTTP on port 0, JSON requests, and an SSE reader.
+// Shared by the HTTP tests: servers with their HTTP side on port 0, JSON requests, an SSE reader, and
+// /health readers.
 
 import type { TestContext } from 'node:test';
+import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
+import type { HealthRule } from '../../src/core/health.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
+import { serverFor } from '../quarantine/helpers.js';
+
+export { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
 
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
   const server = await startTestServer({ httpPort: 0, ...patch }, clock ? { clock } : {});
@@ -114,4 +120,35 @@ export class SseReader {
   close(): void {
     this.#controller.abort();
   }
+}
+
+export async function httpServerFor(t: TestContext, patch: ConfigPatch = {}, opts: { clock?: Clock } = {}): Promise<TestServer> {
+  return serverFor(t, { httpPort: 0, ...patch }, opts);
+}
+
+/** The default health section with these rules (and any other overrides). */
+export function healthWith(rules: HealthRule[], rest: Partial<ReturnType<typeof defaultConfig>['health']> = {}): ReturnType<typeof defaultConfig>['health'] {
+  return { ...defaultConfig().health, ...rest, rules };
+}
+
+export async function get(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { headers });
+  return { status: res.status, text: await res.text() };
+}
+
+export interface HealthBody {
+  status: 'ok' | 'fail';
+  checkedAt: string;
+  checks: { name: string; function?: string; state: 'ok' | 'fail'; reason: string; value?: number; threshold?: number }[];
+}
+
+export async function health(server: TestServer): Promise<{ status: number; body: HealthBody }> {
+  const res = await get(server, '/health');
+  return { status: res.status, body: JSON.parse(res.text) as HealthBody };
+}
+
+export function checkOf(body: HealthBody, name: string, fn?: string): HealthBody['checks'][number] {
+  const c = body.checks.find((x) => x.name === name && x.function === fn);
+  if (!c) throw new Error(`no check ${name} for ${fn ?? '(node)'} in ${JSON.stringify(body.checks)}`);
+  return c;
 }

@@ -4,7 +4,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Activity } from '../../core/activity.js';
 import { STEP_MS } from '../../core/activity.js';
-import { dueWait } from '../../core/results.js';
 import { functionSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
@@ -28,14 +27,14 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
         const names = new Set([...[...engine.functions.all()].map((f) => f.name), ...Object.keys(quarantined)]);
         const functions = [...names].sort().map((name) => {
           const f = engine.functions.get(name);
-          const oldest = f?.oldestQueued();
+          const oldest = f?.oldestQueuedAt() ?? null;
           return {
             name,
             queued: { high: f?.queued[0] ?? 0, normal: f?.queued[1] ?? 0, low: f?.queued[2] ?? 0, total: f?.runnable ?? 0 },
             scheduled: f ? f.scheduled[0] + f.scheduled[1] + f.scheduled[2] : 0,
             running: f?.running ?? 0,
             workers: f?.workers.size ?? 0,
-            oldestQueuedMs: oldest === undefined ? null : dueWait(oldest, now),
+            oldestQueuedMs: oldest === null ? null : Math.max(0, now - oldest),
             quarantined: quarantined[name] ?? 0,
             rates: activity.rates(name),
           };

@@ -24,6 +24,7 @@ import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js
 import { toStoreError } from './errors.js';
 import { prepareIdsNext } from './ids-next.js';
 import { prepareJobsLoad } from './load.js';
+import { preparePing } from './ping.js';
 import { migrate, migrationsDir, prepareSchemaVersion, readMigrations } from './migrate.js';
 import { prepareOutcomesFind } from './outcomes-find.js';
 import { prepareOutcomesImpact } from './outcomes-impact.js';
@@ -53,6 +54,7 @@ export interface SqliteStoreOptions {
 /** Every operation, with its statements prepared once when the store opens. */
 interface Operations {
   schemaVersion: () => number;
+  ping: (now: number) => void;
   write: (batch: WriteBatch) => void;
   jobsLoad: () => StoredJob[];
   idsNext: () => number;
@@ -72,6 +74,7 @@ function prepareOperations(db: Database.Database): Operations {
   const cache = new StatementCache(db);
   return {
     schemaVersion: prepareSchemaVersion(db),
+    ping: preparePing(db),
     write: prepareWrite(db),
     jobsLoad: prepareJobsLoad(db),
     idsNext: prepareIdsNext(db),
@@ -149,6 +152,10 @@ export class SqliteStore implements StorageAdapter {
 
   schemaVersion(): Promise<number> {
     return this.#run('schemaVersion', (ops) => ops.schemaVersion());
+  }
+
+  ping(now: number): Promise<void> {
+    return this.#run('ping', (ops) => ops.ping(now));
   }
 
   write(batch: WriteBatch): Promise<void> {
