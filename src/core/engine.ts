@@ -17,6 +17,7 @@ import { createJob, jobRow, type Job, type Waiter, type WorkerConn, type WorkUpd
 import { coalescingKey, JobIndex } from './job-index.js';
 import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
+import { SupervisorRegistry } from './supervisors.js';
 import { Worker } from './worker.js';
 
 export interface EngineLimits {
@@ -82,6 +83,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly limits: EngineLimits;
   readonly store: StorageAdapter;
   readonly quarantine: Quarantine;
+  /** What `lazaret supervise` processes report (PUT /api/supervisors/:id). */
+  readonly supervisors: SupervisorRegistry;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #random: () => number;
@@ -105,6 +108,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#random = opts.random ?? Math.random;
     this.#quarantineFunction = opts.quarantineFunction ?? null;
     this.quarantine = new Quarantine(this, this.#log);
+    this.supervisors = new SupervisorRegistry(this.clock);
     this.#commit = new GroupCommit(this.store, (err, size) =>
       this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
     );

@@ -9,6 +9,7 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { quarantineRoutes } from './routes/quarantine.js';
+import { supervisorRoutes } from './routes/supervisors.js';
 
 export interface HttpContext {
   engine: Engine;
@@ -29,6 +30,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   registerAuth(app, ctx.config);
   await app.register(healthRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
+  await app.register(supervisorRoutes(ctx), { prefix: '/api/supervisors' });
   return app;
 }
 
