@@ -17,15 +17,19 @@ export class Reporter {
   readonly #config: SupervisorConfig;
   readonly #deps: ReporterDeps;
   readonly #url: string;
+  readonly #minGapMs: number;
   #timer: TimerRef | null = null;
   #inFlight: Promise<void> | null = null;
   #dirty = false;
+  #soon = false;
+  #lastSentAt = -Infinity;
   #failing = false;
   #stopped = false;
 
   constructor(config: SupervisorConfig, deps: ReporterDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#minGapMs = Math.min(1000, config.reportIntervalMs / 4);
     this.#url = `${config.server}/api/supervisors/${encodeURIComponent(config.id)}`;
   }
 
@@ -33,14 +37,29 @@ export class Reporter {
     this.changed();
   }
 
-  /** Something changed: report now, or right after the report under way. */
+  /**
+   * Something changed: report now, or as soon as the report under way is done. Reports stay at least
+   * minGapMs apart: a copy crash-looping with a tiny backoff changes state every few ms, and the
+   * server only needs the latest state.
+   */
   changed(): void {
     if (this.#stopped) return;
     if (this.#inFlight) {
       this.#dirty = true;
       return;
     }
+    const early = this.#lastSentAt + this.#minGapMs - this.#deps.clock.now();
+    if (early <= 0) return this.#sendNow();
+    if (this.#soon) return;
+    this.#soon = true;
     this.#timer?.cancel();
+    this.#timer = this.#deps.clock.setTimer(early, () => this.#sendNow());
+  }
+
+  #sendNow(): void {
+    this.#soon = false;
+    this.#timer?.cancel();
+    this.#lastSentAt = this.#deps.clock.now();
     this.#inFlight = this.#send().finally(() => {
       this.#inFlight = null;
       if (this.#stopped) return;

@@ -77,7 +77,7 @@ export function readStates(dir: string): FoundState[] {
   return found;
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,10 +28,34 @@ function requireBuild(): void {
   assert.ok(existsSync(MAIN), `${MAIN} is missing: run \`npm run build\` before the supervisor tests`);
 }
 
+/** Supervisors by working directory: a directory is removed only after they stopped writing to it. */
+const running = new Map<string, Proc[]>();
+
 export async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'laz-supervise-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    for (const proc of running.get(dir) ?? []) await stop(proc);
+    running.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+  });
   return dir;
+}
+
+/** SIGTERM, SIGKILL if that did not do within 5 s, and SIGKILL to every copy's process group. */
+async function stop(proc: Proc): Promise<void> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    const exited = once(proc.child, 'exit');
+    proc.child.kill('SIGTERM');
+    await Promise.race([exited, delay(5000)]);
+    proc.child.kill('SIGKILL');
+  }
+  for (const pid of childPids(proc)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone, as it should be
+    }
+  }
 }
 
 /** A pid that no longer exists (or is a zombie waiting for init, which is as dead as it gets). */
@@ -52,20 +77,8 @@ export function supervise(t: TestContext, cwd: string, args: string[]): Proc {
   requireBuild();
   const child = spawn(process.execPath, [MAIN, 'supervise', ...args], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = new Proc(`lazaret supervise ${args.join(' ')}`, child);
-  t.after(async () => {
-    if (proc.alive) {
-      proc.kill('SIGTERM');
-      await Promise.race([proc.exited, delay(5000)]);
-      proc.kill('SIGKILL');
-    }
-    for (const pid of childPids(proc)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone, as it should be
-      }
-    }
-  });
+  running.set(cwd, [...(running.get(cwd) ?? []), proc]);
+  t.after(() => stop(proc));
   return proc;
 }
 

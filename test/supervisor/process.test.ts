@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
@@ -147,4 +148,25 @@ test('maxRuntime: a copy that runs too long is recycled (SIGTERM, SIGKILL after 
   assert.equal(p!.name, 'leaky');
   assert.equal(p!.flapping, false, 'recycling is not flapping');
   assert.equal(p!.lastExits[0]!.signal, 'SIGKILL');
+});
+
+test('a supervisor killed with -9 leaves its state file; status says so, and its successor names the copies still running', async (t) => {
+  const dir = await tempDir(t);
+  const args = ['--id', 'kill9', '--server', 'http://127.0.0.1:9', '--', 'sleep', '300'];
+  const first = supervise(t, dir, args);
+  await first.event('spawned', {}, 15_000);
+  const [orphan] = childPids(first);
+  // 'exit', not the end of its output: the orphan still holds the stdout it inherited.
+  const killed = once(first.child, 'exit');
+  first.kill('SIGKILL');
+  await killed;
+
+  const status = await lazaret(dir, ['supervise', 'status']);
+  assert.equal(status.code, 1);
+  assert.match(status.stdout, /supervisor kill9 \(pid \d+\) is NOT running: it was killed without stopping its programs/);
+
+  const second = supervise(t, dir, args);
+  const leftovers = await second.event('leftovers', {}, 15_000);
+  assert.deepEqual(leftovers.copies, [{ program: 'sleep', pid: orphan }]);
+  assert.equal(leftovers.level, 40);
 });

@@ -11,7 +11,7 @@ import { processSpawner } from '../../supervisor/child.js';
 import { DEFAULT_STATE_DIR, loadSupervisorConfig, type SuperviseFlags } from '../../supervisor/config.js';
 import { describeExit } from '../../supervisor/program.js';
 import { Reporter } from '../../supervisor/reporter.js';
-import { readStates, StateFile, type FoundState } from '../../supervisor/state-file.js';
+import { processAlive, readStates, StateFile, type FoundState } from '../../supervisor/state-file.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
 import { table } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -20,12 +20,13 @@ export async function runSupervise(command: string[], flags: SuperviseFlags, io:
   const config = loadSupervisorConfig(flags, command, io.env, hostname());
   const log = pino({ level: config.logLevel, base: { pid: process.pid, supervisor: config.id } });
   const state = new StateFile(resolve(config.stateDir), config.id);
-  const other = readStates(state.dir).find((s) => s.file === state.path && s.alive && s.status.pid !== process.pid);
-  if (other) {
-    throw new LazaretError(ErrorCode.CONFIG_INVALID, `A supervisor with id "${config.id}" already runs (pid ${other.status.pid}, state file ${other.file})`, {
+  const previous = readStates(state.dir).find((s) => s.file === state.path && s.status.pid !== process.pid);
+  if (previous?.alive) {
+    throw new LazaretError(ErrorCode.CONFIG_INVALID, `A supervisor with id "${config.id}" already runs (pid ${previous.status.pid}, state file ${previous.file})`, {
       hint: 'give this one another --id (or "id" in its config file), or another --state-dir',
     });
   }
+  warnLeftovers(previous, log);
 
   const supervisor = new Supervisor(config, {
     clock: systemClock,
@@ -46,7 +47,13 @@ export async function runSupervise(command: string[], flags: SuperviseFlags, io:
   const heartbeat = setInterval(writeState, config.reportIntervalMs);
 
   const done = new Promise<number>((resolveDone) => {
+    let stopping = false;
     const shutdown = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.info({ event: 'signal', signal }, `${signal}: already stopping; copies that ignore SIGTERM get SIGKILL after their stopGraceMs`);
+        return;
+      }
+      stopping = true;
       log.info({ event: 'signal', signal }, `${signal}: stopping every program gracefully`);
       void supervisor.stop().then(async () => {
         clearInterval(heartbeat);
@@ -68,6 +75,21 @@ export async function runSupervise(command: string[], flags: SuperviseFlags, io:
   state.write(supervisor.status());
   reporter.start();
   return done;
+}
+
+/**
+ * A predecessor killed with -9 could not stop its copies; they may still run and take jobs beside the
+ * new ones. Only named, not killed: after a reboot those pids can belong to anything.
+ */
+function warnLeftovers(previous: FoundState | undefined, log: pino.Logger): void {
+  if (previous === undefined) return;
+  const pids = previous.status.programs.flatMap((p) => p.instances.flatMap((i) => (i.pid === null ? [] : [{ program: p.name, pid: i.pid }])));
+  const alive = pids.filter(({ pid }) => processAlive(pid));
+  if (alive.length === 0) return;
+  log.warn(
+    { event: 'leftovers', previousPid: previous.status.pid, copies: alive },
+    `the previous supervisor (pid ${previous.status.pid}) was killed without stopping its copies; processes with their pids still run: ${alive.map((c) => `${c.program} ${c.pid}`).join(', ')}. Check them with ps and stop them if they are old workers`,
+  );
 }
 
 // ------------------------------------------------------------------ status
