@@ -2,7 +2,7 @@
 // that grows while it keeps dying young and resets once it ran stably; there is no restart limit.
 
 import type { Logger } from 'pino';
-import type { Clock, TimerRef } from '../core/clock.js';
+import type { Clock, TimerRef } from './clock.js';
 import { Backoff } from './backoff.js';
 import type { ChildExit, ChildHandle, Spawner } from './child.js';
 import { commandText, type ProgramConfig } from './config.js';

@@ -3,7 +3,7 @@
 // never fatal: supervising workers matters more than being seen doing it.
 
 import type { Logger } from 'pino';
-import type { Clock, TimerRef } from '../core/clock.js';
+import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
 
@@ -72,11 +72,16 @@ export class Reporter {
     });
   }
 
+  /** Resolves once no report is under way. */
+  async settled(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
   /** Stops reporting and removes this supervisor from the server, so it does not show as stale. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
-    await this.#inFlight;
+    await this.settled();
     await this.#request('DELETE').catch((err: unknown) => this.#deps.log.debug({ err }, 'could not deregister from the server'));
   }
 

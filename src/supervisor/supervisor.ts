@@ -1,7 +1,7 @@
 // Every program of one `lazaret supervise` process: start, status, rolling restart, graceful stop.
 
 import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
+import type { Clock } from './clock.js';
 import type { Spawner } from './child.js';
 import type { SupervisorConfig } from './config.js';
 import { ProgramRunner, type ProgramStatus } from './program.js';
