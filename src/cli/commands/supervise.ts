@@ -19,7 +19,14 @@ import type { CliIO } from '../io.js';
 export async function runSupervise(command: string[], flags: SuperviseFlags, io: CliIO): Promise<number> {
   const config = loadSupervisorConfig(flags, command, io.env, hostname());
   const log = pino({ level: config.logLevel, base: { pid: process.pid, supervisor: config.id } });
-  const state = new StateFile(resolve(config.stateDir), config.id);
+  let state: StateFile;
+  try {
+    state = new StateFile(resolve(config.stateDir), config.id);
+  } catch (err) {
+    throw new LazaretError(ErrorCode.CONFIG_INVALID, `Cannot use the state directory ${resolve(config.stateDir)}: ${(err as Error).message}`, {
+      hint: 'give a writable directory with --state-dir (or "stateDir" in the config file)',
+    });
+  }
   const previous = readStates(state.dir).find((s) => s.file === state.path && s.status.pid !== process.pid);
   if (previous?.alive) {
     throw new LazaretError(ErrorCode.CONFIG_INVALID, `A supervisor with id "${config.id}" already runs (pid ${previous.status.pid}, state file ${previous.file})`, {
