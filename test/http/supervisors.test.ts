@@ -49,3 +49,29 @@ test('PUT /api/supervisors/:id stores a report, GET lists it, DELETE removes it;
   assert.equal((await fetch(`${url}/web-1%3Aresize`, { method: 'DELETE' })).status, 404);
   assert.deepEqual(await (await fetch(url)).json(), { supervisors: [] });
 });
+
+test('a flapping supervised program turns /health red, naming it, and green again when it settles', async (t) => {
+  const server = await startTestServer({ httpPort: 0 });
+  t.after(() => server.dispose());
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  const program = { name: 'resize', command: 'php worker.php', copies: 2, running: 0, restarts: 7, recycled: 0, flapping: true, lastExits: [{ at: new Date().toISOString(), code: null, signal: 'SIGSEGV' }] };
+  const report = (flapping: boolean) => ({ id: 'w1', host: 'w1', pid: 1, intervalMs: 60_000, programs: [{ ...program, flapping, running: flapping ? 0 : 2 }] });
+  const put = (body: unknown) => fetch(`${base}/api/supervisors/w1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const health = async () => {
+    await server.health.check();
+    const res = await fetch(`${base}/health`);
+    return { status: res.status, body: (await res.json()) as { checks: { name: string; function?: string; state: string; reason: string }[] } };
+  };
+
+  assert.equal((await put(report(true))).status, 200);
+  const red = await health();
+  assert.equal(red.status, 503);
+  const check = red.body.checks.find((c) => c.name === 'supervisor' && c.function === 'resize');
+  assert.equal(check?.state, 'fail');
+  assert.match(check!.reason, /flapping.*SIGSEGV/);
+
+  assert.equal((await put(report(false))).status, 200);
+  const green = await health();
+  assert.equal(green.status, 200);
+  assert.ok(green.body.checks.some((c) => c.name === 'supervisor' && c.state === 'ok'));
+});
