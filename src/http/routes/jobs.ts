@@ -3,6 +3,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { Job } from '../../core/job.js';
+import { idOfHandle } from '../../core/results.js';
 import { MAX_TAG_LENGTH, MAX_TAGS } from '../../core/tags.js';
 import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import type { OutcomeRow, Priority } from '../../storage/types.js';
@@ -51,9 +52,8 @@ export async function findJob(ctx: HttpContext, handle: string): Promise<JobView
   if (live) return liveJobView(live);
   const done = await ctx.engine.results.get(handle);
   if (done) return outcomeView(done);
-  const prefix = ctx.config.handlePrefix;
-  const id = handle.startsWith(prefix) ? Number(handle.slice(prefix.length)) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) return null;
+  const id = idOfHandle(handle);
+  if (id === null) return null;
   try {
     const entry = await ctx.engine.quarantine.get(id);
     return entry.handle === handle ? quarantinedView(entry) : null;
