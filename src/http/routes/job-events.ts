@@ -6,7 +6,7 @@ import type { Job } from '../../core/job.js';
 import type { OutcomeRow } from '../../storage/types.js';
 import type { HttpContext } from '../server.js';
 import { liveJobView, outcomeView, type JobView } from '../views.js';
-import { findJob, notFound } from './jobs.js';
+import { findJob, notFound } from '../find-job.js';
 
 /** A comment line now and then keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
