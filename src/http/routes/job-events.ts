@@ -21,8 +21,9 @@ export async function streamJobEvents(ctx: HttpContext, request: FastifyRequest<
 
   reply.hijack();
   const res = reply.raw;
+  // Hijacked, fastify sends nothing itself: carry over what hooks set (CORS headers) by hand.
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
   res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
