@@ -109,6 +109,14 @@ test('CORS: a configured origin gets the header, others do not, preflights pass 
   });
   assert.ok(preflight.status < 300, `preflight answered ${preflight.status}`);
   assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  // The event stream is written by hand, and still carries the header.
+  const headers = { origin: 'https://app.example.com', authorization: 'Bearer sekret' };
+  const { body } = await api<{ handle: string }>(server.url, 'POST', '/api/jobs', { function: 'f' }, headers);
+  const ac = new AbortController();
+  const events = await fetch(`${server.url}/api/jobs/${body.handle}/events`, { headers, signal: ac.signal });
+  assert.equal(events.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  assert.equal(events.headers.get('access-control-allow-origin'), 'https://app.example.com');
+  ac.abort();
 });
 
 test('without loopback trust, every /api route refuses a request without the token', async (t) => {
