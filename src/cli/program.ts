@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { processIO, type CliIO } from './io.js';
 import { dlqEdit, dlqList, dlqPurge, dlqRequeue, dlqShow } from './commands/dlq.js';
+import { impact } from './commands/impact.js';
+import { status } from './commands/status.js';
 
 export function buildProgram(io: CliIO = processIO): Command {
   const program = new Command('lazaret')
@@ -106,6 +108,17 @@ export function buildProgram(io: CliIO = processIO): Command {
       const { superviseRestart } = await import('./commands/supervise.js');
       process.exitCode = await superviseRestart(opts, io);
     });
+
+  remote(program.command('status').description('a table per function: queued by priority, running, workers, oldest job, rates, quarantined'))
+    .option('-w, --watch', 'redraw every 2 s until Ctrl-C')
+    .action(async (opts) => void (process.exitCode = await status(opts, io)));
+
+  remote(program.command('impact').description('tags (e.g. users) whose jobs waited too long, failed, expired or were quarantined, worst first'))
+    .option('--since <time>', 'a duration back from now (30m, 6h, 2d) or an ISO time', '6h')
+    .option('--waited-longer-than <duration>', 'a wait above this counts as too long', '5m')
+    .option('--by <key>', 'only tags of this key, e.g. user_id')
+    .option('--csv', 'print CSV instead of a table')
+    .action(async (opts) => void (process.exitCode = await impact(opts, io)));
 
   return program;
 }

@@ -140,7 +140,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
       const first = row.attempts[0];
-      if (first) job.waitMs = Math.max(0, first.startedAt - Math.max(row.submittedAt, row.runAt ?? 0));
+      if (first) job.waitMs = dueWait(job, first.startedAt);
       for (const a of row.attempts) {
         if (a.endedAt === null) continue;
         job.history.push(a);
