@@ -13,7 +13,10 @@ if (!modulePath || !process.send) {
   process.exit(2);
 }
 
-const send = (m: ChildMessage): void => void process.send!(m);
+// After the parent left, there is nobody to tell: drop the message rather than die on a closed channel.
+const send = (m: ChildMessage): void => {
+  if (process.connected) process.send!(m, undefined, undefined, () => undefined);
+};
 const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
 const handlers = handlersOf(mod);
 const running = new Map<number, AbortController>();

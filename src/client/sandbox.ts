@@ -85,10 +85,19 @@ export class SandboxPool {
   }
 
   run(ctx: JobContext): Promise<Buffer> {
-    return new Promise<Child>((resolve) => {
+    return new Promise<Child>((resolve, reject) => {
       const child = this.#idle.pop();
-      if (child) resolve(child);
-      else this.#waiting.push(resolve);
+      if (child) return resolve(child);
+      // Children that cannot start (a module that fails to load) must not hold the job forever.
+      const timer = setTimeout(() => {
+        this.#waiting.splice(this.#waiting.indexOf(take), 1);
+        reject(new ClientError(ClientErrorCode.TIMEOUT, `no sandbox child became free within ${this.#opts.startTimeoutMs} ms (${this.#children.size} alive)`));
+      }, this.#opts.startTimeoutMs);
+      const take = (c: Child): void => {
+        clearTimeout(timer);
+        resolve(c);
+      };
+      this.#waiting.push(take);
     }).then(
       (child) =>
         new Promise<Buffer>((resolve, reject) => {
@@ -136,7 +145,7 @@ export class SandboxPool {
           resolve(m.functions);
         } else this.#onMessage(child, m);
       });
-      proc.on('close', (code, signal) => {
+      onExit(proc, (code, signal) => {
         clearTimeout(timer);
         this.#children.delete(child);
         const i = this.#idle.indexOf(child);
@@ -210,6 +219,25 @@ export class SandboxPool {
       else proc.kill('SIGTERM');
     });
   }
+}
+
+/**
+ * Calls back once the child has exited and its stderr has been read to the end, or shortly after the exit
+ * when something else (a grandchild such as tsx's esbuild service) keeps the pipe open.
+ */
+function onExit(proc: ChildProcess, fn: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  proc.once('exit', (code, signal) => {
+    let called = false;
+    const call = (): void => {
+      if (called) return;
+      called = true;
+      clearTimeout(timer);
+      fn(code, signal);
+    };
+    const timer = setTimeout(call, 200);
+    if (!proc.stderr || proc.stderr.readableEnded) call();
+    else proc.stderr.once('end', call);
+  });
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
