@@ -86,6 +86,11 @@ export class Client {
     );
   }
 
+  /** The servers, as `host:port`. */
+  get servers(): string[] {
+    return this.#pool.servers.map((s) => s.label);
+  }
+
   /** Submits a foreground job: await it for the result; it emits `created`, `progress`, `data`, `warning`. */
   submit(fn: string, payload: Buffer | string, opts: SubmitOptions = {}): ForegroundJob {
     const job = new ForegroundJob(fn);
