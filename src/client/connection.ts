@@ -35,6 +35,7 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
   readonly #decoder: Decoder;
   readonly #pending: Pending[] = [];
   #closed: Error | null = null;
+  #corked = false;
 
   private constructor(server: ServerAddress, socket: Socket, opts: ConnectionOptions) {
     super();
@@ -77,6 +78,22 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
 
   send(frame: Buffer): void {
     if (this.#closed) throw this.#closed;
+    this.#write(frame);
+  }
+
+  /**
+   * Frames written in one turn of the event loop leave in one write: a worker's WORK_COMPLETE and its
+   * next GRAB_JOB_UNIQ, a client's burst of submissions.
+   */
+  #write(frame: Buffer): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
     this.#socket.write(frame);
   }
 
@@ -96,7 +113,7 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
       const p: Pending = { expect, onAnswer, what, lines: [], resolve, reject, timer: null };
       p.timer = setTimeout(() => this.close(timeoutError(what, timeoutMs, 'the server may be overloaded or stuck; the connection was closed')), timeoutMs);
       this.#pending.push(p);
-      this.#socket.write(frame);
+      this.#write(frame);
     });
   }
 

@@ -37,15 +37,15 @@ async function run(m: Extract<ParentMessage, { type: 'job' }>): Promise<void> {
     fn: m.fn,
     handle: m.handle,
     unique: m.unique,
-    payload: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
+    payload: Buffer.from(m.payload, 'base64'),
     progress: (numerator, denominator) => send({ type: 'progress', id: m.id, numerator, denominator }),
-    data: (data) => send({ type: 'data', id: m.id, data: Buffer.from(data) }),
-    warning: (data) => send({ type: 'warning', id: m.id, data: Buffer.from(data) }),
+    data: (data) => send({ type: 'data', id: m.id, data: Buffer.from(data).toString('base64') }),
+    warning: (data) => send({ type: 'warning', id: m.id, data: Buffer.from(data).toString('base64') }),
     signal: controller.signal,
   };
   try {
     if (!handler) throw new Error(`the sandbox module ${modulePath} exports no handler named ${m.fn}`);
-    send({ type: 'done', id: m.id, result: resultBytes(await handler(ctx)) });
+    send({ type: 'done', id: m.id, result: resultBytes(await handler(ctx)).toString('base64') });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     send({ type: 'error', id: m.id, errorClass: e.name, message: e.message });

@@ -51,7 +51,7 @@ interface Child {
   ready: boolean;
 }
 
-const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const bytes = (b64: string): Buffer => Buffer.from(b64, 'base64');
 
 export class SandboxPool {
   readonly #opts: Required<Omit<SandboxOptions, 'maxJobsPerChild'>> & { maxJobsPerChild: number };
@@ -109,7 +109,7 @@ export class SandboxPool {
           const done = (): void => ctx.signal.removeEventListener('abort', abort);
           job.resolve = (r) => (done(), resolve(r));
           job.reject = (e) => (done(), reject(e));
-          this.#send(child, { type: 'job', id: job.id, fn: ctx.fn, handle: ctx.handle, unique: ctx.unique, payload: ctx.payload });
+          this.#send(child, { type: 'job', id: job.id, fn: ctx.fn, handle: ctx.handle, unique: ctx.unique, payload: ctx.payload.toString('base64') });
         }),
     );
   }
@@ -123,7 +123,7 @@ export class SandboxPool {
 
   #spawn(): Promise<string[]> {
     const entry = fileURLToPath(new URL(`./sandbox-child${fileURLToPath(import.meta.url).endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-    const proc = fork(entry, [this.#opts.module], { execArgv: this.#opts.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const proc = fork(entry, [this.#opts.module], { execArgv: this.#opts.execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     const child: Child = { proc, jobs: 0, stderr: '', job: null, ready: false };
     this.#children.add(child);
     proc.stderr!.on('data', (chunk: Buffer) => {

@@ -34,7 +34,10 @@ export interface WorkerOptions {
   servers?: string | readonly string[];
   /** In-process handlers by function name. */
   functions?: Record<string, Handler>;
-  /** Jobs run at once, over all servers. Default 1, or sandbox.poolSize in sandbox mode. */
+  /**
+   * Jobs taken at once, over all servers. Default 1; in sandbox mode twice sandbox.poolSize, so the next
+   * job is already fetched when a child becomes free.
+   */
   concurrency?: number;
   /** Run the handlers of a module in child processes (functions: the module's exports). */
   sandbox?: SandboxOptions;
@@ -102,7 +105,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
   readonly #recycle: RecycleOptions;
   readonly #graceMs: number;
   readonly #handleSignals: boolean;
-  readonly #running = new Set<AbortController>();
+  /** Running jobs' abort controllers, made only when a handler reads `signal` (most never do). */
+  readonly #running = new Set<{ controller: AbortController | null }>();
   readonly #timers: NodeJS.Timeout[] = [];
   #sessions: Session[] = [];
   #jobs = 0;
@@ -119,7 +123,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     if (this.#handlers.size === 0 && !this.#sandbox) {
       throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'a Worker needs functions, a sandbox module, or check: true');
     }
-    this.permits = new Semaphore(Math.floor(positive(opts.concurrency, opts.sandbox?.poolSize ?? (opts.sandbox ? 2 : 1), 'concurrency')));
+    this.permits = new Semaphore(Math.floor(positive(opts.concurrency, opts.sandbox ? 2 * (opts.sandbox.poolSize ?? 2) : 1, 'concurrency')));
     this.clientId = opts.clientId ?? `${hostname()}:${process.pid}`;
     this.connection = { connectTimeoutMs: positive(opts.connectTimeoutMs, 5_000, 'connectTimeoutMs'), maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024 };
     this.requestTimeoutMs = positive(opts.requestTimeoutMs, 10_000, 'requestTimeoutMs');
@@ -193,7 +197,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     clearTimeout(timer);
     const abandoned = finished ? 0 : this.#running.size;
     if (!finished) {
-      for (const c of this.#running) c.abort();
+      for (const job of this.#running) (job.controller ??= new AbortController()).abort();
       for (const s of this.#sessions) s.abandon();
     }
     await this.#sandbox?.close(finished ? 2000 : 0);
@@ -208,8 +212,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     const [handleB, fnB, uniqueB, payload] = assign.args as [Buffer, Buffer, Buffer, Buffer];
     const handle = handleB.toString();
     const fn = fnB.toString();
-    const controller = new AbortController();
-    this.#running.add(controller);
+    const state: { controller: AbortController | null } = { controller: null };
+    this.#running.add(state);
     const send = (frame: Buffer): void => {
       // A lost connection means the server has already ended the attempt: nothing to tell it.
       if (!conn.closed) conn.send(frame);
@@ -222,7 +226,9 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
       progress: (n, d) => send(request(PacketType.WORK_STATUS, handle, String(n), String(d))),
       data: (data) => send(request(PacketType.WORK_DATA, handle, data)),
       warning: (data) => send(request(PacketType.WORK_WARNING, handle, data)),
-      signal: controller.signal,
+      get signal() {
+        return (state.controller ??= new AbortController()).signal;
+      },
     };
     const started = Date.now();
     let report: JobReport;
@@ -235,7 +241,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
       send(request(PacketType.WORK_EXCEPTION, handle, encodeEvidence(evidence)));
       report = { fn, handle, server: conn.server.label, outcome: 'failed', ms: Date.now() - started, error: evidence };
     } finally {
-      this.#running.delete(controller);
+      this.#running.delete(state);
     }
     this.#jobs++;
     this.emit('job', report);
