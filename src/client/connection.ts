@@ -90,6 +90,7 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
       this.#corked = true;
       this.#socket.cork();
       process.nextTick(() => {
+        if (!this.#corked) return;
         this.#corked = false;
         this.#socket.uncork();
       });
@@ -163,7 +164,14 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
   close(err: Error | null = null): void {
     if (this.#closed) return;
     this.#closed = err ?? new ClientError(ClientErrorCode.CLIENT_CLOSED, `connection to ${this.server.label} was closed`);
-    this.#socket.destroy();
+    if (err === null) {
+      // Our own close: what is written (a last WORK_COMPLETE, maybe still corked) goes out first.
+      if (this.#corked) {
+        this.#corked = false;
+        this.#socket.uncork();
+      }
+      this.#socket.end(() => this.#socket.destroy());
+    } else this.#socket.destroy();
     for (const p of this.#pending.splice(0)) {
       if (p.timer) clearTimeout(p.timer);
       p.reject(this.#closed);
