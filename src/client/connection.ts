@@ -35,7 +35,7 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
   readonly #decoder: Decoder;
   readonly #pending: Pending[] = [];
   #closed: Error | null = null;
-  #corked = false;
+  #out: Buffer[] = [];
 
   private constructor(server: ServerAddress, socket: Socket, opts: ConnectionOptions) {
     super();
@@ -86,17 +86,16 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
    * next GRAB_JOB_UNIQ, a client's burst of submissions.
    */
   #write(frame: Buffer): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        if (!this.#corked) return;
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(frame);
+    if (this.#out.length === 0) process.nextTick(this.#flush);
+    this.#out.push(frame);
   }
+
+  readonly #flush = (): void => {
+    const out = this.#out;
+    if (out.length === 0 || this.#closed) return;
+    this.#out = [];
+    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  };
 
   /** Sends a request and resolves with the packet that answers it (one of `expect`); ERROR rejects. */
   request(frame: Buffer, expect: readonly PacketTypeNumber[], what: string, timeoutMs: number, onAnswer?: (packet: Packet) => void): Promise<Packet> {
@@ -165,12 +164,10 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
     if (this.#closed) return;
     this.#closed = err ?? new ClientError(ClientErrorCode.CLIENT_CLOSED, `connection to ${this.server.label} was closed`);
     if (err === null) {
-      // Our own close: what is written (a last WORK_COMPLETE, maybe still corked) goes out first.
-      if (this.#corked) {
-        this.#corked = false;
-        this.#socket.uncork();
-      }
-      this.#socket.end(() => this.#socket.destroy());
+      // Our own close: what is queued (a last WORK_COMPLETE) goes out first.
+      const out = this.#out;
+      this.#out = [];
+      this.#socket.end(Buffer.concat(out), () => this.#socket.destroy());
     } else this.#socket.destroy();
     for (const p of this.#pending.splice(0)) {
       if (p.timer) clearTimeout(p.timer);
