@@ -27,6 +27,9 @@ process.on('message', (m: ParentMessage) => {
 });
 // The parent went away: nothing can receive a result any more.
 process.on('disconnect', () => process.exit(0));
+// A Ctrl-C or a SIGTERM to the whole process group is the worker's to handle: it lets the running job
+// finish, then closes the channel (above), or kills the child after its grace period.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
 send({ type: 'ready', functions: [...handlers.keys()] });
 
 async function run(m: Extract<ParentMessage, { type: 'job' }>): Promise<void> {
