@@ -16,6 +16,7 @@ import { encodeEvidence, type Evidence } from './evidence.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './pool.js';
 import { SandboxCrash, SandboxPool, type SandboxOptions } from './sandbox.js';
 import { Semaphore } from './semaphore.js';
+import { RunningJob } from './running-job.js';
 import { Session, type SessionHost } from './session.js';
 
 export interface RecycleOptions {
@@ -105,8 +106,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
   readonly #recycle: RecycleOptions;
   readonly #graceMs: number;
   readonly #handleSignals: boolean;
-  /** Running jobs' abort controllers, made only when a handler reads `signal` (most never do). */
-  readonly #running = new Set<{ controller: AbortController | null }>();
+  readonly #running = new Set<RunningJob>();
   readonly #timers: NodeJS.Timeout[] = [];
   #sessions: Session[] = [];
   #jobs = 0;
@@ -197,7 +197,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     clearTimeout(timer);
     const abandoned = finished ? 0 : this.#running.size;
     if (!finished) {
-      for (const job of this.#running) (job.controller ??= new AbortController()).abort();
+      for (const job of this.#running) job.abort();
       for (const s of this.#sessions) s.abandon();
     }
     await this.#sandbox?.close(finished ? 2000 : 0);
@@ -209,39 +209,21 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
 
   /** @internal SessionHost: runs one assigned job and reports its end on the same connection. */
   async runJob(conn: Connection, assign: Packet): Promise<void> {
-    const [handleB, fnB, uniqueB, payload] = assign.args as [Buffer, Buffer, Buffer, Buffer];
-    const handle = handleB.toString();
-    const fn = fnB.toString();
-    const state: { controller: AbortController | null } = { controller: null };
-    this.#running.add(state);
-    const send = (frame: Buffer): void => {
-      // A lost connection means the server has already ended the attempt: nothing to tell it.
-      if (!conn.closed) conn.send(frame);
-    };
-    const ctx: JobContext = {
-      fn,
-      handle,
-      unique: uniqueB.toString(),
-      payload,
-      progress: (n, d) => send(request(PacketType.WORK_STATUS, handle, String(n), String(d))),
-      data: (data) => send(request(PacketType.WORK_DATA, handle, data)),
-      warning: (data) => send(request(PacketType.WORK_WARNING, handle, data)),
-      get signal() {
-        return (state.controller ??= new AbortController()).signal;
-      },
-    };
+    const [handle, fn, unique, payload] = assign.args as [Buffer, Buffer, Buffer, Buffer];
+    const job = new RunningJob(conn, fn.toString(), handle.toString(), unique.toString(), payload);
+    this.#running.add(job);
     const started = Date.now();
     let report: JobReport;
     try {
-      const result = await this.#execute(ctx);
-      send(request(PacketType.WORK_COMPLETE, handle, result));
-      report = { fn, handle, server: conn.server.label, outcome: 'completed', ms: Date.now() - started };
+      const result = await this.#execute(job);
+      job.send(request(PacketType.WORK_COMPLETE, job.handle, result));
+      report = { fn: job.fn, handle: job.handle, server: conn.server.label, outcome: 'completed', ms: Date.now() - started };
     } catch (err) {
       const evidence: Evidence = err instanceof SandboxCrash ? err.evidence : { errorClass: (err as Error).name ?? 'Error', message: (err as Error).message ?? String(err) };
-      send(request(PacketType.WORK_EXCEPTION, handle, encodeEvidence(evidence)));
-      report = { fn, handle, server: conn.server.label, outcome: 'failed', ms: Date.now() - started, error: evidence };
+      job.send(request(PacketType.WORK_EXCEPTION, job.handle, encodeEvidence(evidence)));
+      report = { fn: job.fn, handle: job.handle, server: conn.server.label, outcome: 'failed', ms: Date.now() - started, error: evidence };
     } finally {
-      this.#running.delete(state);
+      this.#running.delete(job);
     }
     this.#jobs++;
     this.emit('job', report);
