@@ -124,6 +124,8 @@ export class Session {
 
   /** Waits ms, or until woken (NOOP, connection lost, stop). */
   #pause(ms: number): Promise<void> {
+    // A stop that came while a request was in flight found nothing to wake.
+    if (this.#host.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;

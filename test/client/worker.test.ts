@@ -120,3 +120,14 @@ test('runWorker: SIGTERM lets the running job finish and exits 0; recycling exit
   const recycled = start({ MAX_JOBS: '1' });
   assert.deepEqual(await once(recycled, 'exit'), [EXIT_RECYCLE, null]);
 });
+
+test('a stop right after start does not wait for the grace period', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.dispose());
+  const worker = new Worker({ servers: [`127.0.0.1:${server.gearmanPort}`], concurrency: 4, functions: { idle: () => 'x' } });
+  t.after(() => worker.stop({ graceMs: 0 }));
+  await worker.start();
+  const started = Date.now();
+  assert.deepEqual(await worker.stop({ graceMs: 20_000 }), { reason: 'stopped', jobs: 0, abandoned: 0 });
+  assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
+});
