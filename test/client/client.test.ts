@@ -95,10 +95,14 @@ test('every wait has a timeout with a clear error', async (t) => {
   t.after(() => server.dispose());
   const client = new Client({ servers: [`127.0.0.1:${server.gearmanPort}`] });
   t.after(() => client.close());
-  // No worker: the job is accepted and never finishes.
-  const err = await client.submit('nobody', 'x', { timeoutMs: 200 }).then(() => null, (e: unknown) => e);
+  // No worker: the job is accepted and never finishes. The connection is opened first, so the job's
+  // timer covers the wait for its result, not a slow connect on a loaded machine.
+  await client.submitBackground('warm', 'x');
+  const job = client.submit('nobody', 'x', { timeoutMs: 1000 });
+  const err = await job.then(() => null, (e: unknown) => e);
   assert.ok(isClientError(err, ClientErrorCode.TIMEOUT));
-  assert.match(err.message, /job H:test:\S+ \(nobody\) on 127\.0\.0\.1:\d+: no answer within 200 ms/);
+  const where = job.handle === null ? '\\(not yet accepted\\) \\(nobody\\) on no server yet' : `${job.handle} \\(nobody\\) on 127\\.0\\.0\\.1:\\d+`;
+  assert.match(err.message, new RegExp(`^job ${where}: no answer within 1000 ms`));
 
   // A server that accepts connections and never answers: the request times out, then no server is left.
   const mute = createServer(() => undefined);
