@@ -90,14 +90,9 @@ export interface WorkerEvents {
 /** The exit code of a runner (`runWorker`) that stopped to recycle itself: restart me. */
 export const EXIT_RECYCLE = 75;
 
-export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
-  readonly permits: Semaphore;
+export class Worker extends EventEmitter<WorkerEvents> {
+  /** The worker id the servers show (SET_CLIENT_ID). */
   readonly clientId: string;
-  readonly connection;
-  readonly requestTimeoutMs: number;
-  readonly idleRegrabMs: number;
-  readonly reconnect: BackoffOptions;
-  functions: readonly string[] = [];
   /** Resolves once the worker has stopped, with why. */
   readonly stopped: Promise<StopResult>;
   readonly #servers: ServerAddress[];
@@ -106,8 +101,12 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
   readonly #recycle: RecycleOptions;
   readonly #graceMs: number;
   readonly #handleSignals: boolean;
+  readonly #permits: Semaphore;
+  /** What the sessions see of the worker; kept out of the public surface. */
+  readonly #host: SessionHost;
   readonly #running = new Set<RunningJob>();
   readonly #timers: NodeJS.Timeout[] = [];
+  #functions: readonly string[] = [];
   #sessions: Session[] = [];
   #jobs = 0;
   #stopping: Promise<StopResult> | null = null;
@@ -123,16 +122,34 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     if (this.#handlers.size === 0 && !this.#sandbox) {
       throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'a Worker needs functions, a sandbox module, or check: true');
     }
-    this.permits = new Semaphore(Math.floor(positive(opts.concurrency, opts.sandbox ? 2 * (opts.sandbox.poolSize ?? 2) : 1, 'concurrency')));
+    this.#permits = new Semaphore(Math.floor(positive(opts.concurrency, opts.sandbox ? 2 * (opts.sandbox.poolSize ?? 2) : 1, 'concurrency')));
     this.clientId = opts.clientId ?? `${hostname()}:${process.pid}`;
-    this.connection = { connectTimeoutMs: positive(opts.connectTimeoutMs, 5_000, 'connectTimeoutMs'), maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024 };
-    this.requestTimeoutMs = positive(opts.requestTimeoutMs, 10_000, 'requestTimeoutMs');
-    this.idleRegrabMs = positive(opts.idleRegrabMs, 30_000, 'idleRegrabMs');
-    this.reconnect = { ...DEFAULT_BACKOFF, ...opts.reconnect };
     this.#recycle = opts.recycle ?? {};
     this.#graceMs = opts.graceMs ?? 30_000;
     this.#handleSignals = opts.handleSignals ?? false;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+    const worker = this;
+    this.#host = {
+      get stopping() {
+        return worker.stopping;
+      },
+      get functions() {
+        return worker.#functions;
+      },
+      permits: this.#permits,
+      clientId: this.clientId,
+      connection: { connectTimeoutMs: positive(opts.connectTimeoutMs, 5_000, 'connectTimeoutMs'), maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024 },
+      requestTimeoutMs: positive(opts.requestTimeoutMs, 10_000, 'requestTimeoutMs'),
+      idleRegrabMs: positive(opts.idleRegrabMs, 30_000, 'idleRegrabMs'),
+      reconnect: { ...DEFAULT_BACKOFF, ...opts.reconnect },
+      runJob: (conn, assign) => this.#runJob(conn, assign),
+      onDisconnect: (server, err) => void this.emit('disconnect', server.label, err),
+    };
+  }
+
+  /** The functions registered with the servers (known once start() has resolved). */
+  get functions(): readonly string[] {
+    return this.#functions;
   }
 
   get stopping(): boolean {
@@ -155,10 +172,10 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
         throw err;
       }
     }
-    this.functions = [...names];
+    this.#functions = [...names];
     // One connection per job slot and server, one job at a time each, as libgearman's workers do; the
     // permits keep the total at `concurrency`.
-    this.#sessions = this.#servers.flatMap((server) => Array.from({ length: this.permits.size }, () => new Session(this, server)));
+    this.#sessions = this.#servers.flatMap((server) => Array.from({ length: this.#permits.size }, () => new Session(this.#host, server)));
     if (this.#handleSignals) {
       process.on('SIGTERM', this.#onSignal);
       process.on('SIGINT', this.#onSignal);
@@ -187,7 +204,7 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     for (const t of this.#timers) clearTimeout(t);
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
-    this.permits.cancelAll();
+    this.#permits.cancelAll();
     for (const s of this.#sessions) s.wake();
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -207,8 +224,8 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     return result;
   }
 
-  /** @internal SessionHost: runs one assigned job and reports its end on the same connection. */
-  async runJob(conn: Connection, assign: Packet): Promise<void> {
+  /** Runs one assigned job and reports its end on the connection it came from. */
+  async #runJob(conn: Connection, assign: Packet): Promise<void> {
     const [handle, fn, unique, payload] = assign.args as [Buffer, Buffer, Buffer, Buffer];
     const job = new RunningJob(conn, fn.toString(), handle.toString(), unique.toString(), payload);
     this.#running.add(job);
@@ -229,11 +246,6 @@ export class Worker extends EventEmitter<WorkerEvents> implements SessionHost {
     this.emit('job', report);
     const max = this.#recycle.maxJobs;
     if (max !== undefined && this.#jobs >= max) void this.stop({ reason: 'max_jobs' });
-  }
-
-  /** @internal SessionHost */
-  onDisconnect(server: ServerAddress, err: Error): void {
-    this.emit('disconnect', server.label, err);
   }
 
   async #execute(ctx: JobContext): Promise<Buffer> {
