@@ -4,7 +4,7 @@
 //
 //   npm run bench                      full run (about 2-3 minutes)
 //   npm run bench -- --quick           short windows, for a smoke check
-//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison)
+//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison, worker-lib)
 //   npm run bench -- --no-gearmand     Lazaret alone
 //   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
 //   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
@@ -24,8 +24,9 @@ import { roundTrip } from './roundtrip.js';
 import { poisonStorm } from './poison.js';
 import { queuedRss } from './rss.js';
 import { submitBackground } from './submit.js';
+import { workerLib } from './worker-lib.js';
 
-const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison'] as const;
+const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: flags } = parseArgs({
@@ -68,6 +69,8 @@ const T = {
   roundtrip: { clients: 8, workers: 8 },
   rss: { jobs: 100_000, conns: 8, window: 64, budgetMs: 60_000, settleMs: 1000 },
   poison: { submitters: 4, window: 16, workers: 8, backlog: 500, every: 100, settleMs: 3000 },
+  // One child per CPU: more only queue for the same cores.
+  workerLib: { poolSize: availableParallelism() },
 };
 
 /** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
@@ -286,6 +289,27 @@ async function benchPoison(): Promise<void> {
   }
 }
 
+async function benchWorkerLib(): Promise<void> {
+  const d = T.drain;
+  out(`7. the client library's Worker (Lazaret only): drain ${fmt(d.jobs)} preloaded no-op jobs, one server, three ways in turn:`);
+  out(`   raw protocol (${d.workers} connections, as workload 2); Worker in-process (concurrency ${d.workers}); Worker sandboxed (${T.workerLib.poolSize} child processes)`);
+  const r = await runCase('lazaret', 'worker library', (port) =>
+    workerLib(port, { ...d, warmupMs: Math.min(T.warmupMs, 250), payload: payloadOf(16), poolSize: T.workerLib.poolSize }),
+  );
+  if (!r) return;
+  const modes = [
+    ['raw protocol drain', r.raw, null],
+    ['Worker in-process', r.inProcess, 0.8],
+    ['Worker sandboxed', r.sandboxed, 0.5],
+  ] as const;
+  for (const [label, m, target] of modes) {
+    const ratio = r.raw.perSec > 0 ? m.perSec / r.raw.perSec : Number.NaN;
+    row(label, '16 B', 'jobs/s', 'higher', {}).values.lazaret = m.perSec;
+    const verdict = target === null ? '' : `, ${ratio.toFixed(2)}x of raw (target >= ${target}x: ${ratio >= target ? 'met' : 'MISSED'})`;
+    progress(label, 'lazaret', `${fmt(m.perSec)} jobs/s`, `${fmt(m.drained)} drained of ${fmt(m.preload.loaded)}${verdict}${cpuText(m.cpu)}`);
+  }
+}
+
 function cpuText(cpu: { server: number; loadgen: number } | null): string {
   return cpu ? `; CPU server ${(cpu.server * 100).toFixed(0)}%, load generator ${(cpu.loadgen * 100).toFixed(0)}%` : '';
 }
@@ -318,6 +342,7 @@ try {
   if (only.has('roundtrip')) await benchRoundTrip();
   if (only.has('rss')) await benchRss();
   if (only.has('poison')) await benchPoison();
+  if (only.has('worker-lib')) await benchWorkerLib();
   out();
   report.printTable();
   if (profileDir) {

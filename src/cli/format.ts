@@ -48,3 +48,13 @@ export function duration(ms: number | null): string {
 export function csvLine(cells: (string | number)[]): string {
   return `${cells.map((c) => (typeof c === 'number' || !/[",\n\r]/.test(c) ? String(c) : `"${c.replaceAll('"', '""')}"`)).join(',')}\n`;
 }
+
+const SPAN = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+
+/** `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds -> milliseconds. */
+export function durationArg(value: string, name: string): number {
+  const m = SPAN.exec(value.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : UNIT[m[2] ?? 's']!) : Number.NaN;
+  if (!(ms > 0)) throw new LazaretError(ErrorCode.BAD_REQUEST, `${name} "${value}" is not a duration`, { hint: 'write e.g. 500ms, 30s or 2m' });
+  return ms;
+}

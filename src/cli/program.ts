@@ -35,6 +35,19 @@ export function buildProgram(io: CliIO = processIO): Command {
       process.exitCode = await runServe(opts, io);
     });
 
+  program
+    .command('check')
+    .description('post-deploy check: submit a real job through a running server and its workers; non-zero exit with the reason when it fails')
+    .option('--server <addresses>', 'Gearman server(s), host:port[,host:port] (default 127.0.0.1:4730)')
+    .option('-f, --function <name>', 'function to call (default lazaret.check, answered by workers started with check: true)')
+    .option('--payload <text>', 'payload (default: a fresh text naming this host and time)')
+    .option('--expect <text>', 'expected result (default: the payload for lazaret.check; any result otherwise)')
+    .option('--timeout <duration>', 'longest wait for the result: 500ms, 30s, 2m (default 30s)')
+    .action(async (opts) => {
+      const { runCheck } = await import('./commands/check.js');
+      process.exitCode = await runCheck(opts, io);
+    });
+
   const dlq = program.command('dlq').description('the quarantine (dead-letter queue) of a running server, through its HTTP API');
   const remote = (cmd: Command): Command =>
     cmd
