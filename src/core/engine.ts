@@ -490,20 +490,24 @@ export class Engine extends TypedEmitter<EngineEvents> {
         error = parsed.message ?? parsed.errorClass ?? 'exception';
       }
     }
+    // A process killed by a signal (a sandboxed job's child segfaulting, an OOM kill) is a crash, even
+    // when a surviving parent reports it: it spends the smaller crash budget (docs/evidence.md).
+    const outcome: AttemptOutcome = evidence?.signal ? 'crashed' : 'failed';
     const policy = this.policies.for(job.fn.name);
     if (job.waiters.length > 0 && !policy.retryForeground) {
       // Foreground clients get the failure as gearmand forwards it; the job does not run again for them.
       this.#forward(job, exception ? { kind: 'exception', data: exception } : { kind: 'fail' });
       job.waiters.length = 0;
       if (!job.durable) {
-        const attempt = this.#closeAttempt(job, 'failed', error, evidence, this.clock.now());
+        if (outcome === 'crashed') job.crashes++;
+        const attempt = this.#closeAttempt(job, outcome, error, evidence, this.clock.now());
         this.#drop(job);
         this.emit('attempt:ended', job, attempt);
         this.#finish(job, 'failed', null);
         return 'ok';
       }
     }
-    this.#fail(job, 'failed', error, evidence);
+    this.#fail(job, outcome, error, evidence);
     return 'ok';
   }
 

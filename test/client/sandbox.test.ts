@@ -12,8 +12,8 @@ import { jobsEnded } from './helpers.js';
 const HANDLERS = fileURLToPath(new URL('./fixtures/handlers.ts', import.meta.url));
 const FAST_BACKOFF = { type: 'fixed' as const, base: 10, cap: 10, jitter: false };
 
-test('a segfaulting job is quarantined with SIGSEGV as evidence while healthy jobs complete', async (t) => {
-  const server = await startTestServer({ policies: [{ match: 'resize', maxAttempts: 2, maxCrashes: 2, backoff: FAST_BACKOFF }] });
+test('a segfaulting job is quarantined (max_crashes) with SIGSEGV as evidence while healthy jobs complete', async (t) => {
+  const server = await startTestServer({ policies: [{ match: 'resize', maxAttempts: 5, maxCrashes: 2, backoff: FAST_BACKOFF }] });
   t.after(() => server.dispose());
   const servers = [`127.0.0.1:${server.gearmanPort}`];
   const worker = new Worker({ servers, sandbox: { module: HANDLERS, poolSize: 2 } });
@@ -39,10 +39,11 @@ test('a segfaulting job is quarantined with SIGSEGV as evidence while healthy jo
 
   const full = await server.engine.quarantine.get(entry.id);
   assert.equal(full.payload.toString(), 'poison');
-  assert.equal(full.reason, 'max_attempts');
+  // A child killed by a signal spends the crash budget, not the larger attempt budget.
+  assert.equal(full.reason, 'max_crashes');
   assert.equal(full.attempts.length, 2);
   for (const a of full.attempts) {
-    assert.equal(a.outcome, 'failed');
+    assert.equal(a.outcome, 'crashed');
     assert.equal(a.evidence?.signal, 'SIGSEGV');
     assert.match(a.error ?? '', /sandbox child \(pid \d+\) running the job died: killed by SIGSEGV/);
   }
