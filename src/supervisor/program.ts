@@ -203,6 +203,16 @@ export class ProgramRunner {
       this.#spawn(slot);
       return;
     }
+    if (exit.code === RECYCLE_EXIT_CODE && ranMs >= MIN_RECYCLE_RUN_MS) {
+      // The worker recycled itself (after N jobs, T minutes or an RSS limit): a planned exit, started
+      // again at once and not counted towards flapping. One that "recycles" at once is a crash loop.
+      this.#log.info({ event: 'self_recycled', ...fields }, `${this.config.name} copy ${slot.copy} (pid ${child.pid}) recycled itself after ${ranMs} ms; starting a fresh one`);
+      this.#exits.record(record, false);
+      this.#recycled++;
+      this.#restarts++;
+      this.#spawn(slot);
+      return;
+    }
 
     const startedFlapping = this.#exits.record(record, ranMs < this.config.stableAfterMs);
     const ceilingMs = slot.backoff.ceilingMs;
@@ -226,6 +236,14 @@ export class ProgramRunner {
     this.#deps.changed();
   }
 }
+
+/**
+ * The exit code of a worker that recycles itself (EX_TEMPFAIL; the Lazaret worker library's
+ * EXIT_RECYCLE). Other workers may use it too: docs/supervisor.md.
+ */
+export const RECYCLE_EXIT_CODE = 75;
+/** A "recycle" sooner than this after the start is treated as a failure (backoff, flapping). */
+export const MIN_RECYCLE_RUN_MS = 1000;
 
 export function describeExit(exit: { code: number | null; signal: string | null }): string {
   if (exit.signal !== null) return `signal ${exit.signal}`;

@@ -181,3 +181,22 @@ test('rolling restart stops at a new copy that dies while settling; the old copi
   clock.advance(1000);
   assert.equal(s.status().programs[0]!.running, 3, 'the broken copy is still restarted with backoff');
 });
+
+test('a copy that recycles itself (exit 75) is started again at once and is not flapping; an instant exit 75 is a failure', async () => {
+  const { clock, spawner, lines, r } = runner({ flapping: { exits: 3, windowMs: 60_000 } });
+  r.start();
+  for (let i = 0; i < 5; i++) {
+    clock.advance(2000);
+    spawner.last.exit({ code: 75, signal: null });
+    await settle();
+    assert.equal(r.status().running, 1, 'replaced at once, no backoff');
+  }
+  assert.equal(spawner.children.length, 6);
+  assert.equal(r.status().flapping, false);
+  assert.equal(r.status().recycled, 5);
+  assert.equal(lines.filter((l) => l.event === 'self_recycled').length, 5);
+
+  spawner.last.exit({ code: 75, signal: null });
+  await settle();
+  assert.equal(r.status().running, 0, 'a copy that exits 75 at once waits for its backoff like any failure');
+});
