@@ -4,7 +4,7 @@
 //
 //   npm run bench                      full run (about 2-3 minutes)
 //   npm run bench -- --quick           short windows, for a smoke check
-//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison)
+//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison, http)
 //   npm run bench -- --no-gearmand     Lazaret alone
 //   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
 //   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drain } from './drain.js';
+import { whileScraping, type ScrapeStats } from './http-overhead.js';
 import { seedGearmandQueue } from './lib/gearmand-seed.js';
-import { measuredSpanUs, quantile, watchServer } from './lib/meter.js';
+import { measuredSpanUs, quantile, watchServer, type Rate } from './lib/meter.js';
 import { fmt, Report } from './lib/report.js';
 import { findOnPath, gearmandVersion, lazaretEntry, SERVER_LABEL, startServer, type LaunchSettings, type ServerKind } from './lib/servers.js';
 import { pipeline } from './pipeline.js';
@@ -25,7 +26,7 @@ import { poisonStorm } from './poison.js';
 import { queuedRss } from './rss.js';
 import { submitBackground } from './submit.js';
 
-const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison'] as const;
+const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'http'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: flags } = parseArgs({
@@ -68,6 +69,7 @@ const T = {
   roundtrip: { clients: 8, workers: 8 },
   rss: { jobs: 100_000, conns: 8, window: 64, budgetMs: 60_000, settleMs: 1000 },
   poison: { submitters: 4, window: 16, workers: 8, backlog: 500, every: 100, settleMs: 3000 },
+  http: { rounds: quick ? 2 : 3 },
 };
 
 /** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
@@ -100,11 +102,11 @@ let caseNo = 0;
 async function runCase<T>(
   kind: ServerKind,
   name: string,
-  body: (port: number, pid: number) => Promise<T>,
-  opts: { prepare?: (dir: string) => void; config?: object } = {},
+  body: (port: number, pid: number, httpPort: number | null) => Promise<T>,
+  opts: { prepare?: (dir: string) => void; config?: object; http?: boolean } = {},
 ): Promise<T | null> {
   const id = `${String(++caseNo).padStart(2, '0')}-${name.replaceAll(' ', '')}-${kind}`;
-  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config };
+  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config, http: opts.http };
   let server;
   try {
     mkdirSync(settings.dir, { recursive: true });
@@ -117,7 +119,7 @@ async function runCase<T>(
   let span: [number, number] | null = null;
   try {
     watchServer(server.pid);
-    const result = await body(server.port, server.pid);
+    const result = await body(server.port, server.pid, server.httpPort);
     span = measuredSpanUs();
     return result;
   } catch (err) {
@@ -286,6 +288,43 @@ async function benchPoison(): Promise<void> {
   }
 }
 
+async function benchHttpOverhead(): Promise<void> {
+  out(`7. HTTP side cost (Lazaret only): drain and pipeline (16 B, as in 2 and 3) with --http-port off, then on with /metrics and`);
+  out(`   /health fetched every second by this process; ${T.http.rounds} rounds alternating off/on, best figure of each side`);
+  const workloads: Record<string, (port: number) => Promise<Rate>> = {
+    drain: (port: number) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn: 'bench_http_drain', payload: payloadOf(16) }),
+    pipeline: (port: number) => pipeline(port, { ...T.pipeline, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: 'bench_http_pipeline', payload: payloadOf(16) }),
+  };
+  for (const [workload, run] of Object.entries(workloads)) {
+    const best = { off: 0, on: 0 };
+    /** Server CPU per job, µs: steadier than jobs/s when other processes share the CPUs. */
+    const cpuPerJob = { off: Number.POSITIVE_INFINITY, on: Number.POSITIVE_INFINITY };
+    let scrapes: ScrapeStats | null = null;
+    for (let round = 1; round <= T.http.rounds; round++) {
+      for (const mode of ['off', 'on'] as const) {
+        const name = `${workload} http ${mode}`;
+        const r = await runCase('lazaret', name, (port, _pid, httpPort) => whileScraping(httpPort, () => run(port)), { http: mode === 'on' });
+        if (!r) continue;
+        best[mode] = Math.max(best[mode], r.result.perSec);
+        const us = r.result.cpu && r.result.perSec > 0 ? (r.result.cpu.server / r.result.perSec) * 1e6 : Number.NaN;
+        if (us < cpuPerJob[mode]) cpuPerJob[mode] = us;
+        if (r.scrapes) scrapes = r.scrapes;
+        const scraped = r.scrapes ? `; ${r.scrapes.scrapes} scrapes, ${r.scrapes.meanMs.toFixed(1)} ms mean, ${r.scrapes.maxMs.toFixed(1)} ms max, ${fmt(r.scrapes.metricsBytes)} B of metrics${r.scrapes.errors ? `, ${r.scrapes.errors} errors` : ''}` : '';
+        progress(`${name} #${round}`, 'lazaret', `${fmt(r.result.perSec)} jobs/s`, `${fmt(us, 1)} µs server CPU per job${cpuText(r.result.cpu)}${scraped}`);
+      }
+    }
+    row(`${workload}, HTTP off`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.off;
+    row(`${workload}, HTTP on + scrapes`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.on;
+    row(`${workload}, server CPU/job, HTTP off`, '16 B', 'µs', 'lower', {}, 1).values.lazaret = cpuPerJob.off;
+    row(`${workload}, server CPU/job, HTTP on`, '16 B', 'µs', 'lower', {}, 1).values.lazaret = cpuPerJob.on;
+    if (best.off > 0 && best.on > 0) {
+      const cost = (1 - best.on / best.off) * 100;
+      out(`   ${workload}: HTTP on ${fmt(best.on)} / off ${fmt(best.off)} jobs/s = ${(best.on / best.off).toFixed(3)}x (${cost >= 0 ? `${cost.toFixed(1)}% slower` : `${(-cost).toFixed(1)}% faster, i.e. within the noise`}; target: less than 5% slower)${scrapes ? '' : ' (no scrape recorded)'}`);
+      out(`   ${workload}: server CPU per job on ${cpuPerJob.on.toFixed(1)} / off ${cpuPerJob.off.toFixed(1)} µs = ${(cpuPerJob.on / cpuPerJob.off).toFixed(3)}x`);
+    }
+  }
+}
+
 function cpuText(cpu: { server: number; loadgen: number } | null): string {
   return cpu ? `; CPU server ${(cpu.server * 100).toFixed(0)}%, load generator ${(cpu.loadgen * 100).toFixed(0)}%` : '';
 }
@@ -318,6 +357,7 @@ try {
   if (only.has('roundtrip')) await benchRoundTrip();
   if (only.has('rss')) await benchRss();
   if (only.has('poison')) await benchPoison();
+  if (only.has('http')) await benchHttpOverhead();
   out();
   report.printTable();
   if (profileDir) {
