@@ -65,3 +65,66 @@ export async function whileScraping<T>(httpPort: number | null, body: () => Prom
     throw err;
   }
 }
+
+export interface InProcessCost {
+  /** Added cost per job of the metrics and latency listeners (job:created, attempt:started, attempt:ended), ns. */
+  perJobNs: number;
+  /** One /metrics rendering plus one health check with `functions` functions, ms. */
+  scrapeMs: number;
+  functions: number;
+}
+
+/**
+ * The same costs measured in this process, free of scheduling noise: the engine events of one job
+ * emitted a million times with and without the observers attached, and one scrape of a node with
+ * `functions` busy functions.
+ */
+export async function inProcessCost(functions = 50): Promise<InProcessCost> {
+  const pino = (await import('pino')).default;
+  const { Engine } = await import('../src/core/engine.js');
+  const { HealthChecker } = await import('../src/core/health.js');
+  const { createJob } = await import('../src/core/job.js');
+  const { Metrics } = await import('../src/http/metrics.js');
+  const { SqliteStore } = await import('../src/storage/sqlite/store.js');
+  const log = pino({ level: 'silent' });
+  const store = new SqliteStore({ path: ':memory:' });
+  await store.open();
+  const engine = new Engine({ store, logger: log, handlePrefix: 'H:b:', limits: { maxPayloadBytes: 1 << 20, maxUniqueBytes: 64, maxQueue: 0 } });
+  await engine.start();
+  const jobs = Array.from({ length: functions }, (_, i) => {
+    const fn = engine.functions.ensure(`bench_fn_${i}`);
+    fn.queued[1] = 10;
+    return createJob({ id: i + 1, handle: `H:b:${i + 1}`, fn, unique: '', payload: Buffer.alloc(16), priority: 1, submittedAt: 0, durable: true });
+  });
+  const started = { jobId: 1, n: 1, worker: 'w', startedAt: 5, endedAt: null, outcome: null, error: null, evidence: null };
+  const ended = { ...started, endedAt: 9, outcome: 'completed' as const };
+  const N = 1_000_000;
+  const run = (): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      const job = jobs[i % functions]!;
+      engine.emit('job:created', job);
+      engine.emit('attempt:started', job, started);
+      engine.emit('attempt:ended', job, ended);
+    }
+    return Number(process.hrtime.bigint() - t0) / N;
+  };
+  let bare = Number.POSITIVE_INFINITY;
+  let observed = Number.POSITIVE_INFINITY;
+  let scrapeMs = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 5; round++) {
+    bare = Math.min(bare, run());
+    // A p95 rule for every function: the latency window listens too (the costliest configuration).
+    const h = new HealthChecker(engine, log, { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [{ function: '*', maxP95Wait: 1000, maxP95Run: 1000 }] });
+    const metrics = new Metrics(engine, h);
+    observed = Math.min(observed, run());
+    const t0 = performance.now();
+    await metrics.registry.metrics();
+    await h.check();
+    scrapeMs = Math.min(scrapeMs, performance.now() - t0);
+    metrics.close();
+    h.stop();
+  }
+  await engine.close();
+  return { perJobNs: observed - bare, scrapeMs, functions };
+}

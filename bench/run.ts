@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drain } from './drain.js';
-import { whileScraping, type ScrapeStats } from './http-overhead.js';
+import { inProcessCost, whileScraping, type ScrapeStats } from './http-overhead.js';
 import { seedGearmandQueue } from './lib/gearmand-seed.js';
 import { measuredSpanUs, quantile, watchServer, type Rate } from './lib/meter.js';
 import { fmt, Report } from './lib/report.js';
@@ -323,6 +323,11 @@ async function benchHttpOverhead(): Promise<void> {
       out(`   ${workload}: server CPU per job on ${cpuPerJob.on.toFixed(1)} / off ${cpuPerJob.off.toFixed(1)} µs = ${(cpuPerJob.on / cpuPerJob.off).toFixed(3)}x`);
     }
   }
+  const c = await inProcessCost();
+  out(`   in this process: the metrics and latency listeners add ${c.perJobNs.toFixed(0)} ns per job; one /metrics + /health with ${c.functions} functions takes ${c.scrapeMs.toFixed(2)} ms`);
+  out(`   (a scrape a second is ${(c.scrapeMs / 10).toFixed(2)}% of one core)`);
+  row('metrics + latency listeners, per job', '-', 'ns', 'lower', {}).values.lazaret = c.perJobNs;
+  row(`/metrics + /health, ${c.functions} functions`, '-', 'ms', 'lower', {}, 2).values.lazaret = c.scrapeMs;
 }
 
 function cpuText(cpu: { server: number; loadgen: number } | null): string {
