@@ -8,7 +8,6 @@ import type { HealthChecker } from '../core/health.js';
 import type { Connection } from '../gearman/connection.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
-import { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
@@ -32,9 +31,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   registerErrorHandler(app);
   registerAuth(app, ctx.config);
   await app.register(healthRoutes(ctx));
-  const metrics = new Metrics(ctx.engine, ctx.health);
-  app.addHook('onClose', async () => metrics.close());
-  await app.register(metricsRoutes(metrics));
+  await app.register(metricsRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   return app;
 }

@@ -2,6 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { buildApp } from '../../src/http/server.js';
+import { serverFor } from '../quarantine/helpers.js';
 import { get, grab, httpServerFor, peerFor, submitBg, waitEvent } from './helpers.js';
 
 /** The value of one series, e.g. `lazaret_jobs_completed_total{function="m"}`. */
@@ -69,4 +71,13 @@ test('http.protectHealth puts /health behind the token too', async (t) => {
   assert.equal((await get(server, '/health')).status, 401);
   assert.equal((await get(server, '/health', { authorization: 'Bearer tok-123' })).status, 200);
   assert.equal((await get(server, '/metrics')).status, 200);
+});
+
+test('closing the HTTP side takes its metrics listeners off the engine', async (t) => {
+  const server = await serverFor(t);
+  const before = server.engine.listenerCount('attempt:ended');
+  const app = await buildApp({ engine: server.engine, health: server.health, config: server.config, log: server.log, connections: new Set() });
+  assert.equal(server.engine.listenerCount('attempt:ended'), before + 1);
+  await app.close();
+  assert.equal(server.engine.listenerCount('attempt:ended'), before);
 });
