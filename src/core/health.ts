@@ -56,7 +56,6 @@ export type CheckSource = () => CheckResult[];
 export interface HealthEvents {
   /** A check turned red (`check.state` 'fail') or recovered ('ok'). */
   'health:changed': [check: CheckResult];
-  'health:checked': [report: HealthReport];
 }
 
 /** Outcomes whose duration says how long the work took (not a server stop or an operator's cancel). */
@@ -167,7 +166,6 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (this.#stopped) return report;
     this.#noteChanges(checks);
     this.#last = report;
-    this.emit('health:checked', report);
     return report;
   }
 
