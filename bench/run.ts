@@ -4,7 +4,7 @@
 //
 //   npm run bench                      full run (about 2-3 minutes)
 //   npm run bench -- --quick           short windows, for a smoke check
-//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison, worker-lib)
+//   npm run bench -- --only submit,rss  some workloads (submit, drain, pipeline, roundtrip, rss, poison, worker-lib, http)
 //   npm run bench -- --no-gearmand     Lazaret alone
 //   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
 //   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drain } from './drain.js';
+import { inProcessCost, whileScraping } from './http-overhead.js';
 import { seedGearmandQueue } from './lib/gearmand-seed.js';
-import { measuredSpanUs, quantile, watchServer } from './lib/meter.js';
+import { measuredSpanUs, quantile, watchServer, type Rate } from './lib/meter.js';
 import { fmt, Report } from './lib/report.js';
 import { findOnPath, gearmandVersion, lazaretEntry, SERVER_LABEL, startServer, type LaunchSettings, type ServerKind } from './lib/servers.js';
 import { pipeline } from './pipeline.js';
@@ -26,7 +27,7 @@ import { queuedRss } from './rss.js';
 import { submitBackground } from './submit.js';
 import { workerLib } from './worker-lib.js';
 
-const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib'] as const;
+const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib', 'http'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: flags } = parseArgs({
@@ -71,6 +72,7 @@ const T = {
   poison: { submitters: 4, window: 16, workers: 8, backlog: 500, every: 100, settleMs: 3000 },
   // One child per CPU: more only queue for the same cores.
   workerLib: { poolSize: availableParallelism() },
+  http: { rounds: quick ? 2 : 5 },
 };
 
 /** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
@@ -103,11 +105,11 @@ let caseNo = 0;
 async function runCase<T>(
   kind: ServerKind,
   name: string,
-  body: (port: number, pid: number) => Promise<T>,
-  opts: { prepare?: (dir: string) => void; config?: object } = {},
+  body: (port: number, pid: number, httpPort: number | null) => Promise<T>,
+  opts: { prepare?: (dir: string) => void; config?: object; http?: boolean } = {},
 ): Promise<T | null> {
   const id = `${String(++caseNo).padStart(2, '0')}-${name.replaceAll(' ', '')}-${kind}`;
-  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config };
+  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config, http: opts.http };
   let server;
   try {
     mkdirSync(settings.dir, { recursive: true });
@@ -120,7 +122,7 @@ async function runCase<T>(
   let span: [number, number] | null = null;
   try {
     watchServer(server.pid);
-    const result = await body(server.port, server.pid);
+    const result = await body(server.port, server.pid, server.httpPort);
     span = measuredSpanUs();
     return result;
   } catch (err) {
@@ -310,6 +312,45 @@ async function benchWorkerLib(): Promise<void> {
   }
 }
 
+async function benchHttpOverhead(): Promise<void> {
+  out(`8. HTTP side cost (Lazaret only): drain and pipeline (16 B, as in 2 and 3) with --http-port off, then on with /metrics and`);
+  out(`   /health fetched every second by this process; ${T.http.rounds} rounds of an off and an on case (order swapped each round),`);
+  out('   compared by the best figure of each side and by the median of the ratios within a round');
+  const workloads: Record<string, (port: number) => Promise<Rate>> = {
+    drain: (port: number) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn: 'bench_http_drain', payload: payloadOf(16) }),
+    pipeline: (port: number) => pipeline(port, { ...T.pipeline, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: 'bench_http_pipeline', payload: payloadOf(16) }),
+  };
+  for (const [workload, run] of Object.entries(workloads)) {
+    const best = { off: 0, on: 0 };
+    const ratios: number[] = [];
+    for (let round = 1; round <= T.http.rounds; round++) {
+      const got = { off: 0, on: 0 };
+      for (const mode of round % 2 === 1 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        const name = `${workload} http ${mode}`;
+        const r = await runCase('lazaret', name, (port, _pid, httpPort) => whileScraping(httpPort, () => run(port)), { http: mode === 'on' });
+        if (!r) continue;
+        got[mode] = r.result.perSec;
+        best[mode] = Math.max(best[mode], r.result.perSec);
+        const scraped = r.scrapes ? `; ${r.scrapes.scrapes} scrapes, ${r.scrapes.meanMs.toFixed(1)} ms mean, ${r.scrapes.maxMs.toFixed(1)} ms max, ${fmt(r.scrapes.metricsBytes)} B of metrics${r.scrapes.errors ? `, ${r.scrapes.errors} errors` : ''}` : '';
+        progress(`${name} #${round}`, 'lazaret', `${fmt(r.result.perSec)} jobs/s`, `${cpuText(r.result.cpu).slice(2)}${scraped}`);
+      }
+      if (got.off > 0 && got.on > 0) ratios.push(got.on / got.off);
+    }
+    row(`${workload}, HTTP off`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.off;
+    row(`${workload}, HTTP on + scrapes`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.on;
+    if (best.off > 0 && best.on > 0) {
+      const median = quantile([...ratios].sort((a, b) => a - b), 0.5);
+      row(`${workload}, on/off (median of rounds)`, '16 B', 'ratio', 'higher', {}, 3).values.lazaret = median;
+      out(`   ${workload}: best on ${fmt(best.on)} / off ${fmt(best.off)} jobs/s = ${(best.on / best.off).toFixed(3)}x; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median.toFixed(3)}x (target: at least 0.95x)`);
+    }
+  }
+  const c = await inProcessCost();
+  out(`   in this process: the metrics and latency listeners add ${c.perJobNs.toFixed(0)} ns per job; one /metrics + /health with ${c.functions} functions takes ${c.scrapeMs.toFixed(2)} ms`);
+  out(`   (a scrape a second is ${(c.scrapeMs / 10).toFixed(2)}% of one core)`);
+  row('metrics + latency listeners, per job', '-', 'ns', 'lower', {}).values.lazaret = c.perJobNs;
+  row(`/metrics + /health, ${c.functions} functions`, '-', 'ms', 'lower', {}, 2).values.lazaret = c.scrapeMs;
+}
+
 function cpuText(cpu: { server: number; loadgen: number } | null): string {
   return cpu ? `; CPU server ${(cpu.server * 100).toFixed(0)}%, load generator ${(cpu.loadgen * 100).toFixed(0)}%` : '';
 }
@@ -343,6 +384,7 @@ try {
   if (only.has('rss')) await benchRss();
   if (only.has('poison')) await benchPoison();
   if (only.has('worker-lib')) await benchWorkerLib();
+  if (only.has('http')) await benchHttpOverhead();
   out();
   report.printTable();
   if (profileDir) {

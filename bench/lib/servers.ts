@@ -61,6 +61,8 @@ export function gearmandVersion(bin: string): string {
 export interface ServerHandle {
   readonly kind: ServerKind;
   readonly port: number;
+  /** Lazaret's HTTP port when the case asked for it, else null. */
+  readonly httpPort: number | null;
   readonly pid: number;
   /** What the process logged, for error messages. */
   logTail(): string;
@@ -78,6 +80,8 @@ export interface LaunchSettings {
   profileName: string;
   /** The lazaret.json to use; an empty config by default (never the one in the current folder). */
   lazaretConfig?: object;
+  /** Lazaret with its HTTP side on (a free port); off by default. */
+  http?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -133,12 +137,13 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   const profiling = kind === 'lazaret' && s.profileDir !== null;
+  const httpPort = kind === 'lazaret' && s.http ? await freePort() : null;
   if (kind === 'lazaret') {
     const config = join(s.dir, 'lazaret.json');
     writeFileSync(config, JSON.stringify(s.lazaretConfig ?? {}));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LAZARET_') && k !== 'NODE_OPTIONS'));
     const prof = profiling ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir!, '--cpu-prof-name', `${s.profileName}.cpuprofile`] : [];
-    const args = [...prof, ...s.lazaret.args, 'serve', '--port', String(port), '--http-port', 'off', '--db', join(s.dir, 'lazaret.db'), '--log-level', 'warn', '--config', config];
+    const args = [...prof, ...s.lazaret.args, 'serve', '--port', String(port), '--http-port', httpPort === null ? 'off' : String(httpPort), '--db', join(s.dir, 'lazaret.db'), '--log-level', 'warn', '--config', config];
     child = spawn(process.execPath, args, { cwd: s.root, env, stdio: ['ignore', log, log] });
   } else {
     if (s.gearmand === null) throw new Error('gearmand is not installed');
@@ -161,6 +166,7 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
   const handle: ServerHandle = {
     kind,
     port,
+    httpPort,
     pid: child.pid ?? -1,
     logTail,
     async stop() {
@@ -178,6 +184,8 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
   };
   try {
     await waitListening(port, child, 30000);
+    // The HTTP side starts after the Gearman port: a case must not meet it half ready.
+    if (httpPort !== null) await waitListening(httpPort, child, 30000);
   } catch (err) {
     await handle.stop();
     throw new Error(`${kind} did not start: ${(err as Error).message}\n${logTail()}`);

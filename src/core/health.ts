@@ -56,7 +56,6 @@ export type CheckSource = () => CheckResult[];
 export interface HealthEvents {
   /** A check turned red (`check.state` 'fail') or recovered ('ok'). */
   'health:changed': [check: CheckResult];
-  'health:checked': [report: HealthReport];
 }
 
 /** Outcomes whose duration says how long the work took (not a server stop or an operator's cancel). */
@@ -64,7 +63,7 @@ const TIMED_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set(['completed', 'faile
 const P95 = 0.95;
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
-  readonly latency = new LatencyWindow();
+  readonly #latency = new LatencyWindow();
   readonly #engine: Engine;
   readonly #log: Logger;
   readonly #opts: HealthOptions;
@@ -81,6 +80,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   #running: Promise<HealthReport> | null = null;
   #timer: TimerRef | null = null;
   #stopped = false;
+  readonly #timed: boolean;
 
   constructor(engine: Engine, log: Logger, opts: HealthOptions) {
     super();
@@ -90,8 +90,12 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.#rules = opts.rules.map((rule) => ({ rule, test: picomatch(rule.function, { dot: true }) }));
     this.#named = opts.rules.filter((r) => !picomatch.scan(r.function).isGlob).map((r) => r.function);
     this.#startedAt = engine.clock.now();
-    engine.on('attempt:started', this.#onStarted);
-    engine.on('attempt:ended', this.#onEnded);
+    // The job path pays for the latency window only when a rule reads it.
+    this.#timed = opts.rules.some((r) => r.maxP95Wait !== undefined || r.maxP95Run !== undefined);
+    if (this.#timed) {
+      engine.on('attempt:started', this.#onStarted);
+      engine.on('attempt:ended', this.#onEnded);
+    }
   }
 
   /** Checks every intervalMs from now on. */
@@ -104,8 +108,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     this.#stopped = true;
     this.#timer?.cancel();
     this.#timer = null;
-    this.#engine.off('attempt:started', this.#onStarted);
-    this.#engine.off('attempt:ended', this.#onEnded);
+    if (this.#timed) {
+      this.#engine.off('attempt:started', this.#onStarted);
+      this.#engine.off('attempt:ended', this.#onEnded);
+    }
   }
 
   addSource(source: CheckSource): void {
@@ -136,12 +142,12 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   }
 
   readonly #onStarted = (job: Job, attempt: AttemptRow): void => {
-    this.latency.record(job.fn.name, 'wait', attempt.startedAt - job.queuedAt, attempt.startedAt);
+    this.#latency.record(job.fn.name, 'wait', attempt.startedAt - job.queuedAt, attempt.startedAt);
   };
 
   readonly #onEnded = (job: Job, attempt: AttemptRow): void => {
     if (attempt.endedAt === null || attempt.outcome === null || !TIMED_OUTCOMES.has(attempt.outcome)) return;
-    this.latency.record(job.fn.name, 'run', attempt.endedAt - attempt.startedAt, attempt.endedAt);
+    this.#latency.record(job.fn.name, 'run', attempt.endedAt - attempt.startedAt, attempt.endedAt);
   };
 
   async #checkAll(): Promise<HealthReport> {
@@ -160,7 +166,6 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (this.#stopped) return report;
     this.#noteChanges(checks);
     this.#last = report;
-    this.emit('health:checked', report);
     return report;
   }
 
@@ -238,8 +243,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
 
   #p95(out: CheckResult[], check: 'p95_wait' | 'p95_run', name: string, limit: number | undefined, what: string, now: number): void {
     if (limit === undefined) return;
-    const p = this.latency.quantile(name, check === 'p95_wait' ? 'wait' : 'run', P95, now);
-    const window = seconds(this.latency.windowMs);
+    const p = this.#latency.quantile(name, check === 'p95_wait' ? 'wait' : 'run', P95, now);
+    const window = seconds(this.#latency.windowMs);
     if (p === null) out.push(ok(check, name, `no attempts in the last ${window}`, 0, limit));
     else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts), more than ${seconds(limit)}`, p.ms, limit));
     else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts)`, p.ms, limit));

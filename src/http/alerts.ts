@@ -34,6 +34,8 @@ interface Delivery {
 /** One webhook's queue, sent one delivery at a time so the receiver sees them in order. */
 class Hook {
   readonly #cfg: WebhookConfig;
+  /** The URL as logged: without credentials or query, which may hold a token. */
+  readonly #label: string;
   readonly #opts: DeliveryOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -45,6 +47,8 @@ class Hook {
 
   constructor(cfg: WebhookConfig, opts: DeliveryOptions, clock: Clock, log: Logger) {
     this.#cfg = cfg;
+    const url = new URL(cfg.url);
+    this.#label = `${url.origin}${url.pathname}`;
     this.#opts = opts;
     this.#clock = clock;
     this.#log = log;
@@ -58,7 +62,7 @@ class Hook {
     if (this.#closed) return;
     if (this.#queue.length >= this.#opts.maxQueue) {
       const dropped = this.#queue.shift()!;
-      this.#log.error({ url: this.#cfg.url, event: dropped.event, delivery: dropped.id }, 'webhook queue full; the oldest alert was dropped (is the receiver down?)');
+      this.#log.error({ url: this.#label, event: dropped.event, delivery: dropped.id }, 'webhook queue full; the oldest alert was dropped (is the receiver down?)');
     }
     this.#queue.push(d);
     this.#next();
@@ -68,7 +72,7 @@ class Hook {
     this.#closed = true;
     this.#retry?.cancel();
     this.#abort.abort();
-    if (this.#queue.length > 0) this.#log.warn({ url: this.#cfg.url, pending: this.#queue.length }, 'stopping with webhook alerts not delivered');
+    if (this.#queue.length > 0) this.#log.warn({ url: this.#label, pending: this.#queue.length }, 'stopping with webhook alerts not delivered');
     this.#queue.length = 0;
   }
 
@@ -84,7 +88,7 @@ class Hook {
         this.#queue.shift();
         return this.#next();
       }
-      const fields = { url: this.#cfg.url, event: d.event, delivery: d.id, attempt: d.attempt, error };
+      const fields = { url: this.#label, event: d.event, delivery: d.id, attempt: d.attempt, error };
       if (d.attempt >= this.#opts.maxAttempts) {
         this.#log.error(fields, `webhook alert not delivered after ${d.attempt} attempts; dropped`);
         this.#queue.shift();

@@ -15,7 +15,6 @@ import { functionRoutes } from './routes/functions.js';
 import { healthRoutes } from './routes/health.js';
 import { impactRoutes } from './routes/impact.js';
 import { jobRoutes } from './routes/jobs.js';
-import { Metrics } from './metrics.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { workerRoutes } from './routes/workers.js';
@@ -50,9 +49,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   await app.register(functionRoutes(ctx, activity), { prefix: '/api' });
   await app.register(workerRoutes(ctx), { prefix: '/api' });
   await app.register(impactRoutes(ctx), { prefix: '/api' });
-  const metrics = new Metrics(ctx.engine, ctx.health);
-  app.addHook('onClose', async () => metrics.close());
-  await app.register(metricsRoutes(metrics));
+  await app.register(metricsRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   await app.register(supervisorRoutes(ctx), { prefix: '/api/supervisors' });
   return app;

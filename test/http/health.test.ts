@@ -97,3 +97,20 @@ test('queue depth, a hung attempt and a slow p95 run time each turn their check 
   now = await health(server);
   assert.equal(checkOf(now.body, 'p95_run', 'render').state, 'ok');
 });
+
+test('checks added by other parts of the node appear in /health; a source that throws is a failing check', async (t) => {
+  const server = await httpServerFor(t);
+  let state: 'ok' | 'fail' = 'fail';
+  server.health.addSource(() => [{ name: 'supervisor', state, reason: state === 'ok' ? 'all programs running' : 'php-worker is flapping' }]);
+  let now = await health(server);
+  assert.equal(now.status, 503);
+  assert.equal(checkOf(now.body, 'supervisor').reason, 'php-worker is flapping');
+  state = 'ok';
+  assert.equal((await health(server)).status, 200);
+  server.health.addSource(() => {
+    throw new Error('no supervisor report');
+  });
+  now = await health(server);
+  assert.equal(now.status, 503);
+  assert.match(checkOf(now.body, 'source').reason, /no supervisor report/);
+});

@@ -131,7 +131,7 @@ export function healthWith(rules: HealthRule[], rest: Partial<ReturnType<typeof 
   return { ...defaultConfig().health, ...rest, rules };
 }
 
-export async function get(server: TestServer, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+export async function get(server: { httpPort: number | null }, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { headers });
   return { status: res.status, text: await res.text() };
 }
@@ -142,7 +142,7 @@ export interface HealthBody {
   checks: { name: string; function?: string; state: 'ok' | 'fail'; reason: string; value?: number; threshold?: number }[];
 }
 
-export async function health(server: TestServer): Promise<{ status: number; body: HealthBody }> {
+export async function health(server: { httpPort: number | null }): Promise<{ status: number; body: HealthBody }> {
   const res = await get(server, '/health');
   return { status: res.status, body: JSON.parse(res.text) as HealthBody };
 }

@@ -1,10 +1,13 @@
 // GET /metrics: Prometheus text format (http/metrics.ts says what is counted and how).
 
 import type { FastifyPluginAsync } from 'fastify';
-import type { Metrics } from '../metrics.js';
+import { Metrics } from '../metrics.js';
+import type { HttpContext } from '../server.js';
 
-export function metricsRoutes(metrics: Metrics): FastifyPluginAsync {
+export function metricsRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
+    const metrics = new Metrics(ctx.engine, ctx.health);
+    app.addHook('onClose', async () => metrics.close());
     app.get('/metrics', async (_request, reply) => {
       const text = await metrics.registry.metrics();
       return reply.header('content-type', metrics.registry.contentType).send(text);
