@@ -7,6 +7,7 @@ import type { Engine } from '../core/engine.js';
 import type { Connection } from '../gearman/connection.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 
@@ -29,6 +30,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   registerAuth(app, ctx.config);
   await app.register(healthRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
+  await app.register(dashboardRoutes());
   return app;
 }
 
