@@ -146,7 +146,7 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
       ) : null}
       <Problem error={list.error} what="Quarantine" />
       <div class="table-wrap">
-        <table class="list">
+        <table class="list stack">
           <thead>
             <tr>
               <th scope="col">
@@ -169,20 +169,20 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
           <tbody>
             {entries.map((e) => (
               <tr key={e.id} data-testid="quarantine-row">
-                <td>
+                <td data-label="Select">
                   <input type="checkbox" aria-label={`Select job ${e.id}`} checked={selected.has(e.id)} onChange={() => toggle(e.id)} />
                 </td>
-                <td class="num">
+                <td class="num" data-label="Id">
                   <a href={href('quarantine', [e.id])}>{e.id}</a>
                 </td>
-                <td>{e.function}</td>
-                <td>
+                <td data-label="Function">{e.function}</td>
+                <td data-label="Reason">
                   <span class={`reason reason-${e.reason}`}>{e.reason}</span>
                 </td>
-                <td class="detail">{e.detail}</td>
-                <td class="num n">{e.attempts}</td>
-                <td class="num n">{bytes(e.payloadBytes)}</td>
-                <td class="num" title={e.quarantinedAt}>
+                <td class="detail" data-label="Detail">{e.detail}</td>
+                <td class="num n" data-label="Attempts">{e.attempts}</td>
+                <td class="num n" data-label="Payload">{bytes(e.payloadBytes)}</td>
+                <td class="num" data-label="Quarantined" title={e.quarantinedAt}>
                   {ago(e.quarantinedAt)}
                 </td>
               </tr>

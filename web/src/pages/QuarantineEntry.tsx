@@ -22,7 +22,7 @@ function exitOf(a: Attempt): string {
 function Attempts({ list }: { list: Attempt[] }) {
   return (
     <div class="table-wrap">
-      <table class="list">
+      <table class="list stack">
         <caption>Attempts</caption>
         <thead>
           <tr>
@@ -38,17 +38,17 @@ function Attempts({ list }: { list: Attempt[] }) {
         <tbody>
           {list.map((a) => (
             <tr key={a.n} data-testid="attempt">
-              <td class="num n">{a.n}</td>
-              <td>{a.worker}</td>
-              <td class="num">{time(a.startedAt)}</td>
-              <td class="num n">{a.endedAt ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '—'}</td>
-              <td>
+              <td class="num n" data-label="#">{a.n}</td>
+              <td data-label="Worker">{a.worker}</td>
+              <td class="num" data-label="Started">{time(a.startedAt)}</td>
+              <td class="num n" data-label="Ran">{a.endedAt ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '—'}</td>
+              <td data-label="Outcome">
                 <span class={`outcome outcome-${a.outcome ?? 'none'}`}>{a.outcome ?? 'unfinished'}</span>
               </td>
-              <td class="num" data-testid="exit">
+              <td class={`num ${a.evidence?.signal || a.evidence?.exitCode ? 'bad' : ''}`} data-label="Exit / signal" data-testid="exit">
                 {exitOf(a)}
               </td>
-              <td class="detail">
+              <td class="detail" data-label="Error">
                 {a.evidence?.errorClass ? <strong>{a.evidence.errorClass}: </strong> : null}
                 {a.error ?? '—'}
                 {a.evidence?.stderr ? (

@@ -24,7 +24,7 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
         </p>
       ) : null}
       <div class="table-wrap">
-        <table class="list">
+        <table class="list stack">
           <thead>
             <tr>
               <th scope="col">Worker</th>
@@ -38,10 +38,10 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
           <tbody>
             {[...workers].sort(order).map((w) => (
               <tr key={w.id} class={w.job?.hung ? 'row-bad' : ''} data-testid="worker">
-                <td>{w.name || w.id}</td>
-                <td class="num">{w.address}</td>
-                <td>{w.functions.join(', ') || '—'}</td>
-                <td>
+                <td data-label="Worker">{w.name || w.id}</td>
+                <td class="num" data-label="Address">{w.address}</td>
+                <td data-label="Functions">{w.functions.join(', ') || '—'}</td>
+                <td data-label="Doing">
                   {w.job ? (
                     <>
                       {w.job.hung ? <span class="badge bad">HUNG</span> : null} {w.job.function}{' '}
@@ -53,8 +53,8 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
                     <span class="muted">idle</span>
                   )}
                 </td>
-                <td class="num n">{w.job ? duration(w.job.runningMs) : '—'}</td>
-                <td class="num" title={time(w.connectedAt)}>
+                <td class="num n" data-label="For">{w.job ? duration(w.job.runningMs) : '—'}</td>
+                <td class="num" data-label="Connected" title={time(w.connectedAt)}>
                   {since(w.connectedAt)}
                 </td>
               </tr>
@@ -75,7 +75,7 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
   if (list.length === 0) return <p class="muted">No supervisor reports to this server (`lazaret supervise`).</p>;
   return (
     <div class="table-wrap">
-      <table class="list">
+      <table class="list stack">
         <thead>
           <tr>
             <th scope="col">Supervisor</th>
@@ -89,19 +89,19 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
           {list.flatMap((s) =>
             s.programs.map((p) => (
               <tr key={`${s.id}/${p.name}`} class={p.flapping || s.stale ? 'row-bad' : ''} data-testid="program">
-                <td>
+                <td data-label="Supervisor">
                   {s.host} <span class="muted num">pid {s.pid}</span>
                   {s.stale ? <span class="badge bad">STALE since {since(s.reportedAt)}</span> : null}
                 </td>
-                <td>
+                <td data-label="Program">
                   {p.name} {p.flapping ? <span class="badge bad">FLAPPING</span> : null}
                   <div class="muted small">{p.command}</div>
                 </td>
-                <td class={`num n ${p.running < p.copies ? 'bad' : ''}`}>
+                <td class={`num n ${p.running < p.copies ? 'bad' : ''}`} data-label="Running">
                   {p.running} / {p.copies}
                 </td>
-                <td class="num n">{p.restarts}</td>
-                <td class="small">{exits(p)}</td>
+                <td class="num n" data-label="Restarts">{p.restarts}</td>
+                <td class="small" data-label="Last exits">{exits(p)}</td>
               </tr>
             )),
           )}
