@@ -24,7 +24,7 @@ export function PayloadView({ bytes, label = 'Payload' }: { bytes: Uint8Array; l
         ))}
         <span class="muted num">{bytes.length} bytes</span>
       </div>
-      <pre class="payload-body" data-testid="payload" tabIndex={0} aria-label={label}>
+      <pre class={`payload-body ${view === 'hex' ? 'payload-hex' : ''}`} data-testid="payload" tabIndex={0} aria-label={label}>
         {shown ?? ''}
       </pre>
     </div>

@@ -49,14 +49,16 @@ function Attempts({ list }: { list: Attempt[] }) {
                 {exitOf(a)}
               </td>
               <td class="detail" data-label="Error">
-                {a.evidence?.errorClass ? <strong>{a.evidence.errorClass}: </strong> : null}
-                {a.error ?? '—'}
-                {a.evidence?.stderr ? (
-                  <details>
-                    <summary>stderr</summary>
-                    <pre>{a.evidence.stderr}</pre>
-                  </details>
-                ) : null}
+                <div>
+                  {a.evidence?.errorClass ? <strong>{a.evidence.errorClass}: </strong> : null}
+                  {a.error ?? '—'}
+                  {a.evidence?.stderr ? (
+                    <details>
+                      <summary>stderr</summary>
+                      <pre>{a.evidence.stderr}</pre>
+                    </details>
+                  ) : null}
+                </div>
               </td>
             </tr>
           ))}
