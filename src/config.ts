@@ -3,7 +3,9 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { HealthRule } from './core/health.js';
 import type { BackoffPolicy, PolicyRule } from './core/policy.js';
+import type { TagRule } from './core/tags.js';
 import { ErrorCode, LazaretError } from './errors.js';
 
 export interface Limits {
@@ -22,6 +24,17 @@ export interface Limits {
   maxOutputBytes: number;
   /** Replies waiting on a commit before reading from that connection pauses. */
   maxPendingReplies: number;
+}
+
+export const ALERT_EVENTS = ['health.failed', 'health.recovered', 'job.quarantined'] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+export interface WebhookConfig {
+  url: string;
+  /** Signs each body: header `X-Lazaret-Signature: sha256=<hex HMAC-SHA256>`. */
+  secret: string | null;
+  /** Which events this hook gets; all by default. */
+  events: AlertEvent[];
 }
 
 export interface Config {
@@ -51,6 +64,31 @@ export interface Config {
   policies: PolicyRule[];
   /** Each quarantined job is also submitted to this function as a background job. */
   quarantineFunction: string | null;
+  /** Tags extracted from JSON payloads, per function glob. */
+  tags: TagRule[];
+  results: {
+    /** How long finished jobs (their state, tags and result) are kept, ms; 0 = not kept. */
+    retention: number;
+  };
+  http: {
+    /** Origins allowed to call the API from a browser (CORS); empty = none. */
+    corsOrigins: string[];
+    /** /health and /metrics follow the /api token rule when true. */
+    protectHealth: boolean;
+    protectMetrics: boolean;
+  };
+  health: {
+    /** How often the checks run by themselves, ms (at most 60 s). */
+    intervalMs: number;
+    /** Queued jobs with no connected worker for this long turn /health red, rules or not. */
+    unservedAfterMs: number;
+    rules: HealthRule[];
+  };
+  alerts: {
+    webhooks: WebhookConfig[];
+    /** Quarantine alerts sent one by one per minute; the rest arrive as one summary. */
+    quarantinePerMinute: number;
+  };
   /** Where the config file was read from, if anywhere. */
   configFile: string | null;
 }
@@ -83,6 +121,11 @@ export function defaultConfig(): Config {
     },
     policies: [],
     quarantineFunction: null,
+    tags: [],
+    results: { retention: 24 * 3_600_000 },
+    http: { corsOrigins: [], protectHealth: false, protectMetrics: false },
+    health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
+    alerts: { webhooks: [], quarantinePerMinute: 10 },
     configFile: null,
   };
 }
@@ -228,6 +271,11 @@ function applyFile(config: Config, raw: unknown, problems: Problem[]): void {
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'limits') applyLimits(config, value, problems);
     else if (key === 'policies') applyPolicies(config, value, problems);
+    else if (key === 'tags') applyTags(config, value, problems);
+    else if (key === 'results') applyResults(config, value, problems);
+    else if (key === 'http') applyHttp(config, value, problems);
+    else if (key === 'health') applyHealth(config, value, problems);
+    else if (key === 'alerts') applyAlerts(config, value, problems);
     else if (key === '$schema' || key === 'comment') continue;
     else applyScalar(config, key as keyof Config, value, 'file', problems);
   }
@@ -308,6 +356,129 @@ function applyPolicies(config: Config, value: unknown, problems: Problem[]): voi
       }
     }
     config.policies.push(out);
+  });
+}
+
+function applyTags(config: Config, value: unknown, problems: Problem[]): void {
+  if (!Array.isArray(value)) {
+    problems.push({ key: 'tags', source: 'file', message: 'must be an array of {"function": "glob", "fromPayload": ["user_id"]}' });
+    return;
+  }
+  value.forEach((rule: unknown, i) => {
+    const r = (typeof rule === 'object' && rule !== null ? rule : {}) as Record<string, unknown>;
+    const paths = r.fromPayload;
+    if (typeof r.function !== 'string' || r.function === '') {
+      problems.push({ key: `tags[${i}].function`, source: 'file', message: 'must be a glob over function names, e.g. "email.*"' });
+    } else if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && p !== '')) {
+      problems.push({ key: `tags[${i}].fromPayload`, source: 'file', message: 'must be a non-empty array of JSON paths such as "user_id" or "account.id"' });
+    } else {
+      config.tags.push({ function: r.function, fromPayload: paths as string[] });
+    }
+  });
+}
+
+function applyResults(config: Config, value: unknown, problems: Problem[]): void {
+  const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (k !== 'retention') problems.push({ key: `results.${k}`, source: 'file', message: 'unknown key; known: retention' });
+  if (r.retention === undefined) return;
+  const ms = parseDuration(r.retention);
+  if (ms === null) problems.push({ key: 'results.retention', source: 'file', message: 'must be a duration such as "24h", "30m", or 0 to keep none' });
+  else config.results.retention = ms;
+}
+
+/** The object at `key` of the file, or null (with a problem noted) when it is not one. */
+function section(value: unknown, key: string, known: readonly string[], problems: Problem[]): Record<string, unknown> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push({ key, source: 'file', message: 'must be an object' });
+    return null;
+  }
+  const r = value as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!known.includes(k)) problems.push({ key: `${key}.${k}`, source: 'file', message: `unknown key; known: ${known.join(', ')}` });
+  return r;
+}
+
+function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
+  const r = section(value, 'http', ['corsOrigins', 'protectHealth', 'protectMetrics'], problems);
+  if (r === null) return;
+  if (r.corsOrigins !== undefined) {
+    const origins = r.corsOrigins;
+    if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
+      problems.push({ key: 'http.corsOrigins', source: 'file', message: 'must be an array of origins such as "https://app.example.com" (scheme and host, no path)' });
+    } else {
+      config.http.corsOrigins = origins as string[];
+    }
+  }
+  for (const k of ['protectHealth', 'protectMetrics'] as const) {
+    if (r[k] === undefined) continue;
+    if (typeof r[k] !== 'boolean') problems.push({ key: `http.${k}`, source: 'file', message: 'must be true or false' });
+    else config.http[k] = r[k];
+  }
+}
+
+const HEALTH_COUNTS = ['minWorkers', 'maxQueued'] as const;
+const HEALTH_DURATIONS = ['maxOldestQueuedAge', 'hangAfter', 'maxP95Wait', 'maxP95Run'] as const;
+
+function applyHealth(config: Config, value: unknown, problems: Problem[]): void {
+  const r = section(value, 'health', ['intervalMs', 'unservedAfterMs', 'rules'], problems);
+  if (r === null) return;
+  const bad = (key: string, message: string): void => void problems.push({ key: `health.${key}`, source: 'file', message });
+  if (r.intervalMs !== undefined) {
+    const ms = parseDuration(r.intervalMs);
+    if (ms === null || ms < 100 || ms > 60_000) bad('intervalMs', 'must be a duration from 100 ms to 60 s, e.g. "10s"');
+    else config.health.intervalMs = ms;
+  }
+  if (r.unservedAfterMs !== undefined) {
+    const ms = parseDuration(r.unservedAfterMs);
+    if (ms === null) bad('unservedAfterMs', 'must be a duration such as "30s"');
+    else config.health.unservedAfterMs = ms;
+  }
+  if (r.rules === undefined) return;
+  if (!Array.isArray(r.rules)) return bad('rules', 'must be an array of {"function": "glob", ...}');
+  r.rules.forEach((raw: unknown, i) => {
+    const at = `rules[${i}]`;
+    const rule = section(raw, `health.${at}`, ['function', ...HEALTH_COUNTS, ...HEALTH_DURATIONS], problems);
+    if (rule === null) return;
+    const out: HealthRule = { function: '' };
+    if (typeof rule.function !== 'string' || rule.function === '') bad(`${at}.function`, 'must be a glob over function names, e.g. "resize*"');
+    else out.function = rule.function;
+    for (const k of HEALTH_COUNTS) {
+      if (rule[k] === undefined) continue;
+      if (typeof rule[k] !== 'number' || !Number.isInteger(rule[k]) || (rule[k] as number) < 0) bad(`${at}.${k}`, 'must be a whole number >= 0');
+      else out[k] = rule[k] as number;
+    }
+    for (const k of HEALTH_DURATIONS) {
+      if (rule[k] === undefined) continue;
+      const ms = parseDuration(rule[k]);
+      if (ms === null) bad(`${at}.${k}`, 'must be a duration such as 30000, "30s" or "5m"');
+      else out[k] = ms;
+    }
+    config.health.rules.push(out);
+  });
+}
+
+function applyAlerts(config: Config, value: unknown, problems: Problem[]): void {
+  const r = section(value, 'alerts', ['webhooks', 'quarantinePerMinute'], problems);
+  if (r === null) return;
+  const bad = (key: string, message: string): void => void problems.push({ key: `alerts.${key}`, source: 'file', message });
+  if (r.quarantinePerMinute !== undefined) {
+    const n = r.quarantinePerMinute;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) bad('quarantinePerMinute', 'must be a whole number >= 0');
+    else config.alerts.quarantinePerMinute = n;
+  }
+  if (r.webhooks === undefined) return;
+  if (!Array.isArray(r.webhooks)) return bad('webhooks', 'must be an array of {"url": "https://...", "secret"?: "...", "events"?: [...]}');
+  r.webhooks.forEach((raw: unknown, i) => {
+    const at = `webhooks[${i}]`;
+    const hook = section(raw, `alerts.${at}`, ['url', 'secret', 'events'], problems);
+    if (hook === null) return;
+    const url = typeof hook.url === 'string' && URL.canParse(hook.url) ? new URL(hook.url) : null;
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return bad(`${at}.url`, 'must be an http:// or https:// URL');
+    if (hook.secret !== undefined && (typeof hook.secret !== 'string' || hook.secret === '')) return bad(`${at}.secret`, 'must be a non-empty string');
+    const events = hook.events ?? [...ALERT_EVENTS];
+    if (!Array.isArray(events) || events.length === 0 || events.some((e) => !(ALERT_EVENTS as readonly unknown[]).includes(e))) {
+      return bad(`${at}.events`, `must be a non-empty list of ${ALERT_EVENTS.join(', ')}`);
+    }
+    config.alerts.webhooks.push({ url: url.href, secret: (hook.secret as string | undefined) ?? null, events: events as AlertEvent[] });
   });
 }
 

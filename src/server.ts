@@ -5,9 +5,13 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
+import { HealthChecker } from './core/health.js';
 import { PolicyBook } from './core/policy.js';
+import { TagRules } from './core/tags.js';
+import { logStateChanges } from './core/state-log.js';
 import type { Connection } from './gearman/connection.js';
 import { GearmanServer } from './gearman/server.js';
+import { startAlerts } from './http/alerts.js';
 import type { HttpServer } from './http/server.js';
 import type { StorageAdapter } from './storage/adapter.js';
 import { SqliteStore } from './storage/sqlite/store.js';
@@ -28,6 +32,8 @@ export interface RunningServer {
   readonly engine: Engine;
   readonly config: Readonly<Config>;
   readonly log: Logger;
+  /** Checked every health.intervalMs; addSource() adds checks from elsewhere. */
+  readonly health: HealthChecker;
   readonly gearmanPort: number;
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
@@ -49,8 +55,14 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     handlePrefix: config.handlePrefix,
     limits: { maxPayloadBytes: config.limits.maxPayloadBytes, maxUniqueBytes: config.limits.maxUniqueBytes, maxQueue: config.limits.maxQueue },
     quarantineFunction: config.quarantineFunction,
+    tagRules: new TagRules(config.tags),
+    resultRetentionMs: config.results.retention,
   });
   await engine.start();
+  const stopStateLog = logStateChanges(engine, log);
+  const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
+  health.start();
+  const alerts = startAlerts(engine, health, config, log);
 
   const connections = new Set<Connection>();
   let stopping: Promise<void> | null = null;
@@ -70,7 +82,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   if (config.httpPort !== null) {
     // Loaded only when wanted: fastify costs about 10 MiB of memory.
     const { startHttp } = await import('./http/server.js');
-    http = await startHttp({ engine, config, log, connections });
+    http = await startHttp({ engine, health, config, log, connections });
   }
 
   log.info(
@@ -88,6 +100,9 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
       if (abandoned > 0) log.warn({ abandoned }, 'grace period over; running jobs go back to their queues');
       gearman.closeAll();
       await http?.close();
+      health.stop();
+      alerts?.close();
+      stopStateLog();
       await engine.close();
       log.info('stopped; store closed');
       resolveStopped();
@@ -95,7 +110,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

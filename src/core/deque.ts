@@ -16,6 +16,15 @@ export class Deque<T> {
     return this.#items[this.#head];
   }
 
+  /** The first item from the head that satisfies pred, left in place. */
+  first(pred: (item: T) => boolean): T | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i] as T;
+      if (pred(item)) return item;
+    }
+    return undefined;
+  }
+
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head];

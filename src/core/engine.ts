@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
+import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
@@ -17,6 +17,8 @@ import { createJob, jobRow, type Job, type Waiter, type WorkerConn, type WorkUpd
 import { coalescingKey, JobIndex } from './job-index.js';
 import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
+import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
+import { TagRules } from './tags.js';
 import { Worker } from './worker.js';
 
 export interface EngineLimits {
@@ -38,6 +40,9 @@ export interface EngineOptions {
   /** Each quarantined job is also submitted here as a background job (docs/quarantine.md). */
   quarantineFunction?: string | null;
   random?: () => number;
+  tagRules?: TagRules;
+  /** How long finished jobs are kept for the results API, ms; 0 = not at all. */
+  resultRetentionMs?: number;
 }
 
 export interface SubmitRequest {
@@ -48,6 +53,7 @@ export interface SubmitRequest {
   background: boolean;
   runAt?: number | null;
   deadline?: number | null;
+  tags?: readonly string[];
   waiter?: Waiter;
 }
 
@@ -82,6 +88,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly limits: EngineLimits;
   readonly store: StorageAdapter;
   readonly quarantine: Quarantine;
+  readonly results: Results;
+  readonly #tagRules: TagRules;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #random: () => number;
@@ -92,7 +100,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
   #draining = false;
-  readonly stats = { submitted: 0, completed: 0, failed: 0, crashed: 0, timedOut: 0, quarantined: 0, expired: 0, retried: 0 };
 
   constructor(opts: EngineOptions) {
     super();
@@ -105,6 +112,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#random = opts.random ?? Math.random;
     this.#quarantineFunction = opts.quarantineFunction ?? null;
     this.quarantine = new Quarantine(this, this.#log);
+    this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
+    this.#tagRules = opts.tagRules ?? new TagRules();
     this.#commit = new GroupCommit(this.store, (err, size) =>
       this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
     );
@@ -125,6 +134,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       // A reloaded job still coalesces later submissions of its function and unique (B2 replay).
       const job = this.#restore(row);
       job.attempts = row.attempts.length;
+      // The run-at stored now may be a retry's: the wait before the first start is only approximate.
+      const first = row.attempts[0];
+      if (first) job.waitMs = Math.max(0, first.startedAt - Math.max(row.submittedAt, row.runAt ?? 0));
       for (const a of row.attempts) {
         if (a.endedAt === null) continue;
         job.history.push(a);
@@ -144,6 +156,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       }
     }
     await this.#commit.flush();
+    this.results.start();
     this.#log.info({ jobs: stored.length, interrupted }, 'store loaded');
   }
 
@@ -151,6 +164,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.results.stop();
     for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();
@@ -211,13 +225,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const id = this.#ids.next();
     // Copied: the decoder's buffer is a view into a socket chunk that must not stay alive with the job.
     const job = createJob({ id, handle: this.#jobs.prefix + id, fn, unique: req.unique, payload: Buffer.from(req.payload), priority: req.priority, submittedAt: now, durable: req.background });
+    job.tags = this.#tagRules.tagsFor(req.fn, job.payload, req.tags);
     this.#jobs.add(job);
     const ttl = this.policies.for(req.fn).ttl;
     job.runAt = req.runAt ?? null;
     job.deadline = req.deadline ?? (ttl === null ? null : now + ttl);
     if (key !== null) this.#jobs.claim(key, job);
     if (req.waiter) job.waiters.push(req.waiter);
-    this.stats.submitted++;
     if (!req.background) {
       this.#admit(job);
       this.emit('job:created', job);
@@ -268,6 +282,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.#drop(job);
       this.#log.debug({ handle: job.handle, fn: job.fn.name }, 'foreground job abandoned by its clients before it ran');
     }
+  }
+
+  /** The live job with this handle (finished jobs: results.get()). */
+  job(handle: string): Job | undefined {
+    return this.#jobs.byHandle(handle);
   }
 
   status(handle: string): JobStatus {
@@ -350,6 +369,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.fn.running++;
     job.worker = w;
     job.attempts++;
+    job.waitMs ??= dueWait(job, now);
     job.numerator = 0;
     job.denominator = 0;
     job.current = { jobId: job.id, n: job.attempts, worker: w.conn.name, startedAt: now, endedAt: null, outcome: null, error: null, evidence: null };
@@ -420,6 +440,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.numerator = parseUint(numerator);
     job.denominator = parseUint(denominator);
     this.#forward(job, { kind: 'status', numerator, denominator });
+    this.emit('job:progress', job);
     return 'ok';
   }
 
@@ -440,9 +461,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#forward(job, { kind: 'complete', data });
     job.waiters.length = 0;
     const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
-    this.stats.completed++;
     this.#drop(job);
     this.emit('attempt:ended', job, attempt);
+    this.#finish(job, 'completed', data);
     if (!job.durable) {
       this.emit('job:completed', job);
       return 'ok';
@@ -472,9 +493,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.waiters.length = 0;
       if (!job.durable) {
         const attempt = this.#closeAttempt(job, 'failed', error, evidence, this.clock.now());
-        this.stats.failed++;
         this.#drop(job);
         this.emit('attempt:ended', job, attempt);
+        this.#finish(job, 'failed', null);
         return 'ok';
       }
     }
@@ -520,12 +541,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #fail(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null): void {
     const now = this.clock.now();
     if (outcome === 'crashed' || outcome === 'timed_out') job.crashes++;
-    if (outcome === 'crashed') this.stats.crashed++;
-    else if (outcome === 'timed_out') this.stats.timedOut++;
-    else if (outcome === 'failed') this.stats.failed++;
     if (outcome === 'crashed' || outcome === 'timed_out') {
       this.#log.warn(
-        { handle: job.handle, fn: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
+        { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
         outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
       );
     }
@@ -553,6 +571,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (!job.durable && job.waiters.length === 0) {
       this.#log.info({ handle: job.handle, fn: job.fn.name, outcome }, 'foreground job not retried: its clients have gone away');
       this.#drop(job);
+      this.#finish(job, 'failed', null);
       return;
     }
     const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
@@ -561,7 +580,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.numerator = 0;
     job.denominator = 0;
     job.runAt = runAt;
-    this.stats.retried++;
     if (end) end.retryAt = runAt;
     this.#admit(job);
     this.#afterCommit(() => this.emit('job:retry', job, runAt));
@@ -602,11 +620,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     job.waiters.length = 0;
     this.#drop(job);
-    this.stats.quarantined++;
     const { runAt: _runAt, ...row } = jobRow(job);
     const entry: QuarantineRow = { ...row, reason, detail, quarantinedAt: now, attempts: job.history };
     this.#commit.stage().quarantine.push(entry);
-    this.#log.warn({ handle: job.handle, fn: job.fn.name, unique: job.unique, reason, attempts: job.attempts, crashes: job.crashes }, `job quarantined: ${detail}`);
+    this.#finish(job, reason === 'expired' ? 'expired' : 'quarantined', null);
+    this.#log.warn(
+      { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.history.at(-1)?.worker, reason, attempts: job.attempts, crashes: job.crashes },
+      `job quarantined: ${detail}`,
+    );
     this.#commit.committed().then(
       () => {
         this.emit('job:quarantined', entry);
@@ -628,7 +649,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** The job's deadline passed before it started: waiting clients get WORK_FAIL now. */
   #expire(job: Job): void {
-    this.stats.expired++;
     this.#quarantine(job, 'expired', `deadline ${new Date(job.deadline ?? 0).toISOString()} passed before it could run`);
   }
 
@@ -677,6 +697,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const job = createJob({ id: row.id, handle: row.handle, fn, unique: row.unique, payload: row.payload, priority: row.priority, submittedAt: row.submittedAt, durable: true });
     job.runAt = row.runAt;
     job.deadline = row.deadline;
+    job.tags = row.tags;
     this.#jobs.add(job);
     const key = coalescingKey(row.unique, row.payload);
     if (key !== null) this.#jobs.claim(key, job);
@@ -715,6 +736,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   #makeRunnable(job: Job): void {
     job.state = 'queued';
+    job.queuedAt = this.clock.now();
     job.fn.enqueue(job);
     job.fn.wakeSleepers();
     this.emit('job:queued', job);
@@ -739,6 +761,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.timer = null;
     job.deadlineTimer = null;
     this.#jobs.remove(job);
+  }
+
+  /** Records how a job ended (in the same group commit as its deletion or quarantine) and announces it. */
+  #finish(job: Job, state: OutcomeState, result: Buffer | null): void {
+    const keep = this.results.keeps(job);
+    if (!keep && this.listenerCount('job:finished') === 0) return;
+    const outcome = outcomeRow(job, state, result, this.clock.now());
+    if (keep) this.#commit.stage().outcomes.push(outcome);
+    this.#afterCommit(() => this.emit('job:finished', outcome));
   }
 
   #forward(job: Job, update: WorkUpdate): void {

@@ -2,7 +2,7 @@
 // assert at once (STYLE §1.4). Emitting costs nothing when nobody listens.
 
 import { EventEmitter } from 'node:events';
-import type { AttemptRow, QuarantineRow } from '../storage/types.js';
+import type { AttemptRow, OutcomeRow, QuarantineRow } from '../storage/types.js';
 import type { Job } from './job.js';
 
 export interface EngineEvents {
@@ -15,6 +15,10 @@ export interface EngineEvents {
   'job:completed': [job: Job];
   'job:retry': [job: Job, runAt: number];
   'job:quarantined': [entry: QuarantineRow];
+  /** A worker sent WORK_STATUS (nothing is stored for it, so nothing to wait for). */
+  'job:progress': [job: Job];
+  /** A job ended for good: completed, failed, expired or quarantined (after its outcome row committed). */
+  'job:finished': [outcome: OutcomeRow];
   /** A late report from a worker for an attempt that had already ended, ignored. */
   'report:ignored': [handle: string, worker: string, packet: string];
 }

@@ -56,6 +56,17 @@ export class FunctionState {
     }
   }
 
+  /** When the longest-waiting runnable job became runnable, or null when none is. */
+  oldestQueuedAt(): number | null {
+    let oldest: number | null = null;
+    for (let p = 0; p < 3; p++) {
+      if (this.queued[p] === 0) continue;
+      const job = this.queues[p]!.first((j) => j.state === 'queued' && j.fn === this);
+      if (job && (oldest === null || job.queuedAt < oldest)) oldest = job.queuedAt;
+    }
+    return oldest;
+  }
+
   /** Bookkeeping for a queued job that leaves without being taken (cancel, expiry, abandon). */
   forget(job: Job): void {
     this.queued[job.priority]--;
@@ -68,6 +79,11 @@ export class FunctionState {
       w.wakeFor(this);
     }
   }
+}
+
+/** When a job became runnable: submitted, or its run-at time if later. */
+export function dueAt(job: Job): number {
+  return Math.max(job.submittedAt, job.runAt ?? 0);
 }
 
 export class FunctionRegistry {

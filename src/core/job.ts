@@ -32,8 +32,12 @@ export interface Waiter {
 
 /** The gearman side of a worker connection. */
 export interface WorkerConn {
+  readonly id: number;
   /** SET_CLIENT_ID, or the peer address. */
   readonly name: string;
+  readonly address: string;
+  /** Epoch ms, from the engine's clock. */
+  readonly connectedAt: number;
   /** Sends NOOP. */
   wake(): void;
 }
@@ -46,6 +50,8 @@ export interface Job {
   payload: Buffer;
   readonly priority: Priority;
   readonly submittedAt: number;
+  /** When it last became runnable: the start of its queue wait. */
+  queuedAt: number;
   runAt: number | null;
   deadline: number | null;
   /** Stored: a background submission created or joined it. */
@@ -64,12 +70,20 @@ export interface Job {
   crashes: number;
   /** Times it went back to its queue after a delivery that did not complete (gearmand's retry count). */
   retries: number;
+  /** The last WORK_STATUS of the running attempt (0/0 = none yet). */
   numerator: number;
   denominator: number;
+  /** By convention `key:value`; set by the submitter or extracted by a tag rule (core/tags.ts). */
+  tags: readonly string[];
+  /** From due to the first start, ms; null until it first starts. */
+  waitMs: number | null;
   /** Timeout, run-at or deadline timer. */
   timer: TimerRef | null;
   deadlineTimer: TimerRef | null;
 }
+
+/** Shared by every untagged job, so most jobs spend no memory on tags. */
+export const NO_TAGS: readonly string[] = Object.freeze([]);
 
 export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 'payload' | 'priority' | 'submittedAt' | 'durable'>): Job {
   // Every field spelled out, in one order: an object spread here would give each job a hidden class of
@@ -83,6 +97,7 @@ export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 
     priority: fields.priority,
     submittedAt: fields.submittedAt,
     durable: fields.durable,
+    queuedAt: fields.submittedAt,
     runAt: null,
     deadline: null,
     state: 'pending',
@@ -95,6 +110,8 @@ export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 
     retries: 0,
     numerator: 0,
     denominator: 0,
+    tags: NO_TAGS,
+    waitMs: null,
     timer: null,
     deadlineTimer: null,
   };
@@ -112,5 +129,6 @@ export function jobRow(job: Job): JobRow {
     submittedAt: job.submittedAt,
     runAt: job.runAt,
     deadline: job.deadline,
+    tags: job.tags,
   };
 }

@@ -69,6 +69,14 @@ export class PolicyBook {
   }
 }
 
+/** A running attempt with no timeout is called hung after this long (health checks, /api/workers). */
+export const DEFAULT_HANG_MS = 10 * 60_000;
+
+/** How long an attempt may run before it counts as hung: its timeout, else DEFAULT_HANG_MS. */
+export function hangThresholdMs(policy: Policy): number {
+  return policy.timeout ?? DEFAULT_HANG_MS;
+}
+
 /** Delay before retry number `failures` (1 = after the first failed delivery). */
 export function backoffDelay(b: BackoffPolicy, failures: number, random: () => number = Math.random): number {
   const raw = b.type === 'fixed' ? b.base : b.base * 2 ** Math.min(Math.max(failures - 1, 0), 40);

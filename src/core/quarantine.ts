@@ -38,6 +38,11 @@ export class Quarantine {
     return { entries, total };
   }
 
+  /** Entries stored in quarantine (what the next group commit brings is not counted yet). */
+  size(): Promise<number> {
+    return this.#host.store.quarantineCount({});
+  }
+
   async get(id: number): Promise<QuarantineRow> {
     await this.#host.flush();
     const entry = await this.#host.store.quarantineGet(id);

@@ -23,6 +23,7 @@ export class Connection implements Waiter, WorkerConn {
   readonly id: number;
   readonly address: string;
   readonly loopback: boolean;
+  readonly connectedAt: number;
   readonly ctx: ServerContext;
   readonly log: Logger;
   clientId = '-';
@@ -44,6 +45,7 @@ export class Connection implements Waiter, WorkerConn {
     this.#socket = socket;
     this.ctx = ctx;
     this.address = peerAddress(socket.remoteAddress);
+    this.connectedAt = ctx.engine.clock.now();
     this.loopback = isLoopback(socket.remoteAddress);
     this.authorized = this.loopback && ctx.config.trustLoopback;
     this.exceptions = ctx.config.exceptionsByDefault;

@@ -1,5 +1,6 @@
 // A bearer token guards the API. Without a configured token, only loopback may change state;
-// with one, every /api request from beyond loopback must carry it (DESIGN.md, Surfaces).
+// with one, every /api request from beyond loopback must carry it (DESIGN.md, Surfaces). /health and
+// /metrics follow the same rule when http.protectHealth / http.protectMetrics say so.
 
 import { isLoopback, tokenEquals } from '../access.js';
 import type { FastifyInstance } from 'fastify';
@@ -10,9 +11,15 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return header?.startsWith('Bearer ') === true && tokenEquals(header.slice(7), token);
 }
 
+function guarded(url: string, config: Readonly<Config>): boolean {
+  if (url.startsWith('/api/')) return true;
+  const path = url.split('?', 1)[0];
+  return (path === '/health' && config.http.protectHealth) || (path === '/metrics' && config.http.protectMetrics);
+}
+
 export function registerAuth(app: FastifyInstance, config: Readonly<Config>): void {
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/api/')) return;
+    if (!guarded(request.url, config)) return;
     const token = config.adminToken;
     const loopback = config.trustLoopback && isLoopback(request.socket.remoteAddress);
     if (token !== null && tokenMatches(request.headers.authorization, token)) return;

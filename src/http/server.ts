@@ -1,18 +1,29 @@
-// The HTTP side (port 4731): REST API, /health. Calls core, never storage directly.
+// The HTTP side (port 4731): REST API, OpenAPI document, /health, /metrics. Calls core, never storage directly.
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../core/engine.js';
+import type { HealthChecker } from '../core/health.js';
 import type { Connection } from '../gearman/connection.js';
+import cors from '@fastify/cors';
+import { Activity } from '../core/activity.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { functionRoutes } from './routes/functions.js';
 import { healthRoutes } from './routes/health.js';
+import { impactRoutes } from './routes/impact.js';
+import { jobRoutes } from './routes/jobs.js';
+import { Metrics } from './metrics.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
+import { workerRoutes } from './routes/workers.js';
 
 export interface HttpContext {
   engine: Engine;
+  health: HealthChecker;
   config: Readonly<Config>;
   log: Logger;
   connections: Set<Connection>;
@@ -27,8 +38,21 @@ export interface HttpServer {
 export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({ loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: ctx.config.limits.maxPayloadBytes * 2 + 65536 });
   registerErrorHandler(app);
+  // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
+  if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
   registerAuth(app, ctx.config);
+  await registerOpenApi(app);
+  const activity = new Activity(ctx.engine);
+  activity.start();
+  app.addHook('onClose', async () => activity.stop());
   await app.register(healthRoutes(ctx));
+  await app.register(jobRoutes(ctx), { prefix: '/api/jobs' });
+  await app.register(functionRoutes(ctx, activity), { prefix: '/api' });
+  await app.register(workerRoutes(ctx), { prefix: '/api' });
+  await app.register(impactRoutes(ctx), { prefix: '/api' });
+  const metrics = new Metrics(ctx.engine, ctx.health);
+  app.addHook('onClose', async () => metrics.close());
+  await app.register(metricsRoutes(metrics));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   await app.register(dashboardRoutes());
   return app;

@@ -3,7 +3,11 @@
 // normal path (STYLE §1.1, §2.1).
 
 import type {
+  ImpactQuery,
+  ImpactRow,
   JobRow,
+  OutcomeFilter,
+  OutcomeRow,
   QuarantineFilter,
   QuarantinePage,
   QuarantineRow,
@@ -29,6 +33,9 @@ export interface StorageAdapter {
   /** Where the data lives, for logs (a file path, a URL without password). */
   describe(): string;
 
+  /** A real, tiny write (for /health): resolves when the store accepted it. */
+  ping(now: number): Promise<void>;
+
   /** Applies one group commit in a single transaction; all or nothing. */
   write(batch: WriteBatch): Promise<void>;
 
@@ -39,6 +46,8 @@ export interface StorageAdapter {
 
   quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]>;
   quarantineCount(filter: QuarantineFilter): Promise<number>;
+  /** Entries per function name (functions without any are absent). */
+  quarantineCountByFunction(): Promise<Record<string, number>>;
   quarantineGet(id: number): Promise<QuarantineRow | null>;
   /** Replaces the payload of a quarantined job; false when no such entry. */
   quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean>;
@@ -49,4 +58,11 @@ export interface StorageAdapter {
   quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]>;
   /** Deletes the matching entries; returns how many. */
   quarantinePurge(filter: QuarantineFilter): Promise<number>;
+
+  /** Finished jobs matching every given field, newest first. */
+  outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]>;
+  /** Deletes up to `limit` rows that finished before `before`; returns how many. */
+  outcomesPrune(before: number, limit: number): Promise<number>;
+  /** Per tag, over the rows that finished since `query.since`: counts and worst wait. */
+  outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]>;
 }

@@ -33,6 +33,8 @@ export interface JobRow {
   runAt: number | null;
   /** Never started after this time; null = no deadline. */
   deadline: number | null;
+  /** By convention `key:value`, e.g. `user_id:42`; empty for most jobs. */
+  tags: readonly string[];
 }
 
 export interface AttemptRow {
@@ -80,6 +82,7 @@ export interface QuarantineRow {
   priority: Priority;
   submittedAt: number;
   deadline: number | null;
+  tags: readonly string[];
   reason: QuarantineReason;
   detail: string | null;
   quarantinedAt: number;
@@ -96,12 +99,14 @@ export interface WriteBatch {
   quarantine: QuarantineRow[];
   /** Completed durable jobs: the row and its attempts are removed. */
   deleteJobs: number[];
+  /** Finished jobs kept for the results retention (an existing row of the same id is replaced). */
+  outcomes: OutcomeRow[];
   /** Job ids below this are taken; the store never hands them out again. */
   idWatermark: number | null;
 }
 
 export function emptyBatch(): WriteBatch {
-  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], idWatermark: null };
+  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], idWatermark: null };
 }
 
 export function batchSize(b: WriteBatch): number {
@@ -111,6 +116,7 @@ export function batchSize(b: WriteBatch): number {
     b.endAttempts.length +
     b.quarantine.length +
     b.deleteJobs.length +
+    b.outcomes.length +
     (b.idWatermark === null ? 0 : 1)
   );
 }
@@ -144,4 +150,62 @@ export interface QuarantineSummary {
   payloadBytes: number;
   submittedAt: number;
   quarantinedAt: number;
+}
+
+/** How a job ended, as the results API and the impact report see it. */
+export type OutcomeState = 'completed' | 'failed' | 'expired' | 'quarantined';
+
+/** A finished job, kept for `results.retention` after it ended. */
+export interface OutcomeRow {
+  /** The job's id (a requeued job that finishes again replaces its earlier row). */
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  priority: Priority;
+  tags: readonly string[];
+  submittedAt: number;
+  runAt: number | null;
+  /** When its first attempt started; null if it never ran. */
+  startedAt: number | null;
+  finishedAt: number;
+  /** Time from due (max of submitted and run-at) to the first start, or to the end if it never ran. */
+  waitMs: number;
+  state: OutcomeState;
+  attempts: number;
+  /** The last WORK_STATUS; null when the worker never sent one. */
+  progress: { numerator: number; denominator: number } | null;
+  /** WORK_COMPLETE data of a completed job; null otherwise. */
+  result: Buffer | null;
+}
+
+export interface OutcomeFilter {
+  handle?: string;
+  unique?: string;
+  function?: string;
+  /** A whole tag, e.g. `user_id:42`. */
+  tag?: string;
+  /** Only rows that finished at or after this time (older ones are past their retention). */
+  finishedSince: number;
+  limit: number;
+}
+
+export interface ImpactQuery {
+  /** Rows that finished at or after this time. */
+  since: number;
+  /** A wait above this counts as waited too long, ms. */
+  waitedLongerThan: number;
+  /** Only tags of this key (`user_id` matches `user_id:*`); absent = every tag. */
+  key?: string;
+}
+
+/** Per tag: how its jobs fared. */
+export interface ImpactRow {
+  tag: string;
+  jobs: number;
+  waitedTooLong: number;
+  failed: number;
+  expired: number;
+  quarantined: number;
+  worstWaitMs: number;
 }

@@ -37,6 +37,7 @@ function oldEntry(id: number, fn: string): QuarantineRow {
   return {
     id,
     handle: `H:old:${id}`,
+    tags: [],
     function: fn,
     unique: `old-${id}`,
     payload: Buffer.from('old'),

@@ -19,6 +19,7 @@ function row(id: number, at: number): QuarantineRow {
   return {
     id,
     handle: `H:bulk:${id}`,
+    tags: [],
     function: fn,
     unique: `u-${id}`,
     payload: Buffer.from(`payload of job ${id} `.repeat(8)),

@@ -60,8 +60,9 @@ describe('SqliteStore: opening', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.deepEqual(db.prepare('SELECT version, name FROM lazaret_migrations ORDER BY version').all(), [
       { version: 1, name: 'init' },
+      { version: 2, name: 'outcomes_tags' },
     ]);
-    assert.equal(await store.schemaVersion(), 1);
+    assert.equal(await store.schemaVersion(), 2);
   });
 
   it('accepts synchronous: full and a busy timeout', async (t) => {
@@ -98,7 +99,7 @@ describe('SqliteStore: opening', () => {
     await assert.rejects(store.open(), (err: unknown) => {
       assert.ok(isLazaretError(err, ErrorCode.SCHEMA_TOO_NEW));
       assert.match(err.message, /schema version 42/);
-      assert.match(err.message, /up to 1\b/);
+      assert.match(err.message, /up to 2\b/);
       return true;
     });
     await rejectsWith(store.jobsLoad(), ErrorCode.STORE_CLOSED);

@@ -41,7 +41,7 @@ export interface Health {
 }
 
 export interface WorkerInfo {
-  id: string;
+  id: number;
   name: string;
   address: string;
   functions: string[];

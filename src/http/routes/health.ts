@@ -1,20 +1,15 @@
-// /health: a summary that load balancers and people can read. (Checks on workers, queue depth and job
-// age arrive with the observability work.)
+// GET /health: 200 when every check passes, 503 otherwise, with every check, its state and why
+// (docs/http-api.md). Each request runs the checks afresh (core/health.ts).
 
 import type { FastifyPluginAsync } from 'fastify';
+import { iso } from '../../core/handoff.js';
 import type { HttpContext } from '../server.js';
 
 export function healthRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
-    app.get('/health', async () => {
-      const functions = [...ctx.engine.functions.all()].map((f) => ({
-        name: f.name,
-        queued: f.runnable,
-        scheduled: f.scheduled[0] + f.scheduled[1] + f.scheduled[2],
-        running: f.running,
-        workers: f.workers.size,
-      }));
-      return { status: 'ok', jobs: ctx.engine.jobCount, connections: ctx.connections.size, functions };
+    app.get('/health', async (_request, reply) => {
+      const report = await ctx.health.check();
+      return reply.status(report.status === 'ok' ? 200 : 503).send({ status: report.status, checkedAt: iso(report.checkedAt), checks: report.checks });
     });
   };
 }

@@ -78,6 +78,10 @@ function entryJson(e: QuarantineRow) {
   };
 }
 
+// Route documentation for the OpenAPI document; the handlers validate their own input (parseFilter).
+const doc = (summary: string) => ({ summary, tags: ['quarantine'] });
+const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } } as const;
+
 const jobJson = (j: Job) => ({ id: j.id, handle: j.handle, function: j.fn.name });
 
 function parseId(raw: string): number {
@@ -89,7 +93,7 @@ function parseId(raw: string): number {
 export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
   const q = ctx.engine.quarantine;
   return async (app) => {
-    app.get('/', async (request) => {
+    app.get('/', { schema: doc('List quarantined jobs, newest first (filters: function, reason, since, before, ids; paging: limit, beforeId)') }, async (request) => {
       const query = request.query as Record<string, unknown>;
       const limit = query.limit === undefined ? 100 : Number(query.limit);
       if (!Number.isInteger(limit) || limit < 1) throw badRequest('limit must be a whole number >= 1');
@@ -99,9 +103,9 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
       return { total, entries: entries.map(summaryJson), nextBeforeId: entries.length === limit && last ? last.id : null };
     });
 
-    app.get('/:id', async (request) => entryJson(await q.get(parseId((request.params as { id: string }).id))));
+    app.get('/:id', { schema: { ...doc('One quarantined job: payload and every attempt'), params: idParams } }, async (request) => entryJson(await q.get(parseId((request.params as { id: string }).id))));
 
-    app.post('/requeue', async (request) => {
+    app.post('/requeue', { schema: doc('Requeue quarantined jobs with a fresh budget (ids or filters, or all: true)') }, async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const jobs = await q.requeue(parseFilter(body), body.all === true);
       return { requeued: jobs.map(jobJson) };
@@ -109,7 +113,7 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
 
     // The body is the new payload, raw (application/octet-stream) or JSON { payloadBase64 } / { payload }.
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    app.put('/:id/payload', async (request) => {
+    app.put('/:id/payload', { schema: { ...doc('Replace the payload of a quarantined job, then requeue it'), params: idParams } }, async (request) => {
       const id = parseId((request.params as { id: string }).id);
       let payload: Buffer;
       if (Buffer.isBuffer(request.body)) payload = request.body;
@@ -125,12 +129,12 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
       return { requeued: [jobJson(await q.edit(id, payload))] };
     });
 
-    app.post('/purge', async (request) => {
+    app.post('/purge', { schema: doc('Delete quarantined jobs for good (ids or filters, or all: true)') }, async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       return { purged: await q.purge(parseFilter(body), body.all === true) };
     });
 
-    app.delete('/:id', async (request) => {
+    app.delete('/:id', { schema: { ...doc('Delete one quarantined job'), params: idParams } }, async (request) => {
       const id = parseId((request.params as { id: string }).id);
       const purged = await q.purge({ ids: [id] });
       if (purged === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No quarantined job with id ${id}`);

@@ -10,7 +10,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SqlValue } from './rows.js';
 
-/** Rows per statement at most: 64 × 13 columns stays far below SQLite's 32,766 bound parameters. */
+/** Rows per statement at most: 64 × 16 columns (outcomes, the widest) stays far below SQLite's 32,766 bound parameters. */
 export const CHUNK = 64;
 
 export type BindValue = SqlValue | Buffer;

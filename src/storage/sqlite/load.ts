@@ -6,7 +6,7 @@ import { toAttemptRow, toJobRow, type AttemptRecord, type JobRecord } from './ro
 
 export function prepareJobsLoad(db: Database): () => StoredJob[] {
   const jobs = db.prepare<[], JobRecord>(
-    'SELECT id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline FROM jobs ORDER BY id',
+    'SELECT id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags FROM jobs ORDER BY id',
   );
   const attempts = db.prepare<[], AttemptRecord>(
     'SELECT job_id, n, worker, started_at, ended_at, outcome, error, evidence FROM attempts ORDER BY job_id, n',

@@ -17,7 +17,7 @@ export function prepareQuarantineRequeue(
   const requeue = db.transaction((filter: QuarantineFilter, now: number): JobRow[] => {
     const { where, params } = filterSql(filter);
     const select = cache.get<JobRecord>(
-      `SELECT id, handle, function, unique_key, payload, priority, submitted_at, NULL AS run_at, NULL AS deadline
+      `SELECT id, handle, function, unique_key, payload, priority, submitted_at, NULL AS run_at, NULL AS deadline, tags
        FROM quarantine ${where} ORDER BY id`,
     );
     const jobs = select.all(...params).map((record): JobRow => ({ ...toJobRow(record), runAt: now, deadline: null }));

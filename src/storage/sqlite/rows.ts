@@ -4,6 +4,8 @@
 
 import type {
   AttemptOutcome,
+  OutcomeRow,
+  OutcomeState,
   AttemptRow,
   Evidence,
   JobRow,
@@ -27,6 +29,7 @@ export interface JobRecord {
   submitted_at: number;
   run_at: number | null;
   deadline: number | null;
+  tags: string | null;
 }
 
 export interface AttemptRecord {
@@ -67,6 +70,7 @@ export interface QuarantineRecord {
   detail: string | null;
   quarantined_at: number;
   attempts: string;
+  tags: string | null;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(['completed', 'failed', 'crashed', 'timed_out', 'cancelled', 'returned']);
@@ -126,7 +130,22 @@ export function toJobRow(r: JobRecord): JobRow {
     submittedAt: r.submitted_at,
     runAt: r.run_at,
     deadline: r.deadline,
+    tags: tagsOf(r.tags, 'jobs', r.id),
   };
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+/** Tags as stored: a JSON array, or NULL for none (most jobs), so untagged rows spend no bytes. */
+export function tagsJson(tags: readonly string[]): string | null {
+  return tags.length === 0 ? null : JSON.stringify(tags);
+}
+
+export function tagsOf(value: string | null, table: string, id: number): readonly string[] {
+  if (value === null) return NO_TAGS;
+  const parsed = parseJson(value, table, id);
+  if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) throw corruptRow(table, id, 'tags is not a JSON array of strings');
+  return parsed as string[];
 }
 
 export function toAttemptRow(r: AttemptRecord): AttemptRow {
@@ -210,6 +229,7 @@ export function toQuarantineRow(r: QuarantineRecord): QuarantineRow {
     priority: priorityOf(r.priority, 'quarantine', r.id),
     submittedAt: r.submitted_at,
     deadline: r.deadline,
+    tags: tagsOf(r.tags, 'quarantine', r.id),
     reason: reasonOf(r.reason, r.id),
     detail: r.detail,
     quarantinedAt: r.quarantined_at,
@@ -230,5 +250,47 @@ export function toQuarantineSummary(r: QuarantineSummaryRecord): QuarantineSumma
     payloadBytes: r.payload_bytes,
     submittedAt: r.submitted_at,
     quarantinedAt: r.quarantined_at,
+  };
+}
+
+export interface OutcomeRecord {
+  id: number;
+  handle: string;
+  function: string;
+  unique_key: string;
+  priority: number;
+  tags: string | null;
+  submitted_at: number;
+  run_at: number | null;
+  started_at: number | null;
+  finished_at: number;
+  wait_ms: number;
+  state: string;
+  attempts: number;
+  numerator: number | null;
+  denominator: number | null;
+  result: Buffer | null;
+}
+
+const OUTCOME_STATES: ReadonlySet<string> = new Set<OutcomeState>(['completed', 'failed', 'expired', 'quarantined']);
+
+export function toOutcomeRow(r: OutcomeRecord): OutcomeRow {
+  if (!OUTCOME_STATES.has(r.state)) throw corruptRow('outcomes', r.id, `state "${r.state}" is unknown`);
+  return {
+    id: r.id,
+    handle: r.handle,
+    function: r.function,
+    unique: r.unique_key,
+    priority: priorityOf(r.priority, 'outcomes', r.id),
+    tags: tagsOf(r.tags, 'outcomes', r.id),
+    submittedAt: r.submitted_at,
+    runAt: r.run_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    waitMs: r.wait_ms,
+    state: r.state as OutcomeState,
+    attempts: r.attempts,
+    progress: r.numerator === null || r.denominator === null ? null : { numerator: r.numerator, denominator: r.denominator },
+    result: r.result,
   };
 }

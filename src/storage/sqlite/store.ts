@@ -8,7 +8,11 @@ import type Database from 'better-sqlite3';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
 import type {
+  ImpactQuery,
+  ImpactRow,
   JobRow,
+  OutcomeFilter,
+  OutcomeRow,
   QuarantineFilter,
   QuarantinePage,
   QuarantineRow,
@@ -20,8 +24,13 @@ import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js
 import { toStoreError } from './errors.js';
 import { prepareIdsNext } from './ids-next.js';
 import { prepareJobsLoad } from './load.js';
+import { preparePing } from './ping.js';
 import { migrate, migrationsDir, prepareSchemaVersion, readMigrations } from './migrate.js';
+import { prepareOutcomesFind } from './outcomes-find.js';
+import { prepareOutcomesImpact } from './outcomes-impact.js';
+import { prepareOutcomesPrune } from './outcomes-prune.js';
 import { prepareQuarantineCount } from './quarantine-count.js';
+import { prepareQuarantineCountByFunction } from './quarantine-count-by-function.js';
 import { StatementCache } from './quarantine-filter.js';
 import { prepareQuarantineGet } from './quarantine-get.js';
 import { prepareQuarantineList } from './quarantine-list.js';
@@ -45,30 +54,40 @@ export interface SqliteStoreOptions {
 /** Every operation, with its statements prepared once when the store opens. */
 interface Operations {
   schemaVersion: () => number;
+  ping: (now: number) => void;
   write: (batch: WriteBatch) => void;
   jobsLoad: () => StoredJob[];
   idsNext: () => number;
   quarantineList: (filter: QuarantineFilter, page: QuarantinePage) => QuarantineSummary[];
   quarantineCount: (filter: QuarantineFilter) => number;
+  quarantineCountByFunction: () => Record<string, number>;
   quarantineGet: (id: number) => QuarantineRow | null;
   quarantineUpdatePayload: (id: number, payload: Buffer) => boolean;
   quarantineRequeue: (filter: QuarantineFilter, now: number) => JobRow[];
   quarantinePurge: (filter: QuarantineFilter) => number;
+  outcomesFind: (filter: OutcomeFilter) => OutcomeRow[];
+  outcomesPrune: (before: number, limit: number) => number;
+  outcomesImpact: (query: ImpactQuery) => ImpactRow[];
 }
 
 function prepareOperations(db: Database.Database): Operations {
   const cache = new StatementCache(db);
   return {
     schemaVersion: prepareSchemaVersion(db),
+    ping: preparePing(db),
     write: prepareWrite(db),
     jobsLoad: prepareJobsLoad(db),
     idsNext: prepareIdsNext(db),
     quarantineList: prepareQuarantineList(cache),
     quarantineCount: prepareQuarantineCount(cache),
+    quarantineCountByFunction: prepareQuarantineCountByFunction(db),
     quarantineGet: prepareQuarantineGet(db),
     quarantineUpdatePayload: prepareQuarantineUpdatePayload(db),
     quarantineRequeue: prepareQuarantineRequeue(db, cache),
     quarantinePurge: prepareQuarantinePurge(cache),
+    outcomesFind: prepareOutcomesFind(cache),
+    outcomesPrune: prepareOutcomesPrune(db),
+    outcomesImpact: prepareOutcomesImpact(db),
   };
 }
 
@@ -135,6 +154,10 @@ export class SqliteStore implements StorageAdapter {
     return this.#run('schemaVersion', (ops) => ops.schemaVersion());
   }
 
+  ping(now: number): Promise<void> {
+    return this.#run('ping', (ops) => ops.ping(now));
+  }
+
   write(batch: WriteBatch): Promise<void> {
     return this.#run('write', (ops) => ops.write(batch));
   }
@@ -155,6 +178,10 @@ export class SqliteStore implements StorageAdapter {
     return this.#run('quarantineCount', (ops) => ops.quarantineCount(filter));
   }
 
+  quarantineCountByFunction(): Promise<Record<string, number>> {
+    return this.#run('quarantineCountByFunction', (ops) => ops.quarantineCountByFunction());
+  }
+
   quarantineGet(id: number): Promise<QuarantineRow | null> {
     return this.#run('quarantineGet', (ops) => ops.quarantineGet(id));
   }
@@ -169,6 +196,18 @@ export class SqliteStore implements StorageAdapter {
 
   quarantinePurge(filter: QuarantineFilter): Promise<number> {
     return this.#run('quarantinePurge', (ops) => ops.quarantinePurge(filter));
+  }
+
+  outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]> {
+    return this.#run('outcomesFind', (ops) => ops.outcomesFind(filter));
+  }
+
+  outcomesPrune(before: number, limit: number): Promise<number> {
+    return this.#run('outcomesPrune', (ops) => ops.outcomesPrune(before, limit));
+  }
+
+  outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]> {
+    return this.#run('outcomesImpact', (ops) => ops.outcomesImpact(query));
   }
 
   // async so that a throw, ours or the driver's, reaches the caller as a rejection, never synchronously.

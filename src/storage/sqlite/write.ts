@@ -12,7 +12,8 @@ import type { Database } from 'better-sqlite3';
 import type { AttemptStart, QuarantineRow, WriteBatch } from '../types.js';
 import { marks, prepareBulkIds, prepareBulkInsert } from './bulk.js';
 import { prepareJobsInsert } from './jobs-insert.js';
-import { attemptsJson, evidenceJson } from './rows.js';
+import { prepareOutcomesInsert } from './outcomes-insert.js';
+import { attemptsJson, evidenceJson, tagsJson } from './rows.js';
 
 export const WATERMARK_KEY = 'id_watermark';
 
@@ -31,8 +32,8 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
   const insertQuarantine = prepareBulkInsert<QuarantineRow>(
     db,
     `INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, deadline,
-       reason, detail, quarantined_at, attempt_count, attempts)`,
-    13,
+       reason, detail, quarantined_at, attempt_count, attempts, tags)`,
+    14,
     (q) => [
       q.id,
       q.handle,
@@ -47,6 +48,7 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
       q.quarantinedAt,
       q.attempts.length,
       attemptsJson(q.attempts),
+      tagsJson(q.tags),
     ],
   );
   // Ids bound as an IN list of up to CHUNK parameters, one statement per table for a usual commit:
@@ -62,6 +64,7 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
   };
   // The watermark only rises: two batches committed out of order must not hand ids out twice.
   // better-sqlite3 binds every JS number as a REAL; meta.value is ANY, so the cast keeps it an integer.
+  const insertOutcomes = prepareOutcomesInsert(db);
   const raiseWatermark = db.prepare(
     `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', CAST(? AS INTEGER))
      ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
@@ -82,6 +85,7 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     insertQuarantine(b.quarantine);
     if (b.quarantine.length > 0) removeJobs(b.quarantine.map((q) => q.id));
     removeJobs(b.deleteJobs);
+    insertOutcomes(b.outcomes);
     if (b.idWatermark !== null && b.idWatermark !== undefined) raiseWatermark.run(b.idWatermark);
   });
 

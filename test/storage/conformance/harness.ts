@@ -70,6 +70,7 @@ export function job(id: number, over: Partial<JobRow> = {}): JobRow {
     submittedAt: 1_700_000_000_000 + id,
     runAt: null,
     deadline: null,
+    tags: [],
     ...over,
   };
 }
@@ -117,6 +118,7 @@ export function quarantined(id: number, over: Partial<QuarantineRow> = {}): Quar
     priority: j.priority,
     submittedAt: j.submittedAt,
     deadline: null,
+    tags: j.tags,
     reason: 'max_attempts',
     detail: null,
     quarantinedAt: 1_700_000_200_000 + id,

@@ -5,6 +5,7 @@
 import { describe } from 'node:test';
 import { attemptsTests } from './attempts.js';
 import { harness, type MakeAdapter } from './harness.js';
+import { outcomesTests } from './outcomes.js';
 import { quarantineTests } from './quarantine.js';
 import { recoveryTests } from './recovery.js';
 import { submitTests } from './submit.js';
@@ -23,5 +24,6 @@ export function storageConformance(name: string, makeAdapter: MakeAdapter): void
     describe('attempts', () => attemptsTests(h));
     describe('quarantine', () => quarantineTests(h));
     describe('recovery', () => recoveryTests(h));
+    describe('outcomes and tags', () => outcomesTests(h));
   });
 }

@@ -76,6 +76,7 @@ export function recoveryTests(h: Harness): void {
       ['write', (s) => s.write(batch({ insertJobs: [job(1)] }))],
       ['jobsLoad', (s) => s.jobsLoad()],
       ['idsNext', (s) => s.idsNext()],
+      ['ping', (s) => s.ping(1)],
       ['quarantineList', (s) => s.quarantineList({}, { limit: 1 })],
       ['quarantineCount', (s) => s.quarantineCount({})],
       ['quarantineGet', (s) => s.quarantineGet(1)],
@@ -86,6 +87,16 @@ export function recoveryTests(h: Harness): void {
     for (const [name, call] of calls) {
       await t.test(name, () => rejectsWith(call(store), ErrorCode.STORE_CLOSED));
     }
+  });
+
+  it('ping writes without touching jobs, ids or quarantine, again and again', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ insertJobs: [job(4)] }));
+    await store.ping(1000);
+    await store.ping(2000);
+    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [4]);
+    assert.equal(await store.idsNext(), 5);
+    assert.equal(await store.quarantineCount({}), 0);
   });
 
   it('describe() names where the data lives', async (t) => {

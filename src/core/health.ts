@@ -1,0 +1,313 @@
+// Health checks (GET /health, alerts, logs): pure logic over the engine's state and its clock. Checked
+// every intervalMs and on demand; a check that turns red or recovers is logged and emitted as
+// 'health:changed'. Other parts of a node add their own checks with addSource().
+
+import picomatch from 'picomatch';
+import type { Logger } from 'pino';
+import type { AttemptOutcome, AttemptRow } from '../storage/types.js';
+import type { TimerRef } from './clock.js';
+import type { Engine } from './engine.js';
+import { TypedEmitter } from './events.js';
+import type { FunctionState } from './functions.js';
+import type { Job } from './job.js';
+import { LatencyWindow } from './latency.js';
+import { hangThresholdMs } from './policy.js';
+
+/** Thresholds for the functions whose name matches the glob; durations in ms. Later rules win. */
+export interface HealthRule {
+  function: string;
+  minWorkers?: number;
+  maxQueued?: number;
+  maxOldestQueuedAge?: number;
+  /** Longest an attempt may run before it counts as hung; default: the policy's timeout, else 10 min. */
+  hangAfter?: number;
+  maxP95Wait?: number;
+  maxP95Run?: number;
+}
+
+export interface HealthOptions {
+  /** How often the checks run by themselves (an HTTP request also runs them). */
+  intervalMs: number;
+  rules: readonly HealthRule[];
+  /** A function with queued jobs and no connected worker for this long is red, with or without rules. */
+  unservedAfterMs: number;
+}
+
+export type CheckState = 'ok' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  function?: string;
+  state: CheckState;
+  reason: string;
+  value?: number;
+  threshold?: number;
+}
+
+export interface HealthReport {
+  status: CheckState;
+  checkedAt: number;
+  checks: CheckResult[];
+}
+
+/** Checks from elsewhere in the node (e.g. supervisors); called at every check, must be quick. */
+export type CheckSource = () => CheckResult[];
+
+export interface HealthEvents {
+  /** A check turned red (`check.state` 'fail') or recovered ('ok'). */
+  'health:changed': [check: CheckResult];
+  'health:checked': [report: HealthReport];
+}
+
+/** Outcomes whose duration says how long the work took (not a server stop or an operator's cancel). */
+const TIMED_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set(['completed', 'failed', 'crashed', 'timed_out']);
+const P95 = 0.95;
+
+export class HealthChecker extends TypedEmitter<HealthEvents> {
+  readonly latency = new LatencyWindow();
+  readonly #engine: Engine;
+  readonly #log: Logger;
+  readonly #opts: HealthOptions;
+  readonly #rules: { rule: HealthRule; test: (name: string) => boolean }[];
+  /** Rules naming one function exactly: checked even before the function was ever seen. */
+  readonly #named: string[];
+  readonly #sources: CheckSource[] = [];
+  /** Per function, the last check at which it had a worker or nothing queued. */
+  readonly #servedAt = new Map<string, number>();
+  readonly #startedAt: number;
+  /** The last result of every check that failed, by name and function. */
+  #failing = new Map<string, CheckResult>();
+  #last: HealthReport | null = null;
+  #running: Promise<HealthReport> | null = null;
+  #timer: TimerRef | null = null;
+  #stopped = false;
+
+  constructor(engine: Engine, log: Logger, opts: HealthOptions) {
+    super();
+    this.#engine = engine;
+    this.#log = log;
+    this.#opts = opts;
+    this.#rules = opts.rules.map((rule) => ({ rule, test: picomatch(rule.function, { dot: true }) }));
+    this.#named = opts.rules.filter((r) => !picomatch.scan(r.function).isGlob).map((r) => r.function);
+    this.#startedAt = engine.clock.now();
+    engine.on('attempt:started', this.#onStarted);
+    engine.on('attempt:ended', this.#onEnded);
+  }
+
+  /** Checks every intervalMs from now on. */
+  start(): void {
+    this.#stopped = false;
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#engine.off('attempt:started', this.#onStarted);
+    this.#engine.off('attempt:ended', this.#onEnded);
+  }
+
+  addSource(source: CheckSource): void {
+    this.#sources.push(source);
+  }
+
+  get last(): HealthReport | null {
+    return this.#last;
+  }
+
+  /** Runs every check now; callers arriving while one runs share its answer. */
+  check(): Promise<HealthReport> {
+    this.#running ??= this.#checkAll().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#engine.clock.setTimer(this.#opts.intervalMs, () => {
+      this.check().then(
+        () => this.#arm(),
+        (err: unknown) => {
+          this.#log.error({ err }, 'health check failed to run');
+          this.#arm();
+        },
+      );
+    });
+  }
+
+  readonly #onStarted = (job: Job, attempt: AttemptRow): void => {
+    this.latency.record(job.fn.name, 'wait', attempt.startedAt - job.queuedAt, attempt.startedAt);
+  };
+
+  readonly #onEnded = (job: Job, attempt: AttemptRow): void => {
+    if (attempt.endedAt === null || attempt.outcome === null || !TIMED_OUTCOMES.has(attempt.outcome)) return;
+    this.latency.record(job.fn.name, 'run', attempt.endedAt - attempt.startedAt, attempt.endedAt);
+  };
+
+  async #checkAll(): Promise<HealthReport> {
+    const store = await this.#storeCheck();
+    const now = this.#engine.clock.now();
+    const checks = [store, ...this.#functionChecks(now)];
+    for (const source of this.#sources) {
+      try {
+        checks.push(...source());
+      } catch (err) {
+        checks.push({ name: 'source', state: 'fail', reason: `a health check source failed: ${(err as Error).message}` });
+      }
+    }
+    const report: HealthReport = { status: checks.some((c) => c.state === 'fail') ? 'fail' : 'ok', checkedAt: now, checks };
+    // A check still running while the node stops sees a closed store: not news for anyone.
+    if (this.#stopped) return report;
+    this.#noteChanges(checks);
+    this.#last = report;
+    this.emit('health:checked', report);
+    return report;
+  }
+
+  async #storeCheck(): Promise<CheckResult> {
+    try {
+      await this.#engine.store.ping(this.#engine.clock.now());
+      return { name: 'store', state: 'ok', reason: `${this.#engine.store.describe()} is writable` };
+    } catch (err) {
+      return { name: 'store', state: 'fail', reason: `cannot write to ${this.#engine.store.describe()}: ${(err as Error).message}` };
+    }
+  }
+
+  #functionChecks(now: number): CheckResult[] {
+    const out: CheckResult[] = [];
+    const running = this.#longestRunning(now);
+    const seen = new Set<string>();
+    for (const fn of this.#engine.functions.all()) {
+      seen.add(fn.name);
+      this.#checkFunction(out, fn.name, fn, running.get(fn.name) ?? null, now);
+    }
+    for (const name of this.#named) if (!seen.has(name)) this.#checkFunction(out, name, null, null, now);
+    return out;
+  }
+
+  #checkFunction(out: CheckResult[], name: string, fn: FunctionState | null, longest: number | null, now: number): void {
+    const rule = this.#ruleFor(name);
+    const workers = fn?.workers.size ?? 0;
+    const queued = fn?.runnable ?? 0;
+    const oldestAt = fn?.oldestQueuedAt() ?? null;
+    const age = oldestAt === null ? 0 : now - oldestAt;
+
+    if (workers > 0 || queued === 0) this.#servedAt.set(name, now);
+    if (queued > 0) {
+      const since = Math.max(this.#servedAt.get(name) ?? this.#startedAt, oldestAt ?? now);
+      const unserved = workers === 0 ? now - since : 0;
+      const limit = this.#opts.unservedAfterMs;
+      out.push(
+        unserved >= limit
+          ? fail('unserved', name, `${queued} jobs queued and no worker connected for ${seconds(unserved)}`, unserved, limit)
+          : ok('unserved', name, workers > 0 ? `${workers} workers for ${queued} queued jobs` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
+      );
+    }
+    if (rule.minWorkers !== undefined) {
+      out.push(
+        workers < rule.minWorkers
+          ? fail('workers', name, `${workers} workers connected, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
+          : ok('workers', name, `${workers} workers connected`, workers, rule.minWorkers),
+      );
+    }
+    if (rule.maxQueued !== undefined) {
+      out.push(
+        queued > rule.maxQueued
+          ? fail('queued', name, `${queued} jobs queued, more than ${rule.maxQueued}`, queued, rule.maxQueued)
+          : ok('queued', name, `${queued} jobs queued`, queued, rule.maxQueued),
+      );
+    }
+    if (rule.maxOldestQueuedAge !== undefined) {
+      out.push(
+        age > rule.maxOldestQueuedAge
+          ? fail('oldest_queued_age', name, `the oldest queued job has waited ${seconds(age)}, more than ${seconds(rule.maxOldestQueuedAge)}`, age, rule.maxOldestQueuedAge)
+          : ok('oldest_queued_age', name, oldestAt === null ? 'nothing queued' : `the oldest queued job has waited ${seconds(age)}`, age, rule.maxOldestQueuedAge),
+      );
+    }
+    if (longest !== null) {
+      const limit = rule.hangAfter ?? hangThresholdMs(this.#engine.policies.for(name));
+      out.push(
+        longest > limit
+          ? fail('hung', name, `an attempt has been running for ${seconds(longest)}, longer than ${seconds(limit)}: is its worker stuck?`, longest, limit)
+          : ok('hung', name, `the longest running attempt started ${seconds(longest)} ago`, longest, limit),
+      );
+    }
+    this.#p95(out, 'p95_wait', name, rule.maxP95Wait, 'queue wait', now);
+    this.#p95(out, 'p95_run', name, rule.maxP95Run, 'run time', now);
+  }
+
+  #p95(out: CheckResult[], check: 'p95_wait' | 'p95_run', name: string, limit: number | undefined, what: string, now: number): void {
+    if (limit === undefined) return;
+    const p = this.latency.quantile(name, check === 'p95_wait' ? 'wait' : 'run', P95, now);
+    const window = seconds(this.latency.windowMs);
+    if (p === null) out.push(ok(check, name, `no attempts in the last ${window}`, 0, limit));
+    else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts), more than ${seconds(limit)}`, p.ms, limit));
+    else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts)`, p.ms, limit));
+  }
+
+  /** The merged rule of every glob that matches, later ones winning. */
+  #ruleFor(name: string): Omit<HealthRule, 'function'> {
+    const merged: Omit<HealthRule, 'function'> = {};
+    for (const { rule, test } of this.#rules) {
+      if (!test(name)) continue;
+      const { function: _glob, ...thresholds } = rule;
+      Object.assign(merged, thresholds);
+    }
+    return merged;
+  }
+
+  /** Per function, how long its longest running attempt has run. */
+  #longestRunning(now: number): Map<string, number> {
+    const longest = new Map<string, number>();
+    for (const w of this.#engine.workers) {
+      for (const job of w.held.values()) {
+        if (job.current === null) continue;
+        const ms = now - job.current.startedAt;
+        if (ms > (longest.get(job.fn.name) ?? -1)) longest.set(job.fn.name, ms);
+      }
+    }
+    return longest;
+  }
+
+  #noteChanges(checks: CheckResult[]): void {
+    const failing = new Map<string, CheckResult>();
+    const present = new Set<string>();
+    for (const c of checks) {
+      const key = `${c.name}\0${c.function ?? ''}`;
+      present.add(key);
+      const was = this.#failing.get(key);
+      if (c.state === 'fail') {
+        failing.set(key, c);
+        if (!was) this.#changed(c);
+      } else if (was) this.#changed(c);
+    }
+    for (const [key, was] of this.#failing) {
+      if (present.has(key)) continue;
+      this.#changed({ name: was.name, ...(was.function === undefined ? {} : { function: was.function }), state: 'ok', reason: 'no longer applies (nothing left to check)' });
+    }
+    this.#failing = failing;
+  }
+
+  #changed(check: CheckResult): void {
+    const fields = { check: check.name, function: check.function, reason: check.reason, value: check.value, threshold: check.threshold };
+    if (check.state === 'fail') this.#log.warn(fields, `health check ${label(check)} is failing: ${check.reason}`);
+    else this.#log.info(fields, `health check ${label(check)} recovered: ${check.reason}`);
+    this.emit('health:changed', check);
+  }
+}
+
+function ok(name: string, fn: string, reason: string, value: number, threshold: number): CheckResult {
+  return { name, function: fn, state: 'ok', reason, value, threshold };
+}
+
+function fail(name: string, fn: string, reason: string, value: number, threshold: number): CheckResult {
+  return { name, function: fn, state: 'fail', reason, value, threshold };
+}
+
+function label(c: CheckResult): string {
+  return c.function === undefined ? c.name : `${c.name} (${c.function})`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s` : `${Math.round(ms / 60_000)} min`;
+}

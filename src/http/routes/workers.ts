@@ -1,0 +1,45 @@
+// /api/workers: every worker connection, what it serves and what it runs now — and whether that has
+// run past its hang threshold (the same threshold the health checks use).
+
+import type { FastifyPluginAsync } from 'fastify';
+import { iso } from '../../core/handoff.js';
+import { hangThresholdMs } from '../../core/policy.js';
+import { workerSchema } from '../schemas.js';
+import type { HttpContext } from '../server.js';
+
+export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
+  const { engine } = ctx;
+  return async (app) => {
+    app.get(
+      '/workers',
+      {
+        schema: {
+          summary: 'Worker connections: functions, current job, running time, hung',
+          tags: ['workers'],
+          response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerSchema } } } },
+        },
+      },
+      async () => {
+        const now = engine.clock.now();
+        const workers = [...engine.workers].map((w) => {
+          // held is in assignment order: the first is the one it is most likely running.
+          const job = w.held.values().next().value;
+          const startedAt = job?.current?.startedAt ?? null;
+          const runningMs = startedAt === null ? 0 : Math.max(0, now - startedAt);
+          return {
+            id: w.conn.id,
+            name: w.conn.name,
+            address: w.conn.address,
+            functions: [...w.abilities.keys()],
+            connectedAt: iso(w.conn.connectedAt),
+            job:
+              job === undefined || startedAt === null
+                ? null
+                : { handle: job.handle, function: job.fn.name, startedAt: iso(startedAt), runningMs, hung: runningMs > hangThresholdMs(engine.policies.for(job.fn.name)) },
+          };
+        });
+        return { workers: workers.sort((a, b) => a.id - b.id) };
+      },
+    );
+  };
+}

@@ -1,0 +1,83 @@
+// JSON schemas of the API's shapes: fastify validates and serialises with them, and @fastify/swagger
+// turns them into /api/openapi.json (docs/http-api.md is the overview).
+
+const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, 'null'], ...extra });
+const isoTime = { type: 'string', format: 'date-time' };
+
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, hint: nullable('string') },
+    },
+  },
+} as const;
+
+export const jobSchema = {
+  type: 'object',
+  properties: {
+    handle: { type: 'string' },
+    function: { type: 'string' },
+    unique: { type: 'string' },
+    priority: { type: 'string', enum: ['high', 'normal', 'low'] },
+    state: { type: 'string', enum: ['queued', 'scheduled', 'running', 'completed', 'failed', 'expired', 'quarantined'] },
+    progress: nullable('object', { properties: { numerator: { type: 'integer' }, denominator: { type: 'integer' } } }),
+    attempts: { type: 'integer' },
+    submittedAt: isoTime,
+    runAt: nullable('string', { format: 'date-time' }),
+    deadline: nullable('string', { format: 'date-time' }),
+    startedAt: nullable('string', { format: 'date-time' }),
+    finishedAt: nullable('string', { format: 'date-time' }),
+    tags: { type: 'array', items: { type: 'string' } },
+    result: nullable('object', {
+      description: 'WORK_COMPLETE data of a completed job, kept results.retention',
+      properties: { base64: { type: 'string' }, text: nullable('string') },
+    }),
+    quarantineId: nullable('integer'),
+  },
+} as const;
+
+const count = { type: 'integer' };
+const rate = { type: 'number' };
+
+export const functionSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    queued: { type: 'object', properties: { high: count, normal: count, low: count, total: count } },
+    scheduled: count,
+    running: count,
+    workers: count,
+    oldestQueuedMs: nullable('integer'),
+    quarantined: count,
+    rates: { type: 'object', properties: { submittedPerMin: rate, completedPerMin: rate, failedPerMin: rate } },
+  },
+} as const;
+
+export const workerSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    address: { type: 'string' },
+    functions: { type: 'array', items: { type: 'string' } },
+    connectedAt: isoTime,
+    job: nullable('object', {
+      properties: { handle: { type: 'string' }, function: { type: 'string' }, startedAt: isoTime, runningMs: count, hung: { type: 'boolean' } },
+    }),
+  },
+} as const;
+
+export const impactRowSchema = {
+  type: 'object',
+  properties: {
+    tag: { type: 'string' },
+    jobs: count,
+    waitedTooLong: count,
+    failed: count,
+    expired: count,
+    quarantined: count,
+    worstWaitMs: count,
+  },
+} as const;
