@@ -62,8 +62,12 @@ test('a poison job is quarantined with its signal, then requeued, edited and pur
   const firstDone = completed(handles[0]!);
   await page.getByRole('button', { name: 'Requeue', exact: true }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Requeue' }).click();
-  await page.getByTestId('done').getByText(handles[0]!).waitFor();
   await firstDone;
+  // The notice links to the job, which the healthy worker completed.
+  await page.getByTestId('done').getByRole('link', { name: handles[0]! }).click();
+  await page.getByTestId('job-state').getByText('completed').waitFor();
+  assert.equal(await page.getByTestId('payload').innerText(), 'nosiop');
+  await screenshot(t, page, 'requeued-job-completed');
 
   // Edit-and-requeue: the second job runs with the payload typed in the browser.
   await page.goto(`${base}#/quarantine/${second}`);

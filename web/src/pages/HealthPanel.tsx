@@ -12,7 +12,7 @@ function checkName(c: HealthCheck): string {
 
 function measured(c: HealthCheck): string | null {
   if (c.value === undefined && c.threshold === undefined) return null;
-  return `${c.value ?? '—'} (limit ${c.threshold ?? '—'})`;
+  return `value ${c.value ?? '—'}, limit ${c.threshold ?? '—'}`;
 }
 
 export function HealthPanel({ health }: { health: Loaded<Health> }) {
