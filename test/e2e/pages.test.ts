@@ -53,6 +53,10 @@ test('every page renders at laptop and phone widths, with screenshots', async (t
       await page.waitForLoadState('networkidle');
       const broken = await page.locator('.notice.error').allInnerTexts();
       assert.deepEqual(broken, [], `${p.hash} shows no error`);
+      const unlabelled = await page.evaluate(
+        "[...document.querySelectorAll('input, select, textarea')].filter((e) => e.labels.length === 0 && !e.getAttribute('aria-label')).map((e) => e.outerHTML)",
+      );
+      assert.deepEqual(unlabelled, [], `${p.hash}: every control has a label`);
       const name = `${p.hash.slice(2).replace(/[/:?&=]+/g, '-')}-${width}`;
       await screenshot(t, page, name);
       // Nothing is wider than the screen except inside the scrollable table boxes.
@@ -62,8 +66,19 @@ test('every page renders at laptop and phone widths, with screenshots', async (t
     assert.deepEqual(page.errors, []);
   }
 
-  // What the pages say, not only that they render.
+  // Keyboard: the first Tab reaches "skip to content", which moves focus to the page; the links precede it.
   const page = await pageFor(browser);
+  await page.goto(`${base}#/overview`);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate('document.activeElement.id'), 'main');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate('document.activeElement.textContent'), 'Impact');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Impact' }).waitFor();
+
+  // What the pages say, not only that they render.
   await page.goto(`${base}#/quarantine/1`);
   assert.match(await page.getByTestId('payload').innerText(), /^00000000 {2}89 50 4e 47 0d 0a 1a 0a 00 ff/);
   assert.match(await page.getByTestId('attempt').innerText(), /ImageDecodeError: truncated PNG/);
