@@ -14,7 +14,8 @@ export function duration(ms: number | null | undefined): string {
 
 export function since(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
-  return `${duration(now - Date.parse(iso))} ago`;
+  // The server's clock may run a little ahead of the browser's: never "-2 s ago".
+  return `${duration(Math.max(0, now - Date.parse(iso)))} ago`;
 }
 
 export function time(iso: string | null | undefined): string {
