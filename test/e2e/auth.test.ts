@@ -44,6 +44,17 @@ test('the dashboard asks for the token on a 401, keeps it for the tab only, and 
   // A new tab (a new session) starts without the token.
   const other = await pageFor(browser);
   await other.goto(`http://127.0.0.1:${server.httpPort}/#/quarantine`);
-  await other.getByRole('dialog', { name: 'Admin token needed' }).waitFor();
+  const asked = other.getByRole('dialog', { name: 'Admin token needed' });
+  await asked.waitFor();
+  // Cancelled, the prompt stays closed (no re-prompt on every poll); the error offers it again.
+  await asked.getByRole('button', { name: 'Cancel' }).click();
+  const offer = other.getByRole('button', { name: 'Enter the admin token' }).first();
+  await offer.waitFor();
+  assert.equal(await asked.isVisible(), false);
+  await screenshot(t, other, 'token-declined');
+  await offer.click();
+  await asked.getByLabel('Token').fill(TOKEN);
+  await asked.getByRole('button', { name: 'Use token' }).click();
+  await other.getByText('Nothing in quarantine.').waitFor();
   assert.deepEqual([...page.errors, ...other.errors], []);
 });

@@ -32,15 +32,19 @@ export function saveToken(token: string | null): void {
 type Prompt = (reason: string) => Promise<string | null>;
 let prompt: Prompt | null = null;
 let pending: Promise<string | null> | null = null;
+/** Cancelled once: polling pages must not reopen the prompt every 2 s; the error offers it again. */
+let declined = false;
 
 export function onTokenNeeded(p: Prompt | null): void {
   prompt = p;
 }
 
-function askToken(reason: string): Promise<string | null> {
-  if (!prompt) return Promise.resolve(null);
-  pending ??= prompt(reason).finally(() => {
+export function askToken(reason: string, force = false): Promise<string | null> {
+  if (!prompt || (declined && !force)) return Promise.resolve(null);
+  pending ??= prompt(reason).then((token) => {
     pending = null;
+    declined = token === null;
+    return token;
   });
   return pending;
 }

@@ -1,6 +1,6 @@
 // What a page shows when a request failed: "not available" for routes this server lacks, else the error.
 
-import { ApiError } from '../api.js';
+import { ApiError, askToken } from '../api.js';
 
 /** `gone`: what a Lazaret 404 means here (an id that is not there). */
 export function Problem({ error, what, gone }: { error: Error | null; what: string; gone?: string }) {
@@ -20,10 +20,19 @@ export function Problem({ error, what, gone }: { error: Error | null; what: stri
     );
   }
   const hint = error instanceof ApiError ? error.hint : null;
+  const needsToken = error instanceof ApiError && error.status === 401;
   return (
     <p class="notice error" role="alert">
       Could not load {what.toLowerCase()}: {error.message}
       {hint ? <span class="hint"> — {hint}</span> : null}
+      {needsToken ? (
+        <>
+          {' '}
+          <button type="button" onClick={() => void askToken(error.message, true).then((t) => t !== null && location.reload())}>
+            Enter the admin token
+          </button>
+        </>
+      ) : null}
     </p>
   );
 }

@@ -19,11 +19,13 @@ const COLUMNS: [keyof ImpactRow, string][] = [
 ];
 
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  // Tags come from job payloads: one that starts like a formula must stay text in a spreadsheet.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(rows: ImpactRow[]): string {
+function toCsv(rows: ImpactRow[]): string {
   const lines = [COLUMNS.map(([k]) => k).join(',')];
   for (const r of rows) lines.push(COLUMNS.map(([k]) => csvCell(r[k])).join(','));
   return `${lines.join('\r\n')}\r\n`;

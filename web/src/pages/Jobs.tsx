@@ -1,6 +1,6 @@
 // Find a job by handle, unique key or tag, and follow one: state, progress, attempts, result.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { query } from '../api.js';
 import { count, since, time } from '../format.js';
 import { decodeBase64 } from '../payload.js';
@@ -63,7 +63,10 @@ function JobDetail({ handle }: { handle: string }) {
   const [finished, setFinished] = useState(false);
   const job = useApi<JobInfo>(`/api/jobs/${encodeURIComponent(handle)}`, finished ? {} : { everyMs: MIN_POLL_MS });
   const j = job.data;
-  if (j && FINISHED.has(j.state) && !finished) setFinished(true);
+  // A finished job changes no more: stop polling it.
+  useEffect(() => {
+    if (j && FINISHED.has(j.state)) setFinished(true);
+  }, [j]);
   return (
     <>
       <h1 id="page-title">

@@ -71,8 +71,8 @@ function Attempts({ list }: { list: Attempt[] }) {
 function EditAndRequeue({ entry, bytes, onDone }: { entry: Entry; bytes: Uint8Array; onDone: (d: Done) => void }) {
   const original = useMemo(() => asText(bytes), [bytes]);
   // Binary payloads are edited as base64, text as text.
-  const [asBase64] = useState(original === null);
-  const [value, setValue] = useState(original ?? encodeBase64(bytes));
+  const asBase64 = original === null;
+  const [value, setValue] = useState(() => original ?? encodeBase64(bytes));
   const [open, setOpen] = useState(false);
   const save = async (): Promise<void> => {
     try {
