@@ -1,10 +1,12 @@
 // Issue 7: the overview shows /health as it is, and a failing check is impossible to miss. A real PHP
 // worker serves "resize" under a minWorkers rule; when it stops while jobs wait, the check turns red.
+// Its charts draw the server's history of the last hour.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from '../../src/core/job.js';
-import { peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { grab, peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, PHONE, screenshot } from './browser.js';
 
 const WORKER = `${REPO_ROOT}test/interop/scripts/worker.php`;
@@ -54,4 +56,36 @@ test('the overview turns a health check red, saying why, when the workers stop',
   await done;
   await panel.locator('.health-status', { hasText: 'OK' }).waitFor();
   assert.deepEqual([...page.errors, ...phone.errors], []);
+});
+
+test('the overview charts queue depth and throughput over the last hour', async (t) => {
+  assert.equal(missingPrerequisite(), null);
+  // The history is sampled every 10 s on the server's clock; a manual clock makes an hour of samples.
+  const clock = new ManualClock(Date.now() - 60 * 60_000);
+  const server = await serverFor(t, { httpPort: 0 }, { clock });
+  const client = await peerFor(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
+  worker.send('CAN_DO', 'render');
+  const STEPS = 12;
+  for (let i = 0; i < STEPS; i++) {
+    await submitBg(client, 'render', `page-${i}-a`);
+    await submitBg(client, 'render', `page-${i}-b`);
+    const done = waitEvent(server.engine, 'job:completed');
+    worker.send('WORK_COMPLETE', (await grab(worker)).text[0]!, 'ok');
+    await done;
+    clock.advance(10_000);
+  }
+
+  const browser = await browserFor(t);
+  const page = await pageFor(browser);
+  await page.goto(`http://127.0.0.1:${server.httpPort}/`);
+  const card = page.getByTestId('function').filter({ hasText: 'render' });
+  await card.locator('.spark-queue path.line').waitFor();
+  const points = async (chart: string): Promise<number> => ((await card.locator(`${chart} path.line`).getAttribute('d')) ?? '').split('L').length;
+  assert.equal(await points('.spark-queue'), STEPS);
+  assert.equal(await points('.spark-throughput'), STEPS);
+  assert.match(await card.locator('.spark-queue figcaption').innerText(), /Queued, 1 h\s+12/);
+  assert.match(await card.locator('.spark-throughput figcaption').innerText(), /Done\/min, 1 h\s+6\.0\/min/);
+  await screenshot(t, page, 'overview-charts');
+  assert.deepEqual(page.errors, []);
 });

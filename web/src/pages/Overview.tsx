@@ -42,7 +42,7 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         <div>
           <dt>Workers</dt>
           <dd class={`num big ${noWorkers ? 'bad' : ''}`}>{count(f.workers)}</dd>
-          <dd class="small">{noWorkers ? 'none for queued jobs' : '\u00a0'}</dd>
+          <dd class="small wrap">{noWorkers ? 'none for queued jobs' : '\u00a0'}</dd>
         </div>
         <div>
           <dt>Oldest queued</dt>
@@ -64,8 +64,8 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         </div>
       </dl>
       <div class="sparks">
-        <Sparkline values={queued} label="Queue depth, 1 h" current={count(queued.at(-1) ?? f.queued.total)} tone="queue" />
-        <Sparkline values={perMin} label="Completed/min, 1 h" current={rate(perMin.at(-1) ?? null)} tone="throughput" />
+        <Sparkline values={queued} label="Queued, 1 h" current={count(queued.at(-1) ?? f.queued.total)} tone="queue" />
+        <Sparkline values={perMin} label="Done/min, 1 h" current={rate(perMin.at(-1) ?? null)} tone="throughput" />
       </div>
     </article>
   );
