@@ -53,6 +53,7 @@ export interface SupervisorInfo {
   id: string;
   host: string;
   pid: number;
+  intervalMs?: number;
   reportedAt: string;
   stale: boolean;
   programs: {
@@ -61,6 +62,8 @@ export interface SupervisorInfo {
     copies: number;
     running: number;
     restarts: number;
+    /** Copies replaced on purpose (maxRuntime, rolling restart), not counted as failures. */
+    recycled?: number;
     flapping: boolean;
     lastExits: { at: string; code: number | null; signal: string | null }[];
   }[];

@@ -100,7 +100,10 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
                 <td class={`num n ${p.running < p.copies ? 'bad' : ''}`} data-label="Running">
                   {p.running} / {p.copies}
                 </td>
-                <td class="num n" data-label="Restarts">{p.restarts}</td>
+                <td class="num n" data-label="Restarts">
+                  {p.restarts}
+                  {p.recycled ? <div class="muted small">{p.recycled} recycled</div> : null}
+                </td>
                 <td class="small" data-label="Last exits">{exits(p)}</td>
               </tr>
             )),
