@@ -42,6 +42,15 @@ test('a poison job is quarantined with its signal, then requeued, edited and pur
   assert.equal(await page.getByTestId('quarantine-row').count(), 3);
   assert.match(await page.getByTestId('quarantine-row').first().innerText(), /resize\s+max_attempts/);
   await screenshot(t, page, 'quarantine-list');
+  // Filters narrow the list and live in the URL.
+  await page.getByLabel('Reason').selectOption('max_crashes');
+  await page.getByText('Nothing in quarantine matches these filters.').waitFor();
+  assert.match(page.url(), /reason=max_crashes/);
+  await page.getByLabel('Reason').selectOption('max_attempts');
+  await page.getByLabel('Quarantined in the last').selectOption('1h');
+  await page.getByLabel('Function').fill('resize');
+  await page.getByLabel('Function').press('Enter');
+  await page.getByText('3 of 3 shown, 0 selected').waitFor();
 
   // The entry: every attempt with the worker and the signal that killed the job process.
   await page.getByRole('link', { name: String(first), exact: true }).click();

@@ -19,7 +19,7 @@ export class ApiError extends Error {
   }
 }
 
-export function savedToken(): string | null {
+function savedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 

@@ -9,7 +9,7 @@ export interface Route {
   params: URLSearchParams;
 }
 
-export function parseHash(hash: string): Route {
+function parseHash(hash: string): Route {
   const [path = '', q = ''] = hash.replace(/^#\/?/, '').split('?');
   const [page = '', ...rest] = path.split('/').filter(Boolean).map(decodeURIComponent);
   return { page: page || 'overview', rest, params: new URLSearchParams(q) };
