@@ -26,6 +26,9 @@ test('a running server hands out the built dashboard: index revalidated, hashed 
   assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
   assert.equal((await fetch(`${base}/assets/nope.js`)).status, 404);
+  const unknownApi = await fetch(`${base}/api/nope`);
+  assert.equal(unknownApi.status, 404);
+  assert.match(unknownApi.headers.get('content-type') ?? '', /json/, 'an unknown API route stays a JSON 404, not a file lookup');
   // The API still answers under the dashboard.
   assert.equal((await fetch(`${base}/api/quarantine`)).status, 200);
 });

@@ -27,8 +27,8 @@ export function dashboardRoutes(dir = DASHBOARD_DIR): FastifyPluginAsync {
     }
     await app.register(fastifyStatic, {
       root: dir,
-      // One route per built file, read at start: other paths are 404 without touching the disk.
-      wildcard: false,
+      // Files are looked up per request, so a rebuild while the server runs is served at once.
+      wildcard: true,
       cacheControl: false,
       setHeaders: (reply, path) => {
         reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
