@@ -61,6 +61,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   await engine.start();
   const stopStateLog = logStateChanges(engine, log);
   const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
+  // Flapping supervised programs and silent supervisors turn /health red like any other check.
+  health.addSource(() => engine.supervisors.checks());
   health.start();
   const alerts = startAlerts(engine, health, config, log);
 

@@ -32,3 +32,19 @@ export function timeArg(value: string, now = Date.now()): string {
   }
   return new Date(t).toISOString();
 }
+
+/** 950 -> `950ms`, 42_000 -> `42s`, 3_900_000 -> `1h05m`. */
+export function duration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor(s / 3600) % 24).padStart(2, '0')}h`;
+}
+
+/** One CSV line (RFC 4180 quoting). */
+export function csvLine(cells: (string | number)[]): string {
+  return `${cells.map((c) => (typeof c === 'number' || !/[",\n\r]/.test(c) ? String(c) : `"${c.replaceAll('"', '""')}"`)).join(',')}\n`;
+}

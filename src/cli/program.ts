@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { processIO, type CliIO } from './io.js';
 import { dlqEdit, dlqList, dlqPurge, dlqRequeue, dlqShow } from './commands/dlq.js';
+import { impact } from './commands/impact.js';
+import { status } from './commands/status.js';
 
 export function buildProgram(io: CliIO = processIO): Command {
   const program = new Command('lazaret')
@@ -12,7 +14,9 @@ export function buildProgram(io: CliIO = processIO): Command {
     .exitOverride((err) => {
       throw err;
     })
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    // So that `supervise -- COMMAND --its-flags` passes the program's flags through untouched.
+    .enablePositionalOptions();
 
   program
     .command('serve')
@@ -58,6 +62,63 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--older-than <time>', 'quarantined before: a duration ago (7d) or an ISO time')
     .option('--all', 'every entry matching the filters (all of them without filters)')
     .action(async (ids: string[], opts) => void (process.exitCode = await dlqPurge(ids, opts, io)));
+
+  const supervise = program
+    .command('supervise')
+    .description('keep worker programs (any language) running, N copies each, restarted forever with backoff; reports to the server')
+    .argument('[command...]', 'one program to run, after -- (e.g. -- php worker.php)')
+    .option('-c, --config <file>', 'JSON file listing the programs (docs/supervisor.md)')
+    .option('--copies <n>', 'copies of the one program (default 1)')
+    .option('--name <name>', 'name of the one program (default: from the command)')
+    .option('--server <url>', 'Lazaret HTTP address to report to (env LAZARET_URL, default http://127.0.0.1:4731)')
+    .option('--token <token>', 'admin token, needed to report from beyond loopback (env LAZARET_TOKEN)')
+    .option('--id <id>', 'this supervisor\'s id in reports and its state file (default HOST:PROGRAMS)')
+    .option('--state-dir <dir>', 'where `supervise status` finds this supervisor (default ./data/supervise)')
+    .option('--stop-grace <duration>', 'SIGTERM to SIGKILL, e.g. 10s (default 10s)')
+    .option('--max-runtime <duration>', 'recycle a copy that runs longer, e.g. 30m (default: no limit)')
+    .option('--backoff-initial <duration>', 'first restart delay ceiling (default 1s)')
+    .option('--backoff-max <duration>', 'largest restart delay (default 60s)')
+    .option('--stable-after <duration>', 'a copy up this long resets its backoff and ends flapping (default 10s)')
+    .option('--report-interval <duration>', 'how often to report to the server (default 5s)')
+    .option('--settle <duration>', 'rolling restart: how long each new copy must stay up (default 2s)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .action(async (command: string[], opts) => {
+      const { runSupervise } = await import('./commands/supervise.js');
+      process.exitCode = await runSupervise(command, opts, io);
+    });
+  supervise
+    .command('status')
+    .description('programs, pids, uptimes, restarts, flapping and last exits of the supervisors on this host')
+    .option('--state-dir <dir>', 'the supervisors\' --state-dir (default ./data/supervise)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts) => {
+      const { superviseStatus } = await import('./commands/supervise.js');
+      process.exitCode = await superviseStatus(opts, io);
+    });
+  supervise
+    .command('restart')
+    .description('rolling restart after a deploy: replace every copy one at a time (same as SIGHUP to the supervisor)')
+    .option('--state-dir <dir>', 'the supervisors\' --state-dir (default ./data/supervise)')
+    .option('--id <id>', 'only this supervisor')
+    .option('--no-wait', 'return once the restart is requested')
+    .option('--timeout <seconds>', 'give up waiting after this long (default 600)')
+    .action(async (opts) => {
+      const { superviseRestart } = await import('./commands/supervise.js');
+      process.exitCode = await superviseRestart(opts, io);
+    });
+
+  remote(program.command('status').description('a table per function: queued by priority, running, workers, oldest job, rates, quarantined'))
+    .option('-w, --watch', 'redraw every 2 s until Ctrl-C')
+    .action(async (opts) => void (process.exitCode = await status(opts, io)));
+
+  remote(program.command('impact').description('tags (e.g. users) whose jobs waited too long, failed, expired or were quarantined, worst first'))
+    .option('--since <time>', 'a duration back from now (30m, 6h, 2d) or an ISO time', '6h')
+    .option('--waited-longer-than <duration>', 'a wait above this counts as too long', '5m')
+    .option('--by <key>', 'only tags of this key, e.g. user_id')
+    .option('--csv', 'print CSV instead of a table')
+    .action(async (opts) => void (process.exitCode = await impact(opts, io)));
 
   return program;
 }

@@ -19,6 +19,7 @@ import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
+import { SupervisorRegistry } from './supervisors.js';
 import { Worker } from './worker.js';
 
 export interface EngineLimits {
@@ -90,6 +91,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly quarantine: Quarantine;
   readonly results: Results;
   readonly #tagRules: TagRules;
+  /** What `lazaret supervise` processes report (PUT /api/supervisors/:id). */
+  readonly supervisors: SupervisorRegistry;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #random: () => number;
@@ -114,6 +117,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.quarantine = new Quarantine(this, this.#log);
     this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
     this.#tagRules = opts.tagRules ?? new TagRules();
+    this.supervisors = new SupervisorRegistry(this.clock);
     this.#commit = new GroupCommit(this.store, (err, size) =>
       this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
     );
@@ -136,7 +140,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
       const first = row.attempts[0];
-      if (first) job.waitMs = Math.max(0, first.startedAt - Math.max(row.submittedAt, row.runAt ?? 0));
+      if (first) job.waitMs = dueWait(job, first.startedAt);
       for (const a of row.attempts) {
         if (a.endedAt === null) continue;
         job.history.push(a);

@@ -43,6 +43,12 @@ export class Quarantine {
     return this.#host.store.quarantineCount({});
   }
 
+  /** Entries per function, for the status table. */
+  async countByFunction(): Promise<Record<string, number>> {
+    await this.#host.flush();
+    return this.#host.store.quarantineCountByFunction();
+  }
+
   async get(id: number): Promise<QuarantineRow> {
     await this.#host.flush();
     const entry = await this.#host.store.quarantineGet(id);

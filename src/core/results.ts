@@ -47,6 +47,16 @@ export function dueWait(job: Job, now: number): number {
   return Math.max(0, now - dueAt(job));
 }
 
+/**
+ * The job id a handle carries: every handle Lazaret gives out ends with it (`H:host:123`), the prefix
+ * of the node that made it whatever that was.
+ */
+export function idOfHandle(handle: string): number | null {
+  const digits = /:([1-9][0-9]{0,15})$/.exec(handle)?.[1];
+  const id = digits === undefined ? NaN : Number(digits);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
 export class Results {
   readonly retentionMs: number;
   readonly #host: ResultsHost;
@@ -108,7 +118,8 @@ export class Results {
   }
 
   async get(handle: string): Promise<OutcomeRow | null> {
-    return (await this.find({ handle, limit: 1 }))[0] ?? null;
+    const id = idOfHandle(handle);
+    return id === null ? null : ((await this.find({ id, handle, limit: 1 }))[0] ?? null);
   }
 
   async impact(query: ImpactQuery): Promise<ImpactRow[]> {

@@ -20,6 +20,7 @@ import { Metrics } from './metrics.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { workerRoutes } from './routes/workers.js';
+import { supervisorRoutes } from './routes/supervisors.js';
 
 export interface HttpContext {
   engine: Engine;
@@ -54,6 +55,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   app.addHook('onClose', async () => metrics.close());
   await app.register(metricsRoutes(metrics));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
+  await app.register(supervisorRoutes(ctx), { prefix: '/api/supervisors' });
   await app.register(dashboardRoutes());
   return app;
 }

@@ -180,6 +180,8 @@ export interface OutcomeRow {
 }
 
 export interface OutcomeFilter {
+  /** The job's id; with `handle`, the row must have both. */
+  id?: number;
   handle?: string;
   unique?: string;
   function?: string;

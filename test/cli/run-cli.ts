@@ -11,12 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+/** `dist: true` runs the built dist/cli/main.js, as installed (build first: npm run build). */
+export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; dist?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     // The test's own settings must not leak into the command under test.
     for (const k of ['LAZARET_URL', 'LAZARET_TOKEN']) if (!opts.env || !(k in opts.env)) delete env[k];
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = opts.dist ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+    const proc = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

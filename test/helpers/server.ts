@@ -13,7 +13,7 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export type ConfigPatch = Partial<Omit<Config, 'limits'>> & { limits?: Partial<Config['limits']> };
+export type ConfigPatch = Partial<Omit<Config, 'limits' | 'http'>> & { limits?: Partial<Config['limits']>; http?: Partial<Config['http']> };
 
 export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
   const base = defaultConfig();
@@ -27,6 +27,7 @@ export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
     handlePrefix: 'H:test:',
     ...patch,
     limits: { ...base.limits, ...patch.limits },
+    http: { ...base.http, ...patch.http },
   };
 }
 

@@ -152,3 +152,16 @@ test('POST /api/jobs: coalescing on unique, run-at, validation errors with stabl
     assert.equal(res.body.error.code, 'LAZ_BAD_REQUEST');
   }
 });
+
+test('results.retention 0: nothing is kept once a job finishes', async (t) => {
+  const server = await httpServer(t, { results: { retention: 0 } });
+  const { body } = await api<{ handle: string }>(server.url, 'POST', '/api/jobs', { function: 'f', tags: ['user_id:1'] });
+  const worker = await peer(t, server.gearmanPort);
+  worker.send('CAN_DO', 'f');
+  await worker.request('GRAB_JOB', [], 'JOB_ASSIGN');
+  const done = waitEvent(server.engine, 'job:finished', (o) => o.handle === body.handle);
+  worker.send('WORK_COMPLETE', body.handle, 'x');
+  await done;
+  assert.equal((await api(server.url, 'GET', `/api/jobs/${body.handle}`)).status, 404);
+  assert.deepEqual(await server.engine.store.outcomesFind({ finishedSince: 0, limit: 10 }), []);
+});

@@ -90,6 +90,20 @@ describe('SqliteStore: opening', () => {
     await rejectsWith(store.idsNext(), ErrorCode.STORE_CLOSED);
   });
 
+  it('migrates a version 1 database to version 2: its jobs and quarantine entries load with no tags', async (t) => {
+    const path = await tempPath(t);
+    const old = new Database(path);
+    migrate(old, readMigrations(migrationsDir()).filter((m) => m.version === 1), path);
+    old.prepare("INSERT INTO jobs (id, handle, function, unique_key, payload, priority, submitted_at) VALUES (1, 'H:x:1', 'f', 'u', x'00', 1, 5)").run();
+    old.prepare("INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, reason, quarantined_at, attempt_count, attempts) VALUES (2, 'H:x:2', 'f', '', x'', 1, 5, 'expired', 6, 0, '[]')").run();
+    old.close();
+    const store = storeOn(t, { path });
+    await store.open();
+    assert.equal(await store.schemaVersion(), 2);
+    assert.deepEqual((await store.jobsLoad()).map((j) => [j.id, j.tags]), [[1, []]]);
+    assert.deepEqual((await store.quarantineGet(2))?.tags, []);
+  });
+
   it('refuses a database whose schema is newer than this code, naming both versions', async (t) => {
     const path = await tempPath(t);
     await storeOn(t, { path }).open();

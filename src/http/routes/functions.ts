@@ -22,7 +22,7 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
         },
       },
       async () => {
-        const quarantined = await engine.store.quarantineCountByFunction();
+        const quarantined = await engine.quarantine.countByFunction();
         const now = engine.clock.now();
         const names = new Set([...[...engine.functions.all()].map((f) => f.name), ...Object.keys(quarantined)]);
         const functions = [...names].sort().map((name) => {

@@ -6,7 +6,7 @@ import type { Job } from '../../core/job.js';
 import type { OutcomeRow } from '../../storage/types.js';
 import type { HttpContext } from '../server.js';
 import { liveJobView, outcomeView, type JobView } from '../views.js';
-import { findJob, notFound } from './jobs.js';
+import { findJob, notFound } from '../find-job.js';
 
 /** A comment line now and then keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
@@ -21,8 +21,9 @@ export async function streamJobEvents(ctx: HttpContext, request: FastifyRequest<
 
   reply.hijack();
   const res = reply.raw;
+  // Hijacked, fastify sends nothing itself: carry over what hooks set (CORS headers) by hand.
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
   res.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',

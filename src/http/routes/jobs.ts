@@ -4,11 +4,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Job } from '../../core/job.js';
 import { MAX_TAG_LENGTH, MAX_TAGS } from '../../core/tags.js';
-import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
+import { ErrorCode, LazaretError } from '../../errors.js';
 import type { OutcomeRow, Priority } from '../../storage/types.js';
 import { errorSchema, jobSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
-import { liveJobView, outcomeView, quarantinedView, type JobView } from '../views.js';
+import { liveJobView, outcomeView, type JobView } from '../views.js';
+import { findJob, notFound } from '../find-job.js';
 import { streamJobEvents } from './job-events.js';
 
 const PRIORITIES: Record<string, Priority> = { high: 0, normal: 1, low: 2 };
@@ -43,30 +44,6 @@ function epoch(value: string | number | undefined, name: string): number | null 
   const ms = typeof value === 'number' ? value : Date.parse(value);
   if (!Number.isFinite(ms)) throw badRequest(`${name} must be an ISO time or epoch milliseconds`);
   return ms;
-}
-
-/** A job by handle: live in the engine, else finished within the retention, else quarantined. */
-export async function findJob(ctx: HttpContext, handle: string): Promise<JobView | null> {
-  const live = ctx.engine.job(handle);
-  if (live) return liveJobView(live);
-  const done = await ctx.engine.results.get(handle);
-  if (done) return outcomeView(done);
-  const prefix = ctx.config.handlePrefix;
-  const id = handle.startsWith(prefix) ? Number(handle.slice(prefix.length)) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) return null;
-  try {
-    const entry = await ctx.engine.quarantine.get(id);
-    return entry.handle === handle ? quarantinedView(entry) : null;
-  } catch (err) {
-    if (isLazaretError(err, ErrorCode.NOT_FOUND)) return null;
-    throw err;
-  }
-}
-
-export function notFound(handle: string): LazaretError {
-  return new LazaretError(ErrorCode.NOT_FOUND, `No job with handle ${handle}`, {
-    hint: 'finished jobs are kept for results.retention (default 24h); quarantined ones until purged',
-  });
 }
 
 function matches(job: Job, q: FindQuery): boolean {

@@ -1,4 +1,4 @@
-// outcomesFind(): finished jobs by handle, unique, function or tag, newest first. Each combination of
+// outcomesFind(): finished jobs by id and handle, unique, function or tag, newest first. Each combination of
 // fields is its own SQL text, prepared once (StatementCache), so each uses the index that fits it.
 
 import type { OutcomeFilter, OutcomeRow } from '../types.js';
@@ -17,6 +17,10 @@ export function prepareOutcomesFind(cache: StatementCache): (filter: OutcomeFilt
       parts.push(sql);
       params.push(value);
     };
+    if (filter.id !== undefined) {
+      parts.push('id = ?');
+      params.push(filter.id);
+    }
     add('handle = ?', filter.handle);
     add("unique_key = ? AND unique_key <> ''", filter.unique);
     add('function = ?', filter.function);

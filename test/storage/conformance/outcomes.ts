@@ -48,12 +48,13 @@ export function outcomesTests(h: Harness): void {
     assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [2]);
 
     const since = T0;
-    assert.deepEqual(await store.outcomesFind({ handle: 'H:test:1', finishedSince: since, limit: 10 }), [done]);
+    assert.deepEqual(await store.outcomesFind({ id: 1, handle: 'H:test:1', finishedSince: since, limit: 10 }), [done]);
     assert.deepEqual(await store.outcomesFind({ unique: 'u-1', finishedSince: since, limit: 10 }), [done]);
     assert.deepEqual(await store.outcomesFind({ tag: 'user_id:42', finishedSince: since, limit: 10 }), [done]);
     assert.deepEqual(await store.outcomesFind({ function: 'resize', tag: 'user_id:42', finishedSince: since, limit: 10 }), [done]);
     assert.deepEqual(await store.outcomesFind({ tag: 'user_id:4', finishedSince: since, limit: 10 }), [], 'tags match whole');
-    assert.deepEqual(await store.outcomesFind({ handle: 'H:test:1', finishedSince: done.finishedAt + 1, limit: 10 }), [], 'past retention');
+    assert.deepEqual(await store.outcomesFind({ id: 1, handle: 'H:other:1', finishedSince: since, limit: 10 }), [], 'id and handle must both match');
+    assert.deepEqual(await store.outcomesFind({ id: 1, finishedSince: done.finishedAt + 1, limit: 10 }), [], 'past retention');
   });
 
   it('a job that finishes again replaces its outcome; a failed batch writes none', async (t) => {

@@ -16,6 +16,7 @@ function order(a: WorkerInfo, b: WorkerInfo): number {
 
 function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
   const hung = workers.filter((w) => w.job?.hung).length;
+  if (workers.length === 0) return <p class="muted">No worker is connected.</p>;
   return (
     <>
       {hung > 0 ? (
@@ -62,7 +63,6 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
           </tbody>
         </table>
       </div>
-      {workers.length === 0 ? <p class="muted">No worker is connected.</p> : null}
     </>
   );
 }

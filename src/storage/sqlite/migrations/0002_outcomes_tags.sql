@@ -24,7 +24,9 @@ CREATE TABLE outcomes (
   result        BLOB
 ) STRICT;
 
-CREATE INDEX outcomes_by_handle ON outcomes (handle);
+-- Every row is written on the job path (one per finished job), so indexes are few: a handle is found
+-- by its id (the primary key), a function's rows through the time index. Measured on the drain
+-- workload's commits (store CPU per job): no outcomes 14 us; with this table and these two indexes
+-- ~30 us; with handle and function indexes as well ~40 us.
 CREATE INDEX outcomes_by_unique ON outcomes (unique_key) WHERE unique_key <> '';
-CREATE INDEX outcomes_by_function ON outcomes (function, finished_at);
 CREATE INDEX outcomes_by_time ON outcomes (finished_at);

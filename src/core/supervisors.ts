@@ -1,0 +1,109 @@
+// What `lazaret supervise` processes report about the worker programs they keep running
+// (PUT /api/supervisors/:id). Kept in memory only: a supervisor reports again within seconds, so a
+// restarted server knows them all again after one interval.
+
+import type { Clock } from './clock.js';
+
+export interface ExitReport {
+  /** ISO time. */
+  at: string;
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ProgramReport {
+  name: string;
+  command: string;
+  copies: number;
+  running: number;
+  restarts: number;
+  /** Copies recycled for running longer than the program's maxRuntime. */
+  recycled: number;
+  flapping: boolean;
+  lastExits: ExitReport[];
+}
+
+export interface SupervisorReport {
+  id: string;
+  host: string;
+  pid: number;
+  /** How often this supervisor reports, ms; staleness is counted in these intervals. */
+  intervalMs: number;
+  programs: ProgramReport[];
+}
+
+export interface SupervisorView extends SupervisorReport {
+  /** Epoch ms of the last report. */
+  reportedAt: number;
+  /** Not heard from for STALE_INTERVALS intervals: the supervisor (or its host) may be down. */
+  stale: boolean;
+}
+
+/** A check in the shape /health lists them. */
+export interface SupervisorCheck {
+  name: 'supervisor';
+  function?: string;
+  state: 'ok' | 'fail';
+  reason: string;
+}
+
+export const STALE_INTERVALS = 3;
+export const DEFAULT_REPORT_INTERVAL_MS = 5000;
+
+export class SupervisorRegistry {
+  readonly #clock: Clock;
+  readonly #reports = new Map<string, { report: SupervisorReport; reportedAt: number }>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  report(report: SupervisorReport): void {
+    this.#reports.set(report.id, { report, reportedAt: this.#clock.now() });
+  }
+
+  /** A supervisor that stopped on purpose says goodbye, so it does not turn stale. */
+  remove(id: string): boolean {
+    return this.#reports.delete(id);
+  }
+
+  list(): SupervisorView[] {
+    const now = this.#clock.now();
+    return [...this.#reports.values()]
+      .map(({ report, reportedAt }) => ({ ...report, reportedAt, stale: now - reportedAt > STALE_INTERVALS * report.intervalMs }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Programs that keep dying, with the supervisor that runs them. */
+  flapping(): { supervisor: SupervisorView; program: ProgramReport }[] {
+    return this.list().flatMap((supervisor) => supervisor.programs.filter((p) => p.flapping).map((program) => ({ supervisor, program })));
+  }
+
+  /** One failing check per stale supervisor and per flapping program; one ok check when all is well. */
+  checks(): SupervisorCheck[] {
+    const all = this.list();
+    if (all.length === 0) return [];
+    const now = this.#clock.now();
+    const checks: SupervisorCheck[] = [];
+    for (const s of all) {
+      if (s.stale) {
+        checks.push({ name: 'supervisor', state: 'fail', reason: `supervisor ${s.id} (pid ${s.pid} on ${s.host}) not heard from for ${Math.round((now - s.reportedAt) / 1000)}s` });
+      }
+    }
+    for (const { supervisor, program } of this.flapping()) {
+      const last = program.lastExits[program.lastExits.length - 1];
+      const how = last ? (last.signal ? `signal ${last.signal}` : `exit code ${last.code}`) : 'unknown';
+      checks.push({
+        name: 'supervisor',
+        function: program.name,
+        state: 'fail',
+        reason: `program ${program.name} under supervisor ${supervisor.id} is flapping: ${program.running}/${program.copies} running, ${program.restarts} restarts, last exit ${how}`,
+      });
+    }
+    if (checks.length === 0) {
+      const programs = all.reduce((n, s) => n + s.programs.length, 0);
+      checks.push({ name: 'supervisor', state: 'ok', reason: `${all.length} supervisor(s), ${programs} program(s), none flapping` });
+    }
+    return checks;
+  }
+}

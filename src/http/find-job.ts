@@ -1,0 +1,29 @@
+// A job by handle, from whichever place knows it — shared by the job routes and their event stream.
+
+import { idOfHandle } from '../core/results.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
+import type { HttpContext } from './server.js';
+import { liveJobView, outcomeView, quarantinedView, type JobView } from './views.js';
+
+/** A job by handle: live in the engine, else finished within the retention, else quarantined. */
+export async function findJob(ctx: HttpContext, handle: string): Promise<JobView | null> {
+  const live = ctx.engine.job(handle);
+  if (live) return liveJobView(live);
+  const done = await ctx.engine.results.get(handle);
+  if (done) return outcomeView(done);
+  const id = idOfHandle(handle);
+  if (id === null) return null;
+  try {
+    const entry = await ctx.engine.quarantine.get(id);
+    return entry.handle === handle ? quarantinedView(entry) : null;
+  } catch (err) {
+    if (isLazaretError(err, ErrorCode.NOT_FOUND)) return null;
+    throw err;
+  }
+}
+
+export function notFound(handle: string): LazaretError {
+  return new LazaretError(ErrorCode.NOT_FOUND, `No job with handle ${handle}`, {
+    hint: 'finished jobs are kept for results.retention (default 24h); quarantined ones until purged',
+  });
+}

@@ -1,0 +1,82 @@
+// /api/supervisors: `lazaret supervise` processes report the programs they run; the dashboard, /health
+// and operators read them back (docs/supervisor.md).
+
+import type { FastifyPluginAsync } from 'fastify';
+import { iso } from '../../core/handoff.js';
+import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../core/supervisors.js';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import type { HttpContext } from '../server.js';
+
+const exitSchema = {
+  type: 'object',
+  required: ['at', 'code', 'signal'],
+  properties: {
+    at: { type: 'string', format: 'date-time' },
+    code: { type: ['integer', 'null'] },
+    signal: { type: ['string', 'null'], maxLength: 32 },
+  },
+} as const;
+
+const programSchema = {
+  type: 'object',
+  required: ['name', 'command', 'copies', 'running', 'restarts', 'flapping', 'lastExits'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    command: { type: 'string', maxLength: 4096 },
+    copies: { type: 'integer', minimum: 0 },
+    running: { type: 'integer', minimum: 0 },
+    restarts: { type: 'integer', minimum: 0 },
+    recycled: { type: 'integer', minimum: 0 },
+    flapping: { type: 'boolean' },
+    lastExits: { type: 'array', maxItems: 100, items: exitSchema },
+  },
+} as const;
+
+const reportSchema = {
+  type: 'object',
+  required: ['host', 'pid', 'programs'],
+  properties: {
+    id: { type: 'string' },
+    host: { type: 'string', minLength: 1, maxLength: 255 },
+    pid: { type: 'integer', minimum: 1 },
+    intervalMs: { type: 'integer', minimum: 100 },
+    programs: { type: 'array', maxItems: 1000, items: programSchema },
+  },
+} as const;
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
+  const registry = ctx.engine.supervisors;
+  return async (app) => {
+    app.get('/', async () => ({
+      supervisors: registry.list().map((s) => ({ ...s, reportedAt: iso(s.reportedAt) })),
+    }));
+
+    app.put('/:id', { schema: { params: idParams, body: reportSchema } }, async (request) => {
+      const { id } = request.params as { id: string };
+      const body = request.body as Omit<SupervisorReport, 'id' | 'intervalMs'> & { id?: string; intervalMs?: number };
+      if (body.id !== undefined && body.id !== id) {
+        throw new LazaretError(ErrorCode.BAD_REQUEST, `The body's id "${body.id}" differs from the id "${id}" in the path`);
+      }
+      registry.report({
+        id,
+        host: body.host,
+        pid: body.pid,
+        intervalMs: body.intervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
+        programs: body.programs.map((p) => ({ ...p, recycled: p.recycled ?? 0 })),
+      });
+      return { ok: true };
+    });
+
+    app.delete('/:id', { schema: { params: idParams } }, async (request) => {
+      const { id } = request.params as { id: string };
+      if (!registry.remove(id)) throw new LazaretError(ErrorCode.NOT_FOUND, `No supervisor with id "${id}" has reported`);
+      return { removed: id };
+    });
+  };
+}
