@@ -1,5 +1,6 @@
 // Loads an API route and, with `everyMs`, keeps it fresh while the tab is visible. The last good answer
-// stays on screen while the next one loads, so numbers change in place instead of flashing.
+// stays on screen while the next one loads (also when the query changes), so numbers change in place
+// instead of flashing.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type RequestOptions } from './api.js';
@@ -20,10 +21,6 @@ export function useApi<T>(path: string | null, opts: { everyMs?: number; accept?
   const reload = useCallback(() => setTick((n) => n + 1), []);
   const accept = useRef(opts.accept);
   const everyMs = opts.everyMs === undefined ? undefined : Math.max(MIN_POLL_MS, opts.everyMs);
-
-  useEffect(() => {
-    setState({ data: null, error: null, loading: path !== null });
-  }, [path]);
 
   useEffect(() => {
     if (path === null) return;

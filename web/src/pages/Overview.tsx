@@ -24,8 +24,8 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
   const done = f.rates.completedPerMin + f.rates.failedPerMin;
   const noWorkers = f.workers === 0 && f.queued.total > 0;
   return (
-    <article class={`fn ${noWorkers ? 'fn-alarm' : ''}`} aria-labelledby={`fn-${f.name}`} data-testid="function">
-      <h3 id={`fn-${f.name}`}>{f.name}</h3>
+    <article class={`fn ${noWorkers ? 'fn-alarm' : ''}`} aria-label={`Function ${f.name}`} data-testid="function">
+      <h3>{f.name}</h3>
       <dl class="stats">
         <div>
           <dt>Queued</dt>
