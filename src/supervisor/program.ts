@@ -131,7 +131,7 @@ export class ProgramRunner {
         resolve(true);
       });
     });
-    if (died) this.#log.error({ event: 'rollout_failed', copy }, `the new copy ${copy} of ${this.config.name} exited within the settle time of ${settleMs} ms`);
+    if (died && !this.#stopping) this.#log.error({ event: 'rollout_copy_failed', copy }, `the new copy ${copy} of ${this.config.name} exited within the settle time of ${settleMs} ms`);
     return !died;
   }
 
