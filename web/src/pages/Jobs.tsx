@@ -50,7 +50,7 @@ function Progress({ p }: { p: JobInfo['progress'] }) {
   if (!p || p.denominator <= 0) return <>—</>;
   return (
     <>
-      <progress value={p.numerator} max={p.denominator} /> <span class="num">{p.numerator} / {p.denominator}</span>
+      <progress value={p.numerator} max={p.denominator} aria-label="Progress" /> <span class="num">{p.numerator} / {p.denominator}</span>
     </>
   );
 }

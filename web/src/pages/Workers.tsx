@@ -72,7 +72,13 @@ function exits(p: SupervisorInfo['programs'][number]): string {
 }
 
 function Supervisors({ list }: { list: SupervisorInfo[] }) {
-  if (list.length === 0) return <p class="muted">No supervisor reports to this server (`lazaret supervise`).</p>;
+  if (list.length === 0) {
+    return (
+      <p class="muted">
+        No supervisor reports to this server (<code>lazaret supervise</code>).
+      </p>
+    );
+  }
   return (
     <div class="table-wrap">
       <table class="list stack">
