@@ -11,6 +11,7 @@ import { Activity } from '../core/activity.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { functionRoutes } from './routes/functions.js';
 import { healthRoutes } from './routes/health.js';
 import { impactRoutes } from './routes/impact.js';
@@ -52,6 +53,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   await app.register(metricsRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });
   await app.register(supervisorRoutes(ctx), { prefix: '/api/supervisors' });
+  await app.register(dashboardRoutes());
   return app;
 }
 
