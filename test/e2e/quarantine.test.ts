@@ -57,7 +57,7 @@ test('a poison job is quarantined with its signal, then requeued, edited and pur
   await page.getByTestId('attempt').nth(1).waitFor();
   const exits = await page.getByTestId('exit').allInnerTexts();
   assert.deepEqual(exits, ['SIGSEGV, exit 139', 'SIGSEGV, exit 139']);
-  assert.match(await page.getByTestId('attempt').first().innerText(), /php-sandbox-\d+[\s\S]*failed[\s\S]*job process killed by a signal/);
+  assert.match(await page.getByTestId('attempt').first().innerText(), /php-sandbox-\d+[\s\S]*crashed[\s\S]*job process killed by a signal/);
   assert.equal(await page.getByTestId('payload').innerText(), 'poison');
   await screenshot(t, page, 'quarantine-entry');
   const phone = await pageFor(browser, PHONE);
