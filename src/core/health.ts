@@ -230,7 +230,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       );
     }
     if (longest !== null) {
-      const limit = rule.hangAfter ?? hangThresholdMs(this.#engine.policies.for(name));
+      const limit = this.hangThresholdFor(name);
       out.push(
         longest > limit
           ? fail('hung', name, `an attempt has been running for ${seconds(longest)}, longer than ${seconds(limit)}: is its worker stuck?`, longest, limit)
@@ -248,6 +248,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (p === null) out.push(ok(check, name, `no attempts in the last ${window}`, 0, limit));
     else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts), more than ${seconds(limit)}`, p.ms, limit));
     else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts)`, p.ms, limit));
+  }
+
+  /** How long an attempt of this function may run before it counts as hung (/health, /api/workers). */
+  hangThresholdFor(name: string): number {
+    return this.#ruleFor(name).hangAfter ?? hangThresholdMs(this.#engine.policies.for(name));
   }
 
   /** The merged rule of every glob that matches, later ones winning. */

@@ -81,3 +81,23 @@ export const impactRowSchema = {
     worstWaitMs: count,
   },
 } as const;
+
+export const supervisedSchema = {
+  type: 'object',
+  properties: {
+    supervisor: { type: 'string' },
+    host: { type: 'string' },
+    stale: { type: 'boolean' },
+    name: { type: 'string' },
+    command: { type: 'string' },
+    copies: { type: 'integer' },
+    running: { type: 'integer' },
+    restarts: { type: 'integer' },
+    recycled: { type: 'integer' },
+    flapping: { type: 'boolean' },
+    lastExits: {
+      type: 'array',
+      items: { type: 'object', properties: { at: { type: 'string' }, code: { type: ['integer', 'null'] }, signal: { type: ['string', 'null'] } } },
+    },
+  },
+} as const;

@@ -69,6 +69,8 @@ test('a flapping supervised program turns /health red, naming it, and green agai
   const check = red.body.checks.find((c) => c.name === 'supervisor' && c.function === 'resize');
   assert.equal(check?.state, 'fail');
   assert.match(check!.reason, /flapping.*SIGSEGV/);
+  const workers = (await (await fetch(`${base}/api/workers`)).json()) as { supervised: { supervisor: string; name: string; flapping: boolean; lastExits: { signal: string }[] }[] };
+  assert.deepEqual(workers.supervised.map((p) => [p.supervisor, p.name, p.flapping, p.lastExits[0]?.signal]), [['w1', 'resize', true, 'SIGSEGV']]);
 
   assert.equal((await put(report(false))).status, 200);
   const green = await health();

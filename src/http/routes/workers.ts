@@ -3,8 +3,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../core/handoff.js';
-import { hangThresholdMs } from '../../core/policy.js';
-import { workerSchema } from '../schemas.js';
+import { supervisedSchema, workerSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
@@ -14,9 +13,9 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
       '/workers',
       {
         schema: {
-          summary: 'Worker connections: functions, current job, running time, hung',
+          summary: 'Worker connections (functions, current job, running time, hung) and supervised programs (flapping, last exits)',
           tags: ['workers'],
-          response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerSchema } } } },
+          response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerSchema }, supervised: { type: 'array', items: supervisedSchema } } } },
         },
       },
       async () => {
@@ -35,10 +34,16 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
             job:
               job === undefined || startedAt === null
                 ? null
-                : { handle: job.handle, function: job.fn.name, startedAt: iso(startedAt), runningMs, hung: runningMs > hangThresholdMs(engine.policies.for(job.fn.name)) },
+                : { handle: job.handle, function: job.fn.name, startedAt: iso(startedAt), runningMs, hung: runningMs > ctx.health.hangThresholdFor(job.fn.name) },
           };
         });
-        return { workers: workers.sort((a, b) => a.id - b.id) };
+        // Programs run by `lazaret supervise`, flapping ones first: a worker that keeps dying is never
+        // connected long enough to show up above.
+        const supervised = engine.supervisors
+          .list()
+          .flatMap((s) => s.programs.map((p) => ({ supervisor: s.id, host: s.host, stale: s.stale, ...p })))
+          .sort((a, b) => Number(b.flapping) - Number(a.flapping));
+        return { workers: workers.sort((a, b) => a.id - b.id), supervised };
       },
     );
   };
