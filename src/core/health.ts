@@ -204,22 +204,22 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       const limit = this.#opts.unservedAfterMs;
       out.push(
         unserved >= limit
-          ? fail('unserved', name, `${queued} jobs queued and no worker connected for ${seconds(unserved)}`, unserved, limit)
-          : ok('unserved', name, workers > 0 ? `${workers} workers for ${queued} queued jobs` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
+          ? fail('unserved', name, `${count(queued, 'job')} queued and no worker connected for ${seconds(unserved)}`, unserved, limit)
+          : ok('unserved', name, workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
       );
     }
     if (rule.minWorkers !== undefined) {
       out.push(
         workers < rule.minWorkers
-          ? fail('workers', name, `${workers} workers connected, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
-          : ok('workers', name, `${workers} workers connected`, workers, rule.minWorkers),
+          ? fail('workers', name, `${count(workers, 'worker')} connected, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
+          : ok('workers', name, `${count(workers, 'worker')} connected`, workers, rule.minWorkers),
       );
     }
     if (rule.maxQueued !== undefined) {
       out.push(
         queued > rule.maxQueued
-          ? fail('queued', name, `${queued} jobs queued, more than ${rule.maxQueued}`, queued, rule.maxQueued)
-          : ok('queued', name, `${queued} jobs queued`, queued, rule.maxQueued),
+          ? fail('queued', name, `${count(queued, 'job')} queued, more than ${rule.maxQueued}`, queued, rule.maxQueued)
+          : ok('queued', name, `${count(queued, 'job')} queued`, queued, rule.maxQueued),
       );
     }
     if (rule.maxOldestQueuedAge !== undefined) {
@@ -246,8 +246,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const p = this.#latency.quantile(name, check === 'p95_wait' ? 'wait' : 'run', P95, now);
     const window = seconds(this.#latency.windowMs);
     if (p === null) out.push(ok(check, name, `no attempts in the last ${window}`, 0, limit));
-    else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts), more than ${seconds(limit)}`, p.ms, limit));
-    else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${p.samples} attempts)`, p.ms, limit));
+    else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${count(p.samples, 'attempt')}), more than ${seconds(limit)}`, p.ms, limit));
+    else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${count(p.samples, 'attempt')})`, p.ms, limit));
   }
 
   /** How long an attempt of this function may run before it counts as hung (/health, /api/workers). */
@@ -316,6 +316,11 @@ function fail(name: string, fn: string, reason: string, value: number, threshold
 
 function label(c: CheckResult): string {
   return c.function === undefined ? c.name : `${c.name} (${c.function})`;
+}
+
+/** `1 job`, `3 jobs`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function seconds(ms: number): string {
