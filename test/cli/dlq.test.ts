@@ -143,8 +143,10 @@ test('dlq list, show, requeue, edit and purge against a running server', async (
   t.after(() => rm(dir, { recursive: true, force: true }));
   const fixed = join(dir, 'fixed.json');
   await writeFile(fixed, '{"width":640}');
-  const mailDone = waitEvent(server.engine, 'job:completed', (job) => job.handle === mail);
-  const bad1Done = waitEvent(server.engine, 'job:completed', (job) => job.handle === bad1);
+  // Listening from here, across four CLI processes starting at once: on a loaded machine that alone
+  // can take longer than the default wait.
+  const mailDone = waitEvent(server.engine, 'job:completed', (job) => job.handle === mail, 60_000);
+  const bad1Done = waitEvent(server.engine, 'job:completed', (job) => job.handle === bad1, 60_000);
   const [requeueOut, editOut, purgeOne, purgeOld] = await Promise.all([
     cli('dlq', 'requeue', String(jobIdOf(mail))),
     cli('dlq', 'edit', String(jobIdOf(bad1)), '--payload-file', fixed),
