@@ -34,14 +34,19 @@ interface Node {
 
 async function startNode(t: TestContext, db: string, config: string): Promise<Node> {
   const child = startChild(t, process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--http-port', '0', '--db', db, '--config', config]);
-  const waitLog = async (pred: (r: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> =>
+  const waitLog = async (pred: (r: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>> =>
     jsonLine(
-      await child.waitLine((line) => {
-        const r = jsonLine(line);
-        return r !== null && pred(r);
-      }, what),
+      await child.waitLine(
+        (line) => {
+          const r = jsonLine(line);
+          return r !== null && pred(r);
+        },
+        what,
+        timeoutMs,
+      ),
     )!;
-  const listening = await waitLog((r) => typeof r.gearman === 'string', 'the "listening" log line');
+  // Started through tsx, which compiles the server first: slow on a loaded machine.
+  const listening = await waitLog((r) => typeof r.gearman === 'string', 'the "listening" log line', 60_000);
   const port = (addr: unknown): number => Number(String(addr).slice(String(addr).lastIndexOf(':') + 1));
   return { child, gearmanPort: port(listening.gearman), httpPort: port(listening.http), waitLog };
 }
