@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { get, grab, httpServerFor, peerFor, submitBg, waitEvent } from '../http/helpers.js';
+import { get, grab, httpServer, peerFor, submitBg, waitEvent } from '../http/helpers.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');
@@ -25,7 +25,7 @@ test('the dashboard and the alerting rules name only metrics that /metrics serve
     assert.match(rules, new RegExp(`alert: ${alert}\\b`));
   }
 
-  const server = await httpServerFor(t);
+  const server = await httpServer(t);
   const client = await peerFor(t, server.gearmanPort);
   const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'contrib');

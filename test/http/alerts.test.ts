@@ -12,7 +12,7 @@ import pino from 'pino';
 import { ManualClock } from '../../src/core/clock.js';
 import { AlertSender } from '../../src/http/alerts.js';
 import type { QuarantineRow } from '../../src/storage/types.js';
-import { grab, health, healthWith, httpServerFor, peerFor, submitBg } from './helpers.js';
+import { grab, health, healthWith, httpServer, peerFor, submitBg } from './helpers.js';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -55,7 +55,7 @@ function validSignature(r: Received, secret: string): boolean {
 test('a red check, its recovery and a quarantined job each POST once, with a valid HMAC', async (t) => {
   const hook = await receiver(t);
   const secret = 'webhook-secret';
-  const server = await httpServerFor(t, {
+  const server = await httpServer(t, {
     health: healthWith([{ function: 'ship*', minWorkers: 1 }]),
     alerts: { webhooks: [{ url: hook.url, secret, events: ['health.failed', 'health.recovered', 'job.quarantined'] }], quarantinePerMinute: 10 },
     policies: [{ match: 'ship_poison', maxAttempts: 1 }],

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { checkOf, grab, health, healthWith, httpServerFor, peerFor, submitBg, waitEvent } from './helpers.js';
+import { checkOf, grab, health, healthWith, httpServer, peerFor, submitBg, waitEvent } from './helpers.js';
 
 test('a minWorkers rule: 503 naming the function while no worker is there, 200 once one connects', async (t) => {
-  const server = await httpServerFor(t, { health: healthWith([{ function: 'resize*', minWorkers: 1 }], { intervalMs: 100 }) });
+  const server = await httpServer(t, { health: healthWith([{ function: 'resize*', minWorkers: 1 }], { intervalMs: 100 }) });
   const client = await peerFor(t, server.gearmanPort);
   const red = once(server.health, 'health:changed');
   await submitBg(client, 'resize_small', 'img-1');
@@ -36,7 +36,7 @@ test('a minWorkers rule: 503 naming the function while no worker is there, 200 o
 
 test('with no config at all, queued jobs and no worker for 30 s turn /health red, naming the function', async (t) => {
   const clock = new ManualClock();
-  const server = await httpServerFor(t, {}, { clock });
+  const server = await httpServer(t, {}, clock);
   const client = await peerFor(t, server.gearmanPort);
   await submitBg(client, 'send_invoice', 'inv-1');
   await submitBg(client, 'send_invoice', 'inv-2');
@@ -65,7 +65,7 @@ test('with no config at all, queued jobs and no worker for 30 s turn /health red
 test('queue depth, a hung attempt and a slow p95 run time each turn their check red', async (t) => {
   const clock = new ManualClock();
   const rules = [{ function: 'render', maxQueued: 1, hangAfter: 5_000, maxP95Run: 1_000, maxOldestQueuedAge: 60_000 }];
-  const server = await httpServerFor(t, { health: healthWith(rules) }, { clock });
+  const server = await httpServer(t, { health: healthWith(rules) }, clock);
   const client = await peerFor(t, server.gearmanPort);
   await submitBg(client, 'render', 'a');
   await submitBg(client, 'render', 'b');
@@ -99,7 +99,7 @@ test('queue depth, a hung attempt and a slow p95 run time each turn their check 
 });
 
 test('checks added by other parts of the node appear in /health; a source that throws is a failing check', async (t) => {
-  const server = await httpServerFor(t);
+  const server = await httpServer(t);
   let state: 'ok' | 'fail' = 'fail';
   server.health.addSource(() => [{ name: 'supervisor', state, reason: state === 'ok' ? 'all programs running' : 'php-worker is flapping' }]);
   let now = await health(server);

@@ -6,14 +6,13 @@ import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { HealthRule } from '../../src/core/health.js';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
+import type { ConfigPatch, TestServer } from '../helpers/server.js';
 import { serverFor } from '../quarantine/helpers.js';
 
 export { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
 
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
-  const server = await startTestServer({ httpPort: 0, ...patch }, clock ? { clock } : {});
-  t.after(() => server.dispose());
+  const server = await serverFor(t, { httpPort: 0, ...patch }, clock ? { clock } : {});
   return Object.assign(server, { url: `http://127.0.0.1:${server.httpPort}` });
 }
 
@@ -120,10 +119,6 @@ export class SseReader {
   close(): void {
     this.#controller.abort();
   }
-}
-
-export async function httpServerFor(t: TestContext, patch: ConfigPatch = {}, opts: { clock?: Clock } = {}): Promise<TestServer> {
-  return serverFor(t, { httpPort: 0, ...patch }, opts);
 }
 
 /** The default health section with these rules (and any other overrides). */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/http/server.js';
 import { serverFor } from '../quarantine/helpers.js';
-import { get, grab, httpServerFor, peerFor, submitBg, waitEvent } from './helpers.js';
+import { get, grab, httpServer, peerFor, submitBg, waitEvent } from './helpers.js';
 
 /** The value of one series, e.g. `lazaret_jobs_completed_total{function="m"}`. */
 export function sample(text: string, series: string): number | undefined {
@@ -13,7 +13,7 @@ export function sample(text: string, series: string): number | undefined {
 }
 
 test('counters, gauges and histograms after 2 completed and 1 failed job', async (t) => {
-  const server = await httpServerFor(t, { policies: [{ match: 'thumb', maxAttempts: 1 }] });
+  const server = await httpServer(t, { policies: [{ match: 'thumb', maxAttempts: 1 }] });
   const client = await peerFor(t, server.gearmanPort);
   for (const p of ['a', 'b', 'c', 'd']) await submitBg(client, 'thumb', p);
   const worker = await peerFor(t, server.gearmanPort);
@@ -57,7 +57,7 @@ test('counters, gauges and histograms after 2 completed and 1 failed job', async
 });
 
 test('http.protectMetrics: /metrics needs the bearer token like /api; /health stays open', async (t) => {
-  const server = await httpServerFor(t, { adminToken: 'tok-123', trustLoopback: false, http: { protectMetrics: true, protectHealth: false } });
+  const server = await httpServer(t, { adminToken: 'tok-123', trustLoopback: false, http: { protectMetrics: true, protectHealth: false } });
   const refused = await get(server, '/metrics');
   assert.equal(refused.status, 401);
   assert.equal((JSON.parse(refused.text) as { error: { code: string } }).error.code, 'LAZ_UNAUTHORIZED');
@@ -67,7 +67,7 @@ test('http.protectMetrics: /metrics needs the bearer token like /api; /health st
 });
 
 test('http.protectHealth puts /health behind the token too', async (t) => {
-  const server = await httpServerFor(t, { adminToken: 'tok-123', trustLoopback: false, http: { protectMetrics: false, protectHealth: true } });
+  const server = await httpServer(t, { adminToken: 'tok-123', trustLoopback: false, http: { protectMetrics: false, protectHealth: true } });
   assert.equal((await get(server, '/health')).status, 401);
   assert.equal((await get(server, '/health', { authorization: 'Bearer tok-123' })).status, 200);
   assert.equal((await get(server, '/metrics')).status, 200);
