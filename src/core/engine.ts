@@ -499,7 +499,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
       this.#forward(job, exception ? { kind: 'exception', data: exception } : { kind: 'fail' });
       job.waiters.length = 0;
       if (!job.durable) {
-        if (outcome === 'crashed') job.crashes++;
         const attempt = this.#closeAttempt(job, outcome, error, evidence, this.clock.now());
         this.#drop(job);
         this.emit('attempt:ended', job, attempt);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { RawPeer } from '../helpers/gearman-client.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peer } from '../http/helpers.js';
+import { api, httpServer, peerFor } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
 
 const MIN = 60_000;
@@ -39,10 +39,10 @@ test('impact lists the users whose jobs waited too long, failed, expired or were
     },
     clock,
   );
-  const client = await peer(t, server.gearmanPort);
+  const client = await peerFor(t, server.gearmanPort);
   const submit = async (fn: string, user: number, type = 'SUBMIT_JOB_BG' as const): Promise<string> =>
     (await client.request(type, [fn, '', JSON.stringify({ user_id: user })], 'JOB_CREATED')).text[0]!;
-  const worker = await peer(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'report.a');
   const answer = async (w: RawPeer, how: 'WORK_COMPLETE' | 'WORK_FAIL'): Promise<void> => {
     const a = await w.request('GRAB_JOB', [], 'JOB_ASSIGN');

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peer } from './helpers.js';
+import { api, httpServer, peerFor } from './helpers.js';
 
 interface FunctionJson {
   name: string;
@@ -35,7 +35,7 @@ test('functions, history and workers: counts, rates, oldest age, the running job
   const fast = await api<{ handle: string }>(server.url, 'POST', '/api/jobs', { function: 'fast' });
   clock.advance(30_000);
 
-  const worker = await peer(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
   worker.send('SET_CLIENT_ID', 'resizer-1');
   worker.send('CAN_DO', 'slow');
   worker.send('CAN_DO', 'fast');

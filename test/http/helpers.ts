@@ -5,7 +5,6 @@ import type { TestContext } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { HealthRule } from '../../src/core/health.js';
-import { RawPeer } from '../helpers/gearman-client.js';
 import type { ConfigPatch, TestServer } from '../helpers/server.js';
 import { serverFor } from '../quarantine/helpers.js';
 
@@ -14,12 +13,6 @@ export { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
   const server = await serverFor(t, { httpPort: 0, ...patch }, clock ? { clock } : {});
   return Object.assign(server, { url: `http://127.0.0.1:${server.httpPort}` });
-}
-
-export async function peer(t: TestContext, port: number): Promise<RawPeer> {
-  const p = await RawPeer.connect(port);
-  t.after(() => p.close());
-  return p;
 }
 
 export async function api<T>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {

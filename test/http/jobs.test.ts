@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peer, SseReader } from './helpers.js';
+import { api, httpServer, peerFor, SseReader } from './helpers.js';
 
 interface JobJson {
   handle: string;
@@ -42,7 +42,7 @@ test('a job submitted over HTTP: progress seen through SSE by a client, result k
   assert.equal(sse.status, 200);
   assert.equal((await sse.next((e) => e.event === 'state')).data.state, 'queued');
 
-  const worker = await peer(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'resize');
   const assign = await worker.request('GRAB_JOB', [], 'JOB_ASSIGN');
   assert.equal(assign.text[0], handle);
@@ -99,7 +99,7 @@ test('a client that leaves the event stream leaves no listener behind', async (t
 test('jobs submitted over Gearman: tags from the payload rule, found by tag and unique, result gone after the retention', async (t) => {
   const clock = new ManualClock(Date.now());
   const server = await httpServer(t, { tags: [{ function: 'email.*', fromPayload: ['user_id', 'account.id'] }], results: { retention: 3_600_000 } }, clock);
-  const client = await peer(t, server.gearmanPort);
+  const client = await peerFor(t, server.gearmanPort);
   const submit = async (fn: string, unique: string, payload: string): Promise<string> =>
     (await client.request('SUBMIT_JOB_BG', [fn, unique, payload], 'JOB_CREATED')).text[0]!;
   const h1 = await submit('email.send', 'mail-1', JSON.stringify({ user_id: 42, account: { id: 'acme' } }));
@@ -110,7 +110,7 @@ test('jobs submitted over Gearman: tags from the payload rule, found by tag and 
   assert.deepEqual((await api<JobJson>(server.url, 'GET', `/api/jobs/${h2}`)).body.tags, [], 'a payload that is not JSON gets no tags');
   assert.deepEqual((await api<JobJson>(server.url, 'GET', `/api/jobs/${h3}`)).body.tags, [], 'the rule is per function');
 
-  const worker = await peer(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'email.send');
   for (let i = 0; i < 2; i++) {
     const a = await worker.request('GRAB_JOB', [], 'JOB_ASSIGN');
@@ -156,7 +156,7 @@ test('POST /api/jobs: coalescing on unique, run-at, validation errors with stabl
 test('results.retention 0: nothing is kept once a job finishes', async (t) => {
   const server = await httpServer(t, { results: { retention: 0 } });
   const { body } = await api<{ handle: string }>(server.url, 'POST', '/api/jobs', { function: 'f', tags: ['user_id:1'] });
-  const worker = await peer(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'f');
   await worker.request('GRAB_JOB', [], 'JOB_ASSIGN');
   const done = waitEvent(server.engine, 'job:finished', (o) => o.handle === body.handle);
