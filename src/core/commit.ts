@@ -168,6 +168,11 @@ export class GroupCommit {
 
   #failed(err: unknown, part: Unsaved): void {
     this.#lastError = err;
+    if (FIELDS.every((f) => part.batch[f].length === 0)) {
+      // A caller that staged nothing of its own waited on the group: it learns it failed, nothing to log.
+      part.member.reject(err);
+      return;
+    }
     const undoable = FIELDS.every((f) => UNDOABLE.has(f) || part.batch[f].length === 0);
     if (undoable || isLazaretError(err, ErrorCode.STORE_CLOSED)) {
       this.#events.rejected(err, part.batch);
