@@ -305,3 +305,33 @@ async function waitForRetry(server: Node): Promise<void> {
   }
   throw new Error('the submission never reached the engine');
 }
+
+it('/health writes to the store at most every 5 s however often it is asked, repeating its last answer in between', async (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const server = await node(t, { clock });
+  const lastPing = (): number | undefined => {
+    const db = new Database(server.path, { readonly: true });
+    try {
+      return db.prepare<[], number>("SELECT value FROM meta WHERE key = 'health_ping'").pluck().get();
+    } finally {
+      db.close();
+    }
+  };
+  const start = clock.now();
+  const health = async (): Promise<string> => {
+    const res = await fetch(`${server.url}/health`);
+    const body = (await res.json()) as { checks: { name: string; reason: string }[] };
+    return body.checks.find((c) => c.name === 'store')!.reason;
+  };
+  const first = await health();
+  const written = lastPing();
+  assert.ok(written !== undefined && written >= start, String(written));
+  for (let i = 0; i < 20; i++) {
+    clock.advance(200);
+    assert.equal(await health(), first);
+  }
+  assert.equal(lastPing(), written, 'no write within 5 s of the last one');
+  clock.advance(1000);
+  await health();
+  assert.ok(lastPing()! > written!, 'a write again once 5 s have passed');
+});
