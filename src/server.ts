@@ -88,7 +88,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },
+    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}, storing in ${store.describe()}`,
   );
 

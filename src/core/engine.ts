@@ -5,10 +5,11 @@
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
+import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow, WriteBatch } from '../storage/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
+import { batchHandles } from './commit-handles.js';
 import { errorText, parseEvidence } from './evidence.js';
 import { FunctionRegistry } from './functions.js';
 import { describeQuarantined } from './handoff.js';
@@ -20,6 +21,7 @@ import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
 import { SupervisorRegistry } from './supervisors.js';
+import { checkTime, MAX_TIME_MS } from './times.js';
 import { Worker } from './worker.js';
 
 export interface EngineLimits {
@@ -99,6 +101,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly #quarantineFunction: string | null;
   readonly #jobs: JobIndex;
   readonly #ids: IdAllocator;
+  /** Quarantine entries memory has made that the store has not taken yet (shown by the API meanwhile). */
+  readonly #unsavedQuarantine = new Map<number, QuarantineRow>();
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -118,9 +122,19 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
     this.#tagRules = opts.tagRules ?? new TagRules();
     this.supervisors = new SupervisorRegistry(this.clock);
-    this.#commit = new GroupCommit(this.store, (err, size) =>
-      this.#log.error({ err, rows: size }, 'store write failed; the changes of this group were not saved'),
-    );
+    const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
+    this.#commit = new GroupCommit(this.store, {
+      rejected: (err, b) =>
+        this.#log.error({ err, handles: handles(b) }, 'store write failed; these submissions or deliveries were refused and undone in memory'),
+      retrying: (err, b, retryInMs) =>
+        this.#log.error({ err, handles: handles(b), retryInMs }, 'store write failed; the change is kept in memory and written again'),
+      recovered: (b) => this.#log.warn({ handles: handles(b) }, 'store write that had failed is now saved'),
+      abandoned: (err, b) =>
+        this.#log.error(
+          { err, handles: handles(b) },
+          'server stopping with changes the store never took: after a restart these jobs are back as they were stored (a completed one runs again, an expired or quarantined one is queued again)',
+        ),
+    });
     this.#ids = new IdAllocator((watermark) => void (this.#commit.stage().idWatermark = watermark));
   }
 
@@ -174,6 +188,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.deadlineTimer?.cancel();
     }
     await this.#commit.flush();
+    this.#commit.abandon();
     await this.store.close();
   }
 
@@ -211,6 +226,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   submit(req: SubmitRequest): SubmitResult {
     if (this.#closed || this.#draining) throw new LazaretError(ErrorCode.SHUTTING_DOWN, 'The server is shutting down; submit again later');
+    // Checked before anything is staged: a value the store cannot hold would fail the whole group commit.
+    const runAt = checkTime(req.runAt, 'runAt');
+    const deadline = checkTime(req.deadline, 'deadline');
     if (req.payload.length > this.limits.maxPayloadBytes) {
       throw new LazaretError(
         ErrorCode.PAYLOAD_TOO_LARGE,
@@ -232,8 +250,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.tags = this.#tagRules.tagsFor(req.fn, job.payload, req.tags);
     this.#jobs.add(job);
     const ttl = this.policies.for(req.fn).ttl;
-    job.runAt = req.runAt ?? null;
-    job.deadline = req.deadline ?? (ttl === null ? null : now + ttl);
+    job.runAt = runAt;
+    job.deadline = deadline ?? (ttl === null ? null : Math.min(now + ttl, MAX_TIME_MS));
     if (key !== null) this.#jobs.claim(key, job);
     if (req.waiter) job.waiters.push(req.waiter);
     if (!req.background) {
@@ -635,12 +653,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
       { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.history.at(-1)?.worker, reason, attempts: job.attempts, crashes: job.crashes },
       `job quarantined: ${detail}`,
     );
+    this.#unsavedQuarantine.set(entry.id, entry);
     this.#commit.committed().then(
       () => {
+        this.#unsavedQuarantine.delete(entry.id);
         this.emit('job:quarantined', entry);
         this.#handOff(entry);
       },
-      () => undefined,
+      () => void this.#unsavedQuarantine.delete(entry.id),
     );
   }
 
@@ -682,6 +702,16 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   jobs(): IterableIterator<Job> {
     return this.#jobs.values();
+  }
+
+  /** A quarantine entry made in memory whose write has not committed yet (the store is locked or failing). */
+  unsavedQuarantine(id: number): QuarantineRow | undefined {
+    return this.#unsavedQuarantine.get(id);
+  }
+
+  /** Changes memory acted on that the store has not taken yet; they are written again in the background. */
+  get unsavedWrites(): number {
+    return this.#commit.unsavedCount;
   }
 
   /** Puts jobs that an operator took out of quarantine back into memory (the store already has them). */

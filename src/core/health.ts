@@ -61,6 +61,8 @@ export interface HealthEvents {
 /** Outcomes whose duration says how long the work took (not a server stop or an operator's cancel). */
 const TIMED_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set(['completed', 'failed', 'crashed', 'timed_out']);
 const P95 = 0.95;
+/** The store check writes at most this often (ms of the engine's clock). */
+export const STORE_CHECK_EVERY_MS = 5000;
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
   readonly #latency = new LatencyWindow();
@@ -77,6 +79,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   /** The last result of every check that failed, by name and function. */
   #failing = new Map<string, CheckResult>();
   #last: HealthReport | null = null;
+  #storeChecked: { at: number; result: CheckResult } | null = null;
   #running: Promise<HealthReport> | null = null;
   #timer: TimerRef | null = null;
   #stopped = false;
@@ -169,13 +172,22 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return report;
   }
 
+  /**
+   * One real write at most every STORE_CHECK_EVERY_MS, whoever asks: /health is open to anyone, and
+   * each ping takes the write lock the job path needs. In between, the last answer is repeated.
+   */
   async #storeCheck(): Promise<CheckResult> {
+    const now = this.#engine.clock.now();
+    if (this.#storeChecked !== null && now - this.#storeChecked.at < STORE_CHECK_EVERY_MS) return this.#storeChecked.result;
+    let result: CheckResult;
     try {
-      await this.#engine.store.ping(this.#engine.clock.now());
-      return { name: 'store', state: 'ok', reason: `${this.#engine.store.describe()} is writable` };
+      await this.#engine.store.ping(now);
+      result = { name: 'store', state: 'ok', reason: `${this.#engine.store.describe()} is writable` };
     } catch (err) {
-      return { name: 'store', state: 'fail', reason: `cannot write to ${this.#engine.store.describe()}: ${(err as Error).message}` };
+      result = { name: 'store', state: 'fail', reason: `cannot write to ${this.#engine.store.describe()}: ${(err as Error).message}` };
     }
+    this.#storeChecked = { at: now, result };
+    return result;
   }
 
   #functionChecks(now: number): CheckResult[] {

@@ -65,6 +65,11 @@ export class JobIndex {
     if (!byKey.has(key)) byKey.set(key, job);
   }
 
+  /** The handle of job `id`, live or not (a finished job's handle is assumed to be prefix + id). */
+  handleOf(id: number): string {
+    return this.#byId.get(id)?.handle ?? this.prefix + id;
+  }
+
   byHandle(handle: string): Job | undefined {
     if (!handle.startsWith(this.prefix)) return this.#foreignHandles.get(handle);
     const text = handle.slice(this.prefix.length);

@@ -13,6 +13,8 @@ export interface QuarantineHost {
   readonly clock: Clock;
   /** Commits what is staged, so a listing sees every quarantine so far. */
   flush(): Promise<void>;
+  /** An entry made in memory whose write has not committed yet. */
+  unsavedQuarantine(id: number): QuarantineRow | undefined;
   /** Puts rows the store just took out of quarantine back into the queues. */
   requeued(rows: Awaited<ReturnType<StorageAdapter['quarantineRequeue']>>): Job[];
 }
@@ -51,7 +53,8 @@ export class Quarantine {
 
   async get(id: number): Promise<QuarantineRow> {
     await this.#host.flush();
-    const entry = await this.#host.store.quarantineGet(id);
+    // An entry whose write waits on a locked store is shown from memory rather than answered 404.
+    const entry = (await this.#host.store.quarantineGet(id)) ?? this.#host.unsavedQuarantine(id);
     if (!entry) throw notFound(id);
     return entry;
   }

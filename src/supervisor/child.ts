@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ProgramConfig } from './config.js';
+import { inheritedEnv } from './env.js';
 import { LineTail } from './tail.js';
 
 export interface ChildExit {
@@ -30,7 +31,7 @@ export function processSpawner(opts: { env: NodeJS.ProcessEnv; writeErr: (line: 
     const [cmd, args] = typeof program.command === 'string' ? ['/bin/sh', ['-c', program.command]] : [program.command[0]!, program.command.slice(1)];
     const child = spawn(cmd, args, {
       cwd: program.cwd ?? undefined,
-      env: { ...opts.env, ...program.env },
+      env: { ...inheritedEnv(opts.env), ...program.env },
       stdio: ['ignore', 'inherit', 'pipe'],
       detached: true,
     });

@@ -4,6 +4,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isSameSupervisor, OWN_START_TIME } from './identity.js';
 import type { SupervisorStatus } from './supervisor.js';
 
 export function stateFileName(id: string): string {
@@ -35,7 +36,8 @@ export class StateFile {
   // Synchronous: a few KiB, and the file must be complete before the supervisor exits.
   write(status: SupervisorStatus): void {
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(status, null, 2)}\n`);
+    // processStartTime lets `supervise restart` tell this process from a later one given the same pid.
+    writeFileSync(tmp, `${JSON.stringify({ ...status, processStartTime: OWN_START_TIME }, null, 2)}\n`);
     renameSync(tmp, this.path);
   }
 
@@ -53,7 +55,10 @@ export class StateFile {
 export interface FoundState {
   file: string;
   status: SupervisorStatus;
-  /** Whether its process still runs; a dead one left its file behind (it was killed with -9). */
+  /**
+   * Whether the supervisor that wrote it still runs: its pid is alive and is still that process (same
+   * start time, or at least a `supervise` command line). A dead one left its file behind (killed with -9).
+   */
   alive: boolean;
 }
 
@@ -68,8 +73,8 @@ export function readStates(dir: string): FoundState[] {
   for (const name of names.sort()) {
     const file = join(dir, name);
     try {
-      const status = JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus;
-      found.push({ file, status, alive: processAlive(status.pid) });
+      const { processStartTime, ...status } = JSON.parse(readFileSync(file, 'utf8')) as SupervisorStatus & { processStartTime?: unknown };
+      found.push({ file, status, alive: isSameSupervisor(status.pid, processStartTime) && processAlive(status.pid) });
     } catch {
       // Removed between listing and reading, or not ours.
     }
@@ -78,6 +83,8 @@ export function readStates(dir: string): FoundState[] {
 }
 
 export function processAlive(pid: number): boolean {
+  // kill(0 or a negative pid) would test a whole process group, not one process.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

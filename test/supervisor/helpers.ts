@@ -73,9 +73,9 @@ export function gone(pid: number): boolean {
 }
 
 /** Starts `lazaret supervise ARGS` in `cwd`; the test stops it (and every copy it spawned) at its end. */
-export function supervise(t: TestContext, cwd: string, args: string[]): Proc {
+export function supervise(t: TestContext, cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   requireBuild();
-  const child = spawn(process.execPath, [MAIN, 'supervise', ...args], { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'supervise', ...args], { cwd, env: { ...cliEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = new Proc(`lazaret supervise ${args.join(' ')}`, child);
   running.set(cwd, [...(running.get(cwd) ?? []), proc]);
   t.after(() => stop(proc));

@@ -177,6 +177,13 @@ export async function superviseRestart(flags: RestartFlags, io: CliIO): Promise<
     const { id, pid, rollout } = target.status;
     // A rollout already under way finishes first, then the one asked for here runs.
     const until = rollout.finished + (rollout.running ? 2 : 1);
+    // Checked again right before the signal: the supervisor may have ended since the file was read.
+    const current = readStates(dir).find((s) => s.file === target.file);
+    if (!current?.alive || current.status.pid !== pid) {
+      io.err(`supervisor ${id}: pid ${pid} is no longer that supervisor; not signalled\n`);
+      failed++;
+      continue;
+    }
     process.kill(pid, 'SIGHUP');
     io.out(`supervisor ${id} (pid ${pid}): rolling restart requested\n`);
     if (flags.wait === false) continue;

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Job } from '../../core/job.js';
 import { MAX_TAG_LENGTH, MAX_TAGS } from '../../core/tags.js';
+import { checkTime, MAX_TIME_MS } from '../../core/times.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { OutcomeRow, Priority } from '../../storage/types.js';
 import { errorSchema, jobSchema } from '../schemas.js';
@@ -13,7 +14,7 @@ import { findJob, notFound } from '../find-job.js';
 import { streamJobEvents } from './job-events.js';
 
 const PRIORITIES: Record<string, Priority> = { high: 0, normal: 1, low: 2 };
-const time = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0 }] };
+const time = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0, maximum: MAX_TIME_MS }] };
 
 interface SubmitBody {
   function: string;
@@ -43,7 +44,7 @@ function epoch(value: string | number | undefined, name: string): number | null 
   if (value === undefined) return null;
   const ms = typeof value === 'number' ? value : Date.parse(value);
   if (!Number.isFinite(ms)) throw badRequest(`${name} must be an ISO time or epoch milliseconds`);
-  return ms;
+  return checkTime(ms, name);
 }
 
 function matches(job: Job, q: FindQuery): boolean {

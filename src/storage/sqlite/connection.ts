@@ -1,8 +1,9 @@
 // Opens the database file with the settings Lazaret's durability promise rests on.
 
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ErrorCode, LazaretError } from '../../errors.js';
 import { toStoreError } from './errors.js';
 
 export type SqliteSynchronous = 'normal' | 'full';
@@ -30,6 +31,8 @@ export function openDatabase(path: string, settings: ConnectionSettings): Databa
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(settings.busyTimeoutMs))}`);
+    // Before anything changes the file (WAL mode is written into it): another application's database stays as it was.
+    refuseForeign(db, path);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (path !== IN_MEMORY && mode !== 'wal') {
       throw new Error(`SQLite refused WAL journal mode (it answered "${String(mode)}"); is the file on a network share?`);
@@ -41,4 +44,19 @@ export function openDatabase(path: string, settings: ConnectionSettings): Databa
     db.close();
     throw err;
   }
+}
+
+/** A database with tables but without Lazaret's migrations table is somebody else's. */
+function refuseForeign(db: Database.Database, path: string): void {
+  const tables = db
+    .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite!_%' ESCAPE '!'")
+    .pluck()
+    .all();
+  if (tables.length === 0 || tables.includes('lazaret_migrations')) return;
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+  throw new LazaretError(
+    ErrorCode.STORE_FOREIGN,
+    `The SQLite file ${basename(path)} holds tables that are not Lazaret's (${shown}) and no lazaret_migrations table; it was left untouched.`,
+    { hint: 'Point --db (config key db) at a new file or at an existing Lazaret database.' },
+  );
 }

@@ -3,9 +3,12 @@
 // better-sqlite3 is synchronous; every method is still async so the interface fits a networked backend,
 // and any error leaves here as a LazaretError (errors.ts).
 
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import { ErrorCode, LazaretError } from '../../errors.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
 import type {
   ImpactQuery,
@@ -22,6 +25,8 @@ import type {
 } from '../types.js';
 import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js';
 import { toStoreError } from './errors.js';
+import { commandOf, readHolder, recordHolder } from './holder.js';
+import { acquireLock, type StoreLock } from './lock.js';
 import { prepareIdsNext } from './ids-next.js';
 import { prepareJobsLoad } from './load.js';
 import { preparePing } from './ping.js';
@@ -47,9 +52,19 @@ export interface SqliteStoreOptions {
    * cut or an OS crash, at the cost of an fsync per commit.
    */
   synchronous?: SqliteSynchronous;
-  /** How long an operation waits for another connection's lock before LAZ_STORE_BUSY. Default 5000. */
+  /**
+   * How long an operation waits in total for another connection's lock before LAZ_STORE_BUSY. Default 5000.
+   * The wait is asynchronous: SQLite blocks for at most busyWaitMs at a time, then the server gets on
+   * with other work and the operation tries again with backoff.
+   */
   busyTimeoutMs?: number;
+  /** The longest single blocking wait on a lock inside SQLite (its busy_timeout). Default 25. */
+  busyWaitMs?: number;
 }
+
+/** The pause between two tries on a locked database doubles from the first to the longest. */
+const BUSY_PAUSE_FIRST_MS = 5;
+const BUSY_PAUSE_MAX_MS = 200;
 
 /** Every operation, with its statements prepared once when the store opens. */
 interface Operations {
@@ -97,6 +112,9 @@ export class SqliteStore implements StorageAdapter {
   readonly #path: string;
   readonly #synchronous: SqliteSynchronous;
   readonly #busyTimeoutMs: number;
+  readonly #busyWaitMs: number;
+  #lock: StoreLock | null = null;
+  #lockCreated = false;
   #state: 'new' | 'open' | 'closed' = 'new';
   #db: Database.Database | null = null;
   #ops: Operations | null = null;
@@ -105,10 +123,17 @@ export class SqliteStore implements StorageAdapter {
     this.#path = options.path === IN_MEMORY ? IN_MEMORY : resolve(options.path);
     this.#synchronous = options.synchronous ?? 'normal';
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#busyWaitMs = Math.min(options.busyWaitMs ?? 25, this.#busyTimeoutMs);
   }
 
+  /** The file name only: this shows in error bodies and the open /health, where folders are nobody's business. */
   describe(): string {
-    return `sqlite:${this.#path}`;
+    return `sqlite:${this.#path === IN_MEMORY ? IN_MEMORY : basename(this.#path)}`;
+  }
+
+  /** The full path, for the server's own log. */
+  get path(): string {
+    return this.#path;
   }
 
   /** Opens the file and migrates it. Calling it again while open does nothing. */
@@ -117,15 +142,40 @@ export class SqliteStore implements StorageAdapter {
     if (this.#state === 'closed') throw this.#closedError('open');
     let db: Database.Database | null = null;
     try {
+      if (this.#path !== IN_MEMORY) this.#takeLock();
+      // Opening may wait the whole busy timeout in one go: nothing is being served yet.
       db = openDatabase(this.#path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
       migrate(db, readMigrations(migrationsDir()), this.describe());
+      if (this.#path !== IN_MEMORY) recordHolder(db, Date.now());
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.#busyWaitMs))}`);
       this.#ops = prepareOperations(db);
       this.#db = db;
       this.#state = 'open';
     } catch (err) {
       db?.close();
+      this.#lock?.release();
+      this.#lock = null;
+      // Refusing another application's file leaves nothing of ours beside it.
+      if (this.#lockCreated && isLazaretError(err, ErrorCode.STORE_FOREIGN)) rmSync(`${this.#path}.lock`, { force: true });
       throw toStoreError(err, 'open', this.describe());
     }
+  }
+
+  #takeLock(): void {
+    // The folder may not exist yet; openDatabase creates it, but the lock file comes first.
+    mkdirSync(dirname(this.#path), { recursive: true });
+    this.#lockCreated = !existsSync(`${this.#path}.lock`);
+    this.#lock = acquireLock(this.#path);
+    if (this.#lock !== null) return;
+    const holder = readHolder(this.#path);
+    const who =
+      holder === null
+        ? 'another process (its pid is not recorded)'
+        : `pid ${holder.pid} on ${holder.host}, open since ${new Date(holder.since).toISOString()}` +
+          (holder.host === hostname() ? ` (${commandOf(holder.pid) ?? 'command line unknown'})` : '');
+    throw new LazaretError(ErrorCode.STORE_LOCKED, `The SQLite store ${this.describe()} is already in use by ${who}.`, {
+      hint: 'One Lazaret server per database file: stop the other server, or give this one its own --db.',
+    });
   }
 
   /** Closes the file; later calls reject with LAZ_STORE_CLOSED. Closing twice is harmless. */
@@ -147,6 +197,9 @@ export class SqliteStore implements StorageAdapter {
       db.close();
     } catch (err) {
       throw toStoreError(err, 'close', this.describe());
+    } finally {
+      this.#lock?.release();
+      this.#lock = null;
     }
   }
 
@@ -211,22 +264,33 @@ export class SqliteStore implements StorageAdapter {
   }
 
   // async so that a throw, ours or the driver's, reaches the caller as a rejection, never synchronously.
+  // Another process holding the lock costs at most busyWaitMs of blocked event loop per try; between
+  // tries the server serves others. Every operation is one transaction, so a try that met the lock
+  // changed nothing and can be repeated as it is.
   async #run<T>(op: string, fn: (ops: Operations) => T): Promise<T> {
-    const ops = this.#ops;
-    if (ops === null) throw this.#closedError(op);
-    try {
-      return fn(ops);
-    } catch (err) {
-      throw toStoreError(err, op, this.describe());
+    const started = Date.now();
+    let pause = BUSY_PAUSE_FIRST_MS;
+    for (;;) {
+      const ops = this.#ops;
+      if (ops === null) throw this.#closedError(op);
+      try {
+        return fn(ops);
+      } catch (err) {
+        const failure = toStoreError(err, op, this.describe());
+        const left = this.#busyTimeoutMs - (Date.now() - started);
+        if (failure.code !== ErrorCode.STORE_BUSY || left <= 0) throw failure;
+        await sleep(Math.min(pause, left));
+        pause = Math.min(pause * 2, BUSY_PAUSE_MAX_MS);
+      }
     }
   }
 
   #closedError(op: string): LazaretError {
     return this.#state === 'new'
-      ? new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.#path} before open(); call open() first.`)
+      ? new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.describe()} before open(); call open() first.`)
       : new LazaretError(
           ErrorCode.STORE_CLOSED,
-          `${op} on the SQLite store ${this.#path} after close(); a closed store stays closed, create a new one.`,
+          `${op} on the SQLite store ${this.describe()} after close(); a closed store stays closed, create a new one.`,
         );
   }
 }
