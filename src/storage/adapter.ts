@@ -3,6 +3,8 @@
 // normal path (STYLE §1.1, §2.1).
 
 import type {
+  AlertRow,
+  AlertUpdate,
   ImpactQuery,
   ImpactRow,
   JobRow,
@@ -12,6 +14,7 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  NewAlert,
   StoredJob,
   WriteBatch,
 } from './types.js';
@@ -65,4 +68,13 @@ export interface StorageAdapter {
   outcomesPrune(before: number, limit: number): Promise<number>;
   /** Per tag, over the rows that finished since `query.since`: counts and worst wait. */
   outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]>;
+
+  /** Stores new alerts in one transaction; returns them with their ids, in the given order. */
+  alertsAdd(alerts: readonly NewAlert[]): Promise<AlertRow[]>;
+  /** Every stored alert, oldest (lowest id) first. */
+  alertsList(): Promise<AlertRow[]>;
+  /** Records a failed try; false when no such alert. */
+  alertsUpdate(update: AlertUpdate): Promise<boolean>;
+  /** Deletes delivered or abandoned alerts; returns how many existed. */
+  alertsDelete(ids: readonly number[]): Promise<number>;
 }

@@ -211,3 +211,27 @@ export interface ImpactRow {
   quarantined: number;
   worstWaitMs: number;
 }
+
+/** A webhook alert waiting for its receiver (the outbox); deleted once delivered or given up. */
+export interface AlertRow {
+  id: number;
+  /** The webhook's URL, as configured. */
+  hook: string;
+  event: string;
+  /** The X-Lazaret-Delivery id; the same on every try, so a receiver can drop a duplicate. */
+  delivery: string;
+  /** The exact JSON body sent. */
+  body: string;
+  createdAt: number;
+  /** Tries so far. */
+  attempts: number;
+  /** Not tried again before this time. */
+  nextAt: number;
+  /** When the first try failed; null until one did. */
+  failingSince: number | null;
+  lastError: string | null;
+}
+
+export type NewAlert = Pick<AlertRow, 'hook' | 'event' | 'delivery' | 'body' | 'createdAt' | 'nextAt'>;
+
+export type AlertUpdate = Pick<AlertRow, 'id' | 'attempts' | 'nextAt' | 'failingSince' | 'lastError'>;

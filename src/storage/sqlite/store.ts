@@ -8,6 +8,8 @@ import type Database from 'better-sqlite3';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
 import type {
+  AlertRow,
+  AlertUpdate,
   ImpactQuery,
   ImpactRow,
   JobRow,
@@ -17,9 +19,11 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  NewAlert,
   StoredJob,
   WriteBatch,
 } from '../types.js';
+import { prepareAlerts, type AlertOperations } from './alerts.js';
 import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js';
 import { toStoreError } from './errors.js';
 import { prepareIdsNext } from './ids-next.js';
@@ -52,7 +56,7 @@ export interface SqliteStoreOptions {
 }
 
 /** Every operation, with its statements prepared once when the store opens. */
-interface Operations {
+interface Operations extends AlertOperations {
   schemaVersion: () => number;
   ping: (now: number) => void;
   write: (batch: WriteBatch) => void;
@@ -88,6 +92,7 @@ function prepareOperations(db: Database.Database): Operations {
     outcomesFind: prepareOutcomesFind(cache),
     outcomesPrune: prepareOutcomesPrune(db),
     outcomesImpact: prepareOutcomesImpact(db),
+    ...prepareAlerts(db),
   };
 }
 
@@ -208,6 +213,22 @@ export class SqliteStore implements StorageAdapter {
 
   outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]> {
     return this.#run('outcomesImpact', (ops) => ops.outcomesImpact(query));
+  }
+
+  alertsAdd(alerts: readonly NewAlert[]): Promise<AlertRow[]> {
+    return this.#run('alertsAdd', (ops) => ops.alertsAdd(alerts));
+  }
+
+  alertsList(): Promise<AlertRow[]> {
+    return this.#run('alertsList', (ops) => ops.alertsList());
+  }
+
+  alertsUpdate(update: AlertUpdate): Promise<boolean> {
+    return this.#run('alertsUpdate', (ops) => ops.alertsUpdate(update));
+  }
+
+  alertsDelete(ids: readonly number[]): Promise<number> {
+    return this.#run('alertsDelete', (ops) => ops.alertsDelete(ids));
   }
 
   // async so that a throw, ours or the driver's, reaches the caller as a rejection, never synchronously.

@@ -3,6 +3,7 @@
 // logged reason instead of failing.
 
 import { describe } from 'node:test';
+import { alertsTests } from './alerts.js';
 import { attemptsTests } from './attempts.js';
 import { harness, type MakeAdapter } from './harness.js';
 import { outcomesTests } from './outcomes.js';
@@ -25,5 +26,6 @@ export function storageConformance(name: string, makeAdapter: MakeAdapter): void
     describe('quarantine', () => quarantineTests(h));
     describe('recovery', () => recoveryTests(h));
     describe('outcomes and tags', () => outcomesTests(h));
+    describe('alerts', () => alertsTests(h));
   });
 }
