@@ -5,6 +5,8 @@
 import type {
   AlertRow,
   AlertUpdate,
+  AuditStamp,
+  HistoryEntry,
   ImpactQuery,
   ImpactRow,
   JobRow,
@@ -15,6 +17,7 @@ import type {
   QuarantineRow,
   QuarantineSummary,
   NewAlert,
+  NewHistoryEntry,
   StoredJob,
   WriteBatch,
 } from './types.js';
@@ -52,15 +55,16 @@ export interface StorageAdapter {
   /** Entries per function name (functions without any are absent). */
   quarantineCountByFunction(): Promise<Record<string, number>>;
   quarantineGet(id: number): Promise<QuarantineRow | null>;
-  /** Replaces the payload of a quarantined job; false when no such entry. */
-  quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean>;
+  /** Replaces the payload of a quarantined job; false when no such entry. With `by`, records an `edited` history entry. */
+  quarantineUpdatePayload(id: number, payload: Buffer, by?: AuditStamp): Promise<boolean>;
   /**
    * Takes the matching entries out of quarantine and stores them as queued jobs with a fresh budget
    * (no attempts, runAt = now), in one transaction. Returns the new job rows. The deadline is cleared: the operator asked for this run.
+   * With `by`, each entry's ended life (reason, detail, attempts) is kept as a `requeued` history entry in that transaction.
    */
-  quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]>;
-  /** Deletes the matching entries; returns how many. */
-  quarantinePurge(filter: QuarantineFilter): Promise<number>;
+  quarantineRequeue(filter: QuarantineFilter, now: number, by?: AuditStamp): Promise<JobRow[]>;
+  /** Deletes the matching entries; returns how many. With `by`, each one's life is kept as a `purged` history entry first. */
+  quarantinePurge(filter: QuarantineFilter, by?: AuditStamp): Promise<number>;
 
   /** Finished jobs matching every given field, newest first. */
   outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]>;
@@ -77,4 +81,14 @@ export interface StorageAdapter {
   alertsUpdate(update: AlertUpdate): Promise<boolean>;
   /** Deletes delivered or abandoned alerts; returns how many existed. */
   alertsDelete(ids: readonly number[]): Promise<number>;
+
+  /** Appends history entries (e.g. the last life of a requeued job that finished). */
+  historyAdd(entries: readonly NewHistoryEntry[]): Promise<void>;
+  /** A job's history, oldest first; empty when it has none. */
+  historyFind(jobId: number): Promise<HistoryEntry[]>;
+  /**
+   * Deletes up to `limit` entries of jobs that are neither stored nor quarantined and whose newest entry
+   * is older than `before`; returns how many.
+   */
+  historyPrune(before: number, limit: number): Promise<number>;
 }

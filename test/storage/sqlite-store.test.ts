@@ -62,8 +62,9 @@ describe('SqliteStore: opening', () => {
       { version: 1, name: 'init' },
       { version: 2, name: 'outcomes_tags' },
       { version: 3, name: 'alerts' },
+      { version: 4, name: 'job_history' },
     ]);
-    assert.equal(await store.schemaVersion(), 3);
+    assert.equal(await store.schemaVersion(), 4);
   });
 
   it('accepts synchronous: full and a busy timeout', async (t) => {
@@ -100,7 +101,7 @@ describe('SqliteStore: opening', () => {
     old.close();
     const store = storeOn(t, { path });
     await store.open();
-    assert.equal(await store.schemaVersion(), 3);
+    assert.equal(await store.schemaVersion(), 4);
     assert.deepEqual((await store.jobsLoad()).map((j) => [j.id, j.tags]), [[1, []]]);
     assert.deepEqual((await store.quarantineGet(2))?.tags, []);
   });

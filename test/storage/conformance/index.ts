@@ -6,6 +6,7 @@ import { describe } from 'node:test';
 import { alertsTests } from './alerts.js';
 import { attemptsTests } from './attempts.js';
 import { harness, type MakeAdapter } from './harness.js';
+import { historyTests } from './history.js';
 import { outcomesTests } from './outcomes.js';
 import { quarantineTests } from './quarantine.js';
 import { recoveryTests } from './recovery.js';
@@ -27,5 +28,6 @@ export function storageConformance(name: string, makeAdapter: MakeAdapter): void
     describe('recovery', () => recoveryTests(h));
     describe('outcomes and tags', () => outcomesTests(h));
     describe('alerts', () => alertsTests(h));
+    describe('job history', () => historyTests(h));
   });
 }
