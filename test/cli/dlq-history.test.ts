@@ -109,3 +109,22 @@ test('a purge from the dashboard keeps the life it ended and who purged it; an e
   const none = await api(url, 'GET', '/api/quarantine/999999/history');
   assert.equal(none.status, 404);
 });
+
+test('a change made with the admin token is recorded as by token; an odd X-Lazaret-Client is not stored', async (t) => {
+  const token = 'an-admin-token-long-enough-for-any-rule-0123456789';
+  const server = await serverFor(t, { httpPort: 0, adminToken: token, policies: [{ match: 'img', maxAttempts: 1 }] });
+  const url = `http://127.0.0.1:${server.httpPort}`;
+  const worker = await rawWorker(server.gearmanPort, 'img', (_payload, peer, handle) => {
+    peer.send('WORK_FAIL', handle);
+    return null;
+  });
+  t.after(() => worker.close());
+  const client = await peerFor(t, server.gearmanPort);
+  const quarantined = waitEvent(server.engine, 'job:quarantined');
+  const id = jobIdOf(await submitBg(client, 'img', 'bad'));
+  await quarantined;
+  const purge = await api(url, 'POST', '/api/quarantine/purge', { ids: [id] }, { authorization: `Bearer ${token}`, 'x-lazaret-client': 'not/a client!' });
+  assert.equal(purge.status, 200);
+  const history = await api<History>(url, 'GET', `/api/quarantine/${id}/history`);
+  assert.deepEqual(history.body.audit.map((a) => [a.action, a.actor, a.client]), [['purged', 'token', null]]);
+});
