@@ -28,9 +28,11 @@ export class Quarantine {
     this.#history = new JobHistory(host, log);
   }
 
-  /** A job's earlier lives and who requeued, edited or purged it, oldest first (also once it left quarantine). */
-  async history(jobId: number): Promise<HistoryEntry[]> {
-    await this.#host.flush();
+  /**
+   * A job's earlier lives and who requeued, edited or purged it, oldest first (also once it left
+   * quarantine). No flush: history is written by the operator's actions themselves, never staged.
+   */
+  history(jobId: number): Promise<HistoryEntry[]> {
     return this.#history.find(jobId);
   }
 
