@@ -31,7 +31,7 @@ export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
 export interface WebhookConfig {
   url: string;
-  /** Signs each body: header `X-Lazaret-Signature: sha256=<hex HMAC-SHA256>`. */
+  /** Signs each try: header `X-Lazaret-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` (alerts/signature.ts). */
   secret: string | null;
   /** Which events this hook gets; all by default. */
   events: AlertEvent[];
@@ -88,6 +88,12 @@ export interface Config {
     webhooks: WebhookConfig[];
     /** Quarantine alerts sent one by one per minute; the rest arrive as one summary. */
     quarantinePerMinute: number;
+    /** How long an undelivered alert is retried after it was raised, ms. */
+    retryFor: number;
+    /** A check that stays red is alerted again this often, ms; 0 = once. */
+    repeatEvery: number;
+    /** /health turns red when a webhook's oldest alert has failed for this long, ms. */
+    undeliveredAfter: number;
   };
   /** Where the config file was read from, if anywhere. */
   configFile: string | null;
@@ -125,7 +131,7 @@ export function defaultConfig(): Config {
     results: { retention: 24 * 3_600_000 },
     http: { corsOrigins: [], protectHealth: false, protectMetrics: false },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
-    alerts: { webhooks: [], quarantinePerMinute: 10 },
+    alerts: { webhooks: [], quarantinePerMinute: 10, retryFor: 24 * 3_600_000, repeatEvery: 3_600_000, undeliveredAfter: 5 * 60_000 },
     configFile: null,
   };
 }
@@ -457,13 +463,24 @@ function applyHealth(config: Config, value: unknown, problems: Problem[]): void 
 }
 
 function applyAlerts(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'alerts', ['webhooks', 'quarantinePerMinute'], problems);
+  const r = section(value, 'alerts', ['webhooks', 'quarantinePerMinute', 'retryFor', 'repeatEvery', 'undeliveredAfter'], problems);
   if (r === null) return;
   const bad = (key: string, message: string): void => void problems.push({ key: `alerts.${key}`, source: 'file', message });
   if (r.quarantinePerMinute !== undefined) {
     const n = r.quarantinePerMinute;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) bad('quarantinePerMinute', 'must be a whole number >= 0');
     else config.alerts.quarantinePerMinute = n;
+  }
+  const durations: [key: 'retryFor' | 'repeatEvery' | 'undeliveredAfter', min: number, hint: string][] = [
+    ['retryFor', 1000, 'a duration of at least 1s, e.g. "24h"'],
+    ['repeatEvery', 0, 'a duration such as "1h", or 0 to alert once'],
+    ['undeliveredAfter', 1000, 'a duration of at least 1s, e.g. "5m"'],
+  ];
+  for (const [k, min, hint] of durations) {
+    if (r[k] === undefined) continue;
+    const ms = parseDuration(r[k]);
+    if (ms === null || ms < min) bad(k, `must be ${hint}`);
+    else config.alerts[k] = ms;
   }
   if (r.webhooks === undefined) return;
   if (!Array.isArray(r.webhooks)) return bad('webhooks', 'must be an array of {"url": "https://...", "secret"?: "...", "events"?: [...]}');

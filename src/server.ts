@@ -2,6 +2,7 @@
 
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
+import { startAlerts, type RunningAlerts } from './alerts/start.js';
 import type { Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
@@ -11,7 +12,6 @@ import { TagRules } from './core/tags.js';
 import { logStateChanges } from './core/state-log.js';
 import type { Connection } from './gearman/connection.js';
 import { GearmanServer } from './gearman/server.js';
-import { startAlerts } from './http/alerts.js';
 import type { HttpServer } from './http/server.js';
 import type { StorageAdapter } from './storage/adapter.js';
 import { SqliteStore } from './storage/sqlite/store.js';
@@ -34,6 +34,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** Checked every health.intervalMs; addSource() adds checks from elsewhere. */
   readonly health: HealthChecker;
+  /** The webhook alerts; null when none are configured. */
+  readonly alerts: RunningAlerts | null;
   readonly gearmanPort: number;
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
@@ -64,7 +66,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
   health.addSource(() => engine.supervisors.checks());
   health.start();
-  const alerts = startAlerts(engine, health, config, log);
+  const alerts = await startAlerts(engine, health, config, log);
 
   const connections = new Set<Connection>();
   let stopping: Promise<void> | null = null;
@@ -112,7 +114,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, alerts, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

@@ -20,7 +20,8 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, raw?: Buffer): Promise<T> {
-    const headers: Record<string, string> = {};
+    // Recorded in the audit trail of what this request changes.
+    const headers: Record<string, string> = { 'x-lazaret-client': 'cli' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let payload: string | Buffer | undefined;
     if (raw !== undefined) {

@@ -68,10 +68,18 @@ export class Activity {
     return this.#points.filter((p) => p.at > from);
   }
 
-  /** Jobs per minute over the last minute: the open step and the five closed before it. */
+  /**
+   * Jobs in the last 60 s, to one decimal: the open step, the five closed before it, and of the sixth the
+   * share the open step has not yet replaced (a sliding window over the steps). At a step boundary this
+   * is exactly the sum of the last six closed steps, which is what the dashboard's chart draws per point,
+   * so the chart's latest value and this rate are the same measure.
+   */
   rates(fn: string): Rates {
-    const steps = [this.#open.get(fn), ...this.#points.slice(-5).map((p) => p.functions.get(fn))];
-    const sum = (k: 'submitted' | 'completed' | 'failed'): number => steps.reduce((n, s) => n + (s?.[k] ?? 0), 0);
+    const closed = this.#points.slice(-6);
+    const elapsed = Math.min(STEP_MS, Math.max(0, this.#engine.clock.now() - (closed.at(-1)?.at ?? this.#engine.clock.now())));
+    const weighted: [FunctionActivity | undefined, number][] = [[this.#open.get(fn), 1]];
+    closed.forEach((p, i) => weighted.push([p.functions.get(fn), i === 0 && closed.length === 6 ? (STEP_MS - elapsed) / STEP_MS : 1]));
+    const sum = (k: 'submitted' | 'completed' | 'failed'): number => Math.round(weighted.reduce((n, [s, w]) => n + (s?.[k] ?? 0) * w, 0) * 10) / 10;
     return { submittedPerMin: sum('submitted'), completedPerMin: sum('completed'), failedPerMin: sum('failed') };
   }
 

@@ -183,6 +183,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.results.stop();
+    this.quarantine.close();
     for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();

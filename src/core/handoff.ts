@@ -14,9 +14,12 @@ export function describeQuarantined(entry: QuarantineRow): Buffer {
       function: entry.function,
       unique: entry.unique,
       priority: PRIORITY_NAMES[entry.priority],
+      // What a hand-off worker needs to tell the right user without decoding the payload.
+      tags: entry.tags,
       reason: entry.reason,
       detail: entry.detail,
       submittedAt: iso(entry.submittedAt),
+      deadline: iso(entry.deadline),
       quarantinedAt: iso(entry.quarantinedAt),
       payloadBase64: entry.payload.toString('base64'),
       attempts: entry.attempts.map(attemptView),

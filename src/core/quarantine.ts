@@ -4,13 +4,11 @@
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
-import type { Clock } from './clock.js';
+import type { HistoryEntry, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
+import { JobHistory, SERVER_ACTOR, type Actor, type HistoryHost } from './history.js';
 import type { Job } from './job.js';
 
-export interface QuarantineHost {
-  readonly store: StorageAdapter;
-  readonly clock: Clock;
+export interface QuarantineHost extends HistoryHost {
   /** Commits what is staged, so a listing sees every quarantine so far. */
   flush(): Promise<void>;
   /** An entry made in memory whose write has not committed yet. */
@@ -24,10 +22,24 @@ export const MAX_PAGE = 1000;
 export class Quarantine {
   readonly #host: QuarantineHost;
   readonly #log: Logger;
+  readonly #history: JobHistory;
 
   constructor(host: QuarantineHost, log: Logger) {
     this.#host = host;
     this.#log = log;
+    this.#history = new JobHistory(host, log);
+  }
+
+  /**
+   * A job's earlier lives and who requeued, edited or purged it, oldest first (also once it left
+   * quarantine). No flush: history is written by the operator's actions themselves, never staged.
+   */
+  history(jobId: number): Promise<HistoryEntry[]> {
+    return this.#history.find(jobId);
+  }
+
+  close(): void {
+    this.#history.close();
   }
 
   async list(filter: QuarantineFilter, page: QuarantinePage): Promise<{ entries: QuarantineSummary[]; total: number }> {
@@ -59,34 +71,38 @@ export class Quarantine {
     return entry;
   }
 
-  /** Back to the queue with a fresh budget. An empty filter is refused: say `all` explicitly. */
-  async requeue(filter: QuarantineFilter, all = false): Promise<Job[]> {
+  /**
+   * Back to the queue with a fresh budget. An empty filter is refused: say `all` explicitly. The life that
+   * ended is kept in the job's history, stamped with `by`.
+   */
+  async requeue(filter: QuarantineFilter, all = false, by: Actor = SERVER_ACTOR): Promise<Job[]> {
     if (!all && isEmpty(filter)) {
       throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name the entries to requeue (ids or filters), or ask for all of them explicitly');
     }
     await this.#host.flush();
-    const rows = await this.#host.store.quarantineRequeue(filter, this.#host.clock.now());
+    const rows = await this.#host.store.quarantineRequeue(filter, this.#host.clock.now(), { ...by, at: this.#host.clock.now() });
     const jobs = this.#host.requeued(rows);
-    this.#log.info({ count: jobs.length, filter }, 'quarantined jobs requeued by an operator');
+    this.#history.follow(jobs);
+    this.#log.info({ count: jobs.length, filter, by }, 'quarantined jobs requeued by an operator');
     return jobs;
   }
 
   /** Replaces the payload (the fix), then requeues the job. */
-  async edit(id: number, payload: Buffer): Promise<Job> {
+  async edit(id: number, payload: Buffer, by: Actor = SERVER_ACTOR): Promise<Job> {
     await this.#host.flush();
-    if (!(await this.#host.store.quarantineUpdatePayload(id, payload))) throw notFound(id);
-    const [job] = await this.requeue({ ids: [id] });
+    if (!(await this.#host.store.quarantineUpdatePayload(id, payload, { ...by, at: this.#host.clock.now() }))) throw notFound(id);
+    const [job] = await this.requeue({ ids: [id] }, false, by);
     if (!job) throw notFound(id);
     return job;
   }
 
-  async purge(filter: QuarantineFilter, all = false): Promise<number> {
+  async purge(filter: QuarantineFilter, all = false, by: Actor = SERVER_ACTOR): Promise<number> {
     if (!all && isEmpty(filter)) {
       throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name the entries to purge (ids, --older-than or filters), or ask for all of them explicitly');
     }
     await this.#host.flush();
-    const n = await this.#host.store.quarantinePurge(filter);
-    this.#log.info({ count: n, filter }, 'quarantined jobs purged by an operator');
+    const n = await this.#host.store.quarantinePurge(filter, { ...by, at: this.#host.clock.now() });
+    this.#log.info({ count: n, filter, by }, 'quarantined jobs purged by an operator');
     return n;
   }
 }

@@ -88,19 +88,21 @@ export class Results {
     this.#timer = null;
   }
 
-  /** Deletes rows past their retention, PRUNE_BATCH per transaction so the job path is never held up long. */
+  /** Deletes rows past their retention (finished jobs, and the history of jobs that are gone), PRUNE_BATCH per transaction so the job path is never held up long. */
   async prune(): Promise<number> {
     if (this.#pruning) return 0;
     this.#pruning = true;
     let total = 0;
     try {
       const before = this.#host.clock.now() - this.retentionMs;
-      for (;;) {
-        const n = await this.#host.store.outcomesPrune(before, PRUNE_BATCH);
-        total += n;
-        if (n < PRUNE_BATCH) break;
-        // Let group commits in between the batches.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const prune of [this.#host.store.outcomesPrune, this.#host.store.historyPrune]) {
+        for (;;) {
+          const n = await prune.call(this.#host.store, before, PRUNE_BATCH);
+          total += n;
+          if (n < PRUNE_BATCH) break;
+          // Let group commits in between the batches.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
     } catch (err) {
       this.#log.error({ err }, 'pruning finished jobs past their retention failed; will try again');

@@ -2,11 +2,22 @@
 
 import { idOfHandle } from '../core/results.js';
 import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
+import { historyView } from './history-view.js';
 import type { HttpContext } from './server.js';
 import { liveJobView, outcomeView, quarantinedView, type JobView } from './views.js';
 
-/** A job by handle: live in the engine, else finished within the retention, else quarantined. */
-export async function findJob(ctx: HttpContext, handle: string): Promise<JobView | null> {
+/**
+ * A job by handle: live in the engine, else finished within the retention, else quarantined; with its
+ * earlier lives and audit trail when asked (the single-job answer, not the event stream).
+ */
+export async function findJob(ctx: HttpContext, handle: string, opts: { history?: boolean } = {}): Promise<JobView | null> {
+  const view = await findView(ctx, handle);
+  if (view === null || opts.history !== true) return view;
+  const id = idOfHandle(handle);
+  return id === null ? view : { ...view, ...historyView(await ctx.engine.quarantine.history(id)) };
+}
+
+async function findView(ctx: HttpContext, handle: string): Promise<JobView | null> {
   const live = ctx.engine.job(handle);
   if (live) return liveJobView(live);
   const done = await ctx.engine.results.get(handle);

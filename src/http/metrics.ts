@@ -4,6 +4,7 @@
 // scrape time.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { alertStatsFor } from '../alerts/stats.js';
 import type { Engine } from '../core/engine.js';
 import type { FunctionState } from '../core/functions.js';
 import type { HealthChecker } from '../core/health.js';
@@ -131,6 +132,23 @@ export class Metrics {
       const last = health.last;
       if (last !== null) set({}, last.status === 'ok' ? 1 : 0);
     });
+    this.#gauge('lazaret_alerts_pending', 'Webhook alerts stored and not yet delivered (0 without webhooks)', [], (set) => set({}, alertStatsFor(engine)?.pending ?? 0));
+    const alertCounts = [
+      ['lazaret_alerts_delivered_total', 'Webhook alerts their receiver accepted (2xx)', 'delivered'],
+      ['lazaret_alert_deliveries_failed_total', 'Webhook delivery tries that failed (refused, timed out, non-2xx, redirect); each retry counts', 'failedTries'],
+      ['lazaret_alerts_dropped_total', 'Webhook alerts given up after alerts.retryFor, or pushed out by the per-webhook bound', 'dropped'],
+    ] as const;
+    for (const [name, help, field] of alertCounts) {
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(alertStatsFor(engine)?.[field] ?? 0);
+        },
+      });
+    }
     new Gauge({
       name: 'lazaret_quarantine_size',
       help: 'Jobs in quarantine (the dead-letter queue)',

@@ -14,6 +14,41 @@ export const errorSchema = {
   },
 } as const;
 
+const attemptSchema = {
+  type: 'object',
+  properties: {
+    n: { type: 'integer' },
+    worker: { type: 'string' },
+    startedAt: isoTime,
+    endedAt: nullable('string', { format: 'date-time' }),
+    outcome: nullable('string'),
+    error: nullable('string'),
+    evidence: nullable('object', {
+      properties: { exitCode: { type: 'integer' }, signal: { type: 'string' }, stderr: { type: 'string' }, errorClass: { type: 'string' }, message: { type: 'string' } },
+    }),
+  },
+} as const;
+
+/** A job's earlier lives and audit trail (http/history-view.ts); on single-job answers only. */
+export const historyProperties = {
+  lives: {
+    type: 'array',
+    description: 'Lives that ended (quarantined then requeued or purged, or finished after a requeue), oldest first, each with every attempt',
+    items: {
+      type: 'object',
+      properties: { life: { type: 'integer' }, end: { type: 'string' }, detail: nullable('string'), endedAt: isoTime, endedBy: { type: 'string' }, attempts: { type: 'array', items: attemptSchema } },
+    },
+  },
+  audit: {
+    type: 'array',
+    description: 'Who requeued, edited or purged the job and when: actor token|loopback|anonymous, client cli|dashboard|null, peer address',
+    items: {
+      type: 'object',
+      properties: { at: isoTime, action: { type: 'string' }, actor: { type: 'string' }, client: nullable('string'), peer: nullable('string') },
+    },
+  },
+} as const;
+
 export const jobSchema = {
   type: 'object',
   properties: {
@@ -35,6 +70,7 @@ export const jobSchema = {
       properties: { base64: { type: 'string' }, text: nullable('string') },
     }),
     quarantineId: nullable('integer'),
+    ...historyProperties,
   },
 } as const;
 

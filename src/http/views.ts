@@ -3,6 +3,7 @@
 
 import { iso, PRIORITY_NAMES } from '../core/handoff.js';
 import type { Job } from '../core/job.js';
+import type { HistoryView } from './history-view.js';
 import type { OutcomeRow, QuarantineRow } from '../storage/types.js';
 
 export type JobStateName = 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined';
@@ -23,6 +24,9 @@ export interface JobView {
   tags: readonly string[];
   result?: { base64: string; text: string | null } | null;
   quarantineId: number | null;
+  /** On the single-job answer: earlier lives and the audit trail (http/history-view.ts). */
+  lives?: HistoryView['lives'];
+  audit?: HistoryView['audit'];
 }
 
 export function liveJobView(job: Job): JobView {

@@ -3,6 +3,10 @@
 // normal path (STYLE §1.1, §2.1).
 
 import type {
+  AlertRow,
+  AlertUpdate,
+  AuditStamp,
+  HistoryEntry,
   ImpactQuery,
   ImpactRow,
   JobRow,
@@ -12,6 +16,8 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  NewAlert,
+  NewHistoryEntry,
   StoredJob,
   WriteBatch,
 } from './types.js';
@@ -49,15 +55,16 @@ export interface StorageAdapter {
   /** Entries per function name (functions without any are absent). */
   quarantineCountByFunction(): Promise<Record<string, number>>;
   quarantineGet(id: number): Promise<QuarantineRow | null>;
-  /** Replaces the payload of a quarantined job; false when no such entry. */
-  quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean>;
+  /** Replaces the payload of a quarantined job; false when no such entry. With `by`, records an `edited` history entry. */
+  quarantineUpdatePayload(id: number, payload: Buffer, by?: AuditStamp): Promise<boolean>;
   /**
    * Takes the matching entries out of quarantine and stores them as queued jobs with a fresh budget
    * (no attempts, runAt = now), in one transaction. Returns the new job rows. The deadline is cleared: the operator asked for this run.
+   * With `by`, each entry's ended life (reason, detail, attempts) is kept as a `requeued` history entry in that transaction.
    */
-  quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]>;
-  /** Deletes the matching entries; returns how many. */
-  quarantinePurge(filter: QuarantineFilter): Promise<number>;
+  quarantineRequeue(filter: QuarantineFilter, now: number, by?: AuditStamp): Promise<JobRow[]>;
+  /** Deletes the matching entries; returns how many. With `by`, each one's life is kept as a `purged` history entry first. */
+  quarantinePurge(filter: QuarantineFilter, by?: AuditStamp): Promise<number>;
 
   /** Finished jobs matching every given field, newest first. */
   outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]>;
@@ -65,4 +72,23 @@ export interface StorageAdapter {
   outcomesPrune(before: number, limit: number): Promise<number>;
   /** Per tag, over the rows that finished since `query.since`: counts and worst wait. */
   outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]>;
+
+  /** Stores new alerts in one transaction; returns them with their ids, in the given order. */
+  alertsAdd(alerts: readonly NewAlert[]): Promise<AlertRow[]>;
+  /** Every stored alert, oldest (lowest id) first. */
+  alertsList(): Promise<AlertRow[]>;
+  /** Records a failed try; false when no such alert. */
+  alertsUpdate(update: AlertUpdate): Promise<boolean>;
+  /** Deletes delivered or abandoned alerts; returns how many existed. */
+  alertsDelete(ids: readonly number[]): Promise<number>;
+
+  /** Appends history entries (e.g. the last life of a requeued job that finished). */
+  historyAdd(entries: readonly NewHistoryEntry[]): Promise<void>;
+  /** A job's history, oldest first; empty when it has none. */
+  historyFind(jobId: number): Promise<HistoryEntry[]>;
+  /**
+   * Deletes up to `limit` entries of jobs that are neither stored nor quarantined and whose newest entry
+   * is older than `before`; returns how many.
+   */
+  historyPrune(before: number, limit: number): Promise<number>;
 }

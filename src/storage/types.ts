@@ -211,3 +211,62 @@ export interface ImpactRow {
   quarantined: number;
   worstWaitMs: number;
 }
+
+/** A webhook alert waiting for its receiver (the outbox); deleted once delivered or given up. */
+export interface AlertRow {
+  id: number;
+  /** The webhook's URL, as configured. */
+  hook: string;
+  event: string;
+  /** The X-Lazaret-Delivery id; the same on every try, so a receiver can drop a duplicate. */
+  delivery: string;
+  /** The exact JSON body sent. */
+  body: string;
+  createdAt: number;
+  /** Tries so far. */
+  attempts: number;
+  /** Not tried again before this time. */
+  nextAt: number;
+  /** When the first try failed; null until one did. */
+  failingSince: number | null;
+  lastError: string | null;
+}
+
+export type NewAlert = Pick<AlertRow, 'hook' | 'event' | 'delivery' | 'body' | 'createdAt' | 'nextAt'>;
+
+export type AlertUpdate = Pick<AlertRow, 'id' | 'attempts' | 'nextAt' | 'failingSince' | 'lastError'>;
+
+export type HistoryAction = 'requeued' | 'edited' | 'purged' | 'finished';
+
+/**
+ * Who changed a job: a request with a valid token, a trusted loopback peer, a peer let in because no
+ * token is configured (`anonymous`), or the node itself.
+ */
+export interface AuditStamp {
+  at: number;
+  actor: 'token' | 'loopback' | 'anonymous' | 'server';
+  /** What the asker said it was (`cli`, `dashboard`), else null. */
+  client: string | null;
+  /** The asker's address; null for the node itself. */
+  peer: string | null;
+}
+
+/** One life of a job, from its submission or requeue to its quarantine, purge or end. */
+export interface JobLife {
+  /** How it ended: a quarantine reason, or the finished state (`completed`, `failed`, ...). */
+  end: string;
+  detail: string | null;
+  endedAt: number;
+  /** Oldest first. */
+  attempts: AttemptRow[];
+}
+
+export interface HistoryEntry extends AuditStamp {
+  seq: number;
+  jobId: number;
+  action: HistoryAction;
+  /** The life that ended with this action (requeued, purged, finished); null for an edit. */
+  life: JobLife | null;
+}
+
+export type NewHistoryEntry = Omit<HistoryEntry, 'seq'>;

@@ -20,7 +20,16 @@ test('defaults: checks every 10 s, 30 s without a worker is red, nothing protect
   const c = fromFile(t, {});
   assert.deepEqual(c.health, { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] });
   assert.deepEqual(c.http, { corsOrigins: [], protectHealth: false, protectMetrics: false });
-  assert.deepEqual(c.alerts, { webhooks: [], quarantinePerMinute: 10 });
+  assert.deepEqual(c.alerts, { webhooks: [], quarantinePerMinute: 10, retryFor: 86_400_000, repeatEvery: 3_600_000, undeliveredAfter: 300_000 });
+});
+
+test('alert delivery takes durations; repeatEvery 0 alerts once; bad ones are named', (t) => {
+  const c = fromFile(t, { alerts: { retryFor: '2h', repeatEvery: 0, undeliveredAfter: '90s' } });
+  assert.deepEqual([c.alerts.retryFor, c.alerts.repeatEvery, c.alerts.undeliveredAfter], [7_200_000, 0, 90_000]);
+  assert.throws(
+    () => fromFile(t, { alerts: { retryFor: 'forever', repeatEvery: -1, undeliveredAfter: 10 } }),
+    (err: Error) => ['alerts.retryFor', 'alerts.repeatEvery', 'alerts.undeliveredAfter'].every((k) => err.message.includes(k)),
+  );
 });
 
 test('rules take durations; webhooks default to every event', (t) => {

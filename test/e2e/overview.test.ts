@@ -78,14 +78,51 @@ test('the overview charts queue depth and throughput over the last hour', async 
 
   const browser = await browserFor(t);
   const page = await pageFor(browser);
+  let historyRequests = 0;
+  page.on('request', (r) => void (r.url().includes('/api/history') && historyRequests++));
   await page.goto(`http://127.0.0.1:${server.httpPort}/`);
   const card = page.getByTestId('function').filter({ hasText: 'render' });
   await card.locator('.spark-queue path.line').waitFor();
   const points = async (chart: string): Promise<number> => ((await card.locator(`${chart} path.line`).getAttribute('d')) ?? '').split('L').length;
-  assert.equal(await points('.spark-queue'), STEPS);
-  assert.equal(await points('.spark-throughput'), STEPS);
+  // The closed steps of the hour, then the live value as the last point.
+  assert.equal(await points('.spark-queue'), STEPS + 1);
+  assert.equal(await points('.spark-throughput'), STEPS + 1);
   assert.match(await card.locator('.spark-queue figcaption').innerText(), /Queued, 1 h\s+12/);
+  // One job per 10 s step: 6 in every minute, on the chart and in Throughput alike.
   assert.match(await card.locator('.spark-throughput figcaption').innerText(), /Done\/min, 1 h\s+6\.0\/min/);
+  assert.equal(await card.getByTestId('throughput').innerText(), '6.0/min');
+  assert.equal(historyRequests, 1, 'drawn from the first answer, not after a poll cycle');
   await screenshot(t, page, 'overview-charts');
+  assert.deepEqual(page.errors, []);
+});
+
+test('the charts and Throughput show data from the first answer, before the server has closed a history step', async (t) => {
+  assert.equal(missingPrerequisite(), null);
+  // The clock never moves: no 10 s step ever closes, so /api/history has no point at all.
+  const clock = new ManualClock(Date.now());
+  const server = await serverFor(t, { httpPort: 0 }, { clock });
+  const client = await peerFor(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
+  worker.send('CAN_DO', 'burst');
+  for (let i = 0; i < 3; i++) {
+    await submitBg(client, 'burst', `job-${i}`);
+    const done = waitEvent(server.engine, 'job:completed');
+    worker.send('WORK_COMPLETE', (await grab(worker)).text[0]!, 'ok');
+    await done;
+  }
+  await submitBg(client, 'burst', 'waiting');
+  const history = (await (await fetch(`http://127.0.0.1:${server.httpPort}/api/history`)).json()) as { points: unknown[] };
+  assert.deepEqual(history.points, []);
+
+  const browser = await browserFor(t);
+  const page = await pageFor(browser);
+  await page.goto(`http://127.0.0.1:${server.httpPort}/`);
+  const card = page.getByTestId('function').filter({ hasText: 'burst' });
+  // A level line (one value) has no height, so it is attached rather than "visible".
+  await card.locator('.spark-throughput path.line').waitFor({ state: 'attached' });
+  assert.equal(await card.locator('.spark-throughput text').count(), 0, 'no "no samples yet"');
+  assert.match(await card.locator('.spark-throughput figcaption').innerText(), /Done\/min, 1 h\s+3\.0\/min/);
+  assert.equal(await card.getByTestId('throughput').innerText(), '3.0/min', 'the chart and Throughput agree');
+  assert.match(await card.locator('.spark-queue figcaption').innerText(), /Queued, 1 h\s+1/);
   assert.deepEqual(page.errors, []);
 });

@@ -76,6 +76,11 @@ test('a poison job is quarantined with its signal, then requeued, edited and pur
   await page.getByTestId('done').getByRole('link', { name: handles[0]! }).click();
   await page.getByTestId('job-state').getByText('completed').waitFor();
   assert.equal(await page.getByTestId('payload').innerText(), 'nosiop');
+  // Its first life is still there, with both attempts, and who requeued it from where.
+  await page.getByTestId('history').getByTestId('audit').first().waitFor();
+  assert.match(await page.getByTestId('audit').first().innerText(), /requeued\s+loopback\s+dashboard\s+127\.0\.0\.1/);
+  assert.match(await page.getByTestId('life').first().innerText(), /Life 1: max_attempts[\s\S]*then requeued/);
+  assert.equal(await page.getByTestId('life').first().getByTestId('attempt').count(), 2);
   await screenshot(t, page, 'requeued-job-completed');
 
   // Edit-and-requeue: the second job runs with the payload typed in the browser.

@@ -13,7 +13,7 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export type ConfigPatch = Partial<Omit<Config, 'limits' | 'http'>> & { limits?: Partial<Config['limits']>; http?: Partial<Config['http']> };
+export type ConfigPatch = Partial<Omit<Config, 'limits' | 'http' | 'alerts'>> & { limits?: Partial<Config['limits']>; http?: Partial<Config['http']>; alerts?: Partial<Config['alerts']> };
 
 export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
   const base = defaultConfig();
@@ -28,6 +28,7 @@ export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
     ...patch,
     limits: { ...base.limits, ...patch.limits },
     http: { ...base.http, ...patch.http },
+    alerts: { ...base.alerts, ...patch.alerts },
   };
 }
 

@@ -227,6 +227,7 @@ export const need = {
         throw new Error('PHP has no gearman extension: the interop tests need the Debian package php-gearman (apt-get install php-gearman)');
       }
     }),
+  python3: (): Promise<void> => once('python3', () => requireCommand('python3', 'python3')),
   perl: (): Promise<void> =>
     once('perl', async () => {
       await requireCommand('perl', 'perl');

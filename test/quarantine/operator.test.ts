@@ -79,6 +79,8 @@ test('hand-off: the quarantine function receives a JSON description of each quar
   assert.equal(description.function, 'charge_card');
   assert.equal(description.unique, 'order-42');
   assert.equal(description.priority, 'normal');
+  assert.deepEqual(description.tags, []);
+  assert.equal(description.deadline, null);
   assert.equal(description.reason, 'max_attempts');
   assert.equal(typeof description.detail, 'string');
   assert.ok(!Number.isNaN(Date.parse(String(description.submittedAt))));
@@ -87,6 +89,37 @@ test('hand-off: the quarantine function receives a JSON description of each quar
   const attempts = description.attempts as { n: number; outcome: string; error: string; evidence: Record<string, unknown> }[];
   assert.deepEqual(attempts.map((a) => [a.n, a.outcome, a.error]), [[1, 'failed', 'card declined'], [2, 'failed', 'card declined']]);
   assert.deepEqual(attempts[0]!.evidence, { errorClass: 'CardDeclined', message: 'card declined' });
+});
+
+test('hand-off: the JSON carries the job\'s tags, deadline, priority and submission time', async (t) => {
+  const server = await serverFor(t, { httpPort: 0, quarantineFunction: 'dead_letters', policies: [{ match: 'send_invoice', maxAttempts: 1 }] });
+  await rawWorker(server.gearmanPort, 'send_invoice', (_payload, peer, handle) => {
+    peer.send('WORK_FAIL', handle);
+    return null;
+  }).then((w) => t.after(() => w.close()));
+  const received: Buffer[] = [];
+  const handedOff = waitEvent(server.engine, 'job:completed', (job) => job.fn.name === 'dead_letters');
+  await rawWorker(server.gearmanPort, 'dead_letters', (payload) => {
+    received.push(payload);
+    return Buffer.from('mailed');
+  }).then((w) => t.after(() => w.close()));
+
+  const deadline = '2099-01-01T00:00:00.000Z';
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function: 'send_invoice', payload: 'opaque', priority: 'high', deadline, tags: ['user_id:42', 'tenant:acme'] }),
+  });
+  assert.equal(res.status, 201);
+  const { handle } = (await res.json()) as { handle: string };
+  await handedOff;
+  const { submittedAt } = await server.engine.quarantine.get(jobIdOf(handle));
+  const description = JSON.parse(received[0]!.toString()) as Record<string, unknown>;
+  assert.equal(description.handle, handle);
+  assert.deepEqual(description.tags, ['user_id:42', 'tenant:acme']);
+  assert.equal(description.deadline, deadline);
+  assert.equal(description.priority, 'high');
+  assert.equal(description.submittedAt, new Date(submittedAt).toISOString());
 });
 
 test('hand-off: a failing quarantine function is quarantined itself, without handing off again', async (t) => {

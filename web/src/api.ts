@@ -72,7 +72,8 @@ export interface RequestOptions {
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   for (let retried = false; ; retried = true) {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // x-lazaret-client: recorded in the audit trail of what this request changes.
+    const headers: Record<string, string> = { accept: 'application/json', 'x-lazaret-client': 'dashboard' };
     const token = savedToken();
     if (token) headers.authorization = `Bearer ${token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';

@@ -85,6 +85,9 @@ export interface JobInfo {
   tags: string[];
   result?: { base64: string; text: string | null } | null;
   quarantineId: number | null;
+  /** On the single-job answer only. */
+  lives?: Life[];
+  audit?: AuditEntry[];
 }
 
 export type Reason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
@@ -122,12 +125,32 @@ export interface Attempt {
   evidence: Evidence | null;
 }
 
+/** A life of a job that ended: quarantined and then requeued or purged, or finished after a requeue. */
+export interface Life {
+  life: number;
+  end: string;
+  detail: string | null;
+  endedAt: string;
+  endedBy: string;
+  attempts: Attempt[];
+}
+
+export interface AuditEntry {
+  at: string;
+  action: string;
+  actor: string;
+  client: string | null;
+  peer: string | null;
+}
+
 export interface QuarantineEntry extends QuarantineSummary {
   deadline: string | null;
   payloadBase64: string;
   payloadPreview: string;
   payloadTruncated: boolean;
   attemptList: Attempt[];
+  lives: Life[];
+  audit: AuditEntry[];
 }
 
 export interface QuarantineList {

@@ -1,7 +1,7 @@
 // `lazaret dlq list|show|requeue|edit|purge`: the quarantine, through the server's HTTP API.
 
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, LazaretError } from '../../errors.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { ApiClient, type ApiOptions } from '../api.js';
 import { ago, table, timeArg } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -37,7 +37,12 @@ interface Attempt {
   evidence: { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null;
 }
 
-interface Entry extends Summary {
+interface History {
+  lives: { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: Attempt[] }[];
+  audit: { at: string; action: string; actor: string; client: string | null; peer: string | null }[];
+}
+
+interface Entry extends Summary, History {
   deadline: string | null;
   payloadPreview: string;
   payloadTruncated: boolean;
@@ -86,7 +91,22 @@ export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolea
 export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
   const [n] = ids([id]);
-  const e = await api.request<Entry>('GET', `/api/quarantine/${n}`);
+  let e: Entry;
+  try {
+    e = await api.request<Entry>('GET', `/api/quarantine/${n}`);
+  } catch (err) {
+    // Requeued or purged: no longer in quarantine, but its lives and who acted are kept.
+    if (!isLazaretError(err, ErrorCode.NOT_FOUND)) throw err;
+    const h = await api.request<History & { id: number }>('GET', `/api/quarantine/${n}/history`).catch(() => {
+      throw err;
+    });
+    if (opts.json) io.out(`${JSON.stringify(h, null, 2)}\n`);
+    else {
+      io.out(`id:           ${n} (no longer in quarantine)\n`);
+      printHistory(h, io);
+    }
+    return 0;
+  }
   if (opts.json) {
     io.out(`${JSON.stringify(e, null, 2)}\n`);
     return 0;
@@ -104,18 +124,30 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
     `deadline:     ${e.deadline ?? '-'}`,
     `payload:      ${e.payloadBytes} bytes${e.payloadTruncated ? ' (preview of the first 1024)' : ''}`,
     `  ${JSON.stringify(e.payloadPreview)}`,
-    `attempts:     ${e.attemptList.length}`,
+    `attempts:     ${e.attemptList.length}${e.lives.length > 0 ? ` (this life; ${e.lives.length} earlier below)` : ''}`,
   ];
   io.out(`${lines.join('\n')}\n`);
-  if (e.attemptList.length > 0) {
-    io.out(
-      table(
-        ['#', 'WORKER', 'STARTED', 'ENDED', 'OUTCOME', 'ERROR / EVIDENCE'],
-        e.attemptList.map((a) => [String(a.n), a.worker, a.startedAt, a.endedAt ?? '-', a.outcome ?? 'running', describeFailure(a)]),
-      ),
-    );
-  }
+  if (e.attemptList.length > 0) io.out(attemptTable(e.attemptList));
+  printHistory(e, io);
   return 0;
+}
+
+function attemptTable(attempts: Attempt[]): string {
+  return table(
+    ['#', 'WORKER', 'STARTED', 'ENDED', 'OUTCOME', 'ERROR / EVIDENCE'],
+    attempts.map((a) => [String(a.n), a.worker, a.startedAt, a.endedAt ?? '-', a.outcome ?? 'running', describeFailure(a)]),
+  );
+}
+
+function printHistory(h: History, io: CliIO): void {
+  for (const life of h.lives) {
+    io.out(`\nlife ${life.life}: ${life.end}${life.detail ? ` (${life.detail})` : ''}, ended ${life.endedAt}, then ${life.endedBy}\n`);
+    if (life.attempts.length > 0) io.out(attemptTable(life.attempts));
+  }
+  if (h.audit.length > 0) {
+    io.out('\naudit:\n');
+    io.out(table(['AT', 'ACTION', 'BY', 'CLIENT', 'PEER'], h.audit.map((a) => [a.at, a.action, a.actor, a.client ?? '-', a.peer ?? '-'])));
+  }
 }
 
 export function describeFailure(a: Attempt): string {

@@ -152,14 +152,14 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
       '/:handle',
       {
         schema: {
-          summary: 'One job: state, progress, attempts and, once completed, its result',
+          summary: 'One job: state, progress, attempts, once completed its result, and its earlier lives and audit trail',
           tags: ['jobs'],
           params: handleParams,
           response: { 200: jobSchema, '4xx': errorSchema },
         },
       },
       async (request) => {
-        const view = await findJob(ctx, request.params.handle);
+        const view = await findJob(ctx, request.params.handle, { history: true });
         if (view === null) throw notFound(request.params.handle);
         return view;
       },

@@ -5,6 +5,8 @@ import { attemptView, iso, PRIORITY_NAMES } from '../../core/handoff.js';
 import type { Job } from '../../core/job.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
+import { actorOf } from '../actor.js';
+import { historyView } from '../history-view.js';
 import type { HttpContext } from '../server.js';
 
 const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
@@ -103,11 +105,23 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
       return { total, entries: entries.map(summaryJson), nextBeforeId: entries.length === limit && last ? last.id : null };
     });
 
-    app.get('/:id', { schema: { ...doc('One quarantined job: payload and every attempt'), params: idParams } }, async (request) => entryJson(await q.get(parseId((request.params as { id: string }).id))));
+    app.get('/:id', { schema: { ...doc('One quarantined job: payload, every attempt, its earlier lives and audit trail'), params: idParams } }, async (request) => {
+      const id = parseId((request.params as { id: string }).id);
+      const entry = await q.get(id);
+      return { ...entryJson(entry), ...historyView(await q.history(id)) };
+    });
+
+    // Answers also once the entry left quarantine (requeued, purged), for the retention period.
+    app.get('/:id/history', { schema: { ...doc("A job's earlier lives with every attempt, and who requeued, edited or purged it"), params: idParams } }, async (request) => {
+      const id = parseId((request.params as { id: string }).id);
+      const entries = await q.history(id);
+      if (entries.length === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No history for job id ${id}`, { hint: 'a job has history once it was requeued, edited or purged; it is kept for results.retention after the job is gone' });
+      return { id, ...historyView(entries) };
+    });
 
     app.post('/requeue', { schema: doc('Requeue quarantined jobs with a fresh budget (ids or filters, or all: true)') }, async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      const jobs = await q.requeue(parseFilter(body), body.all === true);
+      const jobs = await q.requeue(parseFilter(body), body.all === true, actorOf(request, ctx.config));
       return { requeued: jobs.map(jobJson) };
     });
 
@@ -126,17 +140,17 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
       if (payload.length > ctx.config.limits.maxPayloadBytes) {
         throw new LazaretError(ErrorCode.PAYLOAD_TOO_LARGE, `Payload of ${payload.length} bytes is over the limit of ${ctx.config.limits.maxPayloadBytes}`);
       }
-      return { requeued: [jobJson(await q.edit(id, payload))] };
+      return { requeued: [jobJson(await q.edit(id, payload, actorOf(request, ctx.config)))] };
     });
 
     app.post('/purge', { schema: doc('Delete quarantined jobs for good (ids or filters, or all: true)') }, async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      return { purged: await q.purge(parseFilter(body), body.all === true) };
+      return { purged: await q.purge(parseFilter(body), body.all === true, actorOf(request, ctx.config)) };
     });
 
     app.delete('/:id', { schema: { ...doc('Delete one quarantined job'), params: idParams } }, async (request) => {
       const id = parseId((request.params as { id: string }).id);
-      const purged = await q.purge({ ids: [id] });
+      const purged = await q.purge({ ids: [id] }, false, actorOf(request, ctx.config));
       if (purged === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No quarantined job with id ${id}`);
       return { purged };
     });

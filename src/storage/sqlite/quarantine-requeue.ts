@@ -1,8 +1,10 @@
 // quarantineRequeue(): matching entries leave quarantine and become queued jobs again, with the same id
-// and handle, no attempts (a fresh budget), no deadline and runAt = now, all in one transaction.
+// and handle, no attempts (a fresh budget), no deadline and runAt = now, all in one transaction. With an
+// audit stamp, the life that ended (reason and attempts) is kept in job_history in that transaction.
 
 import type { Database } from 'better-sqlite3';
-import type { JobRow, QuarantineFilter } from '../types.js';
+import type { AuditStamp, JobRow, QuarantineFilter } from '../types.js';
+import { prepareRecordFromQuarantine } from './history.js';
 import { filterSql, type StatementCache } from './quarantine-filter.js';
 import { prepareJobsInsert } from './jobs-insert.js';
 import { toJobRow, type JobRecord } from './rows.js';
@@ -10,11 +12,13 @@ import { toJobRow, type JobRecord } from './rows.js';
 export function prepareQuarantineRequeue(
   db: Database,
   cache: StatementCache,
-): (filter: QuarantineFilter, now: number) => JobRow[] {
+): (filter: QuarantineFilter, now: number, by?: AuditStamp) => JobRow[] {
+  const record = prepareRecordFromQuarantine(cache);
   const insertJobs = prepareJobsInsert(db);
   const remove = db.prepare<[string]>('DELETE FROM quarantine WHERE id IN (SELECT value FROM json_each(?))');
 
-  const requeue = db.transaction((filter: QuarantineFilter, now: number): JobRow[] => {
+  const requeue = db.transaction((filter: QuarantineFilter, now: number, by: AuditStamp | undefined): JobRow[] => {
+    if (by !== undefined) record(filter, 'requeued', by, true);
     const { where, params } = filterSql(filter);
     const select = cache.get<JobRecord>(
       `SELECT id, handle, function, unique_key, payload, priority, submitted_at, NULL AS run_at, NULL AS deadline, tags
@@ -28,5 +32,5 @@ export function prepareQuarantineRequeue(
     return jobs;
   });
 
-  return (filter, now) => requeue.immediate(filter, now);
+  return (filter, now, by) => requeue.immediate(filter, now, by);
 }

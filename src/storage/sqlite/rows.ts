@@ -190,7 +190,7 @@ function stringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
-function parseAttempts(text: string, id: number): AttemptRow[] {
+export function parseAttempts(text: string, id: number): AttemptRow[] {
   const parsed = parseJson(text, 'quarantine', id);
   if (!Array.isArray(parsed)) throw corruptRow('quarantine', id, 'attempts is not a JSON array');
   return parsed.map((a: unknown): AttemptRow => {

@@ -11,6 +11,10 @@ import type Database from 'better-sqlite3';
 import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
 import type {
+  AlertRow,
+  AlertUpdate,
+  AuditStamp,
+  HistoryEntry,
   ImpactQuery,
   ImpactRow,
   JobRow,
@@ -20,9 +24,13 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  NewAlert,
+  NewHistoryEntry,
   StoredJob,
   WriteBatch,
 } from '../types.js';
+import { prepareAlerts, type AlertOperations } from './alerts.js';
+import { prepareHistory, type HistoryOperations } from './history.js';
 import { IN_MEMORY, openDatabase, type SqliteSynchronous } from './connection.js';
 import { toStoreError } from './errors.js';
 import { commandOf, readHolder, recordHolder } from './holder.js';
@@ -67,7 +75,7 @@ const BUSY_PAUSE_FIRST_MS = 5;
 const BUSY_PAUSE_MAX_MS = 200;
 
 /** Every operation, with its statements prepared once when the store opens. */
-interface Operations {
+interface Operations extends AlertOperations, HistoryOperations {
   schemaVersion: () => number;
   ping: (now: number) => void;
   write: (batch: WriteBatch) => void;
@@ -77,9 +85,9 @@ interface Operations {
   quarantineCount: (filter: QuarantineFilter) => number;
   quarantineCountByFunction: () => Record<string, number>;
   quarantineGet: (id: number) => QuarantineRow | null;
-  quarantineUpdatePayload: (id: number, payload: Buffer) => boolean;
-  quarantineRequeue: (filter: QuarantineFilter, now: number) => JobRow[];
-  quarantinePurge: (filter: QuarantineFilter) => number;
+  quarantineUpdatePayload: (id: number, payload: Buffer, by?: AuditStamp) => boolean;
+  quarantineRequeue: (filter: QuarantineFilter, now: number, by?: AuditStamp) => JobRow[];
+  quarantinePurge: (filter: QuarantineFilter, by?: AuditStamp) => number;
   outcomesFind: (filter: OutcomeFilter) => OutcomeRow[];
   outcomesPrune: (before: number, limit: number) => number;
   outcomesImpact: (query: ImpactQuery) => ImpactRow[];
@@ -97,12 +105,14 @@ function prepareOperations(db: Database.Database): Operations {
     quarantineCount: prepareQuarantineCount(cache),
     quarantineCountByFunction: prepareQuarantineCountByFunction(db),
     quarantineGet: prepareQuarantineGet(db),
-    quarantineUpdatePayload: prepareQuarantineUpdatePayload(db),
+    quarantineUpdatePayload: prepareQuarantineUpdatePayload(db, cache),
     quarantineRequeue: prepareQuarantineRequeue(db, cache),
-    quarantinePurge: prepareQuarantinePurge(cache),
+    quarantinePurge: prepareQuarantinePurge(db, cache),
     outcomesFind: prepareOutcomesFind(cache),
     outcomesPrune: prepareOutcomesPrune(db),
     outcomesImpact: prepareOutcomesImpact(db),
+    ...prepareAlerts(db),
+    ...prepareHistory(db),
   };
 }
 
@@ -239,16 +249,16 @@ export class SqliteStore implements StorageAdapter {
     return this.#run('quarantineGet', (ops) => ops.quarantineGet(id));
   }
 
-  quarantineUpdatePayload(id: number, payload: Buffer): Promise<boolean> {
-    return this.#run('quarantineUpdatePayload', (ops) => ops.quarantineUpdatePayload(id, payload));
+  quarantineUpdatePayload(id: number, payload: Buffer, by?: AuditStamp): Promise<boolean> {
+    return this.#run('quarantineUpdatePayload', (ops) => ops.quarantineUpdatePayload(id, payload, by));
   }
 
-  quarantineRequeue(filter: QuarantineFilter, now: number): Promise<JobRow[]> {
-    return this.#run('quarantineRequeue', (ops) => ops.quarantineRequeue(filter, now));
+  quarantineRequeue(filter: QuarantineFilter, now: number, by?: AuditStamp): Promise<JobRow[]> {
+    return this.#run('quarantineRequeue', (ops) => ops.quarantineRequeue(filter, now, by));
   }
 
-  quarantinePurge(filter: QuarantineFilter): Promise<number> {
-    return this.#run('quarantinePurge', (ops) => ops.quarantinePurge(filter));
+  quarantinePurge(filter: QuarantineFilter, by?: AuditStamp): Promise<number> {
+    return this.#run('quarantinePurge', (ops) => ops.quarantinePurge(filter, by));
   }
 
   outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]> {
@@ -261,6 +271,34 @@ export class SqliteStore implements StorageAdapter {
 
   outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]> {
     return this.#run('outcomesImpact', (ops) => ops.outcomesImpact(query));
+  }
+
+  alertsAdd(alerts: readonly NewAlert[]): Promise<AlertRow[]> {
+    return this.#run('alertsAdd', (ops) => ops.alertsAdd(alerts));
+  }
+
+  alertsList(): Promise<AlertRow[]> {
+    return this.#run('alertsList', (ops) => ops.alertsList());
+  }
+
+  alertsUpdate(update: AlertUpdate): Promise<boolean> {
+    return this.#run('alertsUpdate', (ops) => ops.alertsUpdate(update));
+  }
+
+  alertsDelete(ids: readonly number[]): Promise<number> {
+    return this.#run('alertsDelete', (ops) => ops.alertsDelete(ids));
+  }
+
+  historyAdd(entries: readonly NewHistoryEntry[]): Promise<void> {
+    return this.#run('historyAdd', (ops) => ops.historyAdd(entries));
+  }
+
+  historyFind(jobId: number): Promise<HistoryEntry[]> {
+    return this.#run('historyFind', (ops) => ops.historyFind(jobId));
+  }
+
+  historyPrune(before: number, limit: number): Promise<number> {
+    return this.#run('historyPrune', (ops) => ops.historyPrune(before, limit));
   }
 
   // async so that a throw, ours or the driver's, reaches the caller as a rejection, never synchronously.

@@ -3,8 +3,10 @@
 // logged reason instead of failing.
 
 import { describe } from 'node:test';
+import { alertsTests } from './alerts.js';
 import { attemptsTests } from './attempts.js';
 import { harness, type MakeAdapter } from './harness.js';
+import { historyTests } from './history.js';
 import { outcomesTests } from './outcomes.js';
 import { quarantineTests } from './quarantine.js';
 import { recoveryTests } from './recovery.js';
@@ -25,5 +27,7 @@ export function storageConformance(name: string, makeAdapter: MakeAdapter): void
     describe('quarantine', () => quarantineTests(h));
     describe('recovery', () => recoveryTests(h));
     describe('outcomes and tags', () => outcomesTests(h));
+    describe('alerts', () => alertsTests(h));
+    describe('job history', () => historyTests(h));
   });
 }

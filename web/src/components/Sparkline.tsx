@@ -11,7 +11,9 @@ interface Props {
 const W = 120;
 const H = 32;
 
-export function Sparkline({ values, label, current, tone = 'queue' }: Props) {
+export function Sparkline({ values: given, label, current, tone = 'queue' }: Props) {
+  // A single value (no history yet) is drawn as a level line rather than "no samples".
+  const values = given.length === 1 ? [given[0]!, given[0]!] : given;
   const max = Math.max(1, ...values);
   const step = values.length > 1 ? W / (values.length - 1) : W;
   const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(H - (v / max) * (H - 2) - 1).toFixed(1)}`);

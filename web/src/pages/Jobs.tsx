@@ -7,6 +7,7 @@ import { decodeBase64 } from '../payload.js';
 import { href, replaceParams } from '../router.js';
 import type { JobInfo } from '../types.js';
 import { MIN_POLL_MS, useApi } from '../use-api.js';
+import { History } from '../components/History.js';
 import { PayloadView } from '../components/PayloadView.js';
 import { Problem } from '../components/Problem.js';
 
@@ -117,6 +118,7 @@ function JobDetail({ handle }: { handle: string }) {
           <PayloadView bytes={decodeBase64(j.result.base64)} label="Result" />
         </>
       ) : null}
+      {j ? <History lives={j.lives ?? []} audit={j.audit ?? []} /> : null}
     </>
   );
 }

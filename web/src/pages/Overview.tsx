@@ -10,17 +10,25 @@ import { HealthPanel } from './HealthPanel.js';
 
 const HISTORY_POLL_MS = 15_000;
 
-function series(history: History | null, name: string): { queued: number[]; perMin: number[] } {
-  if (!history) return { queued: [], perMin: [] };
-  const scale = 60_000 / history.stepMs;
+/**
+ * The charts: the closed steps of the history, then the live values of /api/functions as the last
+ * point. "Done/min" at each point counts the jobs completed in the minute that ended there, the same
+ * measure as Throughput (core/activity.ts, rates), so the chart's current value is the Throughput shown
+ * beside it, and both move with the 2 s poll rather than the history's 15 s. The live point also means
+ * a chart has data from the first answer, before the server has closed its first 10 s step.
+ */
+function series(history: History | null, f: FunctionStats): { queued: number[]; perMin: number[] } {
+  const points = history?.points ?? [];
+  const perStep = history ? Math.max(1, Math.round(60_000 / history.stepMs)) : 6;
+  const completed = points.map((p) => p.functions[f.name]?.completed ?? 0);
   return {
-    queued: history.points.map((p) => p.functions[name]?.queued ?? 0),
-    perMin: history.points.map((p) => (p.functions[name]?.completed ?? 0) * scale),
+    queued: [...points.map((p) => p.functions[f.name]?.queued ?? 0), f.queued.total],
+    perMin: [...completed.map((_, i) => completed.slice(Math.max(0, i - perStep + 1), i + 1).reduce((a, b) => a + b, 0)), f.rates.completedPerMin],
   };
 }
 
 function FunctionCard({ f, history }: { f: FunctionStats; history: History | null }) {
-  const { queued, perMin } = series(history, f.name);
+  const { queued, perMin } = series(history, f);
   const done = f.rates.completedPerMin + f.rates.failedPerMin;
   const noWorkers = f.workers === 0 && f.queued.total > 0;
   return (
@@ -50,7 +58,9 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         </div>
         <div>
           <dt>Throughput</dt>
-          <dd class="num">{rate(f.rates.completedPerMin)}</dd>
+          <dd class="num" data-testid="throughput" title="jobs completed in the last minute">
+            {rate(f.rates.completedPerMin)}
+          </dd>
         </div>
         <div>
           <dt>Failure rate</dt>
@@ -64,8 +74,8 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         </div>
       </dl>
       <div class="sparks">
-        <Sparkline values={queued} label="Queued, 1 h" current={count(queued.at(-1) ?? f.queued.total)} tone="queue" />
-        <Sparkline values={perMin} label="Done/min, 1 h" current={rate(perMin.at(-1) ?? null)} tone="throughput" />
+        <Sparkline values={queued} label="Queued, 1 h" current={count(f.queued.total)} tone="queue" />
+        <Sparkline values={perMin} label="Done/min, 1 h" current={rate(f.rates.completedPerMin)} tone="throughput" />
       </div>
     </article>
   );

@@ -2,71 +2,18 @@
 
 import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { duration, time } from '../format.js';
+import { time } from '../format.js';
 import { asText, decodeBase64, encodeBase64 } from '../payload.js';
 import { href } from '../router.js';
-import type { Attempt, QuarantineEntry as Entry } from '../types.js';
+import type { QuarantineEntry as Entry } from '../types.js';
 import { useApi } from '../use-api.js';
+import { Attempts } from '../components/Attempts.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
+import { History } from '../components/History.js';
 import { PayloadView } from '../components/PayloadView.js';
 import { Problem } from '../components/Problem.js';
 
 type Done = { kind: 'requeued'; handle: string } | { kind: 'purged' } | { kind: 'error'; text: string };
-
-function exitOf(a: Attempt): string {
-  const e = a.evidence;
-  if (!e) return '—';
-  return [e.signal, e.exitCode !== undefined ? `exit ${e.exitCode}` : null].filter(Boolean).join(', ') || '—';
-}
-
-function Attempts({ list }: { list: Attempt[] }) {
-  return (
-    <div class="table-wrap">
-      <table class="list stack">
-        <caption>Attempts</caption>
-        <thead>
-          <tr>
-            <th scope="col" class="n">#</th>
-            <th scope="col">Worker</th>
-            <th scope="col">Started</th>
-            <th scope="col" class="n">Ran</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Exit / signal</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((a) => (
-            <tr key={a.n} data-testid="attempt">
-              <td class="num n" data-label="#">{a.n}</td>
-              <td data-label="Worker">{a.worker}</td>
-              <td class="num" data-label="Started">{time(a.startedAt)}</td>
-              <td class="num n" data-label="Ran">{a.endedAt ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '—'}</td>
-              <td data-label="Outcome">
-                <span class={`outcome outcome-${a.outcome ?? 'none'}`}>{a.outcome ?? 'unfinished'}</span>
-              </td>
-              <td class={`num ${a.evidence?.signal || a.evidence?.exitCode ? 'bad' : ''}`} data-label="Exit / signal" data-testid="exit">
-                {exitOf(a)}
-              </td>
-              <td class="detail" data-label="Error">
-                <div>
-                  {a.evidence?.errorClass ? <strong>{a.evidence.errorClass}: </strong> : null}
-                  {a.error ?? '—'}
-                  {a.evidence?.stderr ? (
-                    <details>
-                      <summary>stderr</summary>
-                      <pre>{a.evidence.stderr}</pre>
-                    </details>
-                  ) : null}
-                </div>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
 
 function EditAndRequeue({ entry, bytes, onDone }: { entry: Entry; bytes: Uint8Array; onDone: (d: Done) => void }) {
   const original = useMemo(() => asText(bytes), [bytes]);
@@ -188,7 +135,8 @@ export function QuarantineEntry({ id }: { id: string }) {
           </div>
           <h2>Payload</h2>
           <PayloadView bytes={bytes} />
-          <Attempts list={e.attemptList} />
+          <Attempts list={e.attemptList} caption={e.lives.length > 0 ? 'Attempts of this life' : 'Attempts'} />
+          <History lives={e.lives} audit={e.audit} />
         </>
       ) : null}
     </section>

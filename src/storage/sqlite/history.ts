@@ -1,0 +1,99 @@
+// A job's history: historyAdd(), historyFind(), historyPrune(), and the rows an operator's action on
+// quarantine entries leaves (recordFromQuarantine, run inside that action's transaction).
+
+import type { Database } from 'better-sqlite3';
+import type { AuditStamp, HistoryAction, HistoryEntry, JobLife, NewHistoryEntry, QuarantineFilter } from '../types.js';
+import { filterSql, type StatementCache } from './quarantine-filter.js';
+import { corruptRow } from './errors.js';
+import { attemptsJson, parseAttempts } from './rows.js';
+
+interface Row {
+  seq: number;
+  job_id: number;
+  at: number;
+  action: string;
+  actor: string;
+  client: string | null;
+  peer: string | null;
+  life: string | null;
+}
+
+const ACTIONS: readonly string[] = ['requeued', 'edited', 'purged', 'finished'];
+const ACTORS: readonly string[] = ['token', 'loopback', 'anonymous', 'server'];
+
+function lifeOf(text: string, jobId: number): JobLife {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw corruptRow('job_history', jobId, 'life does not parse');
+  }
+  const l = parsed as { end?: unknown; detail?: unknown; endedAt?: unknown; attempts?: unknown };
+  if (typeof l.end !== 'string' || typeof l.endedAt !== 'number' || (l.detail !== null && typeof l.detail !== 'string')) {
+    throw corruptRow('job_history', jobId, 'life lacks end, detail or endedAt');
+  }
+  return { end: l.end, detail: l.detail as string | null, endedAt: l.endedAt, attempts: parseAttempts(JSON.stringify(l.attempts ?? []), jobId) };
+}
+
+function toEntry(r: Row): HistoryEntry {
+  if (!ACTIONS.includes(r.action) || !ACTORS.includes(r.actor)) throw corruptRow('job_history', r.job_id, `unknown action ${r.action} or actor ${r.actor}`);
+  return {
+    seq: r.seq,
+    jobId: r.job_id,
+    at: r.at,
+    action: r.action as HistoryAction,
+    actor: r.actor as HistoryEntry['actor'],
+    client: r.client,
+    peer: r.peer,
+    life: r.life === null ? null : lifeOf(r.life, r.job_id),
+  };
+}
+
+export interface HistoryOperations {
+  historyAdd: (entries: readonly NewHistoryEntry[]) => void;
+  historyFind: (jobId: number) => HistoryEntry[];
+  historyPrune: (before: number, limit: number) => number;
+}
+
+export function prepareHistory(db: Database): HistoryOperations {
+  const insert = db.prepare<[number, number, string, string, string | null, string | null, string | null]>(
+    'INSERT INTO job_history (job_id, at, action, actor, client, peer, life) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const find = db.prepare<[number], Row>('SELECT * FROM job_history WHERE job_id = ? ORDER BY seq');
+  // Only the history of jobs that are gone: a job still queued or quarantined keeps all of it.
+  const prune = db.prepare<[number, number, number]>(
+    `DELETE FROM job_history WHERE seq IN (
+       SELECT seq FROM job_history h WHERE at < ?
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = h.job_id)
+         AND NOT EXISTS (SELECT 1 FROM quarantine WHERE id = h.job_id)
+         AND NOT EXISTS (SELECT 1 FROM job_history l WHERE l.job_id = h.job_id AND l.at >= ?)
+       LIMIT ?)`,
+  );
+  const addAll = db.transaction((entries: readonly NewHistoryEntry[]) => {
+    for (const e of entries) {
+      const life = e.life === null ? null : JSON.stringify({ end: e.life.end, detail: e.life.detail, endedAt: e.life.endedAt, attempts: JSON.parse(attemptsJson(e.life.attempts)) as unknown });
+      insert.run(e.jobId, e.at, e.action, e.actor, e.client, e.peer, life);
+    }
+  });
+  return {
+    historyAdd: (entries) => {
+      if (entries.length > 0) addAll.immediate(entries);
+    },
+    historyFind: (jobId) => find.all(jobId).map(toEntry),
+    historyPrune: (before, limit) => prune.run(before, before, limit).changes,
+  };
+}
+
+/**
+ * Records `action` for every quarantine entry matching `filter`, with the entry's life (its reason and
+ * attempts) when `withLife`. Call inside the transaction that then changes those entries.
+ */
+export function prepareRecordFromQuarantine(cache: StatementCache): (filter: QuarantineFilter, action: HistoryAction, by: AuditStamp, withLife: boolean) => void {
+  return (filter, action, by, withLife) => {
+    const { where, params } = filterSql(filter);
+    const life = withLife ? "json_object('end', reason, 'detail', detail, 'endedAt', quarantined_at, 'attempts', json(attempts))" : 'NULL';
+    cache
+      .get(`INSERT INTO job_history (job_id, at, action, actor, client, peer, life) SELECT id, ?, ?, ?, ?, ?, ${life} FROM quarantine ${where} ORDER BY id`)
+      .run(by.at, action, by.actor, by.client, by.peer, ...params);
+  };
+}
