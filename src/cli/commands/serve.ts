@@ -1,14 +1,21 @@
 // `lazaret serve`: start a node and stop it gracefully on SIGTERM / SIGINT (a second signal stops at once).
 
 import { loadConfig, type ConfigFlags } from '../../config.js';
-import { startServer } from '../../server.js';
+import { startServer, type RunningServer } from '../../server.js';
 import type { CliIO } from '../io.js';
 
 export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
   const config = loadConfig(flags, io.env);
-  const server = await startServer(config);
+  // Listening before the server is up: a supervisor may send SIGTERM as soon as it reads the
+  // "listening" log line, and that signal must stop the server gracefully, not kill the process.
+  let server: RunningServer | null = null;
+  let early: NodeJS.Signals | null = null;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (server === null) {
+      early ??= signal;
+      return;
+    }
     signals++;
     if (signals > 1) {
       server.log.warn({ signal }, 'second signal: stopping now');
@@ -20,8 +27,13 @@ export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await server.stopped;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  try {
+    server = await startServer(config);
+    if (early !== null) onSignal(early);
+    await server.stopped;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   return 0;
 }
