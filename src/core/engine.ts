@@ -20,7 +20,7 @@ import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
 import { SupervisorRegistry } from './supervisors.js';
-import { Worker } from './worker.js';
+import { Worker, type StuckAttempt } from './worker.js';
 
 export interface EngineLimits {
   maxPayloadBytes: number;
@@ -320,6 +320,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return w;
   }
 
+  /** The worker's process was found (its pid is in its name now): running attempts take the new name. */
+  identified(w: Worker): void {
+    for (const job of w.held.values()) if (job.current) job.current.worker = w.conn.name;
+  }
+
   canDo(w: Worker, name: string, timeout: number | null): void {
     const fn = this.functions.ensure(name);
     w.abilities.delete(name);
@@ -346,6 +351,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** PRE_SLEEP: true when the worker should be woken at once (work is waiting). */
   preSleep(w: Worker): boolean {
+    if (w.isStuck) {
+      w.sleep();
+      return false;
+    }
     for (const { fn } of w.abilities.values()) {
       if (fn.runnable > 0) {
         // The caller answers with the NOOP itself; count the worker as woken for fn all the same.
@@ -363,7 +372,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.unsleep();
     const wokenFor = w.clearWoken();
     if (this.#draining) return null;
-    const job = this.#pick(w);
+    // A stuck worker is still inside a job that timed out: what it would be given would wait behind it.
+    const job = w.isStuck ? null : this.#pick(w);
     if (wokenFor && wokenFor !== job?.fn) wokenFor.wakeSleepers();
     if (!job) return null;
     const now = this.clock.now();
@@ -461,7 +471,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   workComplete(w: Worker, handle: string, data: Buffer): ReportResult {
     const job = w.held.get(handle);
-    if (!job) return this.#unknownReport(w, handle, 'WORK_COMPLETE');
+    if (!job) return this.#unknownReport(w, handle, 'WORK_COMPLETE', true);
     this.#forward(job, { kind: 'complete', data });
     job.waiters.length = 0;
     const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
@@ -480,7 +490,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** WORK_FAIL (data null) or WORK_EXCEPTION. */
   workFail(w: Worker, handle: string, exception: Buffer | null): ReportResult {
     const job = w.held.get(handle);
-    if (!job) return this.#unknownReport(w, handle, exception ? 'WORK_EXCEPTION' : 'WORK_FAIL');
+    if (!job) return this.#unknownReport(w, handle, exception ? 'WORK_EXCEPTION' : 'WORK_FAIL', true);
     let evidence = job.current?.evidence ?? null;
     let error = exception === null ? 'WORK_FAIL' : errorText(exception);
     if (exception) {
@@ -525,18 +535,54 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const { fn } of w.abilities.values()) fn.workers.delete(w);
     w.abilities.clear();
     this.workers.delete(w);
+    if (w.isStuck) this.emit('worker:unstuck', w, 'disconnected');
   }
 
-  #unknownReport(w: Worker, handle: string, packet: string): ReportResult {
-    if (!w.endedRecently(handle)) return 'not_found';
+  /** `final`: WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION, which also end a stuck worker's wait. */
+  #unknownReport(w: Worker, handle: string, packet: string, final = false): ReportResult {
+    const stuck = w.stuck.has(handle);
+    if (!stuck && !w.endedRecently(handle)) return 'not_found';
     this.#log.info({ handle, worker: w.conn.name, packet }, 'late report for an attempt that already ended; ignored');
     this.emit('report:ignored', handle, w.conn.name, packet);
+    if (stuck && final) this.#unstick(w, handle);
     return 'stale';
   }
 
   #timedOut(job: Job, n: number, timeout: number): void {
     if (job.state !== 'running' || job.current?.n !== n) return;
+    const w = job.worker;
+    const startedAt = job.current.startedAt;
     this.#fail(job, 'timed_out', `ran past its timeout of ${timeout} ms`, null);
+    if (w && this.workers.has(w)) this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt, timedOutAt: this.clock.now() });
+  }
+
+  /**
+   * The worker is still inside an attempt that timed out (a hung callback, a blocked call): until it
+   * answers for it or disconnects, it gets no job and does not count as serving its functions.
+   */
+  #stick(w: Worker, stuck: StuckAttempt): void {
+    const first = !w.isStuck;
+    w.stuck.set(stuck.handle, stuck);
+    if (!first) return;
+    for (const { fn } of w.abilities.values()) fn.sleepers.delete(w);
+    // A NOOP it was sent is lost on it: hand that job's wake-up to another worker.
+    w.clearWoken()?.wakeSleepers();
+    this.#log.warn(
+      { worker: w.conn.name, pid: w.conn.pid, handle: stuck.handle, function: stuck.fn.name, attempt: stuck.n },
+      `worker ${w.conn.name} is stuck: its attempt of ${stuck.handle} timed out and it has not answered; it gets no job until it answers or disconnects`,
+    );
+    this.emit('worker:stuck', w, stuck);
+  }
+
+  #unstick(w: Worker, handle: string): void {
+    w.stuck.delete(handle);
+    if (w.isStuck) return;
+    this.#log.info({ worker: w.conn.name, handle }, `worker ${w.conn.name} answered for its timed-out attempt and takes jobs again`);
+    if (w.sleeping) {
+      w.sleep();
+      for (const { fn } of w.abilities.values()) fn.wakeSleepers();
+    }
+    this.emit('worker:unstuck', w, 'answered');
   }
 
   // ---------------------------------------------------------------- outcomes

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { AttemptRow, OutcomeRow, QuarantineRow } from '../storage/types.js';
 import type { Job } from './job.js';
+import type { StuckAttempt, Worker } from './worker.js';
 
 export interface EngineEvents {
   /** A new job was accepted (durable ones: after their insert committed). */
@@ -21,6 +22,10 @@ export interface EngineEvents {
   'job:finished': [outcome: OutcomeRow];
   /** A late report from a worker for an attempt that had already ended, ignored. */
   'report:ignored': [handle: string, worker: string, packet: string];
+  /** A worker's attempt timed out and the worker did not answer for it: it gets no job until it does. */
+  'worker:stuck': [worker: Worker, stuck: StuckAttempt];
+  /** A stuck worker answered for every timed-out attempt, or disconnected. */
+  'worker:unstuck': [worker: Worker, how: 'answered' | 'disconnected'];
 }
 
 export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> extends EventEmitter {

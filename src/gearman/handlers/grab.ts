@@ -7,10 +7,23 @@ import { NO_JOB, NOOP, response } from '../../protocol/encoder.js';
 import { PacketType } from '../../protocol/packets.js';
 import type { Connection } from '../connection.js';
 import type { Handler } from './index.js';
+import { findPeerProcess } from '../peer-process.js';
 
 export function workerOf(conn: Connection): Worker {
-  conn.worker ??= conn.ctx.engine.addWorker(conn);
-  return conn.worker;
+  if (conn.worker) return conn.worker;
+  const worker = conn.ctx.engine.addWorker(conn);
+  conn.worker = worker;
+  // A worker on this host is named by its pid, and its supervisor can be told when it is stuck.
+  if (conn.sameHost) {
+    void findPeerProcess(conn.peerPort, conn.localPort).then((found) => {
+      if (found === null || conn.closed) return;
+      conn.pid = found.pid;
+      conn.pgid = found.pgid;
+      conn.log.debug({ pid: found.pid, pgid: found.pgid }, 'worker process found');
+      conn.ctx.engine.identified(worker);
+    });
+  }
+  return worker;
 }
 
 function assignPacket(kind: 'JOB_ASSIGN' | 'JOB_ASSIGN_UNIQ', job: Job): Buffer {
