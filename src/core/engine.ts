@@ -381,6 +381,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const policy = this.policies.for(job.fn.name);
     job.state = 'running';
     job.fn.running++;
+    job.fn.lastStartedAt = now;
     job.worker = w;
     job.attempts++;
     job.waitMs ??= dueWait(job, now);

@@ -32,7 +32,11 @@ export interface HealthOptions {
   rules: readonly HealthRule[];
   /** A function with queued jobs and no connected worker for this long is red, with or without rules. */
   unservedAfterMs: number;
+  /** A function with queued jobs and workers that can take them, and no start for this long, is red; 0 = off. */
+  stalledAfterMs?: number;
 }
+
+export const DEFAULT_STALLED_AFTER_MS = 60_000;
 
 export type CheckState = 'ok' | 'fail';
 
@@ -211,6 +215,18 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
           : ok('unserved', name, workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
       );
     }
+    const stallLimit = this.#opts.stalledAfterMs ?? DEFAULT_STALLED_AFTER_MS;
+    if (fn !== null && queued > 0 && workers > 0 && stallLimit > 0) {
+      // Measured from the latest of: the last start, the oldest job becoming runnable, the earliest
+      // worker that can take it connecting. A worker that registers and never grabs shows up here.
+      const since = Math.max(fn.lastStartedAt ?? this.#startedAt, oldestAt ?? now, earliestAvailable(fn) ?? now);
+      const stalled = now - since;
+      out.push(
+        stalled >= stallLimit
+          ? fail('stalled', name, `${count(queued, 'job')} queued and ${count(workers, 'worker')} connected, but no job started for ${seconds(stalled)}`, stalled, stallLimit)
+          : ok('stalled', name, `no job started for ${seconds(stalled)}`, stalled, stallLimit),
+      );
+    }
     if (rule.minWorkers !== undefined) {
       out.push(
         workers < rule.minWorkers
@@ -311,6 +327,13 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     else this.#log.info(fields, `health check ${label(check)} recovered: ${check.reason}`);
     this.emit('health:changed', check);
   }
+}
+
+/** When the first of fn's workers that can take a job connected. */
+function earliestAvailable(fn: FunctionState): number | null {
+  let at: number | null = null;
+  for (const w of fn.workers) if (!w.isStuck && (at === null || w.conn.connectedAt < at)) at = w.conn.connectedAt;
+  return at;
 }
 
 /** How long the worker's oldest timed-out attempt of fn has been running, counted from its start. */
