@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow } from '../storage/types.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type TimerRef } from './clock.js';
+import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn } from './deaths.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { errorText, parseEvidence } from './evidence.js';
@@ -19,7 +20,7 @@ import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
-import { SupervisorRegistry } from './supervisors.js';
+import { SupervisorRegistry, type Death } from './supervisors.js';
 import { Worker, type StuckAttempt } from './worker.js';
 
 export interface EngineLimits {
@@ -99,6 +100,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly #quarantineFunction: string | null;
   readonly #jobs: JobIndex;
   readonly #ids: IdAllocator;
+  /** Supervised workers that disconnected holding jobs: waiting (a few seconds) for how their process died. */
+  readonly #parked = new Map<Worker, TimerRef>();
+  /** Deaths reported while their worker's connection was still open. */
+  readonly #reportedDeaths = new Map<Worker, { death: Death; timer: TimerRef }>();
+  /** Stuck workers that disconnected lately: their death report still belongs on their timed-out attempts. */
+  #gone: { w: Worker; at: number }[] = [];
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -169,6 +176,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.results.stop();
+    for (const timer of this.#parked.values()) timer.cancel();
+    for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
     for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();
@@ -188,6 +197,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
    */
   abandonRunning(): number {
     let n = 0;
+    for (const [w, timer] of this.#parked) {
+      timer.cancel();
+      this.#parked.delete(w);
+      this.#failHeld(w, null);
+    }
     for (const w of this.workers) {
       for (const job of [...w.held.values()]) {
         this.#fail(job, 'returned', 'the server shut down before the job finished (not charged)', null);
@@ -525,18 +539,94 @@ export class Engine extends TypedEmitter<EngineEvents> {
   removeWorker(w: Worker): void {
     w.unsleep();
     w.clearWoken()?.wakeSleepers();
-    // Charge the crash to the job the worker took first (the one it was most likely running); the
-    // others it held were never started by it and go back uncharged (B18 improved).
-    let first = true;
-    for (const job of [...w.held.values()]) {
-      const text = first ? `worker ${w.conn.name} disconnected while running the job` : `worker ${w.conn.name} disconnected before starting the job (not charged)`;
-      this.#fail(job, first ? 'crashed' : 'returned', text, null);
-      first = false;
-    }
     for (const { fn } of w.abilities.values()) fn.workers.delete(w);
     w.abilities.clear();
     this.workers.delete(w);
-    if (w.isStuck) this.emit('worker:unstuck', w, 'disconnected');
+    if (w.isStuck) {
+      this.emit('worker:unstuck', w, 'disconnected');
+      if (w.conn.pid !== null) this.#gone.push({ w, at: this.clock.now() });
+    }
+    const reported = this.#reportedDeaths.get(w);
+    if (reported) {
+      reported.timer.cancel();
+      this.#reportedDeaths.delete(w);
+      this.#failHeld(w, reported.death);
+    } else if (w.held.size > 0 && w.conn.pid !== null && this.supervisors.owner([w.conn.pid, w.conn.pgid]) !== null) {
+      // Its supervisor is about to say how the process died: the attempt ends with that, or without
+      // after MATCH_WINDOW_MS. The jobs stay with it meanwhile.
+      this.#parked.set(
+        w,
+        this.clock.setTimer(MATCH_WINDOW_MS, () => {
+          this.#parked.delete(w);
+          this.#failHeld(w, null);
+        }),
+      );
+    } else this.#failHeld(w, null);
+  }
+
+  /**
+   * Ends what a disconnected worker held. The crash is charged to the job it took first (the one it was
+   * most likely running); the others were never started by it and go back uncharged (B18 improved).
+   */
+  #failHeld(w: Worker, death: Death | null): void {
+    let first = true;
+    for (const job of [...w.held.values()]) {
+      if (!first) this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before starting the job (not charged)`, null);
+      else if (death) this.#fail(job, 'crashed', `worker ${w.conn.name} ${describeDeath(death)} while running the job`, deathEvidence(death));
+      else this.#fail(job, 'crashed', `worker ${w.conn.name} disconnected while running the job`, null);
+      first = false;
+    }
+  }
+
+  /**
+   * A supervised process died (its supervisor's report): its evidence goes on the attempt its
+   * connection held — now if the connection is already gone, else when it closes (within
+   * MATCH_WINDOW_MS) — and on any attempt it was stuck in after a timeout.
+   */
+  processDied(death: Death): void {
+    const now = this.clock.now();
+    this.#gone = this.#gone.filter((g) => now - g.at <= MATCH_WINDOW_MS);
+    let matched = 0;
+    for (const [w, timer] of this.#parked) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      timer.cancel();
+      this.#parked.delete(w);
+      this.#failHeld(w, death);
+      this.#stuckEvidence(w, death);
+    }
+    for (const w of this.workers) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      this.#reportedDeaths.get(w)?.timer.cancel();
+      this.#reportedDeaths.set(w, { death, timer: this.clock.setTimer(MATCH_WINDOW_MS, () => this.#reportedDeaths.delete(w)) });
+      this.#stuckEvidence(w, death);
+    }
+    for (const { w } of this.#gone) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      this.#stuckEvidence(w, death);
+    }
+    this.#log.info(
+      { pid: death.pid, program: death.program, supervisor: death.supervisor, code: death.code, signal: death.signal, connections: matched },
+      `supervised worker process ${death.pid} (${death.program}) ${describeDeath(death)}`,
+    );
+  }
+
+  /** The death of a stuck worker explains its timed-out attempts, where the job is still here to say so. */
+  #stuckEvidence(w: Worker, death: Death): void {
+    const evidence = deathEvidence(death);
+    for (const s of w.stuck.values()) {
+      const job = this.#jobs.byHandle(s.handle);
+      const attempt = job?.id === s.jobId ? job.history.find((a) => a.n === s.n) : undefined;
+      if (!job || !attempt || attempt.endedAt === null || attempt.outcome === null) {
+        this.#log.info({ handle: s.handle, attempt: s.n, pid: death.pid }, 'a stuck worker died after its job left the server; its evidence is only logged here');
+        continue;
+      }
+      attempt.evidence = { ...attempt.evidence, ...evidence };
+      if (job.durable) this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: attempt.endedAt, outcome: attempt.outcome, error: attempt.error, evidence: attempt.evidence });
+      this.#afterCommit(() => this.emit('attempt:evidence', job, attempt));
+    }
   }
 
   /** `final`: WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION, which also end a stuck worker's wait. */

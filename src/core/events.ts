@@ -24,6 +24,8 @@ export interface EngineEvents {
   'report:ignored': [handle: string, worker: string, packet: string];
   /** A worker's attempt timed out and the worker did not answer for it: it gets no job until it does. */
   'worker:stuck': [worker: Worker, stuck: StuckAttempt];
+  /** Evidence reached an attempt after it ended (a stuck worker's death, reported by its supervisor). */
+  'attempt:evidence': [job: Job, attempt: AttemptRow];
   /** A stuck worker answered for every timed-out attempt, or disconnected. */
   'worker:unstuck': [worker: Worker, how: 'answered' | 'disconnected'];
 }

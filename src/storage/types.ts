@@ -13,6 +13,8 @@ export type QuarantineReason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'e
 
 /** What a worker may attach to a failure (docs/evidence.md). All optional. */
 export interface Evidence {
+  /** The worker's process id, when its supervisor reported its death. */
+  pid?: number;
   exitCode?: number;
   signal?: string;
   stderr?: string;

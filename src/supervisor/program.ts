@@ -6,7 +6,7 @@ import type { Clock, TimerRef } from './clock.js';
 import { Backoff } from './backoff.js';
 import type { ChildExit, ChildHandle, Spawner } from './child.js';
 import { commandText, type ProgramConfig } from './config.js';
-import { ExitHistory, type ExitRecord } from './exits.js';
+import { ExitHistory, STDERR_EVIDENCE_CHARS, type ExitRecord } from './exits.js';
 
 /** Why the supervisor itself ended a copy; such exits are not deaths. */
 type Ending = 'stop' | 'roll' | 'recycle';
@@ -37,7 +37,7 @@ export interface ProgramStatus {
   restarts: number;
   recycled: number;
   flapping: boolean;
-  lastExits: { at: string; code: number | null; signal: string | null }[];
+  lastExits: { at: string; code: number | null; signal: string | null; pid?: number | null; stderr?: string; message?: string }[];
   instances: CopyStatus[];
 }
 
@@ -95,7 +95,7 @@ export class ProgramRunner {
       restarts: this.#restarts,
       recycled: this.#recycled,
       flapping: this.#exits.flapping,
-      lastExits: this.#exits.last.map((e) => ({ at: iso(e.at)!, code: e.code, signal: e.signal })),
+      lastExits: this.#exits.last.map((e) => ({ at: iso(e.at)!, code: e.code, signal: e.signal, pid: e.pid ?? null, ...(e.stderr ? { stderr: e.stderr } : {}), ...(e.message ? { message: e.message } : {}) })),
       instances: this.#slots.map((s) => ({ copy: s.copy, pid: s.child?.pid ?? null, startedAt: iso(s.startedAt), nextStartAt: iso(s.nextStartAt) })),
     };
   }
@@ -189,7 +189,7 @@ export class ProgramRunner {
     const ending = slot.ending;
     slot.child = null;
     slot.startedAt = null;
-    const record: ExitRecord = { at: now, code: exit.code, signal: exit.signal };
+    const record: ExitRecord = { at: now, code: exit.code, signal: exit.signal, pid: child.pid, stderr: exit.stderr.join('\n').slice(-STDERR_EVIDENCE_CHARS) };
     const fields = { copy: slot.copy, childPid: child.pid, code: exit.code, signal: exit.signal, ranMs };
 
     if (ending === 'stop' || ending === 'roll' || this.#stopping) {

@@ -7,6 +7,9 @@ import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
 
+/** Exits younger than this carry their stderr tail in reports. */
+const FRESH_EXIT_MS = 10_000;
+
 export interface ReporterDeps {
   clock: Clock;
   log: Logger;
@@ -87,12 +90,13 @@ export class Reporter {
 
   async #send(): Promise<void> {
     const s = this.#deps.status();
+    const now = this.#deps.clock.now();
     const body = {
       id: s.id,
       host: s.host,
       pid: s.pid,
       intervalMs: this.#config.reportIntervalMs,
-      programs: s.programs.map(({ name, command, copies, running, restarts, recycled, flapping, lastExits }) => ({
+      programs: s.programs.map(({ name, command, copies, running, restarts, recycled, flapping, lastExits, instances }) => ({
         name,
         command,
         copies,
@@ -100,7 +104,11 @@ export class Reporter {
         restarts,
         recycled,
         flapping,
-        lastExits,
+        // The server matches a death to the connection its process had within seconds: older stderr
+        // tails stay home, keeping every report small however often the copies died.
+        lastExits: lastExits.map(({ stderr, ...e }) => (stderr && Date.parse(e.at) >= now - FRESH_EXIT_MS ? { ...e, stderr } : e)),
+        // Its running copies, so the server can tell which worker connections are this supervisor's.
+        pids: instances.flatMap((i) => (i.pid === null ? [] : [i.pid])),
       })),
     };
     try {

@@ -67,7 +67,7 @@ test('reporter: PUTs the documented shape with the token, again every interval, 
       host: 'web-1',
       pid: 77,
       intervalMs: 1000,
-      programs: [{ name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: 0, recycled: 0, flapping: false, lastExits: [] }],
+      programs: [{ name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: 0, recycled: 0, flapping: false, lastExits: [], pids: [] }],
     },
   });
 

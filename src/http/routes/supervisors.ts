@@ -14,6 +14,9 @@ const exitSchema = {
     at: { type: 'string', format: 'date-time' },
     code: { type: ['integer', 'null'] },
     signal: { type: ['string', 'null'], maxLength: 32 },
+    pid: { type: ['integer', 'null'], minimum: 1 },
+    stderr: { type: 'string', maxLength: 8192 },
+    message: { type: 'string', maxLength: 1000 },
   },
 } as const;
 
@@ -29,6 +32,7 @@ const programSchema = {
     recycled: { type: 'integer', minimum: 0 },
     flapping: { type: 'boolean' },
     lastExits: { type: 'array', maxItems: 100, items: exitSchema },
+    pids: { type: 'array', maxItems: 1000, items: { type: 'integer', minimum: 1 } },
   },
 } as const;
 
@@ -63,13 +67,15 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       if (body.id !== undefined && body.id !== id) {
         throw new LazaretError(ErrorCode.BAD_REQUEST, `The body's id "${body.id}" differs from the id "${id}" in the path`);
       }
-      registry.report({
+      const deaths = registry.report({
         id,
         host: body.host,
         pid: body.pid,
         intervalMs: body.intervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
         programs: body.programs.map((p) => ({ ...p, recycled: p.recycled ?? 0 })),
       });
+      // Crash evidence for workers in any language: the exit goes on the attempt its connection held.
+      for (const death of deaths) ctx.engine.processDied(death);
       return { ok: true };
     });
 
