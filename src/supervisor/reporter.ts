@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
+import type { StuckCopy } from './program.js';
 
 /** Exits younger than this carry their stderr tail in reports. */
 const FRESH_EXIT_MS = 10_000;
@@ -14,6 +15,8 @@ export interface ReporterDeps {
   clock: Clock;
   log: Logger;
   status: () => SupervisorStatus;
+  /** The server's answer names copies of ours that are stuck (a server without the field: never called). */
+  stuck?: (copies: StuckCopy[]) => void;
 }
 
 export class Reporter {
@@ -112,7 +115,8 @@ export class Reporter {
       })),
     };
     try {
-      await this.#request('PUT', body);
+      const answer = (await this.#request('PUT', body)) as { stuck?: unknown } | null;
+      if (Array.isArray(answer?.stuck) && answer.stuck.length > 0) this.#deps.stuck?.(answer.stuck.filter(isStuckCopy));
       if (this.#failing) this.#deps.log.info({ event: 'report_ok', server: this.#config.server }, `reporting to ${this.#config.server} again`);
       this.#failing = false;
     } catch (err) {
@@ -127,7 +131,7 @@ export class Reporter {
     }
   }
 
-  async #request(method: 'PUT' | 'DELETE', body?: unknown): Promise<void> {
+  async #request(method: 'PUT' | 'DELETE', body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#config.token) headers.authorization = `Bearer ${this.#config.token}`;
@@ -138,6 +142,16 @@ export class Reporter {
       signal: AbortSignal.timeout(Math.max(1000, this.#config.reportIntervalMs)),
     });
     if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-    await res.arrayBuffer();
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
   }
+}
+
+function isStuckCopy(v: unknown): v is StuckCopy {
+  const o = v as Record<string, unknown> | null;
+  return typeof o === 'object' && o !== null && Number.isInteger(o.pid) && typeof o.stuckMs === 'number' && typeof o.handle === 'string' && typeof o.function === 'string' && typeof o.worker === 'string';
 }

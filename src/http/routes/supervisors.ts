@@ -1,7 +1,9 @@
 // /api/supervisors: `lazaret supervise` processes report the programs they run; the dashboard, /health
 // and operators read them back (docs/supervisor.md).
 
+import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Engine } from '../../core/engine.js';
 import { iso } from '../../core/handoff.js';
 import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../core/supervisors.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
@@ -76,7 +78,9 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       });
       // Crash evidence for workers in any language: the exit goes on the attempt its connection held.
       for (const death of deaths) ctx.engine.processDied(death);
-      return { ok: true };
+      // Pids mean something only on this host: a supervisor elsewhere is never told to kill one.
+      const pids = new Set(body.programs.flatMap((p) => p.pids ?? []));
+      return { ok: true, stuck: body.host === hostname() && pids.size > 0 ? stuckCopies(ctx.engine, pids) : [] };
     });
 
     app.delete('/:id', { schema: { params: idParams } }, async (request) => {
@@ -85,4 +89,18 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       return { removed: id };
     });
   };
+}
+
+/** Stuck workers that are (or run inside) one of these processes, named by that process's pid. */
+function stuckCopies(engine: Engine, pids: ReadonlySet<number>): { pid: number; worker: string; function: string; handle: string; stuckMs: number }[] {
+  const now = engine.clock.now();
+  const out = [];
+  for (const w of engine.workers) {
+    const s = w.stuck.values().next().value;
+    if (s === undefined) continue;
+    const pid = [w.conn.pid, w.conn.pgid].find((p) => p !== null && pids.has(p));
+    if (pid === undefined || pid === null) continue;
+    out.push({ pid, worker: w.conn.name, function: s.fn.name, handle: s.handle, stuckMs: Math.max(0, now - s.timedOutAt) });
+  }
+  return out;
 }
