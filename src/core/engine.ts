@@ -544,7 +544,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.workers.delete(w);
     if (w.isStuck) {
       this.emit('worker:unstuck', w, 'disconnected');
-      if (w.conn.pid !== null) this.#gone.push({ w, at: this.clock.now() });
+      if (w.conn.pid !== null) {
+        const now = this.clock.now();
+        this.#gone = this.#gone.filter((g) => now - g.at <= MATCH_WINDOW_MS);
+        this.#gone.push({ w, at: now });
+      }
     }
     const reported = this.#reportedDeaths.get(w);
     if (reported) {
