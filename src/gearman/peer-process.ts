@@ -82,7 +82,6 @@ async function owners(inodes: Set<string>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   for (const pid of pids) {
-    if (pid === process.pid) continue;
     let fds: string[];
     try {
       fds = await readdir(`/proc/${pid}/fd`);
