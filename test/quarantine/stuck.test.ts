@@ -40,7 +40,7 @@ test('a worker whose attempt timed out is stuck until it answers: no job, not co
   assert.equal(now.status, 503);
   const hangCheck = checkOf(now.body, 'hung', 'resize');
   assert.equal(hangCheck.state, 'fail');
-  assert.match(hangCheck.reason, /1 worker stuck .*php-hung on H:\S+ for 1\.1 s/);
+  assert.match(hangCheck.reason, /1 worker stuck .*php-hung \(pid \d+\) on H:\S+ for 1\.1 s/);
   // Still red later, however long it takes, and the function counts as unserved after 30 s.
   clock.advance(30_000);
   now = await health(server);
