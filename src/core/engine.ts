@@ -617,19 +617,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
     );
   }
 
-  /** The death of a stuck worker explains its timed-out attempts, where the job is still here to say so. */
+  /**
+   * The death of a stuck worker explains its timed-out attempts: merged into the attempt in memory while
+   * the job is here, and in the store wherever the attempt is kept (the job's rows, or its quarantine
+   * entry when that timeout sent it there).
+   */
   #stuckEvidence(w: Worker, death: Death): void {
     const evidence = deathEvidence(death);
     for (const s of w.stuck.values()) {
+      const batch = this.#commit.stage();
+      (batch.lateEvidence ??= []).push({ jobId: s.jobId, n: s.n, evidence });
       const job = this.#jobs.byHandle(s.handle);
       const attempt = job?.id === s.jobId ? job.history.find((a) => a.n === s.n) : undefined;
-      if (!job || !attempt || attempt.endedAt === null || attempt.outcome === null) {
-        this.#log.info({ handle: s.handle, attempt: s.n, pid: death.pid }, 'a stuck worker died after its job left the server; its evidence is only logged here');
-        continue;
-      }
-      attempt.evidence = { ...attempt.evidence, ...evidence };
-      if (job.durable) this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: attempt.endedAt, outcome: attempt.outcome, error: attempt.error, evidence: attempt.evidence });
-      this.#afterCommit(() => this.emit('attempt:evidence', job, attempt));
+      if (job && attempt) attempt.evidence = { ...attempt.evidence, ...evidence };
+      this.#afterCommit(() => this.emit('late:evidence', s.jobId, s.n, evidence));
     }
   }
 

@@ -2,7 +2,7 @@
 // assert at once (STYLE §1.4). Emitting costs nothing when nobody listens.
 
 import { EventEmitter } from 'node:events';
-import type { AttemptRow, OutcomeRow, QuarantineRow } from '../storage/types.js';
+import type { AttemptRow, Evidence, OutcomeRow, QuarantineRow } from '../storage/types.js';
 import type { Job } from './job.js';
 import type { StuckAttempt, Worker } from './worker.js';
 
@@ -25,7 +25,7 @@ export interface EngineEvents {
   /** A worker's attempt timed out and the worker did not answer for it: it gets no job until it does. */
   'worker:stuck': [worker: Worker, stuck: StuckAttempt];
   /** Evidence reached an attempt after it ended (a stuck worker's death, reported by its supervisor). */
-  'attempt:evidence': [job: Job, attempt: AttemptRow];
+  'late:evidence': [jobId: number, n: number, evidence: Evidence];
   /** A stuck worker answered for every timed-out attempt, or disconnected. */
   'worker:unstuck': [worker: Worker, how: 'answered' | 'disconnected'];
 }

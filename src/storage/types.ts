@@ -105,6 +105,17 @@ export interface WriteBatch {
   outcomes: OutcomeRow[];
   /** Job ids below this are taken; the store never hands them out again. */
   idWatermark: number | null;
+  /**
+   * Evidence that arrived after its attempt ended (a stuck worker's death), merged into the attempt
+   * wherever it is stored now: the job's attempts or its quarantine entry. Optional: most batches have none.
+   */
+  lateEvidence?: LateEvidence[];
+}
+
+export interface LateEvidence {
+  jobId: number;
+  n: number;
+  evidence: Evidence;
 }
 
 export function emptyBatch(): WriteBatch {
@@ -119,6 +130,7 @@ export function batchSize(b: WriteBatch): number {
     b.quarantine.length +
     b.deleteJobs.length +
     b.outcomes.length +
+    (b.lateEvidence?.length ?? 0) +
     (b.idWatermark === null ? 0 : 1)
   );
 }

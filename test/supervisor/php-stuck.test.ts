@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { health } from '../http/helpers.js';
+import { api, health } from '../http/helpers.js';
 import { need } from '../interop/procs.js';
-import { peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { jobIdOf, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
 import { eventually, gone, REPO_ROOT, supervise, tempDir } from './helpers.js';
 
 const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/hang-worker.php');
@@ -40,13 +40,14 @@ test('a supervised PHP worker stuck past its timeout is killed after killStuckAf
 
   const client = await peerFor(t, server.gearmanPort);
   const quarantined = waitEvent(server.engine, 'job:quarantined', (e) => e.unique === 'hang-1', 30_000);
-  const evidence = waitEvent(server.engine, 'attempt:evidence', (job, a) => job.unique === 'hang-1' && a.n === 2, 30_000);
-  await submitBg(client, 'resize', 'hang', 'hang-1');
+  const handle = await submitBg(client, 'resize', 'hang', 'hang-1');
+  // The third copy is killed after its timeout sent the job to quarantine: its evidence goes there.
+  const lastEvidence = waitEvent(server.engine, 'late:evidence', (id, n) => id === jobIdOf(handle) && n === 3, 30_000);
 
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'timed_out');
   assert.deepEqual(entry.attempts.map((a) => a.outcome), ['timed_out', 'timed_out', 'timed_out']);
-  await evidence;
+  await lastEvidence;
 
   // Three copies hung on it, and each was killed for it.
   await sup.event('killed_stuck', {}, 15_000, 3);
@@ -54,8 +55,14 @@ test('a supervised PHP worker stuck past its timeout is killed after killStuckAf
   assert.ok(kills.every((k) => k.function === 'resize' && k.handle === entry.handle && Number(k.stuckMs) >= 500));
   await eventually(() => (kills.every((k) => gone(Number(k.childPid))) ? true : undefined), 'every stuck copy gone');
 
-  // The attempts still on the server when their copy died say how it ended, with its pid.
-  for (const [i, a] of entry.attempts.slice(0, 2).entries()) {
+  // Every timed-out attempt says how its copy ended, with its pid: the API reads the store.
+  const shown = await api<{ attemptList: { worker: string; evidence: { signal?: string; pid?: number; message?: string; stderr?: string } | null }[] }>(
+    `http://127.0.0.1:${server.httpPort}`,
+    'GET',
+    `/api/quarantine/${jobIdOf(handle)}`,
+  );
+  assert.equal(shown.body.attemptList.length, 3);
+  for (const [i, a] of shown.body.attemptList.entries()) {
     assert.equal(a.evidence?.signal, 'SIGKILL');
     assert.equal(a.evidence?.pid, Number(kills[i]!.childPid));
     assert.match(a.evidence?.message ?? '', /killed by lazaret supervise: stuck in resize/);
