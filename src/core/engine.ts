@@ -647,9 +647,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #timedOut(job: Job, n: number, timeout: number): void {
     if (job.state !== 'running' || job.current?.n !== n) return;
     const w = job.worker;
-    const startedAt = job.current.startedAt;
+    // Stuck first, so that the retry does not wake it.
+    if (w && this.workers.has(w)) this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt: job.current.startedAt, timedOutAt: this.clock.now() });
     this.#fail(job, 'timed_out', `ran past its timeout of ${timeout} ms`, null);
-    if (w && this.workers.has(w)) this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt, timedOutAt: this.clock.now() });
   }
 
   /**

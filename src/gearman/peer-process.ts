@@ -20,15 +20,16 @@ interface Want {
 const ESTABLISHED = '01';
 
 let queue: Want[] = [];
-let scheduled = false;
+/** A scan is scheduled or running: one at a time, however fast workers connect. */
+let busy = false;
 
 /** The process on this host whose socket is connected from peerPort to our localPort. */
 export function findPeerProcess(peerPort: number, localPort: number): Promise<PeerProcess | null> {
   if (process.platform !== 'linux' || peerPort === 0 || localPort === 0) return Promise.resolve(null);
   return new Promise((resolve) => {
     queue.push({ key: `${peerPort}:${localPort}`, resolve });
-    if (scheduled) return;
-    scheduled = true;
+    if (busy) return;
+    busy = true;
     setImmediate(() => void scan());
   });
 }
@@ -36,7 +37,6 @@ export function findPeerProcess(peerPort: number, localPort: number): Promise<Pe
 async function scan(): Promise<void> {
   const batch = queue;
   queue = [];
-  scheduled = false;
   const found = new Map<string, PeerProcess | null>();
   try {
     const inodes = await socketInodes();
@@ -52,6 +52,9 @@ async function scan(): Promise<void> {
     // No /proc, or it changed under us: the peer stays unidentified.
   }
   for (const w of batch) w.resolve(found.get(w.key) ?? null);
+  // Lookups that arrived during this scan share the next one.
+  if (queue.length > 0) setImmediate(() => void scan());
+  else busy = false;
 }
 
 /** `localPort:remotePort` of every established TCP socket -> its inode. */
