@@ -62,7 +62,9 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
                       <a class="num" href={href('jobs', [w.stuck.handle])}>
                         {w.stuck.handle}
                       </a>{' '}
-                      <span class="muted">timed out {since(w.stuck.timedOutAt)}</span>
+                      <span class="muted" title={time(w.stuck.timedOutAt)}>
+                        timed out {duration(w.stuck.stuckMs)} ago
+                      </span>
                     </>
                   ) : w.job ? (
                     <>
