@@ -1,4 +1,5 @@
-// Who is connected, what each one is doing and since when; hung attempts and flapping programs first.
+// Who is connected, what each one is doing and since when; stuck workers, hung attempts and flapping
+// programs first.
 
 import { duration, since, time } from '../format.js';
 import { href } from '../router.js';
