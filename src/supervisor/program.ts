@@ -269,7 +269,7 @@ export class ProgramRunner {
     );
     if (startedFlapping) {
       this.#log.warn(
-        { event: 'flapping', copy: slot.copy, code: exit.code, signal: exit.signal, stderr: exit.stderr, lastExits: this.status().lastExits, restarts: this.#restarts },
+        { event: 'flapping', copy: slot.copy, code: exit.code, signal: exit.signal, stderr: exit.stderr, lastExits: this.status().lastExits.map(({ stderr: _stderr, ...e }) => e), restarts: this.#restarts },
         `${this.config.name} is flapping: ${this.config.flapping.exits} copies died within ${this.config.stableAfterMs} ms of starting in the last ${this.config.flapping.windowMs} ms; last ${describeExit(exit)}. It is restarted with backoff, forever; look at its stderr above`,
       );
     }
