@@ -82,6 +82,11 @@ export interface Config {
     intervalMs: number;
     /** Queued jobs with no connected worker for this long turn /health red, rules or not. */
     unservedAfterMs: number;
+    /**
+     * Queued jobs, workers that can take them, and no job of the function started for this long: red,
+     * rules or not. 0 = off. Optional in the type so a health section written in full stays valid.
+     */
+    stalledAfterMs?: number;
     rules: HealthRule[];
   };
   alerts: {
@@ -130,7 +135,7 @@ export function defaultConfig(): Config {
     tags: [],
     results: { retention: 24 * 3_600_000 },
     http: { corsOrigins: [], protectHealth: false, protectMetrics: false },
-    health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
+    health: { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10, retryFor: 24 * 3_600_000, repeatEvery: 3_600_000, undeliveredAfter: 5 * 60_000 },
     configFile: null,
   };
@@ -425,7 +430,7 @@ const HEALTH_COUNTS = ['minWorkers', 'maxQueued'] as const;
 const HEALTH_DURATIONS = ['maxOldestQueuedAge', 'hangAfter', 'maxP95Wait', 'maxP95Run'] as const;
 
 function applyHealth(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'health', ['intervalMs', 'unservedAfterMs', 'rules'], problems);
+  const r = section(value, 'health', ['intervalMs', 'unservedAfterMs', 'stalledAfterMs', 'rules'], problems);
   if (r === null) return;
   const bad = (key: string, message: string): void => void problems.push({ key: `health.${key}`, source: 'file', message });
   if (r.intervalMs !== undefined) {
@@ -437,6 +442,11 @@ function applyHealth(config: Config, value: unknown, problems: Problem[]): void 
     const ms = parseDuration(r.unservedAfterMs);
     if (ms === null) bad('unservedAfterMs', 'must be a duration such as "30s"');
     else config.health.unservedAfterMs = ms;
+  }
+  if (r.stalledAfterMs !== undefined) {
+    const ms = parseDuration(r.stalledAfterMs);
+    if (ms === null) bad('stalledAfterMs', 'must be a duration such as "60s", or 0 for off');
+    else config.health.stalledAfterMs = ms;
   }
   if (r.rules === undefined) return;
   if (!Array.isArray(r.rules)) return bad('rules', 'must be an array of {"function": "glob", ...}');

@@ -89,6 +89,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--state-dir <dir>', 'where `supervise status` finds this supervisor (default ./data/supervise)')
     .option('--stop-grace <duration>', 'SIGTERM to SIGKILL, e.g. 10s (default 10s)')
     .option('--max-runtime <duration>', 'recycle a copy that runs longer, e.g. 30m (default: no limit)')
+    .option('--kill-stuck-after <duration>', 'kill and restart a copy the server reports stuck in a timed-out job this long, or "off" (default: 1m)')
     .option('--backoff-initial <duration>', 'first restart delay ceiling (default 1s)')
     .option('--backoff-max <duration>', 'largest restart delay (default 60s)')
     .option('--stable-after <duration>', 'a copy up this long resets its backoff and ends flapping (default 10s)')

@@ -15,8 +15,8 @@ import type { StorageAdapter } from '../storage/adapter.js';
 import { ErrorCode, isLazaretError } from '../errors.js';
 import { batchSize, emptyBatch, type WriteBatch } from '../storage/types.js';
 
-type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'quarantine' | 'deleteJobs' | 'outcomes';
-const FIELDS: readonly ArrayField[] = ['insertJobs', 'startAttempts', 'endAttempts', 'quarantine', 'deleteJobs', 'outcomes'];
+type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'quarantine' | 'deleteJobs' | 'outcomes' | 'lateEvidence';
+const FIELDS: readonly ArrayField[] = ['insertJobs', 'startAttempts', 'endAttempts', 'quarantine', 'deleteJobs', 'outcomes', 'lateEvidence'];
 /** Fields whose rows a caller undoes in memory when told they were not stored. */
 const UNDOABLE: ReadonlySet<ArrayField> = new Set(['insertJobs', 'startAttempts']);
 
@@ -246,6 +246,7 @@ function endsOf(b: WriteBatch): Ends {
     quarantine: b.quarantine.length,
     deleteJobs: b.deleteJobs.length,
     outcomes: b.outcomes.length,
+    lateEvidence: b.lateEvidence.length,
   };
 }
 

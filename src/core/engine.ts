@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow, WriteBatch } from '../storage/types.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type TimerRef } from './clock.js';
+import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn } from './deaths.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { batchHandles } from './commit-handles.js';
@@ -20,9 +21,9 @@ import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
-import { SupervisorRegistry } from './supervisors.js';
+import { SupervisorRegistry, type Death } from './supervisors.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
-import { Worker } from './worker.js';
+import { Worker, type StuckAttempt } from './worker.js';
 
 export interface EngineLimits {
   maxPayloadBytes: number;
@@ -103,6 +104,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly #ids: IdAllocator;
   /** Quarantine entries memory has made that the store has not taken yet (shown by the API meanwhile). */
   readonly #unsavedQuarantine = new Map<number, QuarantineRow>();
+  /** Supervised workers that disconnected holding jobs: waiting (a few seconds) for how their process died. */
+  readonly #parked = new Map<Worker, TimerRef>();
+  /** Deaths reported while their worker's connection was still open. */
+  readonly #reportedDeaths = new Map<Worker, { death: Death; timer: TimerRef }>();
+  /** Stuck workers that disconnected lately: their death report still belongs on their timed-out attempts. */
+  #gone: { w: Worker; at: number }[] = [];
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -184,6 +191,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#closed = true;
     this.results.stop();
     this.quarantine.close();
+    for (const timer of this.#parked.values()) timer.cancel();
+    for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
     for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();
@@ -204,6 +213,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
    */
   abandonRunning(): number {
     let n = 0;
+    for (const [w, timer] of this.#parked) {
+      timer.cancel();
+      this.#parked.delete(w);
+      this.#failHeld(w, null);
+    }
     for (const w of this.workers) {
       for (const job of [...w.held.values()]) {
         this.#fail(job, 'returned', 'the server shut down before the job finished (not charged)', null);
@@ -339,6 +353,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return w;
   }
 
+  /** The worker's process was found (its pid is in its name now): running attempts take the new name. */
+  identified(w: Worker): void {
+    for (const job of w.held.values()) if (job.current) job.current.worker = w.conn.name;
+  }
+
   canDo(w: Worker, name: string, timeout: number | null): void {
     const fn = this.functions.ensure(name);
     w.abilities.delete(name);
@@ -365,6 +384,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** PRE_SLEEP: true when the worker should be woken at once (work is waiting). */
   preSleep(w: Worker): boolean {
+    if (w.isStuck) {
+      w.sleep();
+      return false;
+    }
     for (const { fn } of w.abilities.values()) {
       if (fn.runnable > 0) {
         // The caller answers with the NOOP itself; count the worker as woken for fn all the same.
@@ -382,7 +405,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.unsleep();
     const wokenFor = w.clearWoken();
     if (this.#draining) return null;
-    const job = this.#pick(w);
+    // A stuck worker is still inside a job that timed out: what it would be given would wait behind it.
+    const job = w.isStuck ? null : this.#pick(w);
     if (wokenFor && wokenFor !== job?.fn) wokenFor.wakeSleepers();
     if (!job) return null;
     const now = this.clock.now();
@@ -390,6 +414,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const policy = this.policies.for(job.fn.name);
     job.state = 'running';
     job.fn.running++;
+    job.fn.lastStartedAt = now;
     job.worker = w;
     job.attempts++;
     job.waitMs ??= dueWait(job, now);
@@ -480,7 +505,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   workComplete(w: Worker, handle: string, data: Buffer): ReportResult {
     const job = w.held.get(handle);
-    if (!job) return this.#unknownReport(w, handle, 'WORK_COMPLETE');
+    if (!job) return this.#unknownReport(w, handle, 'WORK_COMPLETE', true);
     this.#forward(job, { kind: 'complete', data });
     job.waiters.length = 0;
     const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
@@ -499,7 +524,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** WORK_FAIL (data null) or WORK_EXCEPTION. */
   workFail(w: Worker, handle: string, exception: Buffer | null): ReportResult {
     const job = w.held.get(handle);
-    if (!job) return this.#unknownReport(w, handle, exception ? 'WORK_EXCEPTION' : 'WORK_FAIL');
+    if (!job) return this.#unknownReport(w, handle, exception ? 'WORK_EXCEPTION' : 'WORK_FAIL', true);
     let evidence = job.current?.evidence ?? null;
     let error = exception === null ? 'WORK_FAIL' : errorText(exception);
     if (exception) {
@@ -533,29 +558,146 @@ export class Engine extends TypedEmitter<EngineEvents> {
   removeWorker(w: Worker): void {
     w.unsleep();
     w.clearWoken()?.wakeSleepers();
-    // Charge the crash to the job the worker took first (the one it was most likely running); the
-    // others it held were never started by it and go back uncharged (B18 improved).
-    let first = true;
-    for (const job of [...w.held.values()]) {
-      const text = first ? `worker ${w.conn.name} disconnected while running the job` : `worker ${w.conn.name} disconnected before starting the job (not charged)`;
-      this.#fail(job, first ? 'crashed' : 'returned', text, null);
-      first = false;
-    }
     for (const { fn } of w.abilities.values()) fn.workers.delete(w);
     w.abilities.clear();
     this.workers.delete(w);
+    if (w.isStuck) {
+      this.emit('worker:unstuck', w, 'disconnected');
+      if (w.conn.pid !== null) {
+        const now = this.clock.now();
+        this.#gone = this.#gone.filter((g) => now - g.at <= MATCH_WINDOW_MS);
+        this.#gone.push({ w, at: now });
+      }
+    }
+    const reported = this.#reportedDeaths.get(w);
+    if (reported) {
+      reported.timer.cancel();
+      this.#reportedDeaths.delete(w);
+      this.#failHeld(w, reported.death);
+    } else if (w.held.size > 0 && w.conn.pid !== null && this.supervisors.owner([w.conn.pid, w.conn.pgid]) !== null) {
+      // Its supervisor is about to say how the process died: the attempt ends with that, or without
+      // after MATCH_WINDOW_MS. The jobs stay with it meanwhile.
+      this.#parked.set(
+        w,
+        this.clock.setTimer(MATCH_WINDOW_MS, () => {
+          this.#parked.delete(w);
+          this.#failHeld(w, null);
+        }),
+      );
+    } else this.#failHeld(w, null);
   }
 
-  #unknownReport(w: Worker, handle: string, packet: string): ReportResult {
-    if (!w.endedRecently(handle)) return 'not_found';
+  /**
+   * Ends what a disconnected worker held. The crash is charged to the job it took first (the one it was
+   * most likely running); the others were never started by it and go back uncharged (B18 improved).
+   */
+  #failHeld(w: Worker, death: Death | null): void {
+    let first = true;
+    for (const job of [...w.held.values()]) {
+      if (!first) this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before starting the job (not charged)`, null);
+      else if (death) this.#fail(job, 'crashed', `worker ${w.conn.name} ${describeDeath(death)} while running the job`, deathEvidence(death));
+      else this.#fail(job, 'crashed', `worker ${w.conn.name} disconnected while running the job`, null);
+      first = false;
+    }
+  }
+
+  /**
+   * A supervised process died (its supervisor's report): its evidence goes on the attempt its
+   * connection held — now if the connection is already gone, else when it closes (within
+   * MATCH_WINDOW_MS) — and on any attempt it was stuck in after a timeout.
+   */
+  processDied(death: Death): void {
+    const now = this.clock.now();
+    this.#gone = this.#gone.filter((g) => now - g.at <= MATCH_WINDOW_MS);
+    let matched = 0;
+    for (const [w, timer] of this.#parked) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      timer.cancel();
+      this.#parked.delete(w);
+      this.#failHeld(w, death);
+      this.#stuckEvidence(w, death);
+    }
+    for (const w of this.workers) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      this.#reportedDeaths.get(w)?.timer.cancel();
+      this.#reportedDeaths.set(w, { death, timer: this.clock.setTimer(MATCH_WINDOW_MS, () => this.#reportedDeaths.delete(w)) });
+      this.#stuckEvidence(w, death);
+    }
+    for (const { w } of this.#gone) {
+      if (!ranIn(w, death.pid)) continue;
+      matched++;
+      this.#stuckEvidence(w, death);
+    }
+    this.#log.info(
+      { pid: death.pid, program: death.program, supervisor: death.supervisor, code: death.code, signal: death.signal, connections: matched },
+      `supervised worker process ${death.pid} (${death.program}) ${describeDeath(death)}`,
+    );
+  }
+
+  /**
+   * The death of a stuck worker explains its timed-out attempts: merged into the attempt in memory while
+   * the job is here, and in the store wherever the attempt is kept (the job's rows, or its quarantine
+   * entry when that timeout sent it there).
+   */
+  #stuckEvidence(w: Worker, death: Death): void {
+    const evidence = deathEvidence(death);
+    for (const s of w.stuck.values()) {
+      const batch = this.#commit.stage();
+      batch.lateEvidence.push({ jobId: s.jobId, n: s.n, evidence });
+      const job = this.#jobs.byHandle(s.handle);
+      const attempt = job?.id === s.jobId ? job.history.find((a) => a.n === s.n) : undefined;
+      if (job && attempt) attempt.evidence = { ...attempt.evidence, ...evidence };
+      this.#afterCommit(() => this.emit('late:evidence', s.jobId, s.n, evidence));
+    }
+  }
+
+  /** `final`: WORK_COMPLETE, WORK_FAIL or WORK_EXCEPTION, which also end a stuck worker's wait. */
+  #unknownReport(w: Worker, handle: string, packet: string, final = false): ReportResult {
+    const stuck = w.stuck.has(handle);
+    if (!stuck && !w.endedRecently(handle)) return 'not_found';
     this.#log.info({ handle, worker: w.conn.name, packet }, 'late report for an attempt that already ended; ignored');
     this.emit('report:ignored', handle, w.conn.name, packet);
+    if (stuck && final) this.#unstick(w, handle);
     return 'stale';
   }
 
   #timedOut(job: Job, n: number, timeout: number): void {
     if (job.state !== 'running' || job.current?.n !== n) return;
+    const w = job.worker;
+    // Stuck first, so that the retry does not wake it.
+    if (w && this.workers.has(w)) this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt: job.current.startedAt, timedOutAt: this.clock.now() });
     this.#fail(job, 'timed_out', `ran past its timeout of ${timeout} ms`, null);
+  }
+
+  /**
+   * The worker is still inside an attempt that timed out (a hung callback, a blocked call): until it
+   * answers for it or disconnects, it gets no job and does not count as serving its functions.
+   */
+  #stick(w: Worker, stuck: StuckAttempt): void {
+    const first = !w.isStuck;
+    w.stuck.set(stuck.handle, stuck);
+    if (!first) return;
+    for (const { fn } of w.abilities.values()) fn.sleepers.delete(w);
+    // A NOOP it was sent is lost on it: hand that job's wake-up to another worker.
+    w.clearWoken()?.wakeSleepers();
+    this.#log.warn(
+      { worker: w.conn.name, pid: w.conn.pid, handle: stuck.handle, function: stuck.fn.name, attempt: stuck.n },
+      `worker ${w.conn.name} is stuck: its attempt of ${stuck.handle} timed out and it has not answered; it gets no job until it answers or disconnects`,
+    );
+    this.emit('worker:stuck', w, stuck);
+  }
+
+  #unstick(w: Worker, handle: string): void {
+    w.stuck.delete(handle);
+    if (w.isStuck) return;
+    this.#log.info({ worker: w.conn.name, handle }, `worker ${w.conn.name} answered for its timed-out attempt and takes jobs again`);
+    if (w.sleeping) {
+      w.sleep();
+      for (const { fn } of w.abilities.values()) fn.wakeSleepers();
+    }
+    this.emit('worker:unstuck', w, 'answered');
   }
 
   // ---------------------------------------------------------------- outcomes

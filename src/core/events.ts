@@ -2,8 +2,9 @@
 // assert at once (STYLE §1.4). Emitting costs nothing when nobody listens.
 
 import { EventEmitter } from 'node:events';
-import type { AttemptRow, OutcomeRow, QuarantineRow } from '../storage/types.js';
+import type { AttemptRow, Evidence, OutcomeRow, QuarantineRow } from '../storage/types.js';
 import type { Job } from './job.js';
+import type { StuckAttempt, Worker } from './worker.js';
 
 export interface EngineEvents {
   /** A new job was accepted (durable ones: after their insert committed). */
@@ -21,6 +22,12 @@ export interface EngineEvents {
   'job:finished': [outcome: OutcomeRow];
   /** A late report from a worker for an attempt that had already ended, ignored. */
   'report:ignored': [handle: string, worker: string, packet: string];
+  /** A worker's attempt timed out and the worker did not answer for it: it gets no job until it does. */
+  'worker:stuck': [worker: Worker, stuck: StuckAttempt];
+  /** Evidence reached an attempt after it ended (a stuck worker's death, reported by its supervisor). */
+  'late:evidence': [jobId: number, n: number, evidence: Evidence];
+  /** A stuck worker answered for every timed-out attempt, or disconnected. */
+  'worker:unstuck': [worker: Worker, how: 'answered' | 'disconnected'];
 }
 
 export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> extends EventEmitter {

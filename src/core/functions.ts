@@ -14,6 +14,8 @@ export class FunctionState {
   /** Jobs waiting for their run-at time, per priority. */
   readonly scheduled: [number, number, number] = [0, 0, 0];
   running = 0;
+  /** When an attempt of it last started (the stalled-function health check), or null. */
+  lastStartedAt: number | null = null;
   /** Jobs created but not yet committed. */
   pending = 0;
   readonly workers = new Set<Worker>();

@@ -12,6 +12,7 @@ import type { FunctionState } from './functions.js';
 import type { Job } from './job.js';
 import { LatencyWindow } from './latency.js';
 import { hangThresholdMs } from './policy.js';
+import { availableWorkers, stuckWorkers, type Worker } from './worker.js';
 
 /** Thresholds for the functions whose name matches the glob; durations in ms. Later rules win. */
 export interface HealthRule {
@@ -31,7 +32,11 @@ export interface HealthOptions {
   rules: readonly HealthRule[];
   /** A function with queued jobs and no connected worker for this long is red, with or without rules. */
   unservedAfterMs: number;
+  /** A function with queued jobs and workers that can take them, and no start for this long, is red; 0 = off. */
+  stalledAfterMs?: number;
 }
+
+export const DEFAULT_STALLED_AFTER_MS = 60_000;
 
 export type CheckState = 'ok' | 'fail';
 
@@ -204,7 +209,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
 
   #checkFunction(out: CheckResult[], name: string, fn: FunctionState | null, longest: number | null, now: number): void {
     const rule = this.#ruleFor(name);
-    const workers = fn?.workers.size ?? 0;
+    // Stuck workers are connected but will run nothing: they do not serve the function.
+    const workers = fn === null ? 0 : availableWorkers(fn);
+    const stuck = fn === null ? [] : stuckWorkers(fn);
     const queued = fn?.runnable ?? 0;
     const oldestAt = fn?.oldestQueuedAt() ?? null;
     const age = oldestAt === null ? 0 : now - oldestAt;
@@ -216,14 +223,26 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       const limit = this.#opts.unservedAfterMs;
       out.push(
         unserved >= limit
-          ? fail('unserved', name, `${count(queued, 'job')} queued and no worker connected for ${seconds(unserved)}`, unserved, limit)
+          ? fail('unserved', name, `${count(queued, 'job')} queued and no worker ${stuck.length > 0 ? `available (${count(stuck.length, 'stuck worker')})` : 'connected'} for ${seconds(unserved)}`, unserved, limit)
           : ok('unserved', name, workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
+      );
+    }
+    const stallLimit = this.#opts.stalledAfterMs ?? DEFAULT_STALLED_AFTER_MS;
+    if (fn !== null && queued > 0 && workers > 0 && stallLimit > 0) {
+      // Measured from the latest of: the last start, the oldest job becoming runnable, the earliest
+      // worker that can take it connecting. A worker that registers and never grabs shows up here.
+      const since = Math.max(fn.lastStartedAt ?? this.#startedAt, oldestAt ?? now, earliestAvailable(fn) ?? now);
+      const stalled = now - since;
+      out.push(
+        stalled >= stallLimit
+          ? fail('stalled', name, `${count(queued, 'job')} queued and ${count(workers, 'worker')} connected, but no job started for ${seconds(stalled)}`, stalled, stallLimit)
+          : ok('stalled', name, `no job started for ${seconds(stalled)}`, stalled, stallLimit),
       );
     }
     if (rule.minWorkers !== undefined) {
       out.push(
         workers < rule.minWorkers
-          ? fail('workers', name, `${count(workers, 'worker')} connected, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
+          ? fail('workers', name, `${count(workers, 'worker')} connected${stuck.length > 0 ? ` and not stuck (${stuck.length} stuck)` : ''}, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
           : ok('workers', name, `${count(workers, 'worker')} connected`, workers, rule.minWorkers),
       );
     }
@@ -241,7 +260,11 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
           : ok('oldest_queued_age', name, oldestAt === null ? 'nothing queued' : `the oldest queued job has waited ${seconds(age)}`, age, rule.maxOldestQueuedAge),
       );
     }
-    if (longest !== null) {
+    if (stuck.length > 0) {
+      // Red for as long as a worker sits in a timed-out attempt, not only until the timeout ends it.
+      const limit = this.hangThresholdFor(name);
+      out.push(fail('hung', name, stuckReason(stuck, name, now), Math.max(longest ?? 0, ...stuck.map((w) => oldestStuckMs(w, name, now))), limit));
+    } else if (longest !== null) {
       const limit = this.hangThresholdFor(name);
       out.push(
         longest > limit
@@ -316,6 +339,29 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     else this.#log.info(fields, `health check ${label(check)} recovered: ${check.reason}`);
     this.emit('health:changed', check);
   }
+}
+
+/** When the first of fn's workers that can take a job connected. */
+function earliestAvailable(fn: FunctionState): number | null {
+  let at: number | null = null;
+  for (const w of fn.workers) if (!w.isStuck && (at === null || w.conn.connectedAt < at)) at = w.conn.connectedAt;
+  return at;
+}
+
+/** How long the worker's oldest timed-out attempt of fn has been running, counted from its start. */
+function oldestStuckMs(w: Worker, fn: string, now: number): number {
+  let ms = 0;
+  for (const s of w.stuck.values()) if (s.fn.name === fn) ms = Math.max(ms, now - s.startedAt);
+  return ms;
+}
+
+function stuckReason(stuck: Worker[], fn: string, now: number): string {
+  const names = stuck.map((w) => {
+    const s = [...w.stuck.values()].find((a) => a.fn.name === fn) ?? w.stuck.values().next().value!;
+    const pid = w.conn.pid !== null && !w.conn.name.includes(`pid ${w.conn.pid}`) ? ` (pid ${w.conn.pid})` : '';
+    return `${w.conn.name}${pid} on ${s.handle} for ${seconds(now - s.startedAt)}`;
+  });
+  return `${count(stuck.length, 'worker')} stuck in an attempt that timed out and gets no job until it answers or disconnects: ${names.join(', ')}`;
 }
 
 function ok(name: string, fn: string, reason: string, value: number, threshold: number): CheckResult {

@@ -36,6 +36,10 @@ export interface WorkerConn {
   /** SET_CLIENT_ID, or the peer address. */
   readonly name: string;
   readonly address: string;
+  /** The worker's process on this host (found through /proc), or null: another host, or not found yet. */
+  readonly pid: number | null;
+  /** That process's group (a supervised copy's pid when the worker is its child), or null. */
+  readonly pgid: number | null;
   /** Epoch ms, from the engine's clock. */
   readonly connectedAt: number;
   /** Sends NOOP. */

@@ -9,6 +9,23 @@ export interface ExitReport {
   at: string;
   code: number | null;
   signal: string | null;
+  /** The copy's process id (supervisors before crash evidence did not send it). */
+  pid?: number | null;
+  /** The end of its stderr, sent while the exit is fresh. */
+  stderr?: string;
+  /** Why the supervisor ended it, when it did (e.g. killed for being stuck). */
+  message?: string;
+}
+
+/** A supervised process died: what the server attaches to the attempt its connection held. */
+export interface Death {
+  supervisor: string;
+  program: string;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  stderr: string | null;
+  message: string | null;
 }
 
 export interface ProgramReport {
@@ -21,6 +38,8 @@ export interface ProgramReport {
   recycled: number;
   flapping: boolean;
   lastExits: ExitReport[];
+  /** Pids of its running copies. */
+  pids?: number[];
 }
 
 export interface SupervisorReport {
@@ -47,6 +66,10 @@ export interface SupervisorCheck {
   reason: string;
 }
 
+function exitKey(program: string, e: ExitReport): string {
+  return `${program}\0${e.pid ?? ''}\0${e.at}`;
+}
+
 export const STALE_INTERVALS = 3;
 export const DEFAULT_REPORT_INTERVAL_MS = 5000;
 
@@ -58,8 +81,35 @@ export class SupervisorRegistry {
     this.#clock = clock;
   }
 
-  report(report: SupervisorReport): void {
+  /**
+   * Stores a report; returns the deaths it tells of for the first time. The first report of a
+   * supervisor (or after a server restart) tells only of history: no deaths.
+   */
+  report(report: SupervisorReport): Death[] {
+    const before = this.#reports.get(report.id)?.report;
     this.#reports.set(report.id, { report, reportedAt: this.#clock.now() });
+    if (before === undefined) return [];
+    const seen = new Set(before.programs.flatMap((p) => p.lastExits.map((e) => exitKey(p.name, e))));
+    const deaths: Death[] = [];
+    for (const p of report.programs) {
+      for (const e of p.lastExits) {
+        if (typeof e.pid !== 'number' || seen.has(exitKey(p.name, e))) continue;
+        deaths.push({ supervisor: report.id, program: p.name, pid: e.pid, code: e.code, signal: e.signal, stderr: e.stderr ?? null, message: e.message ?? null });
+      }
+    }
+    return deaths;
+  }
+
+  /** The supervisor (not stale) that runs this process as a copy of one of its programs. */
+  owner(pids: readonly (number | null)[]): { supervisor: SupervisorView; program: ProgramReport; pid: number } | null {
+    for (const supervisor of this.list()) {
+      if (supervisor.stale) continue;
+      for (const program of supervisor.programs) {
+        const pid = pids.find((p) => p !== null && program.pids?.includes(p));
+        if (pid !== undefined && pid !== null) return { supervisor, program, pid };
+      }
+    }
+    return null;
   }
 
   /** A supervisor that stopped on purpose says goodbye, so it does not turn stale. */

@@ -11,6 +11,16 @@ export interface Ability {
 
 const RECENT_LIMIT = 256;
 
+/** An attempt that ran past its timeout while this worker held it, and that the worker never answered. */
+export interface StuckAttempt {
+  handle: string;
+  jobId: number;
+  n: number;
+  fn: FunctionState;
+  startedAt: number;
+  timedOutAt: number;
+}
+
 export class Worker {
   readonly conn: WorkerConn;
   /** Registered functions in registration order. */
@@ -22,6 +32,11 @@ export class Worker {
   wokenFor: FunctionState | null = null;
   /** Round-robin start among the worker's functions, so one busy function cannot starve the others. */
   turn = 0;
+  /**
+   * Timed-out attempts it has not answered, by handle. While any is here the worker is stuck: it gets no
+   * job and does not count as serving its functions, until it answers for them or disconnects.
+   */
+  readonly stuck = new Map<string, StuckAttempt>();
   /** Handles whose attempt on this worker ended (result, timeout, cancel); late reports are ignored. */
   #recent = new Set<string>();
   #older = new Set<string>();
@@ -33,6 +48,8 @@ export class Worker {
   /** PRE_SLEEP with nothing to do: wait for a NOOP from any of its functions. */
   sleep(): void {
     this.sleeping = true;
+    // A stuck worker waits outside the sleeper lists: a NOOP would only bring it back for a NO_JOB.
+    if (this.stuck.size > 0) return;
     for (const { fn } of this.abilities.values()) fn.sleepers.add(this);
   }
 
@@ -61,6 +78,10 @@ export class Worker {
     return fn;
   }
 
+  get isStuck(): boolean {
+    return this.stuck.size > 0;
+  }
+
   rememberEnded(handle: string): void {
     // Two generations instead of an LRU: cheap, and a handle is remembered for at least RECENT_LIMIT ends.
     if (this.#recent.size >= RECENT_LIMIT) {
@@ -74,4 +95,16 @@ export class Worker {
   endedRecently(handle: string): boolean {
     return this.#recent.has(handle) || this.#older.has(handle);
   }
+}
+
+/** Workers of fn that may be given its jobs: connected and not stuck (admin `status`, /health). */
+export function availableWorkers(fn: FunctionState): number {
+  let n = 0;
+  for (const w of fn.workers) if (w.stuck.size === 0) n++;
+  return n;
+}
+
+/** Workers of fn that are stuck. */
+export function stuckWorkers(fn: FunctionState): Worker[] {
+  return [...fn.workers].filter((w) => w.stuck.size > 0);
 }

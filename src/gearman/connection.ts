@@ -22,6 +22,12 @@ interface Slot {
 export class Connection implements Waiter, WorkerConn {
   readonly id: number;
   readonly address: string;
+  /** The peer's and our ends of the socket: on the same host they find the peer's process (peer-process.ts). */
+  readonly peerPort: number;
+  readonly localPort: number;
+  readonly sameHost: boolean;
+  pid: number | null = null;
+  pgid: number | null = null;
   readonly loopback: boolean;
   readonly connectedAt: number;
   readonly ctx: ServerContext;
@@ -47,6 +53,9 @@ export class Connection implements Waiter, WorkerConn {
     this.address = peerAddress(socket.remoteAddress);
     this.connectedAt = ctx.engine.clock.now();
     this.loopback = isLoopback(socket.remoteAddress);
+    this.peerPort = socket.remotePort ?? 0;
+    this.localPort = socket.localPort ?? 0;
+    this.sameHost = this.loopback || (socket.remoteAddress !== undefined && socket.remoteAddress === socket.localAddress);
     this.authorized = this.loopback && ctx.config.trustLoopback;
     this.exceptions = ctx.config.exceptionsByDefault;
     this.log = ctx.log.child({ conn: id, peer: this.address });
@@ -58,9 +67,11 @@ export class Connection implements Waiter, WorkerConn {
     socket.on('drain', () => this.#maybeResume());
   }
 
-  /** WorkerConn: the name attempts are recorded under. */
+  /** WorkerConn: the name attempts are recorded under: SET_CLIENT_ID, else host:port and its pid if known. */
   get name(): string {
-    return this.clientId !== '-' ? this.clientId : this.address;
+    if (this.clientId !== '-') return this.clientId;
+    const host = this.address.includes(':') ? `[${this.address}]` : this.address;
+    return `${host}:${this.peerPort}${this.pid === null ? '' : ` pid ${this.pid}`}`;
   }
 
   get closed(): boolean {

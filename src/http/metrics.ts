@@ -9,6 +9,7 @@ import type { Engine } from '../core/engine.js';
 import type { FunctionState } from '../core/functions.js';
 import type { HealthChecker } from '../core/health.js';
 import type { Job } from '../core/job.js';
+import { availableWorkers, stuckWorkers } from '../core/worker.js';
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
 
 /** Seconds; from a quick job to a long batch. */
@@ -117,8 +118,11 @@ export class Metrics {
     this.#gauge('lazaret_running_jobs', 'Attempts running now', ['function'], (set) => {
       for (const fn of functions()) set({ function: fn.name }, fn.running);
     });
-    this.#gauge('lazaret_workers', 'Connected workers that registered the function', ['function'], (set) => {
-      for (const fn of functions()) set({ function: fn.name }, fn.workers.size);
+    this.#gauge('lazaret_workers', 'Connected workers that registered the function and are not stuck', ['function'], (set) => {
+      for (const fn of functions()) set({ function: fn.name }, availableWorkers(fn));
+    });
+    this.#gauge('lazaret_stuck_workers', 'Workers of the function stuck in an attempt that timed out', ['function'], (set) => {
+      for (const fn of functions()) set({ function: fn.name }, stuckWorkers(fn).length);
     });
     this.#gauge('lazaret_oldest_queued_age_seconds', 'How long the longest-waiting runnable job has waited (0 when none)', ['function'], (set) => {
       const now = engine.clock.now();

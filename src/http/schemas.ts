@@ -84,7 +84,9 @@ export const functionSchema = {
     queued: { type: 'object', properties: { high: count, normal: count, low: count, total: count } },
     scheduled: count,
     running: count,
+    /** Connected and not stuck: the workers that can take a job. */
     workers: count,
+    stuckWorkers: count,
     oldestQueuedMs: nullable('integer'),
     quarantined: count,
     rates: { type: 'object', properties: { submittedPerMin: rate, completedPerMin: rate, failedPerMin: rate } },
@@ -99,8 +101,12 @@ export const workerSchema = {
     address: { type: 'string' },
     functions: { type: 'array', items: { type: 'string' } },
     connectedAt: isoTime,
+    pid: nullable('integer'),
     job: nullable('object', {
       properties: { handle: { type: 'string' }, function: { type: 'string' }, startedAt: isoTime, runningMs: count, hung: { type: 'boolean' } },
+    }),
+    stuck: nullable('object', {
+      properties: { handle: { type: 'string' }, function: { type: 'string' }, startedAt: isoTime, timedOutAt: isoTime, stuckMs: count },
     }),
   },
 } as const;

@@ -13,6 +13,8 @@ export type QuarantineReason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'e
 
 /** What a worker may attach to a failure (docs/evidence.md). All optional. */
 export interface Evidence {
+  /** The worker's process id, when its supervisor reported its death. */
+  pid?: number;
   exitCode?: number;
   signal?: string;
   stderr?: string;
@@ -103,10 +105,21 @@ export interface WriteBatch {
   outcomes: OutcomeRow[];
   /** Job ids below this are taken; the store never hands them out again. */
   idWatermark: number | null;
+  /**
+   * Evidence that arrived after its attempt ended (a stuck worker's death), merged into the attempt
+   * wherever it is stored now: the job's attempts or its quarantine entry.
+   */
+  lateEvidence: LateEvidence[];
+}
+
+export interface LateEvidence {
+  jobId: number;
+  n: number;
+  evidence: Evidence;
 }
 
 export function emptyBatch(): WriteBatch {
-  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], idWatermark: null };
+  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], lateEvidence: [], idWatermark: null };
 }
 
 export function batchSize(b: WriteBatch): number {
@@ -117,6 +130,7 @@ export function batchSize(b: WriteBatch): number {
     b.quarantine.length +
     b.deleteJobs.length +
     b.outcomes.length +
+    b.lateEvidence.length +
     (b.idWatermark === null ? 0 : 1)
   );
 }

@@ -19,6 +19,8 @@ export interface ProgramConfig {
   stopGraceMs: number;
   /** A copy running longer is recycled (hang detection), ms; null = no limit. */
   maxRuntimeMs: number | null;
+  /** A copy the server reports stuck (in a job past its timeout) this long is killed and restarted, ms; null = never. */
+  killStuckAfterMs: number | null;
   backoff: { initialMs: number; maxMs: number };
   /** A copy that ran this long counts as stable: its backoff resets and flapping ends, ms. */
   stableAfterMs: number;
@@ -40,6 +42,8 @@ export interface SupervisorConfig {
 }
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:4731';
+/** Past its job's timeout already: a minute more, and the copy is not coming back by itself. */
+export const DEFAULT_KILL_STUCK_AFTER_MS = 60_000;
 export const DEFAULT_STATE_DIR = './data/supervise';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const NAME = /^[A-Za-z0-9_.:@-]{1,100}$/;
@@ -60,12 +64,13 @@ export interface SuperviseFlags {
   copies?: string;
   stopGrace?: string;
   maxRuntime?: string;
+  killStuckAfter?: string;
   backoffInitial?: string;
   backoffMax?: string;
   stableAfter?: string;
 }
 
-const PROGRAM_FLAGS = ['name', 'copies', 'stopGrace', 'maxRuntime', 'backoffInitial', 'backoffMax', 'stableAfter'] as const;
+const PROGRAM_FLAGS = ['name', 'copies', 'stopGrace', 'maxRuntime', 'killStuckAfter', 'backoffInitial', 'backoffMax', 'stableAfter'] as const;
 
 export function programDefaults(name: string, command: string[] | string): ProgramConfig {
   return {
@@ -76,6 +81,7 @@ export function programDefaults(name: string, command: string[] | string): Progr
     cwd: null,
     stopGraceMs: 10_000,
     maxRuntimeMs: null,
+    killStuckAfterMs: DEFAULT_KILL_STUCK_AFTER_MS,
     backoff: { initialMs: 1000, maxMs: 60_000 },
     stableAfterMs: 10_000,
     flapping: { exits: 3, windowMs: 60_000 },
@@ -107,6 +113,12 @@ function wholeNumber(value: unknown, key: string, where: string, problems: Probl
   return n;
 }
 
+/** A duration, or null / "off" for never. */
+function killStuckAfter(value: unknown, key: string, where: string, problems: Problems): number | null {
+  if (value === null || value === 'off') return null;
+  return duration(value, key, where, problems) ?? DEFAULT_KILL_STUCK_AFTER_MS;
+}
+
 /** `php worker.php` -> "worker", `/usr/bin/my-worker` -> "my-worker". */
 export function defaultName(command: string[]): string {
   const [cmd = 'program', ...args] = command;
@@ -123,7 +135,7 @@ function parseProgram(raw: unknown, at: string, where: string, problems: Problem
     return undefined;
   }
   const r = raw as Record<string, unknown>;
-  const known = ['name', 'command', 'copies', 'env', 'cwd', 'stopGraceMs', 'maxRuntime', 'backoff', 'stableAfter', 'flapping'];
+  const known = ['name', 'command', 'copies', 'env', 'cwd', 'stopGraceMs', 'maxRuntime', 'killStuckAfter', 'backoff', 'stableAfter', 'flapping'];
   for (const k of Object.keys(r)) if (!known.includes(k)) problems.add(`${at}.${k}`, where, `unknown key; known: ${known.join(', ')}`);
 
   const command = r.command;
@@ -152,6 +164,7 @@ function parseProgram(raw: unknown, at: string, where: string, problems: Problem
   if (r.maxRuntime !== undefined && r.maxRuntime !== null) {
     p.maxRuntimeMs = duration(r.maxRuntime, `${at}.maxRuntime`, where, problems, { positive: true }) ?? null;
   }
+  if (r.killStuckAfter !== undefined) p.killStuckAfterMs = killStuckAfter(r.killStuckAfter, `${at}.killStuckAfter`, where, problems);
   if (r.stableAfter !== undefined) p.stableAfterMs = duration(r.stableAfter, `${at}.stableAfter`, where, problems) ?? p.stableAfterMs;
   if (r.backoff !== undefined) {
     const b = r.backoff as Record<string, unknown> | null;
@@ -227,6 +240,7 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
     if (flags.copies !== undefined) p.copies = wholeNumber(flags.copies, '--copies', where, problems, 1, 1000) ?? p.copies;
     if (flags.stopGrace !== undefined) p.stopGraceMs = duration(flags.stopGrace, '--stop-grace', where, problems) ?? p.stopGraceMs;
     if (flags.maxRuntime !== undefined) p.maxRuntimeMs = duration(flags.maxRuntime, '--max-runtime', where, problems, { positive: true }) ?? null;
+    if (flags.killStuckAfter !== undefined) p.killStuckAfterMs = killStuckAfter(flags.killStuckAfter, '--kill-stuck-after', where, problems);
     if (flags.backoffInitial !== undefined) p.backoff.initialMs = duration(flags.backoffInitial, '--backoff-initial', where, problems, { positive: true }) ?? p.backoff.initialMs;
     if (flags.backoffMax !== undefined) p.backoff.maxMs = duration(flags.backoffMax, '--backoff-max', where, problems, { positive: true }) ?? p.backoff.maxMs;
     if (flags.stableAfter !== undefined) p.stableAfterMs = duration(flags.stableAfter, '--stable-after', where, problems) ?? p.stableAfterMs;

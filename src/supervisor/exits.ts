@@ -6,7 +6,16 @@ export interface ExitRecord {
   at: number;
   code: number | null;
   signal: string | null;
+  /** The copy's process id: the server matches it to the worker connection it had (crash evidence). */
+  pid?: number | null;
+  /** The end of its stderr, at most STDERR_EVIDENCE_CHARS. */
+  stderr?: string;
+  /** Why the supervisor ended it, when it did (a stuck copy killed). */
+  message?: string;
 }
+
+/** How much of a dead copy's stderr goes to the server with its exit. */
+export const STDERR_EVIDENCE_CHARS = 4096;
 
 export interface FlapSettings {
   /** This many short runs within windowMs make a program flapping. */

@@ -6,10 +6,21 @@ import type { Clock, TimerRef } from './clock.js';
 import { Backoff } from './backoff.js';
 import type { ChildExit, ChildHandle, Spawner } from './child.js';
 import { commandText, type ProgramConfig } from './config.js';
-import { ExitHistory, type ExitRecord } from './exits.js';
+import { ExitHistory, STDERR_EVIDENCE_CHARS, type ExitRecord } from './exits.js';
 
 /** Why the supervisor itself ended a copy; such exits are not deaths. */
-type Ending = 'stop' | 'roll' | 'recycle';
+type Ending = 'stop' | 'roll' | 'recycle' | 'stuck';
+
+/** A copy the server says is stuck: its worker connection is in a job that ran past its timeout. */
+export interface StuckCopy {
+  /** The copy's pid (the worker's own, or its process group's). */
+  pid: number;
+  worker: string;
+  function: string;
+  handle: string;
+  /** How long since the job's timeout. */
+  stuckMs: number;
+}
 
 interface Slot {
   copy: number;
@@ -17,6 +28,8 @@ interface Slot {
   startedAt: number | null;
   nextStartAt: number | null;
   ending: Ending | null;
+  /** Why the supervisor killed it, reported with its exit. */
+  killedFor: string | null;
   backoff: Backoff;
   timers: { restart?: TimerRef; stable?: TimerRef; maxRuntime?: TimerRef; kill?: TimerRef };
 }
@@ -37,7 +50,7 @@ export interface ProgramStatus {
   restarts: number;
   recycled: number;
   flapping: boolean;
-  lastExits: { at: string; code: number | null; signal: string | null }[];
+  lastExits: { at: string; code: number | null; signal: string | null; pid?: number | null; stderr?: string; message?: string }[];
   instances: CopyStatus[];
 }
 
@@ -73,6 +86,7 @@ export class ProgramRunner {
       startedAt: null,
       nextStartAt: null,
       ending: null,
+      killedFor: null,
       backoff: new Backoff(config.backoff, deps.random),
       timers: {},
     }));
@@ -95,7 +109,7 @@ export class ProgramRunner {
       restarts: this.#restarts,
       recycled: this.#recycled,
       flapping: this.#exits.flapping,
-      lastExits: this.#exits.last.map((e) => ({ at: iso(e.at)!, code: e.code, signal: e.signal })),
+      lastExits: this.#exits.last.map((e) => ({ at: iso(e.at)!, code: e.code, signal: e.signal, pid: e.pid ?? null, ...(e.stderr ? { stderr: e.stderr } : {}), ...(e.message ? { message: e.message } : {}) })),
       instances: this.#slots.map((s) => ({ copy: s.copy, pid: s.child?.pid ?? null, startedAt: iso(s.startedAt), nextStartAt: iso(s.nextStartAt) })),
     };
   }
@@ -135,6 +149,28 @@ export class ProgramRunner {
     return !died;
   }
 
+  /**
+   * The server's list of stuck workers: a copy of this program stuck for killStuckAfter is killed
+   * (SIGKILL to its process group: it is not answering, a SIGTERM would wait on the same hang) and
+   * started again at once. Its exit, with why, goes to the server as crash evidence.
+   */
+  killStuck(stuck: readonly StuckCopy[]): void {
+    const after = this.config.killStuckAfterMs;
+    if (after === null || this.#stopping) return;
+    for (const s of stuck) {
+      const slot = this.#slots.find((x) => x.child !== null && x.child.pid === s.pid);
+      if (slot === undefined || slot.ending !== null || s.stuckMs < after) continue;
+      const child = slot.child!;
+      slot.ending = 'stuck';
+      slot.killedFor = `killed by lazaret supervise: stuck in ${s.function} ${s.handle} for ${Math.round(s.stuckMs / 1000)} s after its timeout (killStuckAfter ${Math.round(after / 1000)} s)`;
+      this.#log.warn(
+        { event: 'killed_stuck', copy: slot.copy, childPid: child.pid, worker: s.worker, function: s.function, handle: s.handle, stuckMs: s.stuckMs },
+        `${this.config.name} copy ${slot.copy} (pid ${child.pid}) is stuck in ${s.function} ${s.handle} for ${s.stuckMs} ms after its timeout: SIGKILL, then a fresh copy`,
+      );
+      child.signal('SIGKILL');
+    }
+  }
+
   #spawn(slot: Slot): ChildHandle {
     const { clock } = this.#deps;
     const child = this.#deps.spawn(this.config);
@@ -142,6 +178,7 @@ export class ProgramRunner {
     slot.startedAt = clock.now();
     slot.nextStartAt = null;
     slot.ending = null;
+    slot.killedFor = null;
     this.#log.info({ event: 'spawned', copy: slot.copy, childPid: child.pid }, `started ${this.config.name} copy ${slot.copy} (pid ${child.pid})`);
     slot.timers.stable = clock.setTimer(this.config.stableAfterMs, () => {
       slot.backoff.reset();
@@ -189,12 +226,20 @@ export class ProgramRunner {
     const ending = slot.ending;
     slot.child = null;
     slot.startedAt = null;
-    const record: ExitRecord = { at: now, code: exit.code, signal: exit.signal };
+    const record: ExitRecord = { at: now, code: exit.code, signal: exit.signal, pid: child.pid, stderr: exit.stderr.join('\n').slice(-STDERR_EVIDENCE_CHARS) };
+    if (slot.killedFor !== null) record.message = slot.killedFor;
     const fields = { copy: slot.copy, childPid: child.pid, code: exit.code, signal: exit.signal, ranMs };
 
     if (ending === 'stop' || ending === 'roll' || this.#stopping) {
       this.#log.info({ event: 'stopped', ...fields }, `${this.config.name} copy ${slot.copy} (pid ${child.pid}) stopped`);
       this.#deps.changed();
+      return;
+    }
+    if (ending === 'stuck') {
+      // Killed on purpose, for a hang: started again at once, not counted towards flapping.
+      this.#exits.record(record, false);
+      this.#restarts++;
+      this.#spawn(slot);
       return;
     }
     if (ending === 'recycle') {
@@ -224,7 +269,7 @@ export class ProgramRunner {
     );
     if (startedFlapping) {
       this.#log.warn(
-        { event: 'flapping', copy: slot.copy, code: exit.code, signal: exit.signal, stderr: exit.stderr, lastExits: this.status().lastExits, restarts: this.#restarts },
+        { event: 'flapping', copy: slot.copy, code: exit.code, signal: exit.signal, stderr: exit.stderr, lastExits: this.status().lastExits.map(({ stderr: _stderr, ...e }) => e), restarts: this.#restarts },
         `${this.config.name} is flapping: ${this.config.flapping.exits} copies died within ${this.config.stableAfterMs} ms of starting in the last ${this.config.flapping.windowMs} ms; last ${describeExit(exit)}. It is restarted with backoff, forever; look at its stderr above`,
       );
     }

@@ -6,11 +6,17 @@ import type { Logger } from 'pino';
 import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
+import type { StuckCopy } from './program.js';
+
+/** Exits younger than this carry their stderr tail in reports. */
+const FRESH_EXIT_MS = 10_000;
 
 export interface ReporterDeps {
   clock: Clock;
   log: Logger;
   status: () => SupervisorStatus;
+  /** The server's answer names copies of ours that are stuck (a server without the field: never called). */
+  stuck?: (copies: StuckCopy[]) => void;
 }
 
 export class Reporter {
@@ -87,12 +93,13 @@ export class Reporter {
 
   async #send(): Promise<void> {
     const s = this.#deps.status();
+    const now = this.#deps.clock.now();
     const body = {
       id: s.id,
       host: s.host,
       pid: s.pid,
       intervalMs: this.#config.reportIntervalMs,
-      programs: s.programs.map(({ name, command, copies, running, restarts, recycled, flapping, lastExits }) => ({
+      programs: s.programs.map(({ name, command, copies, running, restarts, recycled, flapping, lastExits, instances }) => ({
         name,
         command,
         copies,
@@ -100,11 +107,16 @@ export class Reporter {
         restarts,
         recycled,
         flapping,
-        lastExits,
+        // The server matches a death to the connection its process had within seconds: older stderr
+        // tails stay home, keeping every report small however often the copies died.
+        lastExits: lastExits.map(({ stderr, ...e }) => (stderr && Date.parse(e.at) >= now - FRESH_EXIT_MS ? { ...e, stderr } : e)),
+        // Its running copies, so the server can tell which worker connections are this supervisor's.
+        pids: instances.flatMap((i) => (i.pid === null ? [] : [i.pid])),
       })),
     };
     try {
-      await this.#request('PUT', body);
+      const answer = (await this.#request('PUT', body)) as { stuck?: unknown } | null;
+      if (Array.isArray(answer?.stuck) && answer.stuck.length > 0) this.#deps.stuck?.(answer.stuck.filter(isStuckCopy));
       if (this.#failing) this.#deps.log.info({ event: 'report_ok', server: this.#config.server }, `reporting to ${this.#config.server} again`);
       this.#failing = false;
     } catch (err) {
@@ -119,7 +131,7 @@ export class Reporter {
     }
   }
 
-  async #request(method: 'PUT' | 'DELETE', body?: unknown): Promise<void> {
+  async #request(method: 'PUT' | 'DELETE', body?: unknown): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#config.token) headers.authorization = `Bearer ${this.#config.token}`;
@@ -130,6 +142,16 @@ export class Reporter {
       signal: AbortSignal.timeout(Math.max(1000, this.#config.reportIntervalMs)),
     });
     if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-    await res.arrayBuffer();
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
   }
+}
+
+function isStuckCopy(v: unknown): v is StuckCopy {
+  const o = v as Record<string, unknown> | null;
+  return typeof o === 'object' && o !== null && Number.isInteger(o.pid) && typeof o.stuckMs === 'number' && typeof o.handle === 'string' && typeof o.function === 'string' && typeof o.worker === 'string';
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Spawner } from './child.js';
 import type { SupervisorConfig } from './config.js';
-import { ProgramRunner, type ProgramStatus } from './program.js';
+import { ProgramRunner, type ProgramStatus, type StuckCopy } from './program.js';
 
 export interface RolloutStatus {
   running: boolean;
@@ -59,6 +59,12 @@ export class Supervisor {
       `supervising ${this.config.programs.map((p) => `${p.copies} x ${p.name}`).join(', ')}`,
     );
     for (const p of this.#programs) p.start();
+  }
+
+  /** The server's answer to a report named copies stuck in a timed-out job. */
+  stuck(copies: readonly StuckCopy[]): void {
+    if (this.#stopping) return;
+    for (const p of this.#programs) p.killStuck(copies);
   }
 
   /** Called after every change (a copy started or exited, flapping began or ended, a rollout moved). */

@@ -8,6 +8,7 @@ import type { RawPeer } from '../helpers/gearman-client.js';
 import { waitEvent } from '../helpers/events.js';
 import { api, httpServer, peerFor } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
+import { statusTable } from '../../src/cli/commands/status.js';
 
 const MIN = 60_000;
 
@@ -123,4 +124,22 @@ test('status --watch redraws in place until interrupted', async (t) => {
   proc.kill('SIGINT');
   assert.equal(await exited, 0);
   assert.match(out, /thumbs \(!\)/);
+});
+
+test('status table: stuck workers are shown beside the ones that can work, and all-stuck is flagged', () => {
+  const row = (name: string, workers: number, stuckWorkers: number) => ({
+    name,
+    queued: { high: 0, normal: 3, low: 0, total: 3 },
+    scheduled: 0,
+    running: 0,
+    workers,
+    stuckWorkers,
+    oldestQueuedMs: 90_000,
+    quarantined: 0,
+    rates: { submittedPerMin: 0, completedPerMin: 0, failedPerMin: 0 },
+  });
+  const table = statusTable([row('resize', 0, 2), row('mail', 1, 0)], new Date(0));
+  assert.match(table, /^resize \(!\)\s+0\s+3\s+0\s+0\s+0\s+0 \+2 stuck\s+1m30s/m);
+  assert.match(table, /^mail\s+0\s+3\s+0\s+0\s+0\s+1\s+1m30s/m);
+  assert.match(table, /\(!\) jobs queued and no worker that can take them \(stuck workers are in a job that timed out\)/);
 });

@@ -18,7 +18,7 @@ function fromFile(t: TestContext, content: unknown) {
 
 test('defaults: checks every 10 s, 30 s without a worker is red, nothing protected, no webhooks', (t) => {
   const c = fromFile(t, {});
-  assert.deepEqual(c.health, { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] });
+  assert.deepEqual(c.health, { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] });
   assert.deepEqual(c.http, { corsOrigins: [], protectHealth: false, protectMetrics: false });
   assert.deepEqual(c.alerts, { webhooks: [], quarantinePerMinute: 10, retryFor: 86_400_000, repeatEvery: 3_600_000, undeliveredAfter: 300_000 });
 });

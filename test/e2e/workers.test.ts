@@ -38,6 +38,36 @@ test('a hung attempt is marked on the workers page, above the healthy ones', asy
   assert.deepEqual(page.errors, []);
 });
 
+test('a worker stuck in an attempt that timed out is marked STUCK on the workers page, first', async (t) => {
+  assert.equal(missingPrerequisite(), null);
+  const clock = new ManualClock(Date.now());
+  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'report', timeout: 60_000 }] }, { clock });
+  const client = await peerFor(t, server.gearmanPort);
+  const idle = await peerFor(t, server.gearmanPort);
+  idle.send('SET_CLIENT_ID', 'mailer-1');
+  idle.send('CAN_DO', 'mail');
+  await assertNothingElse(idle);
+  const hung = await peerFor(t, server.gearmanPort);
+  hung.send('SET_CLIENT_ID', 'report-builder-2');
+  hung.send('CAN_DO', 'report');
+  const handle = await submitBg(client, 'report', 'yearly', 'report-2');
+  await grab(hung);
+  clock.advance(60_000 + 3 * 60_000);
+
+  const browser = await browserFor(t);
+  const page = await pageFor(browser);
+  await page.goto(`http://127.0.0.1:${server.httpPort}/#/workers`);
+  await page.getByTestId('stuck-notice').waitFor();
+  assert.match(await page.getByTestId('stuck-notice').innerText(), /1 worker is stuck in an attempt that timed out/);
+  const rows = page.getByTestId('worker');
+  const first = await rows.first().innerText();
+  assert.match(first, /report-builder-2 pid \d+[\s\S]*STUCK[\s\S]*report[\s\S]*H:test:\d+[\s\S]*timed out 3 min 0 s ago/);
+  assert.equal(await rows.first().getAttribute('class'), 'row-bad');
+  assert.equal(await page.getByRole('link', { name: handle }).count(), 1);
+  await screenshot(t, page, 'workers-stuck');
+  assert.deepEqual(page.errors, []);
+});
+
 test('a flapping supervised program stands out on the workers page', async (t) => {
   assert.equal(missingPrerequisite(), null);
   const server = await serverFor(t, { httpPort: 0 });

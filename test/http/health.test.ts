@@ -114,3 +114,50 @@ test('checks added by other parts of the node appear in /health; a source that t
   assert.equal(now.status, 503);
   assert.match(checkOf(now.body, 'source').reason, /no supervisor report/);
 });
+
+test('with no config at all, queued jobs, a connected worker and no job started for 60 s turn /health red, naming the function', async (t) => {
+  const clock = new ManualClock();
+  const server = await httpServer(t, {}, clock);
+  const client = await peerFor(t, server.gearmanPort);
+  // A worker that registers and then never asks for work (a loop that died, a blocked event loop).
+  const worker = await peerFor(t, server.gearmanPort);
+  worker.send('CAN_DO', 'thumbnail');
+  await worker.request('ECHO_REQ', ['registered'], 'ECHO_RES');
+  await submitBg(client, 'thumbnail', 'a');
+  await submitBg(client, 'thumbnail', 'b');
+
+  clock.advance(59_000);
+  let now = await health(server);
+  assert.equal(now.status, 200, JSON.stringify(now.body.checks));
+  assert.equal(checkOf(now.body, 'stalled', 'thumbnail').state, 'ok');
+  clock.advance(1_000);
+  now = await health(server);
+  assert.equal(now.status, 503);
+  const stalled = checkOf(now.body, 'stalled', 'thumbnail');
+  assert.equal(stalled.state, 'fail');
+  assert.match(stalled.reason, /2 jobs queued and 1 worker connected, but no job started for 60 s/);
+  assert.equal(checkOf(now.body, 'unserved', 'thumbnail').state, 'ok', 'a worker is connected: not unserved');
+
+  // A start clears it; the next job queued behind a busy worker counts from that start.
+  await grab(worker);
+  now = await health(server);
+  assert.equal(checkOf(now.body, 'stalled', 'thumbnail').state, 'ok');
+  clock.advance(59_999);
+  assert.equal(checkOf((await health(server)).body, 'stalled', 'thumbnail').state, 'ok');
+  clock.advance(1);
+  assert.equal(checkOf((await health(server)).body, 'stalled', 'thumbnail').state, 'fail');
+});
+
+test('health.stalledAfterMs: 0 turns the stalled-function check off', async (t) => {
+  const clock = new ManualClock();
+  const server = await httpServer(t, { health: healthWith([], { stalledAfterMs: 0 }) }, clock);
+  const client = await peerFor(t, server.gearmanPort);
+  const worker = await peerFor(t, server.gearmanPort);
+  worker.send('CAN_DO', 'thumbnail');
+  await worker.request('ECHO_REQ', ['registered'], 'ECHO_RES');
+  await submitBg(client, 'thumbnail', 'a');
+  clock.advance(600_000);
+  const now = await health(server);
+  assert.equal(now.status, 200);
+  assert.equal(now.body.checks.some((c) => c.name === 'stalled'), false);
+});

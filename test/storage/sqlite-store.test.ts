@@ -15,7 +15,7 @@ import { migrate, migrationsDir, readMigrations } from '../../src/storage/sqlite
 import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/store.js';
 import { emptyBatch } from '../../src/storage/types.js';
 import { freshSqlite } from '../helpers/store.js';
-import { end, job, quarantined, rejectsWith, start } from './conformance/harness.js';
+import { end, endedAttempt, job, quarantined, rejectsWith, start } from './conformance/harness.js';
 
 // Compile-time proof that the class meets the contract (STYLE §2.4).
 const asAdapter: (s: SqliteStore) => StorageAdapter = (s) => s;
@@ -194,6 +194,28 @@ describe('SqliteStore: rows', () => {
     assert.equal(db.prepare('SELECT count(*) FROM attempts').pluck().get(), 0);
     assert.equal(db.prepare('SELECT count(*) FROM jobs').pluck().get(), 0);
     assert.equal(await store.quarantineCount({}), 1);
+  });
+});
+
+describe('SqliteStore: late evidence', () => {
+  it('merges into an ended attempt of a stored job, into a quarantine entry\'s attempt, and touches nothing else', async (t) => {
+    const path = await tempPath(t);
+    const store = storeOn(t, { path });
+    await store.open();
+    await store.write({ ...emptyBatch(), insertJobs: [job(1), job(2)], startAttempts: [start(1, 1), start(2, 1), start(2, 2)] });
+    await store.write({ ...emptyBatch(), endAttempts: [end(1, 1, { outcome: 'timed_out', evidence: { message: 'late' } }), end(2, 1)] });
+    await store.write({
+      ...emptyBatch(),
+      quarantine: [quarantined(3, { reason: 'timed_out', attempts: [endedAttempt(3, 1, { outcome: 'timed_out' }), endedAttempt(3, 2, { outcome: 'timed_out' })] })],
+    });
+    const kill = { pid: 4242, signal: 'SIGKILL', stderr: 'hanging' };
+    // Job 2's attempt 2 is still running: evidence is for ended attempts only. Job 9 is nowhere.
+    await store.write({ ...emptyBatch(), lateEvidence: [{ jobId: 1, n: 1, evidence: kill }, { jobId: 2, n: 2, evidence: kill }, { jobId: 3, n: 2, evidence: kill }, { jobId: 9, n: 1, evidence: kill }] });
+    const loaded = await store.jobsLoad();
+    assert.deepEqual(loaded.find((j) => j.id === 1)!.attempts[0]!.evidence, { message: 'late', ...kill });
+    assert.deepEqual(loaded.find((j) => j.id === 2)!.attempts.map((a) => a.evidence), [null, null]);
+    const entry = await store.quarantineGet(3);
+    assert.deepEqual(entry!.attempts.map((a) => a.evidence), [null, kill]);
   });
 });
 

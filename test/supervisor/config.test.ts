@@ -26,6 +26,7 @@ test('the one-program form: defaults, a name from the command, LAZARET_URL, flag
     cwd: null,
     stopGraceMs: 10_000,
     maxRuntimeMs: null,
+    killStuckAfterMs: 60_000,
     backoff: { initialMs: 1000, maxMs: 60_000 },
     stableAfterMs: 10_000,
     flapping: { exits: 3, windowMs: 60_000 },
@@ -82,4 +83,15 @@ test('a bad config lists every problem with where it came from', () => {
   assert.throws(() => loadSupervisorConfig({ config: path, copies: '2' }, [], {}, 'h'), /--copies only apply to the one-program form/);
   assert.throws(() => loadSupervisorConfig({}, [], {}, 'h'), /Nothing to supervise/);
   assert.throws(() => loadSupervisorConfig({ config: file('{not json') }, [], {}, 'h'), /Cannot read supervisor config/);
+});
+
+test('killStuckAfter: a duration, "off" or null for never, a clear problem for anything else', () => {
+  assert.equal(loadSupervisorConfig({ killStuckAfter: '30s' }, ['w'], {}, 'h').programs[0]!.killStuckAfterMs, 30_000);
+  assert.equal(loadSupervisorConfig({ killStuckAfter: 'off' }, ['w'], {}, 'h').programs[0]!.killStuckAfterMs, null);
+  const path = file({ programs: [{ command: ['a'], killStuckAfter: null }, { name: 'b', command: ['b'], killStuckAfter: '2m' }] });
+  assert.deepEqual(loadSupervisorConfig({ config: path }, [], {}, 'h').programs.map((p) => p.killStuckAfterMs), [null, 120_000]);
+  assert.throws(
+    () => loadSupervisorConfig({ config: file({ programs: [{ command: ['a'], killStuckAfter: 'soon' }] }) }, [], {}, 'h'),
+    (err: unknown) => isLazaretError(err) && /programs\[0\]\.killStuckAfter .*must be a duration/.test(err.message),
+  );
 });

@@ -200,3 +200,36 @@ test('a copy that recycles itself (exit 75) is started again at once and is not 
   await settle();
   assert.equal(r.status().running, 0, 'a copy that exits 75 at once waits for its backoff like any failure');
 });
+
+test('killStuck: a copy the server reports stuck for killStuckAfter gets SIGKILL and a fresh copy at once; its exit says why', async () => {
+  const { spawner, lines, r } = runner({ copies: 2, killStuckAfterMs: 60_000, flapping: { exits: 1, windowMs: 60_000 } });
+  r.start();
+  const [a, b] = spawner.children;
+  const report = (pid: number, stuckMs: number) => [{ pid, worker: `127.0.0.1:5000 pid ${pid}`, function: 'resize', handle: 'H:x:7', stuckMs }];
+
+  r.killStuck(report(a!.pid, 59_999));
+  r.killStuck(report(4242, 600_000)); // not a copy of this program
+  assert.deepEqual([a!.signals, b!.signals], [[], []]);
+
+  r.killStuck(report(a!.pid, 60_000));
+  assert.deepEqual(a!.signals, ['SIGKILL']);
+  await settle();
+  assert.equal(spawner.children.length, 3, 'replaced at once, no backoff');
+  assert.equal(r.status().running, 2);
+  assert.equal(r.status().restarts, 1);
+  assert.equal(r.status().flapping, false, 'a kill for a hang is not a young death');
+  const exit = r.status().lastExits.at(-1)!;
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.equal(exit.pid, a!.pid);
+  assert.match(exit.message ?? '', /^killed by lazaret supervise: stuck in resize H:x:7 for 60 s after its timeout \(killStuckAfter 60 s\)$/);
+  const logged = lines.find((l) => l.event === 'killed_stuck');
+  assert.equal(logged?.childPid, a!.pid);
+  assert.equal(logged?.handle, 'H:x:7');
+});
+
+test('killStuckAfter off: a stuck copy is left alone', async () => {
+  const { spawner, r } = runner({ killStuckAfterMs: null });
+  r.start();
+  r.killStuck([{ pid: spawner.last.pid, worker: 'w', function: 'f', handle: 'H:x:1', stuckMs: 10 * 60_000 }]);
+  assert.deepEqual(spawner.last.signals, []);
+});

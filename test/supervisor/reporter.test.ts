@@ -17,15 +17,15 @@ interface Seen {
   body: Record<string, unknown> | null;
 }
 
-async function endpoint(t: TestContext): Promise<{ url: string; seen: Seen[]; status: { code: number } }> {
+async function endpoint(t: TestContext): Promise<{ url: string; seen: Seen[]; status: { code: number; answer: string } }> {
   const seen: Seen[] = [];
-  const status = { code: 200 };
+  const status = { code: 200, answer: '{}' };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body: body === '' ? null : (JSON.parse(body) as Record<string, unknown>) });
-      res.writeHead(status.code, { 'content-type': 'application/json' }).end('{}');
+      res.writeHead(status.code, { 'content-type': 'application/json' }).end(status.answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,7 +67,7 @@ test('reporter: PUTs the documented shape with the token, again every interval, 
       host: 'web-1',
       pid: 77,
       intervalMs: 1000,
-      programs: [{ name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: 0, recycled: 0, flapping: false, lastExits: [] }],
+      programs: [{ name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: 0, recycled: 0, flapping: false, lastExits: [], pids: [] }],
     },
   });
 
@@ -112,5 +112,25 @@ test('reporter: a failing server is logged once per outage, never thrown, and re
   clock.advance(1000);
   await reporter.settled();
   assert.equal(lines.filter((l) => l.event === 'report_ok').length, 1);
+  await reporter.stop();
+});
+
+test('reporter: stuck copies named in the server\'s answer are handed on; malformed entries are dropped', async (t) => {
+  const { url, status } = await endpoint(t);
+  const clock = new ManualClock();
+  const { log } = recordingLog();
+  const handed: unknown[] = [];
+  const config: SupervisorConfig = { id: 's', server: url, token: null, reportIntervalMs: 1000, stateDir: '.', settleMs: 0, logLevel: 'info', programs: [] };
+  const statusOf = (): SupervisorStatus => ({ id: 's', host: 'h', pid: 1, server: url, startedAt: '', updatedAt: '', stopping: false, rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null }, programs: [] });
+  const reporter = new Reporter(config, { clock, log, status: statusOf, stuck: (copies) => handed.push(...copies) });
+  const good = { pid: 1234, worker: '127.0.0.1:5000 pid 1234', function: 'resize', handle: 'H:x:1', stuckMs: 61_000 };
+  status.answer = JSON.stringify({ ok: true, stuck: [good, { pid: 'x' }, null] });
+  reporter.start();
+  await reporter.settled();
+  assert.deepEqual(handed, [good]);
+  status.answer = 'not json';
+  clock.advance(1000);
+  await reporter.settled();
+  assert.equal(handed.length, 1, 'an answer that is not JSON is no news');
   await reporter.stop();
 });

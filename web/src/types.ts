@@ -47,6 +47,9 @@ export interface WorkerInfo {
   functions: string[];
   connectedAt: string;
   job: { handle: string; function: string; startedAt: string; runningMs: number; hung: boolean } | null;
+  pid: number | null;
+  /** Its attempt timed out and it never answered: it gets no job until it answers or disconnects. */
+  stuck: { handle: string; function: string; startedAt: string; timedOutAt: string; stuckMs: number } | null;
 }
 
 export interface SupervisorInfo {

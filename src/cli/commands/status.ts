@@ -15,7 +15,10 @@ interface FunctionRow {
   queued: { high: number; normal: number; low: number; total: number };
   scheduled: number;
   running: number;
+  /** Workers that can take a job. */
   workers: number;
+  /** Workers stuck in an attempt that timed out (servers before this field: absent). */
+  stuckWorkers?: number;
   oldestQueuedMs: number | null;
   quarantined: number;
   rates: { submittedPerMin: number; completedPerMin: number; failedPerMin: number };
@@ -36,12 +39,14 @@ export function statusTable(functions: FunctionRow[], now = new Date()): string 
     String(f.queued.low),
     String(f.scheduled),
     String(f.running),
-    String(f.workers),
+    f.stuckWorkers ? `${f.workers} +${f.stuckWorkers} stuck` : String(f.workers),
     duration(f.oldestQueuedMs),
     `${f.rates.completedPerMin}/${f.rates.failedPerMin}`,
     String(f.quarantined),
   ]);
-  const note = functions.some((f) => f.queued.total > 0 && f.workers === 0) ? '(!) jobs queued and no worker connected\n' : '';
+  const flagged = functions.filter((f) => f.queued.total > 0 && f.workers === 0);
+  const note =
+    flagged.length === 0 ? '' : flagged.some((f) => f.stuckWorkers) ? '(!) jobs queued and no worker that can take them (stuck workers are in a job that timed out)\n' : '(!) jobs queued and no worker connected\n';
   return head + table(['FUNCTION', 'HIGH', 'NORMAL', 'LOW', 'SCHEDULED', 'RUNNING', 'WORKERS', 'OLDEST', 'DONE/FAILED PER MIN', 'QUARANTINED'], rows) + note;
 }
 

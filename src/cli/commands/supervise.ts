@@ -43,7 +43,7 @@ export async function runSupervise(command: string[], flags: SuperviseFlags, io:
     host: hostname(),
     pid: process.pid,
   });
-  const reporter = new Reporter(config, { clock: systemClock, log, status: () => supervisor.status() });
+  const reporter = new Reporter(config, { clock: systemClock, log, status: () => supervisor.status(), stuck: (copies) => supervisor.stuck(copies) });
   const writeState = (): void => state.schedule(() => supervisor.status());
   supervisor.onChange(() => {
     reporter.changed();

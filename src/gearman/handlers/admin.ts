@@ -3,6 +3,7 @@
 import { tokenEquals } from '../../access.js';
 import { changesState, err, listing, OK, okValue, parseAdminLine, type AdminCommand } from '../../protocol/admin.js';
 import type { Connection } from '../connection.js';
+import { availableWorkers } from '../../core/worker.js';
 
 const VERBOSE_NAMES: Record<string, string> = {
   trace: 'DEBUG',
@@ -35,12 +36,14 @@ function run(conn: Connection, cmd: AdminCommand): string {
   switch (cmd.kind) {
     case 'invalid':
       return cmd.reply;
+    // The worker column counts workers that can take a job: a stuck one (docs/observability.md) is
+    // left out, so a script that alerts on 0 workers sees the outage. The line format is gearmand's.
     case 'status':
-      return listing([...engine.functions.all()].map((f) => `${f.name}\t${f.total}\t${f.running}\t${f.workers.size}`));
+      return listing([...engine.functions.all()].map((f) => `${f.name}\t${f.total}\t${f.running}\t${availableWorkers(f)}`));
     case 'prioritystatus':
       return listing(
         [...engine.functions.all()].map(
-          (f) => `${f.name}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${f.workers.size}`,
+          (f) => `${f.name}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${availableWorkers(f)}`,
         ),
       );
     case 'workers':

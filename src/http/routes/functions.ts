@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Activity } from '../../core/activity.js';
 import { STEP_MS } from '../../core/activity.js';
+import { availableWorkers, stuckWorkers } from '../../core/worker.js';
 import { functionSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
@@ -33,7 +34,8 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
             queued: { high: f?.queued[0] ?? 0, normal: f?.queued[1] ?? 0, low: f?.queued[2] ?? 0, total: f?.runnable ?? 0 },
             scheduled: f ? f.scheduled[0] + f.scheduled[1] + f.scheduled[2] : 0,
             running: f?.running ?? 0,
-            workers: f?.workers.size ?? 0,
+            workers: f ? availableWorkers(f) : 0,
+            stuckWorkers: f ? stuckWorkers(f).length : 0,
             oldestQueuedMs: oldest === null ? null : Math.max(0, now - oldest),
             quarantined: quarantined[name] ?? 0,
             rates: activity.rates(name),

@@ -1,7 +1,9 @@
 // /api/supervisors: `lazaret supervise` processes report the programs they run; the dashboard, /health
 // and operators read them back (docs/supervisor.md).
 
+import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Engine } from '../../core/engine.js';
 import { iso } from '../../core/handoff.js';
 import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../core/supervisors.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
@@ -14,6 +16,9 @@ const exitSchema = {
     at: { type: 'string', format: 'date-time' },
     code: { type: ['integer', 'null'] },
     signal: { type: ['string', 'null'], maxLength: 32 },
+    pid: { type: ['integer', 'null'], minimum: 1 },
+    stderr: { type: 'string', maxLength: 8192 },
+    message: { type: 'string', maxLength: 1000 },
   },
 } as const;
 
@@ -29,6 +34,7 @@ const programSchema = {
     recycled: { type: 'integer', minimum: 0 },
     flapping: { type: 'boolean' },
     lastExits: { type: 'array', maxItems: 100, items: exitSchema },
+    pids: { type: 'array', maxItems: 1000, items: { type: 'integer', minimum: 1 } },
   },
 } as const;
 
@@ -63,14 +69,18 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       if (body.id !== undefined && body.id !== id) {
         throw new LazaretError(ErrorCode.BAD_REQUEST, `The body's id "${body.id}" differs from the id "${id}" in the path`);
       }
-      registry.report({
+      const deaths = registry.report({
         id,
         host: body.host,
         pid: body.pid,
         intervalMs: body.intervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
         programs: body.programs.map((p) => ({ ...p, recycled: p.recycled ?? 0 })),
       });
-      return { ok: true };
+      // Crash evidence for workers in any language: the exit goes on the attempt its connection held.
+      for (const death of deaths) ctx.engine.processDied(death);
+      // Pids mean something only on this host: a supervisor elsewhere is never told to kill one.
+      const pids = new Set(body.programs.flatMap((p) => p.pids ?? []));
+      return { ok: true, stuck: body.host === hostname() && pids.size > 0 ? stuckCopies(ctx.engine, pids) : [] };
     });
 
     app.delete('/:id', { schema: { params: idParams } }, async (request) => {
@@ -79,4 +89,18 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       return { removed: id };
     });
   };
+}
+
+/** Stuck workers that are (or run inside) one of these processes, named by that process's pid. */
+function stuckCopies(engine: Engine, pids: ReadonlySet<number>): { pid: number; worker: string; function: string; handle: string; stuckMs: number }[] {
+  const now = engine.clock.now();
+  const out = [];
+  for (const w of engine.workers) {
+    const s = w.stuck.values().next().value;
+    if (s === undefined) continue;
+    const pid = [w.conn.pid, w.conn.pgid].find((p) => p !== null && pids.has(p));
+    if (pid === undefined || pid === null) continue;
+    out.push({ pid, worker: w.conn.name, function: s.fn.name, handle: s.handle, stuckMs: Math.max(0, now - s.timedOutAt) });
+  }
+  return out;
 }

@@ -25,12 +25,16 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
           const job = w.held.values().next().value;
           const startedAt = job?.current?.startedAt ?? null;
           const runningMs = startedAt === null ? 0 : Math.max(0, now - startedAt);
+          const stuck = w.stuck.values().next().value;
           return {
             id: w.conn.id,
             name: w.conn.name,
             address: w.conn.address,
             functions: [...w.abilities.keys()],
             connectedAt: iso(w.conn.connectedAt),
+            pid: w.conn.pid,
+            // The oldest attempt it never answered for after its timeout: it takes no job until it does.
+            stuck: stuck === undefined ? null : { handle: stuck.handle, function: stuck.fn.name, startedAt: iso(stuck.startedAt), timedOutAt: iso(stuck.timedOutAt), stuckMs: Math.max(0, now - stuck.timedOutAt) },
             job:
               job === undefined || startedAt === null
                 ? null

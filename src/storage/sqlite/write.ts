@@ -9,7 +9,7 @@
 // even at 1 KiB a commit of 500 starts takes five times as long); an attempts row is ~40 bytes.
 
 import type { Database } from 'better-sqlite3';
-import type { AttemptStart, QuarantineRow, WriteBatch } from '../types.js';
+import type { AttemptStart, LateEvidence, QuarantineRow, WriteBatch } from '../types.js';
 import { marks, prepareBulkIds, prepareBulkInsert } from './bulk.js';
 import { prepareJobsInsert } from './jobs-insert.js';
 import { prepareOutcomesInsert } from './outcomes-insert.js';
@@ -29,6 +29,23 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     'UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ? WHERE job_id = ? AND n = ?',
   );
   const setRunAt = db.prepare('UPDATE jobs SET run_at = ? WHERE id = ?');
+  const addEvidence = db.prepare(
+    "UPDATE attempts SET evidence = json_patch(coalesce(evidence, '{}'), ?) WHERE job_id = ? AND n = ? AND ended_at IS NOT NULL",
+  );
+  const quarantinedAttempts = db.prepare<[number], { attempts: string }>('SELECT attempts FROM quarantine WHERE id = ?');
+  const setQuarantinedAttempts = db.prepare('UPDATE quarantine SET attempts = ? WHERE id = ?');
+  const lateEvidence = (items: readonly LateEvidence[]): void => {
+    for (const e of items) {
+      addEvidence.run(JSON.stringify(e.evidence), e.jobId, e.n);
+      const row = quarantinedAttempts.get(e.jobId);
+      if (row === undefined) continue;
+      const attempts = JSON.parse(row.attempts) as { n: number; evidence: Record<string, unknown> | null }[];
+      const attempt = attempts.find((a) => a.n === e.n);
+      if (attempt === undefined) continue;
+      attempt.evidence = { ...attempt.evidence, ...e.evidence };
+      setQuarantinedAttempts.run(JSON.stringify(attempts), e.jobId);
+    }
+  };
   const insertQuarantine = prepareBulkInsert<QuarantineRow>(
     db,
     `INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, deadline,
@@ -86,6 +103,7 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     if (b.quarantine.length > 0) removeJobs(b.quarantine.map((q) => q.id));
     removeJobs(b.deleteJobs);
     insertOutcomes(b.outcomes);
+    lateEvidence(b.lateEvidence);
     if (b.idWatermark !== null && b.idWatermark !== undefined) raiseWatermark.run(b.idWatermark);
   });
 

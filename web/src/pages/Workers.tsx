@@ -1,4 +1,5 @@
-// Who is connected, what each one is doing and since when; hung attempts and flapping programs first.
+// Who is connected, what each one is doing and since when; stuck workers, hung attempts and flapping
+// programs first.
 
 import { duration, since, time } from '../format.js';
 import { href } from '../router.js';
@@ -8,17 +9,24 @@ import { Problem } from '../components/Problem.js';
 
 const SUPERVISOR_POLL_MS = 5000;
 
-/** Hung attempts first, then busy workers by how long they have run, then idle ones. */
+/** Stuck workers and hung attempts first, then busy workers by how long they have run, then idle ones. */
 function order(a: WorkerInfo, b: WorkerInfo): number {
-  const rank = (w: WorkerInfo): number => (w.job?.hung ? 0 : w.job ? 1 : 2);
+  const rank = (w: WorkerInfo): number => (w.stuck ? -1 : w.job?.hung ? 0 : w.job ? 1 : 2);
   return rank(a) - rank(b) || (b.job?.runningMs ?? 0) - (a.job?.runningMs ?? 0) || a.name.localeCompare(b.name);
 }
 
 function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
   const hung = workers.filter((w) => w.job?.hung).length;
+  const stuck = workers.filter((w) => w.stuck).length;
   if (workers.length === 0) return <p class="muted">No worker is connected.</p>;
   return (
     <>
+      {stuck > 0 ? (
+        <p class="notice error" role="alert" data-testid="stuck-notice">
+          {stuck} worker{stuck === 1 ? ' is' : 's are'} stuck in an attempt that timed out: no job goes to {stuck === 1 ? 'it' : 'them'} until
+          it answers or disconnects.
+        </p>
+      ) : null}
       {hung > 0 ? (
         <p class="notice error" role="alert">
           {hung} attempt{hung === 1 ? '' : 's'} running past the hang threshold.
@@ -38,12 +46,28 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
           </thead>
           <tbody>
             {[...workers].sort(order).map((w) => (
-              <tr key={w.id} class={w.job?.hung ? 'row-bad' : ''} data-testid="worker">
-                <td data-label="Worker">{w.name || w.id}</td>
+              <tr key={w.id} class={w.job?.hung || w.stuck ? 'row-bad' : ''} data-testid="worker">
+                <td data-label="Worker">
+                  {w.name || w.id}
+                  {w.pid !== null && !w.name.includes(`pid ${w.pid}`) ? <span class="muted num"> pid {w.pid}</span> : null}
+                </td>
                 <td class="num" data-label="Address">{w.address}</td>
                 <td data-label="Functions">{w.functions.join(', ') || '—'}</td>
                 <td data-label="Doing">
-                  {w.job ? (
+                  {w.stuck ? (
+                    <>
+                      <span class="badge bad" data-testid="stuck">
+                        STUCK
+                      </span>{' '}
+                      {w.stuck.function}{' '}
+                      <a class="num" href={href('jobs', [w.stuck.handle])}>
+                        {w.stuck.handle}
+                      </a>{' '}
+                      <span class="muted" title={time(w.stuck.timedOutAt)}>
+                        timed out {duration(w.stuck.stuckMs)} ago
+                      </span>
+                    </>
+                  ) : w.job ? (
                     <>
                       {w.job.hung ? <span class="badge bad">HUNG</span> : null} {w.job.function}{' '}
                       <a class="num" href={href('jobs', [w.job.handle])}>
