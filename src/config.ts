@@ -24,6 +24,16 @@ export interface Limits {
   maxOutputBytes: number;
   /** Replies waiting on a commit before reading from that connection pauses. */
   maxPendingReplies: number;
+  /** A packet or admin line started and not finished within this long closes the connection, ms; 0 = off. */
+  frameTimeoutMs: number;
+  /** A connection that sends no client, worker or admin request within this long is closed, ms; 0 = off. */
+  identifyTimeoutMs: number;
+  /** Bytes of unfinished packets buffered across all Gearman connections; 0 = unlimited. */
+  maxBufferedBytes: number;
+  /** Gearman connections from one peer address; 0 = unlimited. */
+  maxConnectionsPerPeer: number;
+  /** File descriptors kept free for HTTP, the store and logs when maxConnections is checked against `ulimit -n`. */
+  reservedDescriptors: number;
 }
 
 export const ALERT_EVENTS = ['health.failed', 'health.recovered', 'job.quarantined'] as const;
@@ -118,6 +128,11 @@ export function defaultConfig(): Config {
       maxQueue: 0,
       maxOutputBytes: 64 * 1024 * 1024,
       maxPendingReplies: 10_000,
+      frameTimeoutMs: 30_000,
+      identifyTimeoutMs: 30_000,
+      maxBufferedBytes: 256 * 1024 * 1024,
+      maxConnectionsPerPeer: 1000,
+      reservedDescriptors: 128,
     },
     policies: [],
     quarantineFunction: null,
