@@ -32,6 +32,10 @@ export interface Limits {
   maxBufferedBytes: number;
   /** Gearman connections from one peer address; 0 = unlimited. */
   maxConnectionsPerPeer: number;
+  /** Longest function name (and SET_CLIENT_ID) a peer may use, bytes. */
+  maxFunctionNameBytes: number;
+  /** Functions known at once (idle ones are forgotten); 0 = unlimited. */
+  maxFunctions: number;
   /** File descriptors kept free for HTTP, the store and logs when maxConnections is checked against `ulimit -n`. */
   reservedDescriptors: number;
 }
@@ -133,6 +137,8 @@ export function defaultConfig(): Config {
       maxBufferedBytes: 256 * 1024 * 1024,
       maxConnectionsPerPeer: 1000,
       reservedDescriptors: 128,
+      maxFunctionNameBytes: 512,
+      maxFunctions: 1000,
     },
     policies: [],
     quarantineFunction: null,
