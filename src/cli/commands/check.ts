@@ -5,7 +5,7 @@
 
 import { hostname } from 'node:os';
 import { Client, CHECK_FUNCTION, ClientErrorCode, isClientError, JobError } from '../../client/index.js';
-import { durationArg } from '../format.js';
+import { durationArg, safe } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface CheckOptions {
@@ -31,7 +31,7 @@ export async function runCheck(opts: CheckOptions, io: CliIO): Promise<number> {
     jobTimeoutMs: timeoutMs,
   });
   const fail = (code: number, text: string): number => {
-    io.err(`lazaret check: FAILED: ${text}\n`);
+    io.err(`lazaret check: FAILED: ${safe(text)}\n`);
     return code;
   };
   try {
@@ -48,7 +48,7 @@ export async function runCheck(opts: CheckOptions, io: CliIO): Promise<number> {
     if (expect !== undefined && result !== expect) {
       return fail(CheckExit.FAILED, `${fn} on ${job.server} answered ${JSON.stringify(cut(result))}, expected ${JSON.stringify(cut(expect))}`);
     }
-    io.out(`lazaret check: ok: ${fn} on ${job.server} answered in ${ms} ms (${workers.count} workers registered)\n`);
+    io.out(`lazaret check: ok: ${safe(fn)} on ${job.server} answered in ${ms} ms (${workers.count} workers registered)\n`);
     return CheckExit.OK;
   } catch (err) {
     if (err instanceof JobError) return fail(CheckExit.FAILED, err.message);

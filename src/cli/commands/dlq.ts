@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import { ApiClient, type ApiOptions } from '../api.js';
-import { ago, table, timeArg } from '../format.js';
+import { ago, safe, safeJson, safeLines, table, timeArg } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface FilterOptions {
@@ -66,7 +66,7 @@ export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolea
   const params = new URLSearchParams({ ...filterBody(opts), limit: opts.limit ?? '1000' });
   const res = await api.request<{ total: number; entries: Summary[] }>('GET', `/api/quarantine?${params}`);
   if (opts.json) {
-    io.out(`${JSON.stringify(res.entries, null, 2)}\n`);
+    io.out(`${safeJson(res.entries, 2)}\n`);
     return 0;
   }
   if (res.entries.length === 0) {
@@ -88,7 +88,7 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
   const [n] = ids([id]);
   const e = await api.request<Entry>('GET', `/api/quarantine/${n}`);
   if (opts.json) {
-    io.out(`${JSON.stringify(e, null, 2)}\n`);
+    io.out(`${safeJson(e, 2)}\n`);
     return 0;
   }
   const lines = [
@@ -106,7 +106,7 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
     `  ${JSON.stringify(e.payloadPreview)}`,
     `attempts:     ${e.attemptList.length}`,
   ];
-  io.out(`${lines.join('\n')}\n`);
+  io.out(safeLines(lines));
   if (e.attemptList.length > 0) {
     io.out(
       table(
@@ -135,8 +135,8 @@ export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOption
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
   const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
-  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
-  else io.out(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}\n`);
+  if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
+  else io.out(safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`) + '\n');
   if (args.length > 0 && res.requeued.length < args.length) {
     io.err(`not found in quarantine: ${args.filter((a) => !res.requeued.some((j) => String(j.id) === a)).join(', ')}\n`);
     return 1;
@@ -149,8 +149,8 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
   const [n] = ids([id]);
   const payload = opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile);
   const res = await api.request<{ requeued: { id: number; handle: string }[] }>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
-  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
-  else io.out(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}\n`);
+  if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
+  else io.out(safe(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}`) + '\n');
   return 0;
 }
 
@@ -158,7 +158,7 @@ export async function dlqPurge(args: string[], opts: ApiOptions & FilterOptions 
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
   const res = await api.request<{ purged: number }>('POST', '/api/quarantine/purge', body);
-  io.out(opts.json ? `${JSON.stringify(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
+  io.out(opts.json ? `${safeJson(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
   return 0;
 }
 
