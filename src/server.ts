@@ -34,7 +34,10 @@ export interface RunningServer {
   readonly log: Logger;
   /** Checked every health.intervalMs; addSource() adds checks from elsewhere. */
   readonly health: HealthChecker;
+  /** The Gearman port: TLS when `ssl` is on. */
   readonly gearmanPort: number;
+  /** The plain-text Gearman port beside a TLS one, or null. */
+  readonly gearmanPlainPort: number | null;
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
   readonly stopped: Promise<void>;
@@ -94,8 +97,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },
-    `lazaret ${VERSION} listening on ${address.address}:${address.port}, storing in ${store.describe()}`,
+    { gearman: `${address.address}:${address.port}`, tls: gearman.tls, plainPort: address.plainPort, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },
+    `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
 
   async function stop({ graceMs = config.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> {
@@ -118,7 +121,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

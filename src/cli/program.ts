@@ -28,6 +28,11 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--http-port <port>', 'HTTP port (default 4731; "off" = no HTTP)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
     .option('--admin-token <token>', 'token for admin actions from beyond loopback (env LAZARET_ADMIN_TOKEN)')
+    .option('--ssl', 'TLS on the Gearman port (needs --ssl-certificate and --ssl-key)')
+    .option('--ssl-certificate <file>', 'PEM certificate (chain) of the Gearman port')
+    .option('--ssl-key <file>', 'PEM private key of that certificate')
+    .option('--ssl-ca-file <file>', 'PEM CA: Gearman peers must present a client certificate it signed (mutual TLS)')
+    .option('--plain-port <port>', 'also serve plain-text Gearman on this port, beside the TLS one')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (opts) => {
       // Loaded on demand: the other commands only talk HTTP and should start fast.
