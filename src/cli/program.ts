@@ -48,6 +48,10 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--payload <text>', 'payload (default: a fresh text naming this host and time)')
     .option('--expect <text>', 'expected result (default: the payload for lazaret.check; any result otherwise)')
     .option('--timeout <duration>', 'longest wait for the result: 500ms, 30s, 2m (default 30s)')
+    .option('--ssl', 'TLS to the Gearman servers (implied by the options below)')
+    .option('--ssl-ca-file <file>', 'PEM CA that signed the servers\' certificates (default: the system\'s)')
+    .option('--ssl-certificate <file>', 'PEM client certificate, for servers started with --ssl-ca-file')
+    .option('--ssl-key <file>', 'PEM key of that client certificate')
     .action(async (opts) => {
       const { runCheck } = await import('./commands/check.js');
       process.exitCode = await runCheck(opts, io);

@@ -15,6 +15,7 @@ import { PacketType } from '../../src/protocol/packets.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { makeCerts, type TestCerts } from '../helpers/tls.js';
+import { runCli } from '../cli/run-cli.js';
 import { need, Proc, SCRIPTS, type Owner } from './procs.js';
 
 let certs: TestCerts;
@@ -90,6 +91,22 @@ test('mutual TLS refuses a client without a certificate, one from another CA, an
   const admin = await RawPeer.connect(mtls.gearmanPlainPort!);
   t.after(() => admin.close());
   assert.ok(!(await admin.admin('status')).includes('tls.never'), 'nothing was submitted');
+});
+
+test('lazaret check over mutual TLS, with gearmand\'s flag names', async (t) => {
+  const worker = new Worker({ servers: [tlsServer(mtls.gearmanPort)], check: true });
+  t.after(() => worker.stop({ graceMs: 0 }));
+  await worker.start();
+  const server = `127.0.0.1:${mtls.gearmanPort}`;
+  const ok = await runCli(['check', '--server', server, '--ssl-ca-file', certs.files.ca, '--ssl-certificate', certs.files.clientCert, '--ssl-key', certs.files.clientKey, '--timeout', '10s'], { dist: true });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /lazaret check: ok: lazaret\.check on 127\.0\.0\.1:\d+ answered/);
+  const bare = await runCli(['check', '--server', server, '--ssl-ca-file', certs.files.ca, '--timeout', '5s'], { dist: true });
+  assert.equal(bare.code, 3, 'unreachable without a client certificate');
+  assert.match(bare.stderr, /certificate required/);
+  const missing = await runCli(['check', '--server', server, '--ssl-ca-file', '/nonexistent/ca.pem'], { dist: true });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Cannot read \/nonexistent\/ca\.pem/);
 });
 
 test('openssl s_client with a client certificate speaks the admin protocol over TLS', async (t) => {

@@ -18,7 +18,8 @@ function canDo(conn: Connection, name: string, timeout: number | null): void {
     conn.ctx.engine.canDo(workerOf(conn), name, timeout);
   } catch (err) {
     const reply = functionError(err);
-    conn.log.warn({ code: (err as { code: string }).code, fn: name.slice(0, 100) }, 'CAN_DO refused');
+    // The peer is told; at debug only, so a spray of bad names cannot flood the log.
+    conn.log.debug({ code: (err as { code: string }).code, fn: name.slice(0, 100) }, 'CAN_DO refused');
     conn.reply(reply);
   }
 }

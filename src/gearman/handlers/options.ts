@@ -28,7 +28,7 @@ export const handleOption: Handler = (conn, args) => {
 export const handleSetClientId: Handler = (conn, args) => {
   const id = args[0]!.subarray(0, 127).toString();
   if (hasControls(id)) {
-    conn.log.warn({ code: ErrorCode.BAD_CLIENT_ID, id: escapeControls(id) }, 'SET_CLIENT_ID refused: control characters');
+    conn.log.debug({ code: ErrorCode.BAD_CLIENT_ID, id: escapeControls(id) }, 'SET_CLIENT_ID refused: control characters');
     conn.reply(errorPacket('INVALID_CLIENT_ID', 'Client id must not contain control characters; the previous id is kept'));
     return;
   }
