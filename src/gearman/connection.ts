@@ -144,13 +144,18 @@ export class Connection implements Waiter, WorkerConn {
       this.#frameTimer?.cancel();
       this.#frameTimer = null;
     }
-    const ms = this.ctx.config.limits.frameTimeoutMs;
-    if (want > 0 && this.#frameTimer === null && ms > 0) {
-      this.#frameTimer = this.ctx.engine.clock.setTimer(ms, () =>
-        this.#timedOut(ErrorCode.FRAME_TIMEOUT, `Packet not completed within ${ms} ms (${this.#decoder.pending} of ${this.#decoder.unfinished} bytes received)`),
-      );
-    }
+    if (want > 0 && this.#frameTimer === null) this.#armFrameDeadline();
     return true;
+  }
+
+  #armFrameDeadline(): void {
+    const ms = this.ctx.config.limits.frameTimeoutMs;
+    if (ms === 0) return;
+    this.#frameTimer = this.ctx.engine.clock.setTimer(ms, () => {
+      // While we do not read (replies wait on the store), the packet cannot be finished: not its fault.
+      if (this.#paused) return this.#armFrameDeadline();
+      this.#timedOut(ErrorCode.FRAME_TIMEOUT, `Packet not completed within ${ms} ms (${this.#decoder.pending} of ${this.#decoder.unfinished} bytes received)`);
+    });
   }
 
   #timedOut(code: typeof ErrorCode.FRAME_TIMEOUT | typeof ErrorCode.IDENTIFY_TIMEOUT, message: string): void {
