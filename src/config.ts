@@ -24,6 +24,20 @@ export interface Limits {
   maxOutputBytes: number;
   /** Replies waiting on a commit before reading from that connection pauses. */
   maxPendingReplies: number;
+  /** A packet or admin line started and not finished within this long closes the connection, ms; 0 = off. */
+  frameTimeoutMs: number;
+  /** A connection that sends no client, worker or admin request within this long is closed, ms; 0 = off. */
+  identifyTimeoutMs: number;
+  /** Bytes of unfinished packets buffered across all Gearman connections; 0 = unlimited. */
+  maxBufferedBytes: number;
+  /** Gearman connections from one peer address; 0 = unlimited. */
+  maxConnectionsPerPeer: number;
+  /** Longest function name (and SET_CLIENT_ID) a peer may use, bytes. */
+  maxFunctionNameBytes: number;
+  /** Functions known at once (idle ones are forgotten); 0 = unlimited. */
+  maxFunctions: number;
+  /** File descriptors kept free for HTTP, the store and logs when maxConnections is checked against `ulimit -n`. */
+  reservedDescriptors: number;
 }
 
 export const ALERT_EVENTS = ['health.failed', 'health.recovered', 'job.quarantined'] as const;
@@ -55,6 +69,16 @@ export interface Config {
    * remote peers look local.
    */
   trustLoopback: boolean;
+  /** TLS on the Gearman port (gearmand --ssl); needs sslCertificate and sslKey. */
+  ssl: boolean;
+  /** PEM certificate (chain) of the Gearman port. */
+  sslCertificate: string | null;
+  /** PEM private key of that certificate. */
+  sslKey: string | null;
+  /** PEM CA file: when set, Gearman peers must present a client certificate it signed (mutual TLS). */
+  sslCaFile: string | null;
+  /** A plain-text Gearman port beside the TLS one (on `host`); null = none. */
+  plainPort: number | null;
   /** Treat every connection as if it sent OPTION_REQ exceptions (gearmand --exceptions). */
   exceptionsByDefault: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -117,6 +141,11 @@ export function defaultConfig(): Config {
     handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
     adminToken: null,
     trustLoopback: true,
+    ssl: false,
+    sslCertificate: null,
+    sslKey: null,
+    sslCaFile: null,
+    plainPort: null,
     exceptionsByDefault: false,
     logLevel: 'info',
     shutdownGraceMs: 30_000,
@@ -129,6 +158,13 @@ export function defaultConfig(): Config {
       maxQueue: 0,
       maxOutputBytes: 64 * 1024 * 1024,
       maxPendingReplies: 10_000,
+      frameTimeoutMs: 30_000,
+      identifyTimeoutMs: 30_000,
+      maxBufferedBytes: 256 * 1024 * 1024,
+      maxConnectionsPerPeer: 1000,
+      reservedDescriptors: 128,
+      maxFunctionNameBytes: 512,
+      maxFunctions: 1000,
     },
     policies: [],
     quarantineFunction: null,
@@ -151,9 +187,14 @@ export interface ConfigFlags {
   db?: string;
   adminToken?: string;
   logLevel?: string;
+  ssl?: boolean;
+  sslCertificate?: string;
+  sslKey?: string;
+  sslCaFile?: string;
+  plainPort?: string | number;
 }
 
-type Source = 'file' | 'env' | 'flag';
+type Source = 'file' | 'env' | 'flag' | 'combination';
 interface Problem {
   key: string;
   source: Source;
@@ -208,9 +249,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('db', flags.db, 'flag');
   set('adminToken', flags.adminToken, 'flag');
   set('logLevel', flags.logLevel, 'flag');
+  if (flags.ssl === true) applyScalar(config, 'ssl', true, 'flag', problems);
+  set('sslCertificate', flags.sslCertificate, 'flag');
+  set('sslKey', flags.sslKey, 'flag');
+  set('sslCaFile', flags.sslCaFile, 'flag');
+  set('plainPort', flags.plainPort, 'flag');
+  checkSsl(config, problems);
 
   if (problems.length > 0) {
-    const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : 'command line'}): ${p.message}`);
+    const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : p.source === 'flag' ? 'command line' : 'settings together'}): ${p.message}`);
     throw new LazaretError(ErrorCode.CONFIG_INVALID, `Invalid configuration:\n${lines.join('\n')}`, {
       hint: 'see README "Configuration" for every key and its default',
     });
@@ -222,9 +269,10 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
   const bad = (message: string): void => void problems.push({ key, source, message });
   switch (key) {
     case 'port':
+    case 'plainPort':
     case 'httpPort': {
-      if (key === 'httpPort' && (value === null || value === 'off')) {
-        config.httpPort = null;
+      if ((key === 'httpPort' || key === 'plainPort') && (value === null || value === 'off')) {
+        config[key] = null;
         return;
       }
       const n = typeof value === 'number' ? value : Number(value);
@@ -240,6 +288,9 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
       if (key === 'handlePrefix' && (value.includes('//') || value.length > 40)) return bad('must not contain "//" and be at most 40 bytes');
       config[key] = value;
       return;
+    case 'sslCertificate':
+    case 'sslKey':
+    case 'sslCaFile':
     case 'adminToken':
     case 'quarantineFunction':
       if (value !== null && (typeof value !== 'string' || value === '')) return bad('must be a non-empty string or null');
@@ -256,6 +307,7 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
       config.synchronous = value;
       return;
     case 'exceptionsByDefault':
+    case 'ssl':
     case 'trustLoopback':
       if (typeof value !== 'boolean') return bad('must be true or false');
       config[key] = value;
@@ -268,6 +320,17 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
     }
     default:
       bad('is not a setting Lazaret knows');
+  }
+}
+
+/** TLS settings that only make sense together; the files themselves are read when the server starts. */
+function checkSsl(config: Config, problems: Problem[]): void {
+  if (config.ssl) {
+    for (const key of ['sslCertificate', 'sslKey'] as const) {
+      if (config[key] === null) problems.push({ key, source: 'combination', message: `is needed with ssl (--ssl-${key === 'sslKey' ? 'key' : 'certificate'} FILE)` });
+    }
+  } else if (config.plainPort !== null || config.sslCaFile !== null) {
+    problems.push({ key: config.plainPort !== null ? 'plainPort' : 'sslCaFile', source: 'combination', message: 'only applies with ssl on (--ssl)' });
   }
 }
 

@@ -36,7 +36,10 @@ export interface RunningServer {
   readonly health: HealthChecker;
   /** The webhook alerts; null when none are configured. */
   readonly alerts: RunningAlerts | null;
+  /** The Gearman port: TLS when `ssl` is on. */
   readonly gearmanPort: number;
+  /** The plain-text Gearman port beside a TLS one, or null. */
+  readonly gearmanPlainPort: number | null;
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
   readonly stopped: Promise<void>;
@@ -55,7 +58,13 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     random: opts.random,
     policies: new PolicyBook(config.policies),
     handlePrefix: config.handlePrefix,
-    limits: { maxPayloadBytes: config.limits.maxPayloadBytes, maxUniqueBytes: config.limits.maxUniqueBytes, maxQueue: config.limits.maxQueue },
+    limits: {
+      maxPayloadBytes: config.limits.maxPayloadBytes,
+      maxUniqueBytes: config.limits.maxUniqueBytes,
+      maxQueue: config.limits.maxQueue,
+      maxFunctionNameBytes: config.limits.maxFunctionNameBytes,
+      maxFunctions: config.limits.maxFunctions,
+    },
     quarantineFunction: config.quarantineFunction,
     tagRules: new TagRules(config.tags),
     resultRetentionMs: config.results.retention,
@@ -90,8 +99,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
-    `lazaret ${VERSION} listening on ${address.address}:${address.port}, storing in ${store.describe()}`,
+    { gearman: `${address.address}:${address.port}`, tls: gearman.tls, plainPort: address.plainPort, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
+    `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
 
   async function stop({ graceMs = config.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> {
@@ -114,7 +123,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, alerts, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

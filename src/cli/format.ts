@@ -1,8 +1,32 @@
 // Human output: aligned tables, relative times. --json prints the same result as data.
+// Everything shown comes partly from peers (function names, tags, errors, client ids): it goes through
+// safe() so no terminal escape or line break in it reaches the terminal raw.
 
+import { csvCell } from '../csv.js';
+import { escapeControls } from '../escape.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 
-export function table(headers: string[], rows: string[][]): string {
+/** Text from the server or a state file, fit for a terminal: control characters as visible escapes. */
+export function safe(text: string): string {
+  return escapeControls(text);
+}
+
+/**
+ * JSON for a terminal: JSON.stringify escapes C0 controls only; DEL, C1 controls, separators and bidi
+ * overrides get \u escapes too (the same data, still valid JSON).
+ */
+export function safeJson(value: unknown, indent?: number): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Several lines of text for a terminal: each escaped, joined by newlines. */
+export function safeLines(lines: string[]): string {
+  return `${lines.map(safe).join('\n')}\n`;
+}
+
+export function table(headers: string[], unsafeRows: string[][]): string {
+  const rows = unsafeRows.map((r) => r.map(safe));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
@@ -44,9 +68,9 @@ export function duration(ms: number | null): string {
   return `${Math.floor(s / 86400)}d${String(Math.floor(s / 3600) % 24).padStart(2, '0')}h`;
 }
 
-/** One CSV line (RFC 4180 quoting). */
+/** One CSV line (RFC 4180 quoting), formula-guarded as the dashboard's export, controls escaped. */
 export function csvLine(cells: (string | number)[]): string {
-  return `${cells.map((c) => (typeof c === 'number' || !/[",\n\r]/.test(c) ? String(c) : `"${c.replaceAll('"', '""')}"`)).join(',')}\n`;
+  return `${cells.map((c) => csvCell(c, safe)).join(',')}\n`;
 }
 
 const SPAN = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;

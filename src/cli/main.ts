@@ -3,6 +3,7 @@
 
 import { CommanderError } from 'commander';
 import { isLazaretError } from '../errors.js';
+import { safeLines } from './format.js';
 import { buildProgram } from './program.js';
 
 try {
@@ -12,7 +13,8 @@ try {
     // --help, --version and usage errors: commander has already printed what there is to say.
     process.exitCode = err.exitCode;
   } else if (isLazaretError(err)) {
-    process.stderr.write(`lazaret: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    // Messages can quote what the server or a peer sent (function names, errors): escaped for the terminal.
+    process.stderr.write(safeLines([`lazaret: ${err.message}`.split('\n'), err.hint ? [`hint: ${err.hint}`] : []].flat()));
     process.exitCode = 2;
   } else {
     throw err;

@@ -28,6 +28,11 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--http-port <port>', 'HTTP port (default 4731; "off" = no HTTP)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
     .option('--admin-token <token>', 'token for admin actions from beyond loopback (env LAZARET_ADMIN_TOKEN)')
+    .option('--ssl', 'TLS on the Gearman port (needs --ssl-certificate and --ssl-key)')
+    .option('--ssl-certificate <file>', 'PEM certificate (chain) of the Gearman port')
+    .option('--ssl-key <file>', 'PEM private key of that certificate')
+    .option('--ssl-ca-file <file>', 'PEM CA: Gearman peers must present a client certificate it signed (mutual TLS)')
+    .option('--plain-port <port>', 'also serve plain-text Gearman on this port, beside the TLS one')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (opts) => {
       // Loaded on demand: the other commands only talk HTTP and should start fast.
@@ -43,6 +48,10 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--payload <text>', 'payload (default: a fresh text naming this host and time)')
     .option('--expect <text>', 'expected result (default: the payload for lazaret.check; any result otherwise)')
     .option('--timeout <duration>', 'longest wait for the result: 500ms, 30s, 2m (default 30s)')
+    .option('--ssl', 'TLS to the Gearman servers (implied by the options below)')
+    .option('--ssl-ca-file <file>', 'PEM CA that signed the servers\' certificates (default: the system\'s)')
+    .option('--ssl-certificate <file>', 'PEM client certificate, for servers started with --ssl-ca-file')
+    .option('--ssl-key <file>', 'PEM key of that client certificate')
     .action(async (opts) => {
       const { runCheck } = await import('./commands/check.js');
       process.exitCode = await runCheck(opts, io);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from '../protocol/encoder.js';
 import { PacketType, type Packet, type PacketTypeNumber } from '../protocol/packets.js';
-import { parseServers, type ServerAddress } from './address.js';
+import { parseServers, type ServerAddress, type ServerSpec, type TlsOptions } from './address.js';
 import type { Connection } from './connection.js';
 import { ClientError, ClientErrorCode, isClientError, timeoutError } from './errors.js';
 import { ForegroundJob } from './job.js';
@@ -13,8 +13,13 @@ import { DEFAULT_BACKOFF, ServerPool, type BackoffOptions } from './pool.js';
 export type Priority = 'high' | 'normal' | 'low';
 
 export interface ClientOptions {
-  /** `host:port` strings (or one comma-separated string). Default `127.0.0.1:4730`. */
-  servers?: string | readonly string[];
+  /**
+   * `host:port` strings (or one comma-separated string), or `{ address, tls }` objects for servers that
+   * speak TLS. Default `127.0.0.1:4730`.
+   */
+  servers?: string | readonly ServerSpec[];
+  /** TLS for every server given as a string (`true` = the system's CAs, no client certificate). Default off. */
+  tls?: TlsOptions | boolean;
   /** Opening a connection, ms. Default 5000. */
   connectTimeoutMs?: number;
   /** Waiting for the server to answer a request (JOB_CREATED, STATUS_RES, ...), ms. Default 10000. */
@@ -79,7 +84,7 @@ export class Client {
     this.#requestTimeoutMs = positive(opts.requestTimeoutMs, 10_000, 'requestTimeoutMs');
     this.#jobTimeoutMs = positive(opts.jobTimeoutMs, 300_000, 'jobTimeoutMs');
     this.#pool = new ServerPool(
-      parseServers(opts.servers),
+      parseServers(opts.servers, opts.tls),
       { connectTimeoutMs: positive(opts.connectTimeoutMs, 5_000, 'connectTimeoutMs'), maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024 },
       { ...DEFAULT_BACKOFF, ...opts.reconnect },
       (conn) => this.#setup(conn),

@@ -4,7 +4,8 @@
 // A request that times out closes the connection: its late answer would otherwise pair with the next one.
 
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Decoder } from '../protocol/decoder.js';
 import { PacketType, type Packet, type PacketTypeNumber } from '../protocol/packets.js';
 import type { ServerAddress } from './address.js';
@@ -53,7 +54,11 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
 
   static open(server: ServerAddress, opts: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: server.host, port: server.port });
+      const tls = server.tls;
+      const socket =
+        tls === null
+          ? netConnect({ host: server.host, port: server.port })
+          : tlsConnect({ host: server.host, port: server.port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? (isIP(server.host) ? undefined : server.host) });
       const fail = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
@@ -64,7 +69,7 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
         opts.connectTimeoutMs,
       );
       socket.once('error', (err) => fail(new ClientError(ClientErrorCode.NO_SERVER, `cannot connect to ${server.label}: ${err.message}`, { cause: err })));
-      socket.once('connect', () => {
+      socket.once(tls === null ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new Connection(server, socket, opts));

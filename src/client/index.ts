@@ -15,3 +15,4 @@ export type { ClientErrorCodeValue } from './errors.js';
 export { EVIDENCE_PREFIX, encodeEvidence, parseEvidence } from './evidence.js';
 export type { Evidence } from './evidence.js';
 export type { BackoffOptions } from './pool.js';
+export type { ServerSpec, TlsOptions } from './address.js';

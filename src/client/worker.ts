@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { request } from '../protocol/encoder.js';
 import { PacketType, type Packet } from '../protocol/packets.js';
-import { parseServers, type ServerAddress } from './address.js';
+import { parseServers, type ServerAddress, type ServerSpec, type TlsOptions } from './address.js';
 import { positive } from './client.js';
 import type { Connection } from './connection.js';
 import { CHECK_FUNCTION, resultBytes, type Handler, type JobContext } from './context.js';
@@ -31,8 +31,13 @@ export interface RecycleOptions {
 }
 
 export interface WorkerOptions {
-  /** `host:port` strings (or one comma-separated string). Default `127.0.0.1:4730`. */
-  servers?: string | readonly string[];
+  /**
+   * `host:port` strings (or one comma-separated string), or `{ address, tls }` objects for servers that
+   * speak TLS. Default `127.0.0.1:4730`.
+   */
+  servers?: string | readonly ServerSpec[];
+  /** TLS for every server given as a string (`true` = the system's CAs, no client certificate). Default off. */
+  tls?: TlsOptions | boolean;
   /** In-process handlers by function name. */
   functions?: Record<string, Handler>;
   /**
@@ -115,7 +120,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   constructor(opts: WorkerOptions) {
     super();
-    this.#servers = parseServers(opts.servers);
+    this.#servers = parseServers(opts.servers, opts.tls);
     this.#handlers = new Map(Object.entries(opts.functions ?? {}));
     if (opts.check) this.#handlers.set(CHECK_FUNCTION, (job) => job.payload);
     this.#sandbox = opts.sandbox ? new SandboxPool(opts.sandbox) : null;

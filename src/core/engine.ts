@@ -31,6 +31,10 @@ export interface EngineLimits {
   maxUniqueBytes: number;
   /** Default queue limit per function (0 = unlimited); `maxqueue` overrides it per function. */
   maxQueue: number;
+  /** Longest function name a peer may use, bytes (default 512). */
+  maxFunctionNameBytes?: number;
+  /** Functions known at once (default 1000; 0 = unlimited); idle ones are forgotten. */
+  maxFunctions?: number;
 }
 
 export interface EngineOptions {
@@ -85,7 +89,7 @@ export interface JobStatus {
 }
 
 export class Engine extends TypedEmitter<EngineEvents> {
-  readonly functions = new FunctionRegistry();
+  readonly functions: FunctionRegistry;
   readonly workers = new Set<Worker>();
   readonly clock: Clock;
   readonly policies: PolicyBook;
@@ -122,6 +126,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.clock = opts.clock ?? systemClock;
     this.policies = opts.policies ?? new PolicyBook();
     this.limits = opts.limits;
+    this.functions = new FunctionRegistry({ maxFunctionNameBytes: opts.limits.maxFunctionNameBytes, maxFunctions: opts.limits.maxFunctions });
     this.#jobs = new JobIndex(opts.handlePrefix);
     this.#random = opts.random ?? Math.random;
     this.#quarantineFunction = opts.quarantineFunction ?? null;
@@ -250,7 +255,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         `Payload of ${req.payload.length} bytes is over the limit of ${this.limits.maxPayloadBytes}`,
       );
     }
-    const fn = this.functions.ensure(req.fn);
+    const fn = this.functions.admit(req.fn);
     const key = coalescingKey(req.unique, req.payload);
     const existing = key === null ? undefined : this.#jobs.coalescing(fn, key);
     if (existing) return this.#coalesce(existing, req);
@@ -359,7 +364,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   canDo(w: Worker, name: string, timeout: number | null): void {
-    const fn = this.functions.ensure(name);
+    const fn = this.functions.admit(name);
     w.abilities.delete(name);
     w.abilities.set(name, { fn, timeout });
     fn.workers.add(w);
@@ -376,6 +381,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const job of [...w.held.values()]) {
       if (job.fn === ability.fn) this.#fail(job, 'crashed', `worker ${w.conn.name} dropped ${name} while running it`, null);
     }
+    this.functions.release(ability.fn);
   }
 
   resetAbilities(w: Worker): void {
@@ -558,7 +564,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
   removeWorker(w: Worker): void {
     w.unsleep();
     w.clearWoken()?.wakeSleepers();
-    for (const { fn } of w.abilities.values()) fn.workers.delete(w);
+    for (const { fn } of w.abilities.values()) {
+      fn.workers.delete(w);
+      this.functions.release(fn);
+    }
     w.abilities.clear();
     this.workers.delete(w);
     if (w.isStuck) {

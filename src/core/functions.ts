@@ -1,5 +1,6 @@
 // Per-function queues (one FIFO per priority) and the counters the admin protocol reports.
 
+import { ErrorCode, LazaretError } from '../errors.js';
 import type { Priority } from '../storage/types.js';
 import { Deque } from './deque.js';
 import type { Job } from './job.js';
@@ -25,9 +26,16 @@ export class FunctionState {
   woken = 0;
   /** gearmand's maxqueue thresholds per priority (0 = unlimited), on the function's total. */
   maxqueue: [number, number, number] = [0, 0, 0];
+  /** Made by an operator (`create function`): kept until dropped, even when idle. */
+  pinned = false;
 
   constructor(name: string) {
     this.name = name;
+  }
+
+  /** Nothing refers to it: no worker, no job of any state, no operator setting. */
+  get idle(): boolean {
+    return this.workers.size === 0 && this.total === 0 && !this.pinned && this.maxqueue.every((n) => n === 0);
   }
 
   get runnable(): number {
@@ -88,13 +96,93 @@ export function dueAt(job: Job): number {
   return Math.max(job.submittedAt, job.runAt ?? 0);
 }
 
+export const DEFAULT_MAX_FUNCTION_NAME_BYTES = 512;
+export const DEFAULT_MAX_FUNCTIONS = 1000;
+
+/**
+ * C0 controls, DEL and C1 controls: they forge rows and lines in the admin text protocol (tab, LF, CR),
+ * separate packet arguments (NUL), or drive a terminal that prints them (ESC, CSI).
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Why a function name cannot be used, or null when it can. */
+export function functionNameProblem(name: string, maxBytes: number): string | null {
+  if (name === '') return 'Function name is empty';
+  const bytes = Buffer.byteLength(name);
+  if (bytes > maxBytes) return `Function name of ${bytes} bytes is over the limit of ${maxBytes}`;
+  const m = CONTROL.exec(name);
+  if (m) return `Function name contains the control character U+${m[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} at position ${m.index}`;
+  return null;
+}
+
+export function checkFunctionName(name: string, maxBytes: number): void {
+  const problem = functionNameProblem(name, maxBytes);
+  if (problem !== null) {
+    throw new LazaretError(ErrorCode.BAD_FUNCTION_NAME, problem, { hint: 'function names are printable text without tabs, newlines or other control characters' });
+  }
+}
+
+export interface FunctionLimits {
+  /** Longest function name accepted from a peer, bytes. */
+  maxFunctionNameBytes: number;
+  /** Functions known at once; 0 = unlimited. */
+  maxFunctions: number;
+}
+
 export class FunctionRegistry {
   readonly #byName = new Map<string, FunctionState>();
+  readonly limits: FunctionLimits;
+
+  constructor(limits: Partial<FunctionLimits> = {}) {
+    this.limits = {
+      maxFunctionNameBytes: limits.maxFunctionNameBytes ?? DEFAULT_MAX_FUNCTION_NAME_BYTES,
+      maxFunctions: limits.maxFunctions ?? DEFAULT_MAX_FUNCTIONS,
+    };
+  }
 
   get(name: string): FunctionState | undefined {
     return this.#byName.get(name);
   }
 
+  /**
+   * The function a peer names (CAN_DO, a submission, `create function`), made on first use: the name is
+   * checked and the number of functions capped, idle ones being forgotten first to make room.
+   */
+  admit(name: string): FunctionState {
+    const known = this.#byName.get(name);
+    if (known !== undefined) return known;
+    checkFunctionName(name, this.limits.maxFunctionNameBytes);
+    const cap = this.limits.maxFunctions;
+    if (cap > 0 && this.#byName.size >= cap) {
+      this.forgetIdle();
+      if (this.#byName.size >= cap) {
+        throw new LazaretError(ErrorCode.TOO_MANY_FUNCTIONS, `Too many functions: ${this.#byName.size} are in use (limit ${cap})`, {
+          hint: 'a client may be inventing function names; raise limits.maxFunctions if they are real',
+        });
+      }
+    }
+    return this.ensure(name);
+  }
+
+  /** Forgets every idle function (its quarantine stays in the store and is still listed). */
+  forgetIdle(): number {
+    let n = 0;
+    for (const fn of this.#byName.values()) {
+      if (fn.idle) {
+        this.#byName.delete(fn.name);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Forgets fn if it is idle. */
+  release(fn: FunctionState): void {
+    if (fn.idle && this.#byName.get(fn.name) === fn) this.#byName.delete(fn.name);
+  }
+
+  /** Unchecked: for names already stored (jobs loaded at start or requeued from quarantine). */
   ensure(name: string): FunctionState {
     let fn = this.#byName.get(name);
     if (fn === undefined) {
@@ -117,8 +205,12 @@ export class FunctionRegistry {
     return undefined;
   }
 
-  all(): IterableIterator<FunctionState> {
-    return this.#byName.values();
+  /** The functions in use; idle ones are forgotten on the way, so listings never show them. */
+  *all(): IterableIterator<FunctionState> {
+    for (const fn of this.#byName.values()) {
+      if (fn.idle) this.#byName.delete(fn.name);
+      else yield fn;
+    }
   }
 
   get size(): number {

@@ -204,6 +204,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       this.#checkFunction(out, fn.name, fn, running.get(fn.name) ?? null, now);
     }
     for (const name of this.#named) if (!seen.has(name)) this.#checkFunction(out, name, null, null, now);
+    // Forgotten functions leave nothing behind (names come from peers; their number must stay bounded).
+    for (const name of this.#servedAt.keys()) if (!seen.has(name) && !this.#named.includes(name)) this.#servedAt.delete(name);
+    this.#latency.retain((name) => seen.has(name) || this.#named.includes(name));
     return out;
   }
 

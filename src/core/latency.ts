@@ -44,6 +44,11 @@ export class LatencyWindow {
     this.#slotMs = windowMs / slots;
   }
 
+  /** Drops the series of functions that keep() refuses. */
+  retain(keep: (fn: string) => boolean): void {
+    for (const fn of this.#byFn.keys()) if (!keep(fn)) this.#byFn.delete(fn);
+  }
+
   record(fn: string, kind: LatencyKind, ms: number, now: number): void {
     let series = this.#byFn.get(fn);
     if (series === undefined) {

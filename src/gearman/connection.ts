@@ -4,12 +4,14 @@
 import type { Socket } from 'node:net';
 import { isLoopback, peerAddress } from '../access.js';
 import type { Logger } from 'pino';
+import type { TimerRef } from '../core/clock.js';
 import type { Job, Waiter, WorkerConn, WorkUpdate } from '../core/job.js';
 import type { Worker } from '../core/worker.js';
 import { ErrorCode, isLazaretError } from '../errors.js';
 import { Decoder } from '../protocol/decoder.js';
 import { errorPacket, NOOP, response } from '../protocol/encoder.js';
 import { PacketType, type Frame } from '../protocol/packets.js';
+import type { InputBudget } from './budget.js';
 import type { ServerContext } from './context.js';
 import { dispatch } from './handlers/index.js';
 
@@ -45,8 +47,13 @@ export class Connection implements Waiter, WorkerConn {
   #flushScheduled = false;
   #closed = false;
   #paused = false;
+  readonly #budget: InputBudget;
+  /** Bytes of the input budget held for the unfinished packet. */
+  #reserved = 0;
+  #frameTimer: TimerRef | null = null;
+  #identifyTimer: TimerRef | null = null;
 
-  constructor(id: number, socket: Socket, ctx: ServerContext) {
+  constructor(id: number, socket: Socket, ctx: ServerContext, budget: InputBudget) {
     this.id = id;
     this.#socket = socket;
     this.ctx = ctx;
@@ -60,6 +67,13 @@ export class Connection implements Waiter, WorkerConn {
     this.exceptions = ctx.config.exceptionsByDefault;
     this.log = ctx.log.child({ conn: id, peer: this.address });
     this.#decoder = new Decoder({ maxFrameBytes: ctx.config.limits.maxFrameBytes, maxLineBytes: ctx.config.limits.maxLineBytes });
+    this.#budget = budget;
+    const identifyMs = ctx.config.limits.identifyTimeoutMs;
+    if (identifyMs > 0) {
+      this.#identifyTimer = ctx.engine.clock.setTimer(identifyMs, () =>
+        this.#timedOut(ErrorCode.IDENTIFY_TIMEOUT, `No client, worker or admin request within ${identifyMs} ms of connecting`),
+      );
+    }
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
@@ -76,6 +90,12 @@ export class Connection implements Waiter, WorkerConn {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The peer sent a request that makes it a client, a worker or an admin: it may now stay idle. */
+  identify(): void {
+    this.#identifyTimer?.cancel();
+    this.#identifyTimer = null;
   }
 
   // ------------------------------------------------------------- input
@@ -102,11 +122,58 @@ export class Connection implements Waiter, WorkerConn {
       this.#protocolError(failure);
       return;
     }
+    if (this.#closed || !this.#holdUnfinished(frames.length > 0)) return;
     // Read only as fast as we answer: a peer that pipelines faster than the store commits waits.
     if (this.#slots.length > this.ctx.config.limits.maxPendingReplies && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
+  }
+
+  /**
+   * Bounds what an unfinished packet may hold: its declared size is reserved from the budget shared by
+   * all connections, and it must be complete within frameTimeoutMs. False when the connection was closed.
+   */
+  #holdUnfinished(progressed: boolean): boolean {
+    const want = this.#decoder.unfinished;
+    if (want !== this.#reserved) {
+      this.#budget.release(this.#reserved);
+      this.#reserved = 0;
+      if (want > 0 && !this.#budget.reserve(want)) {
+        this.log.warn(
+          { code: ErrorCode.INPUT_BUDGET, bytes: want, used: this.#budget.used, limit: this.#budget.limit },
+          'large packet refused: unfinished packets already hold the input budget; closing the connection',
+        );
+        this.reply(errorPacket('SERVER_BUSY', `Server busy: ${want} byte packet refused, input budget of ${this.#budget.limit} bytes in use`));
+        this.end();
+        return false;
+      }
+      this.#reserved = want;
+    }
+    // The deadline runs per packet: a steady pipeline that always ends mid-packet is making progress.
+    if (progressed || want === 0) {
+      this.#frameTimer?.cancel();
+      this.#frameTimer = null;
+    }
+    if (want > 0 && this.#frameTimer === null) this.#armFrameDeadline();
+    return true;
+  }
+
+  #armFrameDeadline(): void {
+    const ms = this.ctx.config.limits.frameTimeoutMs;
+    if (ms === 0) return;
+    this.#frameTimer = this.ctx.engine.clock.setTimer(ms, () => {
+      // While we do not read (replies wait on the store), the packet cannot be finished: not its fault.
+      if (this.#paused) return this.#armFrameDeadline();
+      this.#timedOut(ErrorCode.FRAME_TIMEOUT, `Packet not completed within ${ms} ms (${this.#decoder.pending} of ${this.#decoder.unfinished} bytes received)`);
+    });
+  }
+
+  #timedOut(code: typeof ErrorCode.FRAME_TIMEOUT | typeof ErrorCode.IDENTIFY_TIMEOUT, message: string): void {
+    if (this.#closed) return;
+    this.log.warn({ code }, `${message}; closing the connection`);
+    this.reply(errorPacket('TIMEOUT', message));
+    this.end();
   }
 
   /** Answers a malformed stream with an ERROR and closes this connection; the server carries on. */
@@ -243,6 +310,10 @@ export class Connection implements Waiter, WorkerConn {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#frameTimer?.cancel();
+    this.#identifyTimer?.cancel();
+    this.#budget.release(this.#reserved);
+    this.#reserved = 0;
     const engine = this.ctx.engine;
     for (const job of this.attached) engine.detach(job, this);
     this.attached.clear();

@@ -11,6 +11,8 @@ const STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.QUEUE_FULL]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.STORE_BUSY]: 503,
+  [ErrorCode.BAD_FUNCTION_NAME]: 400,
+  [ErrorCode.TOO_MANY_FUNCTIONS]: 503,
 };
 
 export function registerErrorHandler(app: FastifyInstance): void {

@@ -199,6 +199,12 @@ export class Metrics {
   #counts(fn: string): FunctionCounts {
     let c = this.#byFn.get(fn);
     if (c === undefined) {
+      // Series follow the function cap: counts of forgotten functions go (a counter reset to scrapers).
+      const cap = this.#engine.functions.limits.maxFunctions;
+      if (cap > 0 && this.#byFn.size >= cap) {
+        const live = new Set([...this.#engine.functions.all()].map((f) => f.name));
+        for (const name of this.#byFn.keys()) if (!live.has(name)) this.#byFn.delete(name);
+      }
       c = new FunctionCounts();
       this.#byFn.set(fn, c);
     }

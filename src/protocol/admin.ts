@@ -1,6 +1,8 @@
 // Admin text protocol: line -> command, and the byte-exact reply shapes of gearmand 1.1
 // (shared/reference/gearman-admin-protocol.md §1-2).
 
+import { escapeControls } from '../escape.js';
+
 export type AdminCommand =
   | { kind: 'status' }
   | { kind: 'prioritystatus' }
@@ -24,9 +26,12 @@ export const err = (code: string, text?: string): string => (text === undefined 
 /** A listing: each line ends in LF, then the line `.` (gearman-admin-protocol.md §1). */
 export const listing = (lines: readonly string[]): string => (lines.length === 0 ? '.\n' : `${lines.join('\n')}\n.\n`);
 
-const unknownCommand = (word: string): string => err('UNKNOWN_COMMAND', `Unknown+server+command${word}`);
+/** Free text in an ERR line: words joined by `+` as gearmand does, controls escaped. */
+export const plusEncode = (text: string): string => escapeControls(text).replaceAll(' ', '+');
+
+const unknownCommand = (word: string): string => err('UNKNOWN_COMMAND', `Unknown+server+command${plusEncode(word)}`);
 const incomplete = (word: string): string =>
-  err('INVALID_ARGUMENTS', `An+incomplete+set+of+arguments+was+sent+to+this+command+${word}`);
+  err('INVALID_ARGUMENTS', `An+incomplete+set+of+arguments+was+sent+to+this+command+${plusEncode(word)}`);
 
 /** gearmand's atoi with negatives meaning "unlimited" (0). */
 function limitNumber(text: string | undefined): number {

@@ -36,6 +36,14 @@ export class Decoder {
   }
 
   /**
+   * Bytes the unfinished packet needs in all (its header included, as declared once the header is in);
+   * 0 when nothing unfinished is buffered. Callers reserve memory for it before the body arrives.
+   */
+  get unfinished(): number {
+    return this.#buffered > 0 ? Math.max(this.#needed, this.#buffered) : 0;
+  }
+
+  /**
    * Why the stream broke after the frames the last push() returned (gearmand, too, handles the good
    * packets that precede a bad one before it closes); null while the stream is sound.
    */

@@ -10,11 +10,10 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { encodePacket, type Arg } from '../../src/protocol/encoder.js';
-import { ARG_COUNT, PacketType, type PacketTypeNumber } from '../../src/protocol/packets.js';
 import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
+import { fuzzPiece, pick } from '../helpers/hostile-frames.js';
 import { prng, randInt } from '../helpers/vectors.js';
-import { MAGIC_REQ, MAGIC_RES, peerFor, rawHeader, serverFor } from './util.js';
+import { peerFor, serverFor } from './util.js';
 
 const BUDGET_MS = Number(process.env.LAZARET_FUZZ_MS ?? 3000);
 const BASE_SEED = Number(process.env.LAZARET_FUZZ_SEED ?? 0x5eed_0bad);
@@ -22,135 +21,8 @@ const FUZZERS = 8;
 const MAX_CONNECTIONS_PER_FUZZER = 400;
 /** Real work lives under a name no fuzz frame contains, so no fuzz bytes can steal or limit it. */
 const REAL_FN = 'real-work-7f3a9c';
-const LIMITS = { maxFrameBytes: 64 * 1024, maxPayloadBytes: 32 * 1024, maxLineBytes: 1024 };
-const ALL_TYPES = Object.values(PacketType) as PacketTypeNumber[];
-
-type Rand = () => number;
-const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
-
-function randomBytes(rand: Rand, n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
-  return b;
-}
-
-const ABSURD_NUMBERS = ['0', '-1', '1', '999', '4294967295', '4294967296', '18446744073709551616', '-9223372036854775808', '1e400', 'NaN', '0x7fffffff', ' 12', '99999999999999999999999', ''];
-
-function randomArg(rand: Rand): Arg {
-  switch (randInt(rand, 0, 7)) {
-    case 0:
-      return `fz-${randInt(rand, 0, 5)}`;
-    case 1:
-      return `H:test:${randInt(rand, 0, 3000)}`;
-    case 2:
-      return pick(rand, ABSURD_NUMBERS);
-    case 3:
-      return randomBytes(rand, randInt(rand, 0, 40));
-    case 4:
-      return '';
-    case 5:
-      return 'x'.repeat(randInt(rand, 60, 70));
-    case 6:
-      return pick(rand, ['exceptions', 'EXCEPTIONS', 'bogus-option', '-']);
-    default:
-      return Buffer.alloc(randInt(rand, 0, 3000), randInt(rand, 0, 255));
-  }
-}
-
-/** A well-formed request of any type, with arguments drawn from hostile pools. */
-function validFrame(rand: Rand, magic: 'REQ' | 'RES' = 'REQ'): Buffer {
-  const type = pick(rand, ALL_TYPES);
-  const args: Arg[] = [];
-  for (let i = 0; i < ARG_COUNT[type]; i++) args.push(randomArg(rand));
-  if (type === PacketType.SUBMIT_JOB_EPOCH || type === PacketType.CAN_DO_TIMEOUT) {
-    args[type === PacketType.SUBMIT_JOB_EPOCH ? 2 : 1] = pick(rand, ABSURD_NUMBERS);
-  }
-  return encodePacket(magic, type, args);
-}
-
-const ADMIN_WORDS = [
-  'status', 'prioritystatus', 'workers', 'version', 'verbose', 'getpid', 'show jobs', 'show unique jobs', 'show',
-  'show nothing', 'create function fz-1', 'drop function fz-2', 'drop function', 'maxqueue fz-3 1', 'maxqueue fz-4 2 1 0',
-  'maxqueue', 'cancel job H:other:1', 'cancel job', 'cancel x y', 'auth nope', 'auth', 'STATUS', ' status', '', 'bogus',
-  'workers extra words', 'verbose 1 2 3',
-];
-
-function adminLine(rand: Rand): Buffer {
-  switch (randInt(rand, 0, 3)) {
-    case 0:
-      return Buffer.from(`${pick(rand, ADMIN_WORDS)}\r\n`);
-    case 1:
-      return Buffer.from(`${pick(rand, ADMIN_WORDS)} ${'z'.repeat(randInt(rand, 0, 2 * LIMITS.maxLineBytes))}\n`);
-    case 2: {
-      // Printable noise that does not start with NUL, so it is read as text.
-      const noise = randomBytes(rand, randInt(rand, 1, 200)).map((b) => (b === 0 || b === 0x0a ? 0x41 : b));
-      return Buffer.concat([noise, Buffer.from(rand() < 0.5 ? '\n' : '')]);
-    }
-    default:
-      return Buffer.from(`${'q'.repeat(randInt(rand, LIMITS.maxLineBytes, LIMITS.maxLineBytes + 500))}`);
-  }
-}
-
-function mutate(rand: Rand, frame: Buffer): Buffer {
-  const out = Buffer.from(frame);
-  const flips = randInt(rand, 1, 4);
-  for (let i = 0; i < flips; i++) {
-    const at = randInt(rand, 0, out.length - 1);
-    switch (randInt(rand, 0, 2)) {
-      case 0:
-        out[at] = Math.floor(rand() * 256);
-        break;
-      case 1:
-        if (out.length >= 12) out.writeUInt32BE(Math.floor(rand() * 0x1_0000_0000), 8);
-        break;
-      default:
-        if (out.length >= 12) out.writeUInt32BE(pick(rand, [0, 43, 0x80000000, 0xffffffff, randInt(rand, 0, 100)]), 4);
-    }
-  }
-  return out;
-}
-
-/** One hostile piece of input; some kinds end the useful life of the connection (which is fine). */
-function fuzzPiece(rand: Rand): Buffer {
-  switch (randInt(rand, 0, 11)) {
-    case 0:
-    case 1:
-      return validFrame(rand);
-    case 2:
-      return rawHeader(MAGIC_REQ, pick(rand, [0, 43, 44, 255, 0x80000000, 0xfffffffe, 0xffffffff]), randInt(rand, 0, 3) === 0 ? 0xffffffff : 0);
-    case 3: {
-      // Declared length far beyond the data that follows (under and over the frame limit).
-      const type = pick(rand, ALL_TYPES);
-      const length = rand() < 0.5 ? randInt(rand, 100, LIMITS.maxFrameBytes) : randInt(rand, LIMITS.maxFrameBytes + 1, 0xffffffff);
-      return rawHeader(MAGIC_REQ, type, length, randomBytes(rand, randInt(rand, 0, 20)));
-    }
-    case 4: {
-      const frame = validFrame(rand);
-      return frame.subarray(0, randInt(rand, 1, Math.max(1, frame.length - 1)));
-    }
-    case 5:
-      return rawHeader(pick(rand, [0x00524553 ^ 0x100, 0x00000000, 0x00ffffff, 0x00524552]), pick(rand, ALL_TYPES), randInt(rand, 0, 8), randomBytes(rand, 8));
-    case 6:
-      return validFrame(rand, 'RES');
-    case 7:
-      return adminLine(rand);
-    case 8:
-      return mutate(rand, validFrame(rand));
-    case 9:
-      return encodePacket('REQ', pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_EXCEPTION, PacketType.WORK_STATUS, PacketType.WORK_DATA]), [
-        `H:test:${randInt(rand, 0, 100000)}`,
-        ...(randInt(rand, 0, 1) ? ['1', '2'] : ['r']),
-      ].slice(0, 3));
-    case 10:
-      return Buffer.concat([
-        encodePacket('REQ', PacketType.CAN_DO_TIMEOUT, [`fz-${randInt(rand, 0, 5)}`, pick(rand, ABSURD_NUMBERS)]),
-        encodePacket('REQ', PacketType.SUBMIT_JOB_EPOCH, [`fz-${randInt(rand, 0, 5)}`, '', pick(rand, ABSURD_NUMBERS), 'e']),
-        encodePacket('REQ', pick(rand, [PacketType.GRAB_JOB, PacketType.PRE_SLEEP, PacketType.GRAB_JOB_ALL])),
-      ]);
-    default:
-      return randomBytes(rand, randInt(rand, 1, 64));
-  }
-}
+// Short deadlines, so stalled frames and silent connections are closed within the run.
+const LIMITS = { maxFrameBytes: 64 * 1024, maxPayloadBytes: 32 * 1024, maxLineBytes: 1024, frameTimeoutMs: 500, identifyTimeoutMs: 2000 };
 
 interface FuzzResult {
   seed: number;
@@ -168,7 +40,7 @@ async function fuzzConnection(port: number, seed: number): Promise<FuzzResult> {
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await once(socket, 'connect');
   const pieces = randInt(rand, 1, 12);
-  const data = Buffer.concat(Array.from({ length: pieces }, () => fuzzPiece(rand)));
+  const data = Buffer.concat(Array.from({ length: pieces }, () => fuzzPiece(rand, LIMITS)));
   let at = 0;
   while (at < data.length && !socket.destroyed) {
     const n = randInt(rand, 1, Math.max(1, Math.min(data.length - at, 4096)));

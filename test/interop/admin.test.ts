@@ -110,7 +110,8 @@ test('gearadmin --cancel-job takes a queued background job out and fails a waiti
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'cancelled');
   assert.deepEqual(linesOf(await admin(t, '--show-jobs'), `${bgHandle}\t`), []);
-  assert.deepEqual(linesOf(await admin(t, '--status'), 'adm_cancel\t'), ['adm_cancel\t0\t0\t0']);
+  // With no job and no worker left, the function is forgotten (gearmand would list it forever).
+  assert.deepEqual(linesOf(await admin(t, '--status'), 'adm_cancel\t'), []);
   const again = await gearadmin(t, port, '--cancel-job', bgHandle!);
   assert.equal(again.stderr, 'Error: UNKNOWN_JOB\r\n');
 

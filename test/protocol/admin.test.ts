@@ -162,8 +162,8 @@ describe('admin: parseAdminLine', () => {
       ['', unknown('')],
       [' status', unknown('')],
       ['  status', unknown('')],
-      // Tabs are not separators.
-      ['status\tx', unknown('status\tx')],
+      // Tabs are not separators; echoed control characters are escaped.
+      ['status\tx', unknown('status\\x09x')],
       ['jobs', unknown('jobs')],
     ]);
     const bogus = parseAdminLine('bogus');

@@ -3,9 +3,11 @@
 // By default it calls `lazaret.check` with a fresh payload and expects it back: any Worker created with
 // `check: true` answers it (docs/client.md).
 
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Client, CHECK_FUNCTION, ClientErrorCode, isClientError, JobError } from '../../client/index.js';
-import { durationArg } from '../format.js';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import { durationArg, safe } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface CheckOptions {
@@ -14,6 +16,25 @@ export interface CheckOptions {
   payload?: string;
   expect?: string;
   timeout?: string;
+  /** TLS to the Gearman servers, with gearmand's flag names. */
+  ssl?: boolean;
+  sslCaFile?: string;
+  sslCertificate?: string;
+  sslKey?: string;
+}
+
+/** TLS options from the flags (files read here), or false for plain text. */
+function tlsFrom(opts: CheckOptions): { ca?: Buffer; cert?: Buffer; key?: Buffer } | false {
+  if (!opts.ssl && opts.sslCaFile === undefined && opts.sslCertificate === undefined) return false;
+  const read = (file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new LazaretError(ErrorCode.BAD_REQUEST, `Cannot read ${file}: ${(err as Error).message}`, { hint: '--ssl-ca-file, --ssl-certificate and --ssl-key take PEM files' });
+    }
+  };
+  return { ca: read(opts.sslCaFile), cert: read(opts.sslCertificate), key: read(opts.sslKey) };
 }
 
 /** Exit codes, documented in the README and docs/client.md. */
@@ -26,12 +47,13 @@ export async function runCheck(opts: CheckOptions, io: CliIO): Promise<number> {
   const expect = opts.expect ?? (fn === CHECK_FUNCTION ? payload : undefined);
   const client = new Client({
     servers: opts.server ?? '127.0.0.1:4730',
+    tls: tlsFrom(opts),
     connectTimeoutMs: Math.min(5_000, timeoutMs),
     requestTimeoutMs: Math.min(10_000, timeoutMs),
     jobTimeoutMs: timeoutMs,
   });
   const fail = (code: number, text: string): number => {
-    io.err(`lazaret check: FAILED: ${text}\n`);
+    io.err(`lazaret check: FAILED: ${safe(text)}\n`);
     return code;
   };
   try {
@@ -48,7 +70,7 @@ export async function runCheck(opts: CheckOptions, io: CliIO): Promise<number> {
     if (expect !== undefined && result !== expect) {
       return fail(CheckExit.FAILED, `${fn} on ${job.server} answered ${JSON.stringify(cut(result))}, expected ${JSON.stringify(cut(expect))}`);
     }
-    io.out(`lazaret check: ok: ${fn} on ${job.server} answered in ${ms} ms (${workers.count} workers registered)\n`);
+    io.out(`lazaret check: ok: ${safe(fn)} on ${job.server} answered in ${ms} ms (${workers.count} workers registered)\n`);
     return CheckExit.OK;
   } catch (err) {
     if (err instanceof JobError) return fail(CheckExit.FAILED, err.message);

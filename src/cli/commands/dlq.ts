@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { ApiClient, type ApiOptions } from '../api.js';
-import { ago, table, timeArg } from '../format.js';
+import { ago, safe, safeJson, safeLines, table, timeArg } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface FilterOptions {
@@ -71,7 +71,7 @@ export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolea
   const params = new URLSearchParams({ ...filterBody(opts), limit: opts.limit ?? '1000' });
   const res = await api.request<{ total: number; entries: Summary[] }>('GET', `/api/quarantine?${params}`);
   if (opts.json) {
-    io.out(`${JSON.stringify(res.entries, null, 2)}\n`);
+    io.out(`${safeJson(res.entries, 2)}\n`);
     return 0;
   }
   if (res.entries.length === 0) {
@@ -100,7 +100,7 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
     const h = await api.request<History & { id: number }>('GET', `/api/quarantine/${n}/history`).catch(() => {
       throw err;
     });
-    if (opts.json) io.out(`${JSON.stringify(h, null, 2)}\n`);
+    if (opts.json) io.out(`${safeJson(h, 2)}\n`);
     else {
       io.out(`id:           ${n} (no longer in quarantine)\n`);
       printHistory(h, io);
@@ -108,7 +108,7 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
     return 0;
   }
   if (opts.json) {
-    io.out(`${JSON.stringify(e, null, 2)}\n`);
+    io.out(`${safeJson(e, 2)}\n`);
     return 0;
   }
   const lines = [
@@ -126,7 +126,7 @@ export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean },
     `  ${JSON.stringify(e.payloadPreview)}`,
     `attempts:     ${e.attemptList.length}${e.lives.length > 0 ? ` (this life; ${e.lives.length} earlier below)` : ''}`,
   ];
-  io.out(`${lines.join('\n')}\n`);
+  io.out(safeLines(lines));
   if (e.attemptList.length > 0) io.out(attemptTable(e.attemptList));
   printHistory(e, io);
   return 0;
@@ -141,7 +141,7 @@ function attemptTable(attempts: Attempt[]): string {
 
 function printHistory(h: History, io: CliIO): void {
   for (const life of h.lives) {
-    io.out(`\nlife ${life.life}: ${life.end}${life.detail ? ` (${life.detail})` : ''}, ended ${life.endedAt}, then ${life.endedBy}\n`);
+    io.out(`\n${safe(`life ${life.life}: ${life.end}${life.detail ? ` (${life.detail})` : ''}, ended ${life.endedAt}, then ${life.endedBy}`)}\n`);
     if (life.attempts.length > 0) io.out(attemptTable(life.attempts));
   }
   if (h.audit.length > 0) {
@@ -167,8 +167,8 @@ export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOption
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
   const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
-  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
-  else io.out(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}\n`);
+  if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
+  else io.out(safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`) + '\n');
   if (args.length > 0 && res.requeued.length < args.length) {
     io.err(`not found in quarantine: ${args.filter((a) => !res.requeued.some((j) => String(j.id) === a)).join(', ')}\n`);
     return 1;
@@ -181,8 +181,8 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
   const [n] = ids([id]);
   const payload = opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile);
   const res = await api.request<{ requeued: { id: number; handle: string }[] }>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
-  if (opts.json) io.out(`${JSON.stringify(res.requeued, null, 2)}\n`);
-  else io.out(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}\n`);
+  if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
+  else io.out(safe(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}`) + '\n');
   return 0;
 }
 
@@ -190,7 +190,7 @@ export async function dlqPurge(args: string[], opts: ApiOptions & FilterOptions 
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
   const res = await api.request<{ purged: number }>('POST', '/api/quarantine/purge', body);
-  io.out(opts.json ? `${JSON.stringify(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
+  io.out(opts.json ? `${safeJson(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
   return 0;
 }
 

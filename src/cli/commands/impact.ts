@@ -2,7 +2,7 @@
 // quarantined — through the server's HTTP API (/api/impact).
 
 import { ApiClient, type ApiOptions } from '../api.js';
-import { csvLine, duration, table } from '../format.js';
+import { csvLine, duration, safe, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface ImpactOptions extends ApiOptions {
@@ -37,7 +37,7 @@ export async function impact(opts: ImpactOptions, io: CliIO): Promise<number> {
   if (opts.by) params.set('by', opts.by);
   const report = await api.request<ImpactReport>('GET', `/api/impact?${params}`);
   if (opts.json) {
-    io.out(`${JSON.stringify(report, null, 2)}\n`);
+    io.out(`${safeJson(report, 2)}\n`);
     return 0;
   }
   if (opts.csv) {
@@ -45,10 +45,10 @@ export async function impact(opts: ImpactOptions, io: CliIO): Promise<number> {
     return 0;
   }
   if (report.rows.length === 0) {
-    io.out(`no tag had jobs that waited longer than ${opts.waitedLongerThan ?? '5m'}, failed, expired or were quarantined since ${report.since}\n`);
+    io.out(`${safe(`no tag had jobs that waited longer than ${opts.waitedLongerThan ?? '5m'}, failed, expired or were quarantined since ${report.since}`)}\n`);
     return 0;
   }
-  io.out(`since ${report.since} until ${report.until}; worst first\n`);
+  io.out(`${safe(`since ${report.since} until ${report.until}; worst first`)}\n`);
   io.out(
     table(
       ['TAG', 'JOBS', `WAITED>${opts.waitedLongerThan ?? '5m'}`, 'FAILED', 'EXPIRED', 'QUARANTINED', 'WORST WAIT'],

@@ -2,7 +2,7 @@
 // quarantined — from the server's HTTP API; `--watch` redraws it in place every 2 s.
 
 import { ApiClient, type ApiOptions } from '../api.js';
-import { duration, table } from '../format.js';
+import { duration, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export interface StatusOptions extends ApiOptions {
@@ -55,13 +55,13 @@ export async function status(opts: StatusOptions, io: CliIO, signal?: AbortSigna
   const fetchFunctions = async (): Promise<FunctionRow[]> => (await api.request<{ functions: FunctionRow[] }>('GET', '/api/functions')).functions;
   if (!opts.watch) {
     const functions = await fetchFunctions();
-    io.out(opts.json ? `${JSON.stringify({ functions }, null, 2)}\n` : statusTable(functions));
+    io.out(opts.json ? `${safeJson({ functions }, 2)}\n` : statusTable(functions));
     return 0;
   }
   const stop = signal ?? interrupted();
   while (!stop.aborted) {
     const functions = await fetchFunctions();
-    io.out(opts.json ? `${JSON.stringify({ functions })}\n` : CLEAR + statusTable(functions));
+    io.out(opts.json ? `${safeJson({ functions })}\n` : CLEAR + statusTable(functions));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, REFRESH_MS);
       stop.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });

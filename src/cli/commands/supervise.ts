@@ -13,7 +13,7 @@ import { describeExit } from '../../supervisor/program.js';
 import { Reporter } from '../../supervisor/reporter.js';
 import { processAlive, readStates, StateFile, type FoundState } from '../../supervisor/state-file.js';
 import { Supervisor } from '../../supervisor/supervisor.js';
-import { table } from '../format.js';
+import { safe, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export async function runSupervise(command: string[], flags: SuperviseFlags, io: CliIO): Promise<number> {
@@ -125,7 +125,7 @@ function findStates(stateDir: string | undefined, io: CliIO): { dir: string; sta
 export async function superviseStatus(flags: StatusFlags, io: CliIO): Promise<number> {
   const { states } = findStates(flags.stateDir, io);
   if (flags.json) {
-    io.out(`${JSON.stringify(states.map((s) => ({ ...s.status, alive: s.alive })), null, 2)}\n`);
+    io.out(`${safeJson(states.map((s) => ({ ...s.status, alive: s.alive })), 2)}\n`);
     return states.some((s) => s.alive) ? 0 : 1;
   }
   const now = Date.now();
@@ -148,7 +148,7 @@ export async function superviseStatus(flags: StatusFlags, io: CliIO): Promise<nu
         ];
       }),
     );
-    io.out(`${head}\n${table(['PROGRAM', 'COPY', 'PID', 'UPTIME', 'RESTARTS', 'RECYCLED', 'FLAPPING', 'LAST EXIT'], rows)}\n`);
+    io.out(`${safe(head)}\n${table(['PROGRAM', 'COPY', 'PID', 'UPTIME', 'RESTARTS', 'RECYCLED', 'FLAPPING', 'LAST EXIT'], rows)}\n`);
   }
   return states.some((s) => s.alive) ? 0 : 1;
 }

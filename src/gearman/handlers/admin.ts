@@ -1,7 +1,9 @@
 // The admin text protocol (shared/reference/gearman-admin-protocol.md). Each reply is one write.
 
 import { tokenEquals } from '../../access.js';
-import { changesState, err, listing, OK, okValue, parseAdminLine, type AdminCommand } from '../../protocol/admin.js';
+import { isLazaretError } from '../../errors.js';
+import { escapeControls } from '../../escape.js';
+import { changesState, err, listing, OK, okValue, parseAdminLine, plusEncode, type AdminCommand } from '../../protocol/admin.js';
 import type { Connection } from '../connection.js';
 import { availableWorkers } from '../../core/worker.js';
 
@@ -38,19 +40,20 @@ function run(conn: Connection, cmd: AdminCommand): string {
       return cmd.reply;
     // The worker column counts workers that can take a job: a stuck one (docs/observability.md) is
     // left out, so a script that alerts on 0 workers sees the outage. The line format is gearmand's.
+    // Names, ids and unique keys come from peers: escaped, so none can forge a row or end a listing.
     case 'status':
-      return listing([...engine.functions.all()].map((f) => `${f.name}\t${f.total}\t${f.running}\t${availableWorkers(f)}`));
+      return listing([...engine.functions.all()].map((f) => `${escapeControls(f.name)}\t${f.total}\t${f.running}\t${availableWorkers(f)}`));
     case 'prioritystatus':
       return listing(
         [...engine.functions.all()].map(
-          (f) => `${f.name}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${availableWorkers(f)}`,
+          (f) => `${escapeControls(f.name)}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${availableWorkers(f)}`,
         ),
       );
     case 'workers':
       return listing(
         [...conn.ctx.connections].map((c) => {
           const fns = c.worker ? [...c.worker.abilities.keys()].reverse() : [];
-          return `${c.id} ${c.address} ${c.clientId} :${fns.map((f) => ` ${f}`).join('')}`;
+          return `${c.id} ${c.address} ${escapeControls(c.clientId)} :${fns.map((f) => ` ${escapeControls(f)}`).join('')}`;
         }),
       );
     case 'version':
@@ -60,13 +63,19 @@ function run(conn: Connection, cmd: AdminCommand): string {
     case 'getpid':
       return okValue(process.pid);
     case 'showJobs':
-      return listing([...engine.jobs()].map((j) => `${j.handle}\t${j.retries}\t0\t${j.durable ? 1 : 0}`));
+      return listing([...engine.jobs()].map((j) => `${escapeControls(j.handle)}\t${j.retries}\t0\t${j.durable ? 1 : 0}`));
     case 'showUniqueJobs':
-      return listing([...engine.jobs()].map((j) => j.unique));
+      // A unique that is exactly "." would end the listing early.
+      return listing([...engine.jobs()].map((j) => (j.unique === '.' ? '\\x2e' : escapeControls(j.unique))));
     case 'cancelJob':
       return engine.cancel(cmd.handle) ? OK : err('UNKNOWN_JOB');
     case 'createFunction':
-      engine.functions.ensure(cmd.name);
+      try {
+        engine.functions.admit(cmd.name).pinned = true;
+      } catch (e) {
+        if (!isLazaretError(e)) throw e;
+        return err(e.code === 'LAZ_TOO_MANY_FUNCTIONS' ? 'TOO_MANY_FUNCTIONS' : 'INVALID_FUNCTION_NAME', plusEncode(e.message));
+      }
       return OK;
     case 'dropFunction':
       switch (engine.dropFunction(cmd.name)) {

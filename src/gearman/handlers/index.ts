@@ -2,7 +2,7 @@
 // until it has a handler (STYLE §4.1). Sections cited are in shared/reference/gearman-protocol.md.
 
 import { errorPacket } from '../../protocol/encoder.js';
-import type { Frame, Packet, PacketTypeNumber } from '../../protocol/packets.js';
+import { PacketType, type Frame, type Packet, type PacketTypeNumber } from '../../protocol/packets.js';
 import type { Connection } from '../connection.js';
 import { handleAdminLine } from './admin.js';
 import { handleEcho, handleOption, handleSetClientId } from './options.js';
@@ -65,6 +65,7 @@ const HANDLERS: { readonly [T in PacketTypeNumber]: Handler } = {
 
 export function dispatch(conn: Connection, frame: Frame): void {
   if (frame.magic === 'TEXT') {
+    conn.identify();
     handleAdminLine(conn, frame.line);
     return;
   }
@@ -72,5 +73,9 @@ export function dispatch(conn: Connection, frame: Frame): void {
     conn.reply(errorPacket('INVALID_MAGIC', 'Request magic expected'));
     return;
   }
-  HANDLERS[(frame as Packet).type](conn, frame.args);
+  const type = (frame as Packet).type;
+  const handler = HANDLERS[type];
+  // An echo or a packet no client sends does not make a connection a client or a worker.
+  if (handler !== notExpected && type !== PacketType.ECHO_REQ) conn.identify();
+  handler(conn, frame.args);
 }

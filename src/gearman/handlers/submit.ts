@@ -9,6 +9,7 @@ import type { Priority } from '../../storage/types.js';
 import type { Connection } from '../connection.js';
 import type { Handler } from './index.js';
 import { nextScheduledTime } from './schedule.js';
+import { functionError } from './abilities.js';
 
 type SubmitType = Extract<PacketTypeName, `SUBMIT_${string}`>;
 
@@ -92,6 +93,7 @@ function submit(conn: Connection, req: SubmitRequest): void {
 }
 
 function submitError(err: unknown): Buffer {
+  if (isLazaretError(err, ErrorCode.BAD_FUNCTION_NAME) || isLazaretError(err, ErrorCode.TOO_MANY_FUNCTIONS)) return functionError(err);
   if (isLazaretError(err, ErrorCode.QUEUE_FULL)) return errorPacket('QUEUE_ERROR', 'Job queue is full');
   if (isLazaretError(err, ErrorCode.PAYLOAD_TOO_LARGE)) return errorPacket('ARGUMENT_TOO_LARGE', err.message);
   if (isLazaretError(err)) return errorPacket('QUEUE_ERROR', err.message);

@@ -2,6 +2,7 @@
 // what a web page polls, or streams, instead of asking the database (docs/http-api.md).
 
 import type { FastifyPluginAsync } from 'fastify';
+import { checkFunctionName } from '../../core/functions.js';
 import type { Job } from '../../core/job.js';
 import { MAX_TAG_LENGTH, MAX_TAGS } from '../../core/tags.js';
 import { checkTime, MAX_TIME_MS } from '../../core/times.js';
@@ -91,7 +92,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
       async (request, reply) => {
         const b = request.body;
         if (b.payload !== undefined && b.payloadBase64 !== undefined) throw badRequest('send payload or payloadBase64, not both');
-        if (b.function.includes('\0')) throw badRequest('function must not contain NUL');
+        checkFunctionName(b.function, ctx.config.limits.maxFunctionNameBytes);
         const unique = b.unique ?? '';
         if (Buffer.byteLength(unique) > ctx.config.limits.maxUniqueBytes || unique.includes('\0')) {
           throw badRequest(`unique must be at most ${ctx.config.limits.maxUniqueBytes} bytes, without NUL`);

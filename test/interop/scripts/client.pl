@@ -5,7 +5,8 @@
 #                                     complete | fail | exception
 #   bg|bg-high|bg-low FN PAYLOAD [UNIQUE]   background job; prints created with the handle
 #   status HANDLE                     GET_STATUS through get_status()
-# Prints one JSON line per event on stdout.
+# Prints one JSON line per event on stdout. With LAZARET_TLS_CA (and LAZARET_TLS_CERT, LAZARET_TLS_KEY) set,
+# it speaks TLS.
 use strict;
 use warnings;
 use Gearman::Client;
@@ -17,9 +18,17 @@ STDOUT->autoflush(1);
 my $json = JSON::PP->new->canonical;
 sub say_event { my (%event) = @_; print $json->encode(\%event), "\n"; }
 
+# TLS when LAZARET_TLS_CA is set (Gearman::Objects passes ca_file, cert_file, key_file to IO::Socket::SSL).
+sub job_server {
+    my ($port) = @_;
+    return "127.0.0.1:$port" unless $ENV{LAZARET_TLS_CA};
+    return { host => '127.0.0.1', port => $port, use_ssl => 1, ca_file => $ENV{LAZARET_TLS_CA},
+        ($ENV{LAZARET_TLS_CERT} ? (cert_file => $ENV{LAZARET_TLS_CERT}, key_file => $ENV{LAZARET_TLS_KEY}) : ()) };
+}
+
 my ($port, $mode, @args) = @ARGV;
 my $client = Gearman::Client->new(
-    job_servers => ["127.0.0.1:$port"],
+    job_servers => [job_server($port)],
     exceptions  => ($mode eq 'fg-exc' ? 1 : 0),
 );
 

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # A Perl (Gearman::Worker) worker for the interop tests.
 # Usage: perl worker.pl PORT NAME=BEHAVIOUR [NAME=BEHAVIOUR ...]
-# Prints one JSON line per event on stdout so the test can wait for it.
+# Prints one JSON line per event on stdout so the test can wait for it. With LAZARET_TLS_CA (and
+# LAZARET_TLS_CERT, LAZARET_TLS_KEY) set, it speaks TLS.
 use strict;
 use warnings;
 use Gearman::Worker;
@@ -12,8 +13,16 @@ STDOUT->autoflush(1);
 my $json = JSON::PP->new->canonical;
 sub say_event { my (%event) = @_; print $json->encode({ %event, pid => $$ }), "\n"; }
 
+# TLS when LAZARET_TLS_CA is set (Gearman::Objects passes ca_file, cert_file, key_file to IO::Socket::SSL).
+sub job_server {
+    my ($port) = @_;
+    return "127.0.0.1:$port" unless $ENV{LAZARET_TLS_CA};
+    return { host => '127.0.0.1', port => $port, use_ssl => 1, ca_file => $ENV{LAZARET_TLS_CA},
+        ($ENV{LAZARET_TLS_CERT} ? (cert_file => $ENV{LAZARET_TLS_CERT}, key_file => $ENV{LAZARET_TLS_KEY}) : ()) };
+}
+
 my ($port, @specs) = @ARGV;
-my $worker = Gearman::Worker->new(job_servers => ["127.0.0.1:$port"], client_id => "perl-worker-$$");
+my $worker = Gearman::Worker->new(job_servers => [job_server($port)], client_id => "perl-worker-$$");
 
 my %behaviours = (
     reverse => sub { my ($job) = @_; return scalar reverse $job->arg; },

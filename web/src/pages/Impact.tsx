@@ -7,6 +7,8 @@ import { replaceParams } from '../router.js';
 import type { Impact as ImpactReport, ImpactRow } from '../types.js';
 import { useApi } from '../use-api.js';
 import { Problem } from '../components/Problem.js';
+// The formula guard is shared with `lazaret impact --csv`.
+import { csvCell } from '../../../src/csv.js';
 
 const COLUMNS: [keyof ImpactRow, string][] = [
   ['tag', 'Tag'],
@@ -17,13 +19,6 @@ const COLUMNS: [keyof ImpactRow, string][] = [
   ['quarantined', 'Quarantined'],
   ['worstWaitMs', 'Worst wait (ms)'],
 ];
-
-function csvCell(v: unknown): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  // Tags come from job payloads: one that starts like a formula must stay text in a spreadsheet.
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 function toCsv(rows: ImpactRow[]): string {
   const lines = [COLUMNS.map(([k]) => k).join(',')];
