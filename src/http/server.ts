@@ -8,7 +8,7 @@ import type { HealthChecker } from '../core/health.js';
 import type { Connection } from '../gearman/connection.js';
 import cors from '@fastify/cors';
 import { Activity } from '../core/activity.js';
-import { registerAuth } from './auth.js';
+import { classifyRoutes, registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -38,6 +38,7 @@ export interface HttpServer {
 export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({ loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: ctx.config.limits.maxPayloadBytes * 2 + 65536 });
   registerErrorHandler(app);
+  classifyRoutes(app);
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
   if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
   registerAuth(app, ctx.config);
