@@ -73,6 +73,11 @@ export interface Config {
   http: {
     /** Origins allowed to call the API from a browser (CORS); empty = none. */
     corsOrigins: string[];
+    /**
+     * Host names, besides localhost / 127.0.0.1 / [::1], under which a loopback peer is trusted
+     * without the token (trustLoopback). Other names are what a DNS-rebinding page would send.
+     */
+    allowedHosts: string[];
     /** /health and /metrics follow the /api token rule when true. */
     protectHealth: boolean;
     protectMetrics: boolean;
@@ -123,7 +128,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], protectHealth: false, protectMetrics: false },
+    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10 },
     configFile: null,
@@ -398,8 +403,16 @@ function section(value: unknown, key: string, known: readonly string[], problems
 }
 
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'protectHealth', 'protectMetrics'], problems);
+  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics'], problems);
   if (r === null) return;
+  if (r.allowedHosts !== undefined) {
+    const hosts = r.allowedHosts;
+    if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(h))) {
+      problems.push({ key: 'http.allowedHosts', source: 'file', message: 'must be an array of host names such as "myhost.local" (no scheme, no port)' });
+    } else {
+      config.http.allowedHosts = hosts as string[];
+    }
+  }
   if (r.corsOrigins !== undefined) {
     const origins = r.corsOrigins;
     if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {

@@ -53,11 +53,33 @@ function guarded(auth: AuthClass | undefined, config: Readonly<Config>): boolean
   return false;
 }
 
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The host name a request was addressed to, lower case, without its port (`[::1]` keeps its brackets).
+ * null when the header is missing or malformed.
+ */
+export function hostName(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/i.exec(header.trim());
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/**
+ * A loopback peer is only trusted when it also addressed us by a loopback name: a web page whose own DNS
+ * name was rebound to 127.0.0.1 reaches us from loopback too, but with its own name in Host.
+ */
+export function loopbackTrusted(request: FastifyRequest, config: Readonly<Config>): boolean {
+  if (!config.trustLoopback || !isLoopback(request.socket.remoteAddress)) return false;
+  const name = hostName(request.headers.host);
+  return name !== null && (LOOPBACK_NAMES.has(name) || config.http.allowedHosts.some((h) => h.toLowerCase() === name));
+}
+
 export function authorize(request: FastifyRequest, config: Readonly<Config>): void {
   const token = config.adminToken;
   const given = bearerToken(request.headers.authorization);
   if (token !== null && given !== null && tokenEquals(given, token)) return;
-  if (config.trustLoopback && isLoopback(request.socket.remoteAddress)) return;
+  if (loopbackTrusted(request, config)) return;
   if (token === null) {
     throw new LazaretError(ErrorCode.UNAUTHORIZED, 'The API is open to loopback only until an admin token is configured', {
       hint: 'set adminToken (LAZARET_ADMIN_TOKEN) on the server and send it as "Authorization: Bearer TOKEN"',

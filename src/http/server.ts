@@ -9,6 +9,7 @@ import type { Connection } from '../gearman/connection.js';
 import cors from '@fastify/cors';
 import { Activity } from '../core/activity.js';
 import { classifyRoutes, registerAuth } from './auth.js';
+import { registerBrowserGuards } from './browser.js';
 import { registerErrorHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -41,6 +42,7 @@ export async function buildApp(ctx: HttpContext): Promise<FastifyInstance> {
   classifyRoutes(app);
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
   if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
+  registerBrowserGuards(app, ctx.config);
   registerAuth(app, ctx.config);
   await registerOpenApi(app);
   const activity = new Activity(ctx.engine);

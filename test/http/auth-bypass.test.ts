@@ -4,28 +4,13 @@
 // this file.
 
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { test } from 'node:test';
 import { routeTable } from '../../src/http/auth.js';
 import { startHttp } from '../../src/http/server.js';
 import { startTestServer } from '../helpers/server.js';
+import { rawRequest } from './helpers.js';
 
 const TOKEN = 'a-long-enough-admin-token';
-
-/** Sends the path byte for byte (fetch would normalise dots and case of escapes). */
-export function rawRequest(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: body === undefined ? headers : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** A concrete path for a route pattern: every `:param` and `*` becomes a plain word. */
 function concrete(url: string): string {
