@@ -81,6 +81,12 @@ export interface Config {
     /** /health and /metrics follow the /api token rule when true. */
     protectHealth: boolean;
     protectMetrics: boolean;
+    /** Job event streams (SSE) open at once, in all. */
+    maxEventStreams: number;
+    /** Job event streams open at once on one job. */
+    maxEventStreamsPerJob: number;
+    /** Bytes waiting for a slow event-stream reader before its stream is closed. */
+    maxEventStreamBytes: number;
   };
   health: {
     /** How often the checks run by themselves, ms (at most 60 s). */
@@ -128,7 +134,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false },
+    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024 },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10 },
     configFile: null,
@@ -402,8 +408,10 @@ function section(value: unknown, key: string, known: readonly string[], problems
   return r;
 }
 
+const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes'] as const;
+
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics'], problems);
+  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', ...HTTP_COUNTS], problems);
   if (r === null) return;
   if (r.allowedHosts !== undefined) {
     const hosts = r.allowedHosts;
@@ -425,6 +433,12 @@ function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
     if (r[k] === undefined) continue;
     if (typeof r[k] !== 'boolean') problems.push({ key: `http.${k}`, source: 'file', message: 'must be true or false' });
     else config.http[k] = r[k];
+  }
+  for (const k of HTTP_COUNTS) {
+    if (r[k] === undefined) continue;
+    const min = k === 'maxEventStreamBytes' ? 1024 : 1;
+    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < min) problems.push({ key: `http.${k}`, source: 'file', message: `must be a whole number >= ${min}` });
+    else config.http[k] = r[k] as number;
   }
 }
 

@@ -10,6 +10,7 @@ const STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.BAD_REQUEST]: 400,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.QUEUE_FULL]: 503,
+  [ErrorCode.TOO_MANY_STREAMS]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.STORE_BUSY]: 503,
 };

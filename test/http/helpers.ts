@@ -54,15 +54,18 @@ export class SseReader {
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true });
+        // Scanned by offset and cut once per chunk: a reader that fell behind gets megabytes at once.
+        let start = 0;
         let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
+        while ((end = buffer.indexOf('\n\n', start)) !== -1) {
+          const block = buffer.slice(start, end);
+          start = end + 2;
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (event !== undefined && data !== undefined) this.events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-          this.#notify();
         }
+        buffer = buffer.slice(start);
+        this.#notify();
       }
     } catch {
       // aborted
