@@ -55,6 +55,11 @@ export interface Config {
    * remote peers look local.
    */
   trustLoopback: boolean;
+  /**
+   * Start even though a port listens beyond loopback with no adminToken. The Gearman protocol has no
+   * authentication of its own, so this is a choice an operator makes out loud.
+   */
+  allowUnauthenticated: boolean;
   /** Treat every connection as if it sent OPTION_REQ exceptions (gearmand --exceptions). */
   exceptionsByDefault: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -117,6 +122,7 @@ export function defaultConfig(): Config {
     handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
     adminToken: null,
     trustLoopback: true,
+    allowUnauthenticated: false,
     exceptionsByDefault: false,
     logLevel: 'info',
     shutdownGraceMs: 30_000,
@@ -150,7 +156,31 @@ export interface ConfigFlags {
   httpPort?: string | number;
   db?: string;
   adminToken?: string;
+  allowUnauthenticated?: boolean;
   logLevel?: string;
+}
+
+/** The shortest admin token accepted: long enough that guessing it over the network is hopeless. */
+export const MIN_TOKEN_LENGTH = 16;
+
+function loopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Refuses a node that listens beyond loopback with nobody's token: its admin commands and API would be
+ * loopback-only while the Gearman port is open to the network, which is rarely what was meant.
+ */
+export function checkExposure(config: Readonly<Config>): void {
+  if (config.adminToken !== null || config.allowUnauthenticated) return;
+  const open = [`host ${config.host}`, ...(config.httpPort === null ? [] : [`httpHost ${config.httpHost}`])].filter((s) => !loopbackHost(s.slice(s.indexOf(' ') + 1)));
+  if (open.length === 0) return;
+  throw new LazaretError(ErrorCode.CONFIG_INVALID, `Listening beyond loopback (${open.join(', ')}) with no adminToken`, {
+    hint:
+      'set adminToken (at least 16 characters; --token-file or LAZARET_ADMIN_TOKEN_FILE keeps it out of `ps`), or start with --allow-unauthenticated ' +
+      '("allowUnauthenticated": true) if anyone who can reach the ports may use them. The Gearman protocol has no authentication: use TLS with client certificates or a private network (docs/security.md)',
+  });
 }
 
 type Source = 'file' | 'env' | 'flag';
@@ -208,6 +238,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('db', flags.db, 'flag');
   set('adminToken', flags.adminToken, 'flag');
   set('logLevel', flags.logLevel, 'flag');
+  if (env.LAZARET_ALLOW_UNAUTHENTICATED !== undefined && env.LAZARET_ALLOW_UNAUTHENTICATED !== '') {
+    applyScalar(config, 'allowUnauthenticated', ['1', 'true', 'yes'].includes(env.LAZARET_ALLOW_UNAUTHENTICATED.toLowerCase()), 'env', problems);
+  }
+  if (flags.allowUnauthenticated === true) config.allowUnauthenticated = true;
 
   if (problems.length > 0) {
     const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : 'command line'}): ${p.message}`);
@@ -215,6 +249,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       hint: 'see README "Configuration" for every key and its default',
     });
   }
+  checkExposure(config);
   return deepFreeze(config);
 }
 
@@ -243,6 +278,9 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
     case 'adminToken':
     case 'quarantineFunction':
       if (value !== null && (typeof value !== 'string' || value === '')) return bad('must be a non-empty string or null');
+      if (key === 'adminToken' && typeof value === 'string' && value.length < MIN_TOKEN_LENGTH) {
+        return bad(`must be at least ${MIN_TOKEN_LENGTH} characters (e.g. the output of \`openssl rand -hex 16\`), got ${value.length}`);
+      }
       config[key] = value as string | null;
       return;
     case 'logLevel':
@@ -257,6 +295,7 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
       return;
     case 'exceptionsByDefault':
     case 'trustLoopback':
+    case 'allowUnauthenticated':
       if (typeof value !== 'boolean') return bad('must be true or false');
       config[key] = value;
       return;

@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.js';
+import { checkExposure, type Config } from './config.js';
 import type { Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
 import { HealthChecker } from './core/health.js';
@@ -43,6 +43,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
+  checkExposure(config);
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
   const store = opts.store ?? new SqliteStore({ path: config.db, synchronous: config.synchronous });
   await store.open();

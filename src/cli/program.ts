@@ -27,7 +27,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--http-host <addr>', 'HTTP listen address (default 127.0.0.1)')
     .option('--http-port <port>', 'HTTP port (default 4731; "off" = no HTTP)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
-    .option('--admin-token <token>', 'token for admin actions from beyond loopback (env LAZARET_ADMIN_TOKEN)')
+    .option('--admin-token <token>', 'token for admin actions from beyond loopback, at least 16 characters (env LAZARET_ADMIN_TOKEN)')
+    .option('--allow-unauthenticated', 'start even though a port listens beyond loopback with no admin token (env LAZARET_ALLOW_UNAUTHENTICATED=1)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (opts) => {
       // Loaded on demand: the other commands only talk HTTP and should start fast.
