@@ -7,6 +7,7 @@ import type { HealthRule } from './core/health.js';
 import type { BackoffPolicy, PolicyRule } from './core/policy.js';
 import type { TagRule } from './core/tags.js';
 import { ErrorCode, LazaretError } from './errors.js';
+import { readSecretFile } from './token-file.js';
 
 export interface Limits {
   /** Largest binary packet body accepted, bytes. */
@@ -156,6 +157,8 @@ export interface ConfigFlags {
   httpPort?: string | number;
   db?: string;
   adminToken?: string;
+  /** A file holding the admin token (kept out of `ps`). */
+  tokenFile?: string;
   allowUnauthenticated?: boolean;
   logLevel?: string;
 }
@@ -224,12 +227,21 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     if (value === undefined || value === '') return;
     applyScalar(config, key, value, source, problems);
   };
+  function setTokenFile(path: string | undefined, source: Source): void {
+    if (path === undefined || path === '') return;
+    try {
+      applyScalar(config, 'adminToken', readSecretFile(path, 'admin token'), source, problems);
+    } catch (err) {
+      problems.push({ key: 'adminToken', source, message: (err as Error).message });
+    }
+  }
   set('host', env.LAZARET_HOST, 'env');
   set('port', env.LAZARET_PORT, 'env');
   set('httpHost', env.LAZARET_HTTP_HOST, 'env');
   set('httpPort', env.LAZARET_HTTP_PORT, 'env');
   set('db', env.LAZARET_DB, 'env');
   set('adminToken', env.LAZARET_ADMIN_TOKEN, 'env');
+  setTokenFile(env.LAZARET_ADMIN_TOKEN_FILE, 'env');
   set('logLevel', env.LAZARET_LOG_LEVEL, 'env');
   set('host', flags.host, 'flag');
   set('port', flags.port, 'flag');
@@ -237,6 +249,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('httpPort', flags.httpPort, 'flag');
   set('db', flags.db, 'flag');
   set('adminToken', flags.adminToken, 'flag');
+  setTokenFile(flags.tokenFile, 'flag');
   set('logLevel', flags.logLevel, 'flag');
   if (env.LAZARET_ALLOW_UNAUTHENTICATED !== undefined && env.LAZARET_ALLOW_UNAUTHENTICATED !== '') {
     applyScalar(config, 'allowUnauthenticated', ['1', 'true', 'yes'].includes(env.LAZARET_ALLOW_UNAUTHENTICATED.toLowerCase()), 'env', problems);

@@ -1,11 +1,22 @@
 // The CLI's way to a running server: its HTTP API (--server / LAZARET_URL, --token / LAZARET_TOKEN).
 
 import { ErrorCode, LazaretError } from '../errors.js';
+import { readSecretFile } from '../token-file.js';
 import type { CliIO } from './io.js';
 
 export interface ApiOptions {
   server?: string;
   token?: string;
+  tokenFile?: string;
+}
+
+/** --token, --token-file, LAZARET_TOKEN, LAZARET_TOKEN_FILE: the first one given. */
+export function pickToken(opts: { token?: string; tokenFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  if (opts.token) return opts.token;
+  if (opts.tokenFile) return readSecretFile(opts.tokenFile);
+  if (env.LAZARET_TOKEN) return env.LAZARET_TOKEN;
+  if (env.LAZARET_TOKEN_FILE) return readSecretFile(env.LAZARET_TOKEN_FILE);
+  return undefined;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:4731';
@@ -16,7 +27,7 @@ export class ApiClient {
 
   constructor(opts: ApiOptions, io: CliIO) {
     this.base = (opts.server ?? io.env.LAZARET_URL ?? DEFAULT_URL).replace(/\/+$/, '');
-    this.#token = opts.token ?? io.env.LAZARET_TOKEN;
+    this.#token = pickToken(opts, io.env);
   }
 
   async request<T>(method: string, path: string, body?: unknown, raw?: Buffer): Promise<T> {

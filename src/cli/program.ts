@@ -28,6 +28,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--http-port <port>', 'HTTP port (default 4731; "off" = no HTTP)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
     .option('--admin-token <token>', 'token for admin actions from beyond loopback, at least 16 characters (env LAZARET_ADMIN_TOKEN)')
+    .option('--token-file <file>', 'read the admin token from this file, so it is not seen in `ps` (env LAZARET_ADMIN_TOKEN_FILE)')
     .option('--allow-unauthenticated', 'start even though a port listens beyond loopback with no admin token (env LAZARET_ALLOW_UNAUTHENTICATED=1)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .action(async (opts) => {
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     cmd
       .option('--server <url>', 'server HTTP address (env LAZARET_URL, default http://127.0.0.1:4731)')
       .option('--token <token>', 'admin token, needed from beyond loopback (env LAZARET_TOKEN)')
+      .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
       .option('--json', 'print JSON instead of a table');
   const filters = (cmd: Command): Command =>
     cmd
@@ -86,6 +88,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--name <name>', 'name of the one program (default: from the command)')
     .option('--server <url>', 'Lazaret HTTP address to report to (env LAZARET_URL, default http://127.0.0.1:4731)')
     .option('--token <token>', 'admin token, needed to report from beyond loopback (env LAZARET_TOKEN)')
+    .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
     .option('--id <id>', 'this supervisor\'s id in reports and its state file (default HOST:PROGRAMS)')
     .option('--state-dir <dir>', 'where `supervise status` finds this supervisor (default ./data/supervise)')
     .option('--stop-grace <duration>', 'SIGTERM to SIGKILL, e.g. 10s (default 10s)')

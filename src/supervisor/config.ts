@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseDuration } from '../config.js';
 import { ErrorCode, LazaretError } from '../errors.js';
+import { readSecretFile } from '../token-file.js';
 
 export interface ProgramConfig {
   name: string;
@@ -51,6 +52,7 @@ export interface SuperviseFlags {
   id?: string;
   server?: string;
   token?: string;
+  tokenFile?: string;
   stateDir?: string;
   reportInterval?: string;
   settle?: string;
@@ -251,7 +253,22 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
 
   const server = text('server', pick(flags.server, 'server', env.LAZARET_URL), DEFAULT_SERVER).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(server)) problems.add('server', 'settings', `must be an http:// or https:// URL; got ${JSON.stringify(server)}`);
-  const tokenPick = pick(flags.token, 'token', env.LAZARET_TOKEN);
+  // A file keeps the token out of `ps`; one named on the command line comes before the environment.
+  const fromFile = (path: string | undefined, where: string): { value: unknown; where: string } | undefined => {
+    if (path === undefined || path === '') return undefined;
+    try {
+      return { value: readSecretFile(path), where };
+    } catch (err) {
+      problems.add('token', where, (err as Error).message);
+      return undefined;
+    }
+  };
+  const tokenPick =
+    (flags.token !== undefined ? pick(flags.token, 'token') : undefined) ??
+    fromFile(flags.tokenFile, 'command line') ??
+    (env.LAZARET_TOKEN ? pick(undefined, 'token', env.LAZARET_TOKEN) : undefined) ??
+    fromFile(env.LAZARET_TOKEN_FILE, 'environment') ??
+    pick(undefined, 'token');
   const logLevel = text('logLevel', pick(flags.logLevel, 'logLevel'), 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.add('logLevel', 'settings', `must be one of ${LOG_LEVELS.join(', ')}`);
   const interval = pick(flags.reportInterval, 'reportInterval');
