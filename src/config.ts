@@ -93,6 +93,8 @@ export interface Config {
     maxEventStreamsPerJob: number;
     /** Bytes waiting for a slow event-stream reader before its stream is closed. */
     maxEventStreamBytes: number;
+    /** HTTPS on the HTTP port: PEM certificate (chain) and key files, read again on SIGHUP. */
+    tls: { cert: string; key: string } | null;
   };
   health: {
     /** How often the checks run by themselves, ms (at most 60 s). */
@@ -141,7 +143,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024 },
+    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024, tls: null },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10 },
     configFile: null,
@@ -160,6 +162,8 @@ export interface ConfigFlags {
   /** A file holding the admin token (kept out of `ps`). */
   tokenFile?: string;
   allowUnauthenticated?: boolean;
+  httpTlsCert?: string;
+  httpTlsKey?: string;
   logLevel?: string;
 }
 
@@ -255,6 +259,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     applyScalar(config, 'allowUnauthenticated', ['1', 'true', 'yes'].includes(env.LAZARET_ALLOW_UNAUTHENTICATED.toLowerCase()), 'env', problems);
   }
   if (flags.allowUnauthenticated === true) config.allowUnauthenticated = true;
+  applyHttpTls(config, env.LAZARET_HTTP_TLS_CERT, env.LAZARET_HTTP_TLS_KEY, 'env', problems);
+  applyHttpTls(config, flags.httpTlsCert, flags.httpTlsKey, 'flag', problems);
 
   if (problems.length > 0) {
     const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : 'command line'}): ${p.message}`);
@@ -460,11 +466,30 @@ function section(value: unknown, key: string, known: readonly string[], problems
   return r;
 }
 
+/** Both files or neither; each must be readable now, so a typo stops the start rather than the first reload. */
+function applyHttpTls(config: Config, cert: unknown, key: unknown, source: Source, problems: Problem[]): void {
+  if ((cert === undefined || cert === '') && (key === undefined || key === '')) return;
+  const bad = (message: string): void => void problems.push({ key: 'http.tls', source, message });
+  if (typeof cert !== 'string' || cert === '' || typeof key !== 'string' || key === '') return bad('needs both a certificate file (cert) and a key file (key)');
+  for (const [what, path] of [['certificate', cert], ['key', key]] as const) {
+    try {
+      readFileSync(path);
+    } catch (err) {
+      return bad(`cannot read the ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  config.http.tls = { cert, key };
+}
+
 const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes'] as const;
 
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', ...HTTP_COUNTS], problems);
+  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', ...HTTP_COUNTS], problems);
   if (r === null) return;
+  if (r.tls !== undefined && r.tls !== null) {
+    const tls = section(r.tls, 'http.tls', ['cert', 'key'], problems);
+    if (tls !== null) applyHttpTls(config, tls.cert, tls.key, 'file', problems);
+  }
   if (r.allowedHosts !== undefined) {
     const hosts = r.allowedHosts;
     if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(h))) {

@@ -38,6 +38,8 @@ export interface RunningServer {
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
   readonly stopped: Promise<void>;
+  /** Reads TLS certificates and keys again (SIGHUP); connections already open keep theirs. */
+  reloadTls(): void;
   /** Graceful stop: no new work, running jobs get the grace period, then everything closes. */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -85,11 +87,22 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   if (config.httpPort !== null) {
     // Loaded only when wanted: fastify costs about 10 MiB of memory.
     const { startHttp } = await import('./http/server.js');
-    http = await startHttp({ engine, health, config, log, connections });
+    try {
+      http = await startHttp({ engine, health, config, log, connections });
+    } catch (err) {
+      // Nothing may keep running when the start fails (a bad certificate, a port in use).
+      gearman.stopAccepting();
+      gearman.closeAll();
+      health.stop();
+      alerts?.close();
+      stopStateLog();
+      await engine.close();
+      throw err;
+    }
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe() },
+    { gearman: `${address.address}:${address.port}`, http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off', store: store.describe() },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}, storing in ${store.describe()}`,
   );
 
@@ -113,7 +126,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, gearmanPort: address.port, httpPort: http?.port ?? null, stopped, stop, reloadTls: () => http?.reloadTls() };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {
