@@ -40,10 +40,14 @@ function badRequest(message: string): LazaretError {
   return new LazaretError(ErrorCode.BAD_REQUEST, message);
 }
 
+/** Latest accepted time, as over Gearman: 9999-12-31T23:59:59.999Z. The store keeps whole milliseconds. */
+const LATEST_MS = 253_402_300_799_999;
+
 function epoch(value: string | number | undefined, name: string): number | null {
   if (value === undefined) return null;
   const ms = typeof value === 'number' ? value : Date.parse(value);
   if (!Number.isFinite(ms)) throw badRequest(`${name} must be an ISO time or epoch milliseconds`);
+  if (ms > LATEST_MS || !Number.isSafeInteger(ms)) throw badRequest(`${name} must be a whole number of milliseconds no later than 9999-12-31T23:59:59.999Z`);
   return ms;
 }
 
