@@ -93,6 +93,12 @@ export interface Config {
     maxEventStreamsPerJob: number;
     /** Bytes waiting for a slow event-stream reader before its stream is closed. */
     maxEventStreamBytes: number;
+    /** HTTP connections open at once; more are closed as they arrive. */
+    maxConnections: number;
+    /** Longest time to receive one whole request (headers and body), ms; a slow sender gets 408. */
+    requestTimeoutMs: number;
+    /** A connection with nothing sent either way for this long is closed, ms. */
+    idleTimeoutMs: number;
     /** HTTPS on the HTTP port: PEM certificate (chain) and key files, read again on SIGHUP. */
     tls: { cert: string; key: string } | null;
   };
@@ -143,7 +149,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024, tls: null },
+    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, tls: null },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10 },
     configFile: null,
@@ -481,10 +487,10 @@ function applyHttpTls(config: Config, cert: unknown, key: unknown, source: Sourc
   config.http.tls = { cert, key };
 }
 
-const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes'] as const;
+const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes', 'maxConnections'] as const;
 
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', ...HTTP_COUNTS], problems);
+  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', 'requestTimeoutMs', 'idleTimeoutMs', ...HTTP_COUNTS], problems);
   if (r === null) return;
   if (r.tls !== undefined && r.tls !== null) {
     const tls = section(r.tls, 'http.tls', ['cert', 'key'], problems);
@@ -510,6 +516,12 @@ function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
     if (r[k] === undefined) continue;
     if (typeof r[k] !== 'boolean') problems.push({ key: `http.${k}`, source: 'file', message: 'must be true or false' });
     else config.http[k] = r[k];
+  }
+  for (const k of ['requestTimeoutMs', 'idleTimeoutMs'] as const) {
+    if (r[k] === undefined) continue;
+    const ms = parseDuration(r[k]);
+    if (ms === null || ms < 100) problems.push({ key: `http.${k}`, source: 'file', message: 'must be a duration of at least 100 ms, e.g. "30s"' });
+    else config.http[k] = ms;
   }
   for (const k of HTTP_COUNTS) {
     if (r[k] === undefined) continue;

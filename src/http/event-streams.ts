@@ -18,9 +18,11 @@ export interface StreamLimits {
   maxStreamsPerJob: number;
   /** Bytes waiting for a slow reader before its stream is closed. */
   maxBufferedBytes: number;
+  /** The HTTP port closes connections idle this long; a quiet stream must write more often. */
+  idleTimeoutMs: number;
 }
 
-/** A comment line now and then keeps proxies from closing a quiet stream. */
+/** A comment line now and then keeps proxies (and the idle timeout) from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 /**
  * How often streams are checked for a job that left without finishing (a foreground job dropped when its
@@ -180,7 +182,7 @@ export class EventStreams {
     for (const e of CHANGES) this.engine.on(e, this.#onChange);
     this.engine.on('job:progress', this.#onProgress);
     this.engine.on('job:finished', this.#onFinished);
-    this.#keepalive = setInterval(() => this.#each((s) => s.keepalive()), KEEPALIVE_MS).unref();
+    this.#keepalive = setInterval(() => this.#each((s) => s.keepalive()), Math.min(KEEPALIVE_MS, this.limits.idleTimeoutMs / 3)).unref();
     this.#sweep = setInterval(() => this.#sweepGone(), SWEEP_MS).unref();
   }
 

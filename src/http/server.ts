@@ -42,9 +42,21 @@ export interface HttpServer {
 }
 
 export async function buildApp(ctx: HttpContext, tls: SecureContextOptions | null = null): Promise<FastifyInstance> {
-  const options = { loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: ctx.config.limits.maxPayloadBytes * 2 + 65536 };
+  const { requestTimeoutMs } = ctx.config.http;
+  // Node reads requestTimeout when the server is made (setting it later, as fastify does, has no effect),
+  // and looks for requests past it every connectionsCheckingInterval (30 s by default).
+  const checking = { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) };
+  const options = {
+    loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: ctx.config.limits.maxPayloadBytes * 2 + 65536,
+    requestTimeout: requestTimeoutMs,
+    // Also closes a connection that never sends a request; event streams write a keepalive well within it.
+    connectionTimeout: ctx.config.http.idleTimeoutMs,
+  };
   // Fastify's types pick the server kind from the options; both kinds are one FastifyInstance to us.
-  const app = (tls === null ? Fastify(options) : Fastify({ ...options, https: tls })) as unknown as FastifyInstance;
+  const app = (tls === null ? Fastify({ ...options, http: checking }) : Fastify({ ...options, https: { ...tls, ...checking } })) as unknown as FastifyInstance;
+  // Past it, Node closes each new connection as it arrives: a flood cannot take every descriptor.
+  app.server.maxConnections = ctx.config.http.maxConnections;
   registerErrorHandler(app);
   classifyRoutes(app);
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.

@@ -64,8 +64,9 @@ const withoutResult = ({ result: _result, ...rest }: JobView): JobView => rest;
 export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
   const { engine } = ctx;
   return async (app) => {
-    const { maxEventStreams, maxEventStreamsPerJob, maxEventStreamBytes } = ctx.config.http;
-    const streams = new EventStreams(engine, { maxStreams: maxEventStreams, maxStreamsPerJob: maxEventStreamsPerJob, maxBufferedBytes: maxEventStreamBytes }, ctx.log.child({ component: 'http' }));
+    const { maxEventStreams, maxEventStreamsPerJob, maxEventStreamBytes, idleTimeoutMs } = ctx.config.http;
+    const limits = { maxStreams: maxEventStreams, maxStreamsPerJob: maxEventStreamsPerJob, maxBufferedBytes: maxEventStreamBytes, idleTimeoutMs };
+    const streams = new EventStreams(engine, limits, ctx.log.child({ component: 'http' }));
     // preClose: before fastify waits for open connections, which an event stream would keep open.
     app.addHook('preClose', async () => streams.close());
     app.post<{ Body: SubmitBody }>(
