@@ -26,10 +26,12 @@ export interface StreamLimits {
 const KEEPALIVE_MS = 15_000;
 /**
  * How often streams are checked for a job that left without finishing (a foreground job dropped when its
- * clients went away announces nothing). Its outcome, when there is one, is announced after a commit, so a
- * job is only declared gone when it is still missing at the next check.
+ * clients went away announces nothing). An outcome is announced after its commit, so a job is declared
+ * gone only after it has been missing for a few checks; many more for a stored job, whose end is always
+ * announced unless something went wrong.
  */
 const SWEEP_MS = 1_000;
+const GONE_AFTER_SWEEPS = { memory: 2, stored: 10 };
 
 const CHANGES = ['job:created', 'job:queued', 'attempt:started', 'attempt:ended', 'job:retry'] as const;
 
@@ -38,7 +40,8 @@ class JobStream {
   /** The latest progress not yet written because the reader was behind. */
   #pendingProgress: JobView | null = null;
   #closed = false;
-  missing = false;
+  /** Checks in a row that found the job missing from the engine. */
+  missing = 0;
 
   constructor(
     readonly job: Job,
@@ -202,10 +205,7 @@ export class EventStreams {
   #sweepGone(): void {
     this.#each((s) => {
       if (this.engine.job(s.job.handle) === s.job) return;
-      if (!s.missing) {
-        s.missing = true;
-        return;
-      }
+      if (++s.missing < (s.job.durable ? GONE_AFTER_SWEEPS.stored : GONE_AFTER_SWEEPS.memory)) return;
       s.end({ event: 'gone', data: { handle: s.job.handle, reason: 'the job left the server without finishing (a foreground job whose clients all went away)' } });
     });
   }
