@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { isLazaretError } from '../../src/errors.js';
 import { startTestServer } from '../helpers/server.js';
 import { runCli } from '../cli/run-cli.js';
+import { certDir, makeCa, makeCert } from '../helpers/tls.js';
 
 function emptyDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'laz-exposure-'));
@@ -49,4 +50,16 @@ test('lazaret serve on 0.0.0.0 without a token exits 2 with the reason and the w
   assert.equal(res.code, 2, res.stderr);
   assert.match(res.stderr, /Listening beyond loopback \(host 0\.0\.0\.0\) with no adminToken/);
   assert.match(res.stderr, /--allow-unauthenticated/);
+});
+
+test('mutual TLS is the Gearman port\'s authentication: beyond loopback it starts without a token, unless a plain port sits beside it', (t) => {
+  const cwd = emptyDir(t);
+  const dir = certDir(t);
+  const ca = makeCa(dir);
+  const server = makeCert(dir, ca, 'server');
+  const tls = { host: '0.0.0.0', ssl: true, sslCertificate: server.cert, sslKey: server.key };
+  assert.throws(() => loadConfig(tls, {}, cwd), invalid(/host 0\.0\.0\.0/), 'TLS without client certificates authenticates nobody');
+  assert.equal(loadConfig({ ...tls, sslCaFile: ca.cert }, {}, cwd).sslCaFile, ca.cert);
+  assert.throws(() => loadConfig({ ...tls, sslCaFile: ca.cert, plainPort: '4740' }, {}, cwd), invalid(/host 0\.0\.0\.0/));
+  assert.throws(() => loadConfig({ ...tls, sslCaFile: ca.cert, httpHost: '0.0.0.0' }, {}, cwd), invalid(/httpHost 0\.0\.0\.0/), 'the HTTP side still needs a token');
 });

@@ -12,7 +12,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { ManualClock } from '../../src/core/clock.js';
 import { readCaFile, request } from '../../src/http-client.js';
 import { Reporter } from '../../src/supervisor/reporter.js';
-import { certDir, makeCa, makeCert, type KeyPair } from '../helpers/openssl.js';
+import { certDir, makeCa, makeCert, type KeyPair } from '../helpers/tls.js';
 import { runCli } from '../cli/run-cli.js';
 import { recordingLog } from '../supervisor/fakes.js';
 import { httpServer, peerFor, waitEvent } from './helpers.js';
