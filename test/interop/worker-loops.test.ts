@@ -50,7 +50,7 @@ async function failThenSucceed(t: TestContext, cmd: string, file: string, errorC
   const failed = engineEvent(server.engine, 'attempt:ended', (job) => job.unique === `${cmd}-bad`, 20_000);
   const bad = await submitBg(client, 'reverse', 'bad-input', `${cmd}-bad`);
   const [, attempt] = await failed;
-  assert.equal(attempt.outcome, 'failed', worker.stderr);
+  assert.equal(attempt.outcome, 'failed', `${attempt.error}\n${worker.stderr}`);
   assert.match(attempt.error ?? '', /cannot reverse bad-input/);
   if (errorClass !== null) assert.equal(attempt.evidence?.errorClass, errorClass);
   assert.equal((await server.engine.quarantine.get(Number(bad.split(':').pop()))).reason, 'max_attempts');
