@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from '../../src/core/job.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { grab, peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { grab, REPO_ROOT, startChild, submitBg } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, PHONE, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const WORKER = `${REPO_ROOT}test/interop/scripts/worker.php`;
 

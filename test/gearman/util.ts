@@ -1,38 +1,8 @@
-// Shared steps for the gearman server tests: a server and peers that are always stopped, event waits
-// with a timeout that names what was awaited, and a way to prove that nothing else was sent.
+// Shared steps for the gearman server tests: a way to prove that nothing else was sent, admin probes,
+// and frames the real encoder refuses to build.
 
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EngineEvents } from '../../src/core/events.js';
-import type { Clock } from '../../src/core/clock.js';
-import { waitEvent as waitEngineEvent, type EventName } from '../helpers/events.js';
-import { RawPeer, type Received } from '../helpers/gearman-client.js';
-import { startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
-
-export async function serverFor(t: TestContext, patch: ConfigPatch = {}, opts: { clock?: Clock } = {}): Promise<TestServer> {
-  const server = await startTestServer(patch, opts);
-  t.after(() => server.dispose());
-  return server;
-}
-
-export async function peerFor(t: TestContext, server: { gearmanPort: number }, host?: string): Promise<RawPeer> {
-  const peer = await RawPeer.connect(server.gearmanPort, host);
-  // Real client libraries set TCP_NODELAY; without it a reply-less packet (WORK_COMPLETE) followed by
-  // another waits for a delayed ACK.
-  peer.socket.setNoDelay(true);
-  t.after(() => peer.close());
-  return peer;
-}
-
-/** Resolves with the arguments of the server's next `event` that satisfies `pred`. */
-export function waitEvent<K extends EventName>(
-  server: TestServer,
-  event: K,
-  pred: (...args: EngineEvents[K]) => boolean = () => true,
-  timeoutMs = 5000,
-): Promise<EngineEvents[K]> {
-  return waitEngineEvent(server.engine, event, pred, timeoutMs);
-}
+import type { RawPeer, Received } from '../helpers/gearman-client.js';
 
 let syncSeq = 0;
 
