@@ -709,6 +709,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #fail(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null): void {
     const now = this.clock.now();
     if (isCrash(outcome)) {
+      // `+ 1`: this attempt is counted when it closes (#record), just after this line is logged.
       this.#log.warn(
         { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes + 1 },
         outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
