@@ -1,5 +1,4 @@
-// Shared steps for the gearman server tests: a way to prove that nothing else was sent, admin probes,
-// and frames the real encoder refuses to build.
+// Shared steps for the gearman server tests: a way to prove that nothing else was sent, and admin probes.
 
 import assert from 'node:assert/strict';
 import type { RawPeer, Received } from '../helpers/gearman-client.js';
@@ -41,15 +40,3 @@ export async function adminUntil(peer: RawPeer, line: string, check: (reply: str
   }
   assert.fail(`admin "${line}" never gave the expected reply; last: ${JSON.stringify(reply)}`);
 }
-
-/** A frame with an arbitrary header, for bytes the real encoder refuses to build. */
-export function rawHeader(magic: number, type: number, length: number, body: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(12);
-  head.writeUInt32BE(magic >>> 0, 0);
-  head.writeUInt32BE(type >>> 0, 4);
-  head.writeUInt32BE(length >>> 0, 8);
-  return Buffer.concat([head, body]);
-}
-
-export const MAGIC_REQ = 0x00524551;
-export const MAGIC_RES = 0x00524553;
