@@ -10,9 +10,9 @@ import { AlertOutbox, type OutboxOptions } from '../../src/alerts/outbox.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import type { AlertRow } from '../../src/storage/types.js';
-import { checkOf, health, healthWith, peerFor, submitBg } from '../http/helpers.js';
-import { serverFor } from '../quarantine/helpers.js';
+import { checkOf, health, healthWith, submitBg } from '../http/helpers.js';
 import { closedPort, receiver, type Received } from './receiver.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 async function outboxFor(t: TestContext, url: string, opts: Partial<OutboxOptions> = {}) {
   const clock = new ManualClock();

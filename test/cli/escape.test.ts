@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { csvCell, guardFormula } from '../../src/csv.js';
 import { safeJson } from '../../src/cli/format.js';
 import { waitEvent } from '../helpers/events.js';
-import { httpServer, peerFor } from '../http/helpers.js';
+import { httpServer } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
+import { peerFor } from '../helpers/server.js';
 
 const ESC = '\x1b';
 const CSI = '\u009b';

@@ -8,8 +8,7 @@ import { tokenEquals } from '../../src/access.js';
 import { MAX_AUTH_FAILURES } from '../../src/gearman/handlers/admin.js';
 import { startServer } from '../../src/server.js';
 import { freshSqlite } from '../helpers/store.js';
-import { testConfig } from '../helpers/server.js';
-import { peerFor } from '../quarantine/helpers.js';
+import { peerFor, testConfig } from '../helpers/server.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string };
 const TOKEN = 'the-right-admin-token';

@@ -6,7 +6,9 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { api, httpServer, peerFor, SseReader, waitEvent } from './helpers.js';
+import { api, httpServer, SseReader } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 type Server = Awaited<ReturnType<typeof httpServer>>;
 

@@ -7,9 +7,9 @@ import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { HealthRule } from '../../src/core/health.js';
 import type { ConfigPatch, TestServer } from '../helpers/server.js';
-import { serverFor } from '../quarantine/helpers.js';
+import { serverFor } from '../helpers/server.js';
 
-export { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+export { grab, submitBg } from '../quarantine/helpers.js';
 
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
   const server = await serverFor(t, { httpPort: 0, ...patch }, clock ? { clock } : {});

@@ -15,7 +15,9 @@ import { Reporter } from '../../src/supervisor/reporter.js';
 import { certDir, makeCa, makeCert, type KeyPair } from '../helpers/tls.js';
 import { runCli } from '../cli/run-cli.js';
 import { recordingLog } from '../supervisor/fakes.js';
-import { httpServer, peerFor, waitEvent } from './helpers.js';
+import { httpServer } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
