@@ -3,6 +3,7 @@
 // Real SQLite files; the lock is held for real by a second better-sqlite3 connection.
 
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, isLazaretError } from '../../src/errors.js';
@@ -111,4 +112,28 @@ it('payloads that are views into larger blocks are stored as exactly their bytes
   assert.equal((await store.quarantineGet(7))!.payload.toString(), 'aaa');
   assert.equal(await store.quarantineUpdatePayload(7, Buffer.from('new')), true);
   assert.equal((await store.quarantineGet(7))!.payload.toString(), 'new');
+});
+
+it('the thread checkpoints the WAL into the database file between commits once it passes checkpointPages (SQLite\'s own autocheckpoint is off)', async (t) => {
+  const path = await fresh(t);
+  const store = new SqliteStore({ path, checkpointPages: 16 });
+  await store.open();
+  t.after(() => store.close());
+  const peek = new Database(path, { readonly: true });
+  t.after(() => peek.close());
+  const before = statSync(path).size;
+  // 40 commits of 8 KiB payloads: about 100 pages, several times the threshold.
+  for (let id = 1; id <= 40; id++) await store.write({ ...emptyBatch(), insertJobs: [{ ...job(id), payload: Buffer.alloc(8192, id) }] });
+  assert.ok(statSync(path).size > before + 16 * 4096, `the database file grew from ${before} to ${statSync(path).size} bytes: pages were checkpointed into it`);
+  assert.equal(peek.prepare('SELECT count(*) FROM jobs').pluck().get(), 40);
+});
+
+it('without a reason to checkpoint (few pages), the database file keeps its size: no checkpoint per commit', async (t) => {
+  const path = await fresh(t);
+  const store = new SqliteStore({ path });
+  await store.open();
+  t.after(() => store.close());
+  const before = statSync(path).size;
+  for (let id = 1; id <= 20; id++) await store.write({ ...emptyBatch(), insertJobs: [job(id)] });
+  assert.equal(statSync(path).size, before);
 });
