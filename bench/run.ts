@@ -8,6 +8,8 @@
 //   npm run bench -- --no-gearmand     Lazaret alone
 //   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
 //   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
+//   npm run bench -- --synchronous full  Lazaret with the default synchronous: full only (default: full and
+//                                      normal side by side, the "Lazaret/normal" column is full's ratio to normal)
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -37,6 +39,7 @@ const { values: flags } = parseArgs({
     'no-gearmand': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     lazaret: { type: 'string' },
+    synchronous: { type: 'string', default: 'both' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -86,8 +89,18 @@ const SIZES: Size[] = [16, 1024];
 const sizeLabel = (size: Size): string => (size === 16 ? '16 B' : '1 KiB');
 const payloadOf = (size: Size): Buffer => Buffer.alloc(size, 0x61);
 
-const servers: ServerKind[] = gearmandBin ? ['lazaret', 'gearmand', 'gearmand-sqlite'] : ['lazaret'];
+if (!['both', 'full', 'normal'].includes(flags.synchronous)) {
+  process.stderr.write(`bench: --synchronous takes both, full or normal; got ${flags.synchronous}\n`);
+  process.exit(2);
+}
+/** The Lazaret columns: the default (full) and, unless asked otherwise, the same server with synchronous: normal. */
+const lazaretKinds: ServerKind[] = flags.synchronous === 'both' ? ['lazaret', 'lazaret-normal'] : flags.synchronous === 'normal' ? ['lazaret-normal'] : ['lazaret'];
+const servers: ServerKind[] = gearmandBin ? [...lazaretKinds, 'gearmand', 'gearmand-sqlite'] : lazaretKinds;
 const inMemoryOnly: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite');
+/** Memory does not depend on the fsync mode: one Lazaret column is enough. */
+const oneLazaret: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite' && s !== 'lazaret-normal');
+/** Throughput with synchronous: full should stay within 10% of normal. */
+const FULL_VS_NORMAL = { 'lazaret-normal': 0.9 };
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const report = new Report(servers, out);
@@ -133,7 +146,7 @@ async function runCase<T>(
   } finally {
     watchServer(null);
     await server.stop();
-    if (kind === 'lazaret' && profileDir) profiles.push({ name: id, file: join(profileDir, `${id}.cpuprofile`), span });
+    if ((kind === 'lazaret' || kind === 'lazaret-normal') && profileDir) profiles.push({ name: id, file: join(profileDir, `${id}.cpuprofile`), span });
     rmSync(settings.dir, { recursive: true, force: true });
   }
 }
@@ -153,7 +166,7 @@ async function benchSubmit(): Promise<void> {
         submitBackground(port, { ...T.submit, maxJobs: T.submit.maxJobs[size], warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('submit', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25 }).values[kind] = r.perSec;
+      row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25, ...FULL_VS_NORMAL }).values[kind] = r.perSec;
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `${fmt(r.count)} acknowledged in ${r.seconds.toFixed(1)} s${cpuText(r.cpu)}${errorText(r.errors, r.lastError)}`);
     }
   }
@@ -174,7 +187,7 @@ async function benchDrain(): Promise<void> {
         seeded ? { prepare: (dir) => seedGearmandQueue(join(dir, 'gearmand.db'), fn, payloadOf(size), T.drain.jobs) } : {},
       );
       if (!r) continue;
-      const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
+      const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
       rr.values[kind] = r.perSec;
       const partial = r.preload.loaded < T.drain.jobs ? `only ${fmt(r.preload.loaded)} preloaded in ${r.preload.seconds.toFixed(1)} s; ` : '';
       if (partial) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
@@ -199,7 +212,7 @@ async function benchPipeline(): Promise<void> {
         pipeline(port, { ...p, warmupMs: kind === 'gearmand-sqlite' ? 2000 : T.warmupMs, durationMs: T.durationMs, fn: fnName('pipeline', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
+      const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
       rr.values[kind] = r.perSec;
       if (r.count === 0) rr.notes[kind] = 'none completed';
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `completed; ${fmt(r.submittedPerSec)} submitted/s${cpuText(r.cpu)}${errorText(r.errors, '')}`);
@@ -217,7 +230,7 @@ async function benchRoundTrip(): Promise<void> {
         roundTrip(port, { ...p, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('rt', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1 }).values[kind] = r.perSec;
+      row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1, ...FULL_VS_NORMAL }).values[kind] = r.perSec;
       row('round trip p50', sizeLabel(size), 'ms', 'lower', {}, 3).values[kind] = r.p50Ms;
       row('round trip p99', sizeLabel(size), 'ms', 'lower', { gearmand: 1 }, 3).values[kind] = r.p99Ms;
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(1)} ms${cpuText(r.cpu)}${errorText(r.errors, '')}`);
@@ -228,7 +241,7 @@ async function benchRoundTrip(): Promise<void> {
 async function benchRss(): Promise<void> {
   const p = T.rss;
   out(`5. server RSS with ${fmt(p.jobs)} queued 16-byte background jobs (VmRSS; gearmand+libsqlite3 skipped: same in-memory queue)`);
-  for (const kind of inMemoryOnly) {
+  for (const kind of oneLazaret) {
     const name = 'RSS 100k queued';
     const r = await runCase(kind, name, (port, pid) => queuedRss(port, pid, { ...p, fn: 'bench_rss', payload: payloadOf(16) }));
     if (!r || !r.loaded || !r.idle) continue;
@@ -369,7 +382,7 @@ out(`machine:   ${availableParallelism()} CPUs (${cpuModel}), node ${process.ver
 if (load > 0.5 * availableParallelism()) {
   out(`           WARNING: other processes are using the CPUs (load ${load.toFixed(2)}); figures will be low and noisy`);
 }
-out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL, synchronous=normal)`);
+out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL); "Lazaret" = the default synchronous: full, "Lazaret normal" = synchronous: normal`);
 out(`gearmand:  ${gearmandBin ? `${gearmandVersion(gearmandBin).split(' - ')[0]} (${gearmandBin}), default threads; "gearmand mem" = builtin in-memory queue, "gearmand+sqlite" = -q libsqlite3` : 'not on PATH: Lazaret figures only'}`);
 out(`load:      generated in this process (main thread, one event loop, the project's codec), the server in a child process; both share the ${availableParallelism()} CPUs`);
 out('jobs:      background submissions carry a 36-byte unique key each, as libgearman sends them; foreground ones none');
