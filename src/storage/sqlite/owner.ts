@@ -116,7 +116,7 @@ export class SqliteOwner {
   run(op: OperationName, args: unknown[]): unknown {
     const ops = this.#ops;
     if (ops === null) throw new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.describe()}, which is not open.`);
-    const fn = ops[op] as ((...a: unknown[]) => unknown) | undefined;
+    const fn = Object.hasOwn(ops, op) ? (ops[op] as (...a: unknown[]) => unknown) : undefined;
     if (typeof fn !== 'function') throw new LazaretError(ErrorCode.STORE_FAILED, `The SQLite store has no operation ${String(op)}.`);
     const started = Date.now();
     let wait = BUSY_PAUSE_FIRST_MS;
