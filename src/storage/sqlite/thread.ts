@@ -33,7 +33,8 @@ port.on('message', (req: Request) => {
       return;
     }
     const value = owner.run(req.op as OperationName, unpack(req.args) as unknown[]);
-    const packed = pack(value);
+    // The rows were made for this reply alone: patched in place rather than copied.
+    const packed = pack(value, true);
     answer({ id: req.id, ok: true, value: packed.value }, packed.transfer);
   } catch (err) {
     answer({ id: req.id, ok: false, error: errorToWire(toStoreError(err, req.op, owner.describe())) });

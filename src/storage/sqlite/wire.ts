@@ -24,8 +24,11 @@ function isPlain(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** A copy of the tree whose Buffers all view one new ArrayBuffer, listed for transfer. */
-export function pack(value: unknown): Packed {
+/**
+ * A copy of the tree whose Buffers all view one new ArrayBuffer, listed for transfer. `owned`: the tree
+ * is the sender's alone (rows the thread just read), so it is patched in place instead of copied.
+ */
+export function pack(value: unknown, owned = false): Packed {
   const patches: Patch[] = [];
   let total = 0;
   const copy = (v: unknown, holder: Record<string | number, unknown> | null, key: string | number): unknown => {
@@ -37,12 +40,12 @@ export function pack(value: unknown): Packed {
       return v;
     }
     if (Array.isArray(v)) {
-      const out: unknown[] = new Array(v.length);
+      const out: unknown[] = owned ? v : new Array(v.length);
       for (let i = 0; i < v.length; i++) out[i] = copy(v[i], out as unknown as Record<number, unknown>, i);
       return out;
     }
     if (!isPlain(v)) return v;
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = owned ? (v as Record<string, unknown>) : {};
     for (const k of Object.keys(v)) out[k] = copy((v as Record<string, unknown>)[k], out, k);
     return out;
   };
