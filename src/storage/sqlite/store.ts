@@ -107,7 +107,8 @@ export class SqliteStore implements StorageAdapter {
     } catch (err) {
       // A store that failed to open can be opened again, as before the thread existed.
       await this.#stopThread();
-      this.#state = 'new';
+      // Unless close() came meanwhile: a closed store stays closed.
+      if (this.#state === 'opening') this.#state = 'new';
       throw err;
     }
   }
