@@ -79,7 +79,11 @@ it("another application's SQLite file (a users table) is refused and left exactl
 
 it('a database file that exists but holds no schema (lost in a power cut during the first start) is refused by `lazaret serve`, untouched, with the way out', async (t) => {
   for (const make of [
-    (path: string) => writeFileSync(path, ''),
+    // 0 bytes, with a WAL beside it that SQLite itself would delete on opening: left for the operator.
+    (path: string) => {
+      writeFileSync(path, '');
+      writeFileSync(`${path}-wal`, 'frames nobody can replay without a database header');
+    },
     // A header and no table: what the file holds when the schema never left the WAL.
     (path: string) => {
       const db = new Database(path);
@@ -98,6 +102,7 @@ it('a database file that exists but holds no schema (lost in a power cut during 
     assert.match(child.stderr, /hint: .*delete it and start again for an empty store/);
     assert.deepEqual(readFileSync(fresh.path), before, 'the file is left as it was');
     assert.ok(!existsSync(`${fresh.path}.lock`), 'no lock file left beside it');
+    if (before.length === 0) assert.match(readFileSync(`${fresh.path}-wal`, 'utf8'), /^frames nobody/, 'the WAL beside it is kept');
     // The operator's way out: delete it, and the next start begins an empty store.
     rmSync(fresh.path);
     rmSync(`${fresh.path}-wal`, { force: true });

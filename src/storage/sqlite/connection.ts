@@ -36,6 +36,9 @@ export function openDatabase(path: string, settings: ConnectionSettings): Opened
     }
   }
   const existed = path !== IN_MEMORY && existsSync(path);
+  // Checked before SQLite opens it: SQLite deletes the WAL beside an empty database file, and whatever
+  // that WAL holds is left for the operator to look at.
+  if (existed && statSync(path).size === 0) throw noSchema(path, 0);
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(settings.busyTimeoutMs))}`);
@@ -68,15 +71,7 @@ function refuseForeign(db: Database.Database, path: string, existed: boolean): v
     .all();
   if (tables.length === 0) {
     if (!existed) return;
-    const size = statSync(path).size;
-    throw new LazaretError(
-      ErrorCode.STORE_NO_SCHEMA,
-      `The SQLite file ${basename(path)} exists (${size} bytes) but holds no tables, not even Lazaret's schema: it is not a store ` +
-        'Lazaret can use, and was left untouched. A store loses its schema this way when the machine lost power during its first start.',
-      {
-        hint: `If ${basename(path)} is the store this server should use, nothing in it can be recovered: delete it and start again for an empty store. Otherwise point --db (config key db) at the right file.`,
-      },
-    );
+    throw noSchema(path, statSync(path).size);
   }
   if (tables.includes('lazaret_migrations')) return;
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
@@ -84,6 +79,17 @@ function refuseForeign(db: Database.Database, path: string, existed: boolean): v
     ErrorCode.STORE_FOREIGN,
     `The SQLite file ${basename(path)} holds tables that are not Lazaret's (${shown}) and no lazaret_migrations table; it was left untouched.`,
     { hint: 'Point --db (config key db) at a new file or at an existing Lazaret database.' },
+  );
+}
+
+function noSchema(path: string, size: number): LazaretError {
+  return new LazaretError(
+    ErrorCode.STORE_NO_SCHEMA,
+    `The SQLite file ${basename(path)} exists (${size} bytes) but holds no tables, not even Lazaret's schema: it is not a store ` +
+      'Lazaret can use, and was left untouched. A store loses its schema this way when the machine lost power during its first start.',
+    {
+      hint: `If ${basename(path)} is the store this server should use, nothing in it can be recovered: delete it and start again for an empty store. Otherwise point --db (config key db) at the right file.`,
+    },
   );
 }
 
