@@ -137,3 +137,13 @@ it('without a reason to checkpoint (few pages), the database file keeps its size
   for (let id = 1; id <= 20; id++) await store.write({ ...emptyBatch(), insertJobs: [job(id)] });
   assert.equal(statSync(path).size, before);
 });
+
+it('arguments that cannot cross to the thread are refused with LAZ_STORE_FAILED, and the store keeps working', async (t) => {
+  const store = new SqliteStore({ path: await fresh(t) });
+  await store.open();
+  t.after(() => store.close());
+  const bad = { ...job(1), tags: [() => 'not data'] } as unknown as ReturnType<typeof job>;
+  await assert.rejects(store.write({ ...emptyBatch(), insertJobs: [bad] }), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /cannot be sent/.test(err.message));
+  await store.write({ ...emptyBatch(), insertJobs: [job(2)] });
+  assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [2]);
+});

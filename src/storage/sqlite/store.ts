@@ -209,7 +209,18 @@ export class SqliteStore implements StorageAdapter {
       this.#pending.set(id, { op, resolve, reject });
       // The thread keeps the process alive only while something waits on it.
       if (this.#pending.size === 1) thread.ref();
-      thread.postMessage({ id, op, args: packed.value }, packed.transfer);
+      try {
+        thread.postMessage({ id, op, args: packed.value }, packed.transfer);
+      } catch (err) {
+        // Something that cannot cross a thread (a function, a class instance): a bug of the caller's.
+        this.#pending.delete(id);
+        if (this.#pending.size === 0) thread.unref();
+        reject(
+          new LazaretError(ErrorCode.STORE_FAILED, `${op} on the SQLite store ${this.describe()} got arguments that cannot be sent to its thread: ${(err as Error).message}`, {
+            hint: 'This is a Lazaret bug: please report it with this message.',
+          }),
+        );
+      }
     });
   }
 
