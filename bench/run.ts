@@ -8,6 +8,10 @@
 //   npm run bench -- --no-gearmand     Lazaret alone
 //   npm run bench -- --profile         also write a CPU profile of each Lazaret case and list its hot functions
 //   npm run bench -- --lazaret src     run Lazaret from src/ through tsx (default: dist/ when it is fresh)
+//   npm run bench -- --rounds 3        run each submit, drain and pipeline case 3 times, the systems taking
+//                                      turns, and keep the median (the disk's fsync time is noisy)
+//   npm run bench -- --synchronous full  Lazaret with the default synchronous: full only (default: full and
+//                                      normal side by side, the "Lazaret/normal" column is full's ratio to normal)
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -18,7 +22,7 @@ import { drain } from './drain.js';
 import { inProcessCost, whileScraping } from './http-overhead.js';
 import { seedGearmandQueue } from './lib/gearmand-seed.js';
 import { measuredSpanUs, quantile, watchServer, type Rate } from './lib/meter.js';
-import { fmt, Report } from './lib/report.js';
+import { fmt, Report, type Row } from './lib/report.js';
 import { findOnPath, gearmandVersion, lazaretEntry, SERVER_LABEL, startServer, type LaunchSettings, type ServerKind } from './lib/servers.js';
 import { pipeline } from './pipeline.js';
 import { roundTrip } from './roundtrip.js';
@@ -37,6 +41,8 @@ const { values: flags } = parseArgs({
     'no-gearmand': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     lazaret: { type: 'string' },
+    synchronous: { type: 'string', default: 'both' },
+    rounds: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -73,6 +79,8 @@ const T = {
   // One child per CPU: more only queue for the same cores.
   workerLib: { poolSize: availableParallelism() },
   http: { rounds: quick ? 2 : 5 },
+  /** How many times each submit, drain and pipeline case runs; the median is kept. */
+  rounds: Math.max(1, Math.floor(Number(flags.rounds)) || 1),
 };
 
 /** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
@@ -86,8 +94,18 @@ const SIZES: Size[] = [16, 1024];
 const sizeLabel = (size: Size): string => (size === 16 ? '16 B' : '1 KiB');
 const payloadOf = (size: Size): Buffer => Buffer.alloc(size, 0x61);
 
-const servers: ServerKind[] = gearmandBin ? ['lazaret', 'gearmand', 'gearmand-sqlite'] : ['lazaret'];
+if (!['both', 'full', 'normal'].includes(flags.synchronous)) {
+  process.stderr.write(`bench: --synchronous takes both, full or normal; got ${flags.synchronous}\n`);
+  process.exit(2);
+}
+/** The Lazaret columns: the default (full) and, unless asked otherwise, the same server with synchronous: normal. */
+const lazaretKinds: ServerKind[] = flags.synchronous === 'both' ? ['lazaret', 'lazaret-normal'] : flags.synchronous === 'normal' ? ['lazaret-normal'] : ['lazaret'];
+const servers: ServerKind[] = gearmandBin ? [...lazaretKinds, 'gearmand', 'gearmand-sqlite'] : lazaretKinds;
 const inMemoryOnly: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite');
+/** Memory does not depend on the fsync mode: one Lazaret column is enough. */
+const oneLazaret: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite' && s !== 'lazaret-normal');
+/** Throughput with synchronous: full should stay within 10% of normal. */
+const FULL_VS_NORMAL = { 'lazaret-normal': 0.9 };
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const report = new Report(servers, out);
@@ -133,7 +151,7 @@ async function runCase<T>(
   } finally {
     watchServer(null);
     await server.stop();
-    if (kind === 'lazaret' && profileDir) profiles.push({ name: id, file: join(profileDir, `${id}.cpuprofile`), span });
+    if ((kind === 'lazaret' || kind === 'lazaret-normal') && profileDir) profiles.push({ name: id, file: join(profileDir, `${id}.cpuprofile`), span });
     rmSync(settings.dir, { recursive: true, force: true });
   }
 }
@@ -144,16 +162,33 @@ function progress(name: string, kind: ServerKind, figure: string, detail: string
 
 const fnName = (w: string, size: Size): string => `bench_${w}_${size}`;
 
+/** Every kind, T.rounds times over, taking turns: a noisy minute on the shared disk hits them all. */
+function* inTurns(kinds: readonly ServerKind[]): Generator<ServerKind> {
+  for (let i = 0; i < T.rounds; i++) yield* kinds;
+}
+
+const samples = new Map<Row, Map<ServerKind, number[]>>();
+/** Keeps every round's figure and shows the median (the lower middle of an even count). */
+function record(r: Row, kind: ServerKind, value: number): void {
+  const byKind = samples.get(r) ?? new Map<ServerKind, number[]>();
+  samples.set(r, byKind);
+  const list = byKind.get(kind) ?? [];
+  byKind.set(kind, list);
+  list.push(value);
+  const sorted = [...list].sort((a, b) => a - b);
+  r.values[kind] = sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 async function benchSubmit(): Promise<void> {
   out(`1. durable background submissions (SUBMIT_JOB_BG, ${T.submit.conns} connections x ${T.submit.window} in flight)`);
   for (const size of SIZES) {
-    for (const kind of servers) {
+    for (const kind of inTurns(servers)) {
       const name = `submit ${sizeLabel(size)}`;
       const r = await runCase(kind, name, (port) =>
         submitBackground(port, { ...T.submit, maxJobs: T.submit.maxJobs[size], warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('submit', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25 }).values[kind] = r.perSec;
+      record(row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25, ...FULL_VS_NORMAL }), kind, r.perSec);
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `${fmt(r.count)} acknowledged in ${r.seconds.toFixed(1)} s${cpuText(r.cpu)}${errorText(r.errors, r.lastError)}`);
     }
   }
@@ -163,7 +198,7 @@ async function benchDrain(): Promise<void> {
   out(`2. drain: preload ${fmt(T.drain.jobs)} jobs, then ${T.drain.workers} workers GRAB_JOB / WORK_COMPLETE one job at a time until NO_JOB`);
   out('   (gearmand+libsqlite3 is preloaded by filling its queue table before it starts: it replays it as after a restart)');
   for (const size of SIZES) {
-    for (const kind of servers) {
+    for (const kind of inTurns(servers)) {
       const name = `drain ${sizeLabel(size)}`;
       const fn = fnName('drain', size);
       const seeded = kind === 'gearmand-sqlite';
@@ -174,8 +209,8 @@ async function benchDrain(): Promise<void> {
         seeded ? { prepare: (dir) => seedGearmandQueue(join(dir, 'gearmand.db'), fn, payloadOf(size), T.drain.jobs) } : {},
       );
       if (!r) continue;
-      const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
-      rr.values[kind] = r.perSec;
+      const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
+      record(rr, kind, r.perSec);
       const partial = r.preload.loaded < T.drain.jobs ? `only ${fmt(r.preload.loaded)} preloaded in ${r.preload.seconds.toFixed(1)} s; ` : '';
       if (partial) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
       progress(
@@ -192,15 +227,15 @@ async function benchPipeline(): Promise<void> {
   const p = T.pipeline;
   out(`3. submit-and-work pipeline: ${p.submitters} submitters x ${p.window} in flight (backlog capped at ${p.backlog}), ${p.workers} workers with PRE_SLEEP`);
   for (const size of SIZES) {
-    for (const kind of servers) {
+    for (const kind of inTurns(servers)) {
       const name = `pipeline ${sizeLabel(size)}`;
       const r = await runCase(kind, name, (port) =>
         // gearmand+libsqlite3 takes seconds to hand out its first jobs (every insert is synced): warm it longer.
         pipeline(port, { ...p, warmupMs: kind === 'gearmand-sqlite' ? 2000 : T.warmupMs, durationMs: T.durationMs, fn: fnName('pipeline', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20 });
-      rr.values[kind] = r.perSec;
+      const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
+      record(rr, kind, r.perSec);
       if (r.count === 0) rr.notes[kind] = 'none completed';
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `completed; ${fmt(r.submittedPerSec)} submitted/s${cpuText(r.cpu)}${errorText(r.errors, '')}`);
     }
@@ -217,7 +252,7 @@ async function benchRoundTrip(): Promise<void> {
         roundTrip(port, { ...p, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('rt', size), payload: payloadOf(size) }),
       );
       if (!r) continue;
-      row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1 }).values[kind] = r.perSec;
+      row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1, ...FULL_VS_NORMAL }).values[kind] = r.perSec;
       row('round trip p50', sizeLabel(size), 'ms', 'lower', {}, 3).values[kind] = r.p50Ms;
       row('round trip p99', sizeLabel(size), 'ms', 'lower', { gearmand: 1 }, 3).values[kind] = r.p99Ms;
       progress(name, kind, `${fmt(r.perSec)} jobs/s`, `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(1)} ms${cpuText(r.cpu)}${errorText(r.errors, '')}`);
@@ -228,7 +263,7 @@ async function benchRoundTrip(): Promise<void> {
 async function benchRss(): Promise<void> {
   const p = T.rss;
   out(`5. server RSS with ${fmt(p.jobs)} queued 16-byte background jobs (VmRSS; gearmand+libsqlite3 skipped: same in-memory queue)`);
-  for (const kind of inMemoryOnly) {
+  for (const kind of oneLazaret) {
     const name = 'RSS 100k queued';
     const r = await runCase(kind, name, (port, pid) => queuedRss(port, pid, { ...p, fn: 'bench_rss', payload: payloadOf(16) }));
     if (!r?.loaded || !r.idle) continue;
@@ -369,11 +404,11 @@ out(`machine:   ${availableParallelism()} CPUs (${cpuModel}), node ${process.ver
 if (load > 0.5 * availableParallelism()) {
   out(`           WARNING: other processes are using the CPUs (load ${load.toFixed(2)}); figures will be low and noisy`);
 }
-out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL, synchronous=normal)`);
+out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL); "Lazaret" = the default synchronous: full, "Lazaret normal" = synchronous: normal`);
 out(`gearmand:  ${gearmandBin ? `${gearmandVersion(gearmandBin).split(' - ')[0]} (${gearmandBin}), default threads; "gearmand mem" = builtin in-memory queue, "gearmand+sqlite" = -q libsqlite3` : 'not on PATH: Lazaret figures only'}`);
 out(`load:      generated in this process (main thread, one event loop, the project's codec), the server in a child process; both share the ${availableParallelism()} CPUs`);
 out('jobs:      background submissions carry a 36-byte unique key each, as libgearman sends them; foreground ones none');
-out(`each case: a fresh server and store in ${tmpRoot}; warm-up ${T.warmupMs} ms, then a ${T.durationMs} ms window (drain: until empty, at most ${T.drain.maxMs} ms)`);
+out(`each case: a fresh server and store in ${tmpRoot}; warm-up ${T.warmupMs} ms, then a ${T.durationMs} ms window (drain: until empty, at most ${T.drain.maxMs} ms)${T.rounds > 1 ? `; submit, drain and pipeline ${T.rounds} rounds each, systems taking turns, medians in the table` : ''}`);
 out();
 
 try {

@@ -60,7 +60,7 @@ export interface Config {
   httpPort: number | null;
   /** SQLite file. */
   db: string;
-  /** `normal` survives a kill -9 of the server; `full` also survives power loss, slower. */
+  /** `full` (default) survives a power cut or an OS crash as well as a kill -9; `normal` only a kill -9 of the server. */
   synchronous: 'normal' | 'full';
   handlePrefix: string;
   /** Admin commands that change state from beyond loopback need it; so does the HTTP API there. */
@@ -162,7 +162,7 @@ export function defaultConfig(): Config {
     httpHost: '127.0.0.1',
     httpPort: 4731,
     db: './data/lazaret.db',
-    synchronous: 'normal',
+    synchronous: 'full',
     handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
     adminToken: null,
     trustLoopback: true,

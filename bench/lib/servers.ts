@@ -8,10 +8,12 @@ import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { sleep } from './peer.js';
 
-export type ServerKind = 'lazaret' | 'gearmand' | 'gearmand-sqlite';
+/** 'lazaret' runs the default config (synchronous: full); 'lazaret-normal' the same with synchronous: normal. */
+export type ServerKind = 'lazaret' | 'lazaret-normal' | 'gearmand' | 'gearmand-sqlite';
 
 export const SERVER_LABEL: Record<ServerKind, string> = {
   lazaret: 'Lazaret',
+  'lazaret-normal': 'Lazaret normal',
   gearmand: 'gearmand mem',
   'gearmand-sqlite': 'gearmand+sqlite',
 };
@@ -136,11 +138,12 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
   const logFile = join(s.dir, `${kind}.log`);
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
-  const profiling = kind === 'lazaret' && s.profileDir !== null;
-  const httpPort = kind === 'lazaret' && s.http ? await freePort() : null;
-  if (kind === 'lazaret') {
+  const isLazaret = kind === 'lazaret' || kind === 'lazaret-normal';
+  const profiling = isLazaret && s.profileDir !== null;
+  const httpPort = isLazaret && s.http ? await freePort() : null;
+  if (isLazaret) {
     const config = join(s.dir, 'lazaret.json');
-    writeFileSync(config, JSON.stringify(s.lazaretConfig ?? {}));
+    writeFileSync(config, JSON.stringify({ ...s.lazaretConfig, ...(kind === 'lazaret-normal' ? { synchronous: 'normal' } : {}) }));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LAZARET_') && k !== 'NODE_OPTIONS'));
     const prof = profiling ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir!, '--cpu-prof-name', `${s.profileName}.cpuprofile`] : [];
     const args = [...prof, ...s.lazaret.args, 'serve', '--port', String(port), '--http-port', httpPort === null ? 'off' : String(httpPort), '--db', join(s.dir, 'lazaret.db'), '--log-level', 'warn', '--config', config];

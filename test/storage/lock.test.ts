@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, isLazaretError } from '../../src/errors.js';
@@ -77,12 +77,55 @@ it("another application's SQLite file (a users table) is refused and left exactl
   for (const companion of ['-wal', '-shm', '.lock']) assert.ok(!existsSync(`${fresh.path}${companion}`), companion);
 });
 
-it('an empty file and a Lazaret database are taken as before', async (t) => {
+it('a database file that exists but holds no schema (lost in a power cut during the first start) is refused by `lazaret serve`, untouched, with the way out', async (t) => {
+  for (const make of [
+    // 0 bytes, with a WAL beside it that SQLite itself would delete on opening: left for the operator.
+    (path: string) => {
+      writeFileSync(path, '');
+      writeFileSync(`${path}-wal`, 'frames nobody can replay without a database header');
+    },
+    // A header and no table: what the file holds when the schema never left the WAL.
+    (path: string) => {
+      const db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.close();
+    },
+  ]) {
+    const fresh = await freshSqlite();
+    t.after(fresh.cleanup);
+    make(fresh.path);
+    const before = readFileSync(fresh.path);
+    const child = serve(t, fresh.path);
+    const exited = await child.exited;
+    assert.notEqual(exited.code, 0);
+    assert.match(child.stderr, /lazaret\.db exists \(\d+ bytes\) but holds no tables/);
+    assert.match(child.stderr, /hint: .*delete it and start again for an empty store/);
+    assert.deepEqual(readFileSync(fresh.path), before, 'the file is left as it was');
+    assert.ok(!existsSync(`${fresh.path}.lock`), 'no lock file left beside it');
+    if (before.length === 0) assert.match(readFileSync(`${fresh.path}-wal`, 'utf8'), /^frames nobody/, 'the WAL beside it is kept');
+    // The operator's way out: delete it, and the next start begins an empty store.
+    rmSync(fresh.path);
+    rmSync(`${fresh.path}-wal`, { force: true });
+    rmSync(`${fresh.path}-shm`, { force: true });
+    const again = serve(t, fresh.path);
+    await listening(again);
+    again.proc.kill('SIGKILL');
+    await again.exited;
+  }
+});
+
+it('a Lazaret database is taken again; a new one reaches the disk with its schema in the main file before open() returns', async (t) => {
   const fresh = await freshSqlite();
   t.after(fresh.cleanup);
-  new Database(fresh.path).close();
   const store = new SqliteStore({ path: fresh.path });
   await store.open();
+  // Checkpointed, not only in the WAL: a power cut now (losing the WAL) would still leave the schema.
+  const copy = `${fresh.path}.copy`;
+  copyFileSync(fresh.path, copy);
+  const main = new Database(copy);
+  const tables = main.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
+  main.close();
+  assert.ok(tables.includes('lazaret_migrations') && tables.includes('jobs'), tables.join(','));
   await store.close();
   const again = new SqliteStore({ path: fresh.path });
   await again.open();
