@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { HealthRule } from './core/health.js';
+import type { HealthRule } from './observe/health.js';
 import type { BackoffPolicy, PolicyRule } from './core/policy.js';
 import type { TagRule } from './core/tags.js';
 import { ErrorCode, LazaretError } from './errors.js';

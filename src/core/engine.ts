@@ -7,7 +7,7 @@ import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow, WriteBatch } from '../storage/types.js';
 import { systemClock, type Clock, type TimerRef } from './clock.js';
-import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn } from './deaths.js';
+import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn, type Death, type Supervision } from './deaths.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { batchHandles } from './commit-handles.js';
@@ -21,7 +21,6 @@ import { backoffDelay, PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
-import { SupervisorRegistry, type Death } from './supervisors.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
 import { Worker, type StuckAttempt } from './worker.js';
 
@@ -51,6 +50,8 @@ export interface EngineOptions {
   tagRules?: TagRules;
   /** How long finished jobs are kept for the results API, ms; 0 = not at all. */
   resultRetentionMs?: number;
+  /** Tells which worker processes a supervisor runs (default: none). */
+  supervision?: Supervision;
 }
 
 export interface SubmitRequest {
@@ -98,8 +99,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly quarantine: Quarantine;
   readonly results: Results;
   readonly #tagRules: TagRules;
-  /** What `lazaret supervise` processes report (PUT /api/supervisors/:id). */
-  readonly supervisors: SupervisorRegistry;
+  readonly #supervision: Supervision | null;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #random: () => number;
@@ -133,7 +133,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.quarantine = new Quarantine(this, this.#log);
     this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
     this.#tagRules = opts.tagRules ?? new TagRules();
-    this.supervisors = new SupervisorRegistry(this.clock);
+    this.#supervision = opts.supervision ?? null;
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
     this.#commit = new GroupCommit(this.store, {
       rejected: (err, b) =>
@@ -583,7 +583,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       reported.timer.cancel();
       this.#reportedDeaths.delete(w);
       this.#failHeld(w, reported.death);
-    } else if (w.held.size > 0 && w.conn.pid !== null && this.supervisors.owner([w.conn.pid, w.conn.pgid]) !== null) {
+    } else if (w.held.size > 0 && w.conn.pid !== null && this.#supervision?.supervises([w.conn.pid, w.conn.pgid]) === true) {
       // Its supervisor is about to say how the process died: the attempt ends with that, or without
       // after MATCH_WINDOW_MS. The jobs stay with it meanwhile.
       this.#parked.set(

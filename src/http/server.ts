@@ -4,10 +4,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../core/engine.js';
-import type { HealthChecker } from '../core/health.js';
-import type { Connection } from '../gearman/connection.js';
+import type { HealthChecker } from '../observe/health.js';
+import type { AlertStats } from '../observe/alerts/outbox.js';
+import type { SupervisorRegistry } from '../observe/supervisors.js';
 import cors from '@fastify/cors';
-import { Activity } from '../core/activity.js';
+import { Activity } from '../observe/activity.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
@@ -26,7 +27,10 @@ export interface HttpContext {
   health: HealthChecker;
   config: Readonly<Config>;
   log: Logger;
-  connections: Set<Connection>;
+  /** What `lazaret supervise` processes report; the engine asks it which workers are supervised. */
+  supervisors: SupervisorRegistry;
+  /** The webhook alerts' counts for /metrics; null when no webhook is configured. */
+  alerts: AlertStats | null;
 }
 
 export interface HttpServer {

@@ -13,7 +13,7 @@ interface ErrorBody {
 }
 
 async function appFor(server: TestServer, adminToken: string | null) {
-  const app = await buildApp({ engine: server.engine, health: server.health, config: { ...server.config, adminToken }, log: server.log, connections: new Set() });
+  const app = await buildApp({ engine: server.engine, health: server.health, config: { ...server.config, adminToken }, log: server.log, supervisors: server.supervisors, alerts: null });
   return app;
 }
 

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import { parseDuration } from '../../config.js';
-import { impactReport } from '../../core/impact.js';
+import { impactReport } from '../../observe/impact.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import { errorSchema, impactRowSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';

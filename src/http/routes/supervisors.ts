@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Engine } from '../../core/engine.js';
 import { iso } from '../../core/handoff.js';
-import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../core/supervisors.js';
+import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../observe/supervisors.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { HttpContext } from '../server.js';
 
@@ -57,7 +57,7 @@ const idParams = {
 } as const;
 
 export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
-  const registry = ctx.engine.supervisors;
+  const registry = ctx.supervisors;
   return async (app) => {
     app.get('/', async () => ({
       supervisors: registry.list().map((s) => ({ ...s, reportedAt: iso(s.reportedAt) })),

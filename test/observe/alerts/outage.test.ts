@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import type { AlertRow } from '../../src/storage/types.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { checkOf, get, health, healthWith, peerFor, submitBg } from '../http/helpers.js';
-import { serverFor } from '../quarantine/helpers.js';
-import { freshSqlite } from '../helpers/store.js';
+import type { AlertRow } from '../../../src/storage/types.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { checkOf, get, health, healthWith, peerFor, submitBg } from '../../http/helpers.js';
+import { serverFor } from '../../quarantine/helpers.js';
+import { freshSqlite } from '../../helpers/store.js';
 import { closedPort, receiver } from './receiver.js';
 
 function metric(text: string, name: string): number {

@@ -4,10 +4,10 @@
 // scrape time.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { alertStatsFor } from '../alerts/stats.js';
+import type { AlertStats } from './alerts/outbox.js';
 import type { Engine } from '../core/engine.js';
 import type { FunctionState } from '../core/functions.js';
-import type { HealthChecker } from '../core/health.js';
+import type { HealthChecker } from './health.js';
 import type { Job } from '../core/job.js';
 import { availableWorkers, stuckWorkers } from '../core/worker.js';
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
@@ -92,7 +92,8 @@ export class Metrics {
   readonly #engine: Engine;
   readonly #byFn = new Map<string, FunctionCounts>();
 
-  constructor(engine: Engine, health: HealthChecker) {
+  /** `alerts` is null when the node has no webhooks. */
+  constructor(engine: Engine, health: HealthChecker, alerts: AlertStats | null) {
     this.#engine = engine;
     collectDefaultMetrics({ register: this.registry, prefix: 'lazaret_' });
     const fnCounts = (): Iterable<[string, FunctionCounts]> => this.#byFn.entries();
@@ -136,7 +137,7 @@ export class Metrics {
       const last = health.last;
       if (last !== null) set({}, last.status === 'ok' ? 1 : 0);
     });
-    this.#gauge('lazaret_alerts_pending', 'Webhook alerts stored and not yet delivered (0 without webhooks)', [], (set) => set({}, alertStatsFor(engine)?.pending ?? 0));
+    this.#gauge('lazaret_alerts_pending', 'Webhook alerts stored and not yet delivered (0 without webhooks)', [], (set) => set({}, alerts?.pending ?? 0));
     const alertCounts = [
       ['lazaret_alerts_delivered_total', 'Webhook alerts their receiver accepted (2xx)', 'delivered'],
       ['lazaret_alert_deliveries_failed_total', 'Webhook delivery tries that failed (refused, timed out, non-2xx, redirect); each retry counts', 'failedTries'],
@@ -149,7 +150,7 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          this.inc(alertStatsFor(engine)?.[field] ?? 0);
+          this.inc(alerts?.[field] ?? 0);
         },
       });
     }

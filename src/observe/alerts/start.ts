@@ -2,13 +2,12 @@
 // /health gets an `alerts` check and /metrics its counts.
 
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { Engine } from '../core/engine.js';
-import type { CheckResult, HealthChecker } from '../core/health.js';
-import type { QuarantineRow } from '../storage/types.js';
+import type { Config } from '../../config.js';
+import type { Engine } from '../../core/engine.js';
+import type { CheckResult, HealthChecker } from '../health.js';
+import type { QuarantineRow } from '../../storage/types.js';
 import { AlertOutbox } from './outbox.js';
 import { AlertSender } from './sender.js';
-import { fileAlertStats } from './stats.js';
 
 export interface RunningAlerts {
   readonly outbox: AlertOutbox;
@@ -33,7 +32,6 @@ export async function startAlerts(engine: Engine, health: HealthChecker, config:
     current: (check) => health.last?.checks.find((c) => sameCheck(c, check) && c.state === 'fail'),
   });
   await outbox.start();
-  fileAlertStats(engine, outbox);
   health.addSource(() => outbox.checks());
   const onChanged = (check: CheckResult): void => sender.healthChanged(check);
   const onQuarantined = (entry: QuarantineRow): void => sender.quarantined(entry);

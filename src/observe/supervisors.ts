@@ -2,7 +2,8 @@
 // (PUT /api/supervisors/:id). Kept in memory only: a supervisor reports again within seconds, so a
 // restarted server knows them all again after one interval.
 
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
+import type { Death, Supervision } from '../core/deaths.js';
 
 export interface ExitReport {
   /** ISO time. */
@@ -15,17 +16,6 @@ export interface ExitReport {
   stderr?: string;
   /** Why the supervisor ended it, when it did (e.g. killed for being stuck). */
   message?: string;
-}
-
-/** A supervised process died: what the server attaches to the attempt its connection held. */
-export interface Death {
-  supervisor: string;
-  program: string;
-  pid: number;
-  code: number | null;
-  signal: string | null;
-  stderr: string | null;
-  message: string | null;
 }
 
 export interface ProgramReport {
@@ -73,7 +63,7 @@ function exitKey(program: string, e: ExitReport): string {
 export const STALE_INTERVALS = 3;
 export const DEFAULT_REPORT_INTERVAL_MS = 5000;
 
-export class SupervisorRegistry {
+export class SupervisorRegistry implements Supervision {
   readonly #clock: Clock;
   readonly #reports = new Map<string, { report: SupervisorReport; reportedAt: number }>();
 
@@ -110,6 +100,10 @@ export class SupervisorRegistry {
       }
     }
     return null;
+  }
+
+  supervises(pids: readonly (number | null)[]): boolean {
+    return this.owner(pids) !== null;
   }
 
   /** A supervisor that stopped on purpose says goodbye, so it does not turn stale. */
