@@ -11,7 +11,7 @@ import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn, type Death, type 
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type EngineEvents } from './events.js';
 import { batchHandles } from './commit-handles.js';
-import { errorText, parseEvidence } from './evidence.js';
+import { errorText, parseEvidence } from '../protocol/evidence.js';
 import { FunctionRegistry } from './functions.js';
 import { describeQuarantined } from './handoff.js';
 import { IdAllocator } from './ids.js';

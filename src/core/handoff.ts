@@ -1,8 +1,8 @@
 // The JSON a quarantine function receives for each quarantined job (docs/quarantine.md).
 
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
+import { PRIORITY_NAMES } from '../domain.js';
 
-export const PRIORITY_NAMES = ['high', 'normal', 'low'] as const;
 /** Epoch milliseconds as an ISO time, as every JSON view shows times. */
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 

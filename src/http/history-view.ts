@@ -2,7 +2,7 @@
 // who requeued, edited or purged it (docs/quarantine.md).
 
 import { attemptView, iso } from '../core/handoff.js';
-import type { HistoryEntry } from '../storage/types.js';
+import type { HistoryEntry } from '../core/records.js';
 
 export interface HistoryView {
   /** Lives that ended, oldest first; the current one is the job's own. */

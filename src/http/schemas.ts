@@ -1,6 +1,8 @@
 // JSON schemas of the API's shapes: fastify validates and serialises with them, and @fastify/swagger
 // turns them into /api/openapi.json (docs/http-api.md is the overview).
 
+import { PRIORITY_NAMES } from '../domain.js';
+
 const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, 'null'], ...extra });
 const isoTime = { type: 'string', format: 'date-time' };
 
@@ -55,7 +57,7 @@ export const jobSchema = {
     handle: { type: 'string' },
     function: { type: 'string' },
     unique: { type: 'string' },
-    priority: { type: 'string', enum: ['high', 'normal', 'low'] },
+    priority: { type: 'string', enum: PRIORITY_NAMES },
     state: { type: 'string', enum: ['queued', 'scheduled', 'running', 'completed', 'failed', 'expired', 'quarantined'] },
     progress: nullable('object', { properties: { numerator: { type: 'integer' }, denominator: { type: 'integer' } } }),
     attempts: { type: 'integer' },

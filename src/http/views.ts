@@ -1,10 +1,11 @@
 // The job as the HTTP API shows it (docs/http-api.md), from whichever place knows it: the engine (live),
 // the outcomes (finished within the retention) or the quarantine.
 
-import { iso, PRIORITY_NAMES } from '../core/handoff.js';
+import { iso } from '../core/handoff.js';
+import { PRIORITY_NAMES, type PriorityName } from '../domain.js';
 import type { Job } from '../core/job.js';
 import type { HistoryView } from './history-view.js';
-import type { OutcomeRow, QuarantineRow } from '../storage/types.js';
+import type { OutcomeRow, QuarantineRow } from '../core/records.js';
 
 export type JobStateName = 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined';
 
@@ -12,7 +13,7 @@ export interface JobView {
   handle: string;
   function: string;
   unique: string;
-  priority: (typeof PRIORITY_NAMES)[number];
+  priority: PriorityName;
   state: JobStateName;
   progress: { numerator: number; denominator: number } | null;
   attempts: number;

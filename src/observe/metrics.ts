@@ -5,6 +5,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AlertStats } from './alerts/outbox.js';
+import { PRIORITY_NAMES } from '../domain.js';
 import type { Engine } from '../core/engine.js';
 import type { FunctionState } from '../core/functions.js';
 import type { HealthChecker } from './health.js';
@@ -14,7 +15,6 @@ import type { AttemptRow, QuarantineRow } from '../storage/types.js';
 
 /** Seconds; from a quick job to a long batch. */
 const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600];
-const PRIORITIES = ['high', 'normal', 'low'] as const;
 
 class Buckets {
   /** Not cumulative; the last slot is +Inf. */
@@ -111,7 +111,7 @@ export class Metrics {
     }
     const functions = (): Iterable<FunctionState> => engine.functions.all();
     this.#gauge('lazaret_queued_jobs', 'Runnable jobs waiting for a worker', ['function', 'priority'], (set) => {
-      for (const fn of functions()) PRIORITIES.forEach((priority, p) => set({ function: fn.name, priority }, fn.queued[p]!));
+      for (const fn of functions()) PRIORITY_NAMES.forEach((priority, p) => set({ function: fn.name, priority }, fn.queued[p]!));
     });
     this.#gauge('lazaret_scheduled_jobs', 'Jobs waiting for their run-at time or a retry backoff', ['function'], (set) => {
       for (const fn of functions()) set({ function: fn.name }, fn.scheduled[0] + fn.scheduled[1] + fn.scheduled[2]);

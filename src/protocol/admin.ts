@@ -1,7 +1,7 @@
 // Admin text protocol: line -> command, and the byte-exact reply shapes of gearmand 1.1
 // (shared/reference/gearman-admin-protocol.md §1-2).
 
-import { escapeControls } from '../escape.js';
+import { escapeControls } from './escape.js';
 
 export type AdminCommand =
   | { kind: 'status' }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { escapeControls } from '../../src/escape.js';
+import { escapeControls } from '../../src/protocol/escape.js';
 import { peerFor, serverFor, sync } from './util.js';
 
 test('2,000 CAN_DOs, then the worker leaves: the functions are gone from status, workers and /metrics', async (t) => {

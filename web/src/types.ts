@@ -1,6 +1,8 @@
 // Shapes of the HTTP API (docs/http-api.md, docs/quarantine.md) as the dashboard reads them.
 
-export type Priority = 'high' | 'normal' | 'low';
+import { QUARANTINE_REASONS, type PriorityName, type QuarantineReason } from '../../src/domain.js';
+
+export type Priority = PriorityName;
 
 export interface FunctionStats {
   name: string;
@@ -93,8 +95,8 @@ export interface JobInfo {
   audit?: AuditEntry[];
 }
 
-export type Reason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
-export const REASONS: Reason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
+export type Reason = QuarantineReason;
+export const REASONS = QUARANTINE_REASONS;
 
 export interface QuarantineSummary {
   id: number;

@@ -5,7 +5,7 @@ import type { SubmitRequest } from '../../core/engine.js';
 import { ErrorCode, isLazaretError } from '../../errors.js';
 import { errorPacket, response } from '../../protocol/encoder.js';
 import { PacketType, type PacketTypeName } from '../../protocol/packets.js';
-import type { Priority } from '../../storage/types.js';
+import type { Priority } from '../../domain.js';
 import type { Connection } from '../connection.js';
 import type { Handler } from './index.js';
 import { nextScheduledTime } from './schedule.js';

@@ -3,7 +3,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Job } from '../../core/job.js';
-import type { OutcomeRow } from '../../storage/types.js';
+import type { OutcomeRow } from '../../core/records.js';
 import type { HttpContext } from '../server.js';
 import { liveJobView, outcomeView, type JobView } from '../views.js';
 import { findJob, notFound } from '../find-job.js';

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { QUARANTINE_REASONS } from '../../../src/domain.js';
 import type { StorageAdapter } from '../../../src/storage/adapter.js';
 import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../../src/storage/types.js';
 import { batch, end, endedAttempt, job, quarantined, start, type Harness } from './harness.js';
@@ -33,7 +34,7 @@ function matches(q: QuarantineRow, f: QuarantineFilter): boolean {
   );
 }
 
-const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
+const REASONS: readonly QuarantineReason[] = QUARANTINE_REASONS;
 
 /** 30 entries over two functions and every reason; quarantinedAt is not in id order on purpose. */
 function seedRows(): QuarantineRow[] {
