@@ -1,5 +1,5 @@
 // One validated, frozen config object from defaults, the config file, the environment and flags (in
-// that order, later wins). Nothing else reads process.env (STYLE §5.2).
+// that order, later wins). Nothing else reads process.env.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

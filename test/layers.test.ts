@@ -129,6 +129,27 @@ test('SQL is written only under src/storage/', () => {
   assert.deepEqual(found, []);
 });
 
+test('comments and docs cite files of this repository only, and gearmand behaviours the README lists', () => {
+  const files = [...SRC, ...WEB, ...sources('test'), ...sources('bench'), ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`), 'README.md'];
+  const outside = /DESIGN\.md|STYLE ?§|shared\/reference|\.\.\/shared|\bissue [0-9]+\b|§|gearman-protocol\.md|gearman-admin-protocol\.md|gearmand-behaviours\.md/;
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const listed = new Set([...readme.slice(readme.indexOf('## Where Lazaret differs')).matchAll(/\bB(\d+)\b/g)].map((m) => m[1]));
+  const found: string[] = [];
+  for (const file of files) {
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        // This file names the patterns it looks for.
+        if (file === 'test/layers.test.ts') return;
+        if (outside.test(line)) found.push(`${file}:${i + 1}: ${line.trim().slice(0, 100)}`);
+        for (const m of line.matchAll(/\(B(\d+)\b|README, Where Lazaret differs: B(\d+)/g)) {
+          if (!listed.has(m[1] ?? m[2]!)) found.push(`${file}:${i + 1}: B${m[1] ?? m[2]} is not explained in the README`);
+        }
+      });
+  }
+  assert.deepEqual(found, []);
+});
+
 const CATALOGUE = ['src/errors.ts', 'src/protocol/errors.ts', 'src/client/errors.ts'];
 
 test('error codes are written as literals only in the error catalogue', () => {

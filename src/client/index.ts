@@ -1,4 +1,4 @@
-// The public surface of `lazaret/client`: named exports only (STYLE §5.3); test/client/public-api.test.ts
+// The public surface of `lazaret/client`: named exports only; test/client/public-api.test.ts
 // pins the list.
 
 export { Client } from './client.js';

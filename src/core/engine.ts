@@ -161,7 +161,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const now = this.clock.now();
     let interrupted = 0;
     for (const row of stored) {
-      // A reloaded job still coalesces later submissions of its function and unique (B2 replay).
+      // A reloaded job still coalesces later submissions of its function and unique (README, Where Lazaret differs: B2).
       const job = this.#restore(row);
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
@@ -302,7 +302,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #coalesce(job: Job, req: SubmitRequest): SubmitResult {
     if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
     if (req.background && !job.durable) {
-      // A job that ever had a background submitter behaves as a background job (B6 improved).
+      // A job that ever had a background submitter behaves as a background job (README, Where Lazaret differs: B6).
       job.durable = true;
       const batch = this.#commit.stage();
       batch.insertJobs.push(jobRow(job));
@@ -377,7 +377,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.abilities.delete(name);
     ability.fn.workers.delete(w);
     ability.fn.sleepers.delete(w);
-    // gearmand requeues what the worker holds of that function (B14).
+    // gearmand requeues what the worker holds of that function, and so do we.
     for (const job of [...w.held.values()]) {
       if (job.fn === ability.fn) this.#fail(job, 'crashed', `worker ${w.conn.name} dropped ${name} while running it`, null);
     }
@@ -598,7 +598,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /**
    * Ends what a disconnected worker held. The crash is charged to the job it took first (the one it was
-   * most likely running); the others were never started by it and go back uncharged (B18 improved).
+   * most likely running); the others were never started by it and go back uncharged (README, Where Lazaret differs: B18).
    */
   #failHeld(w: Worker, death: Death | null): void {
     let first = true;
@@ -753,7 +753,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
     job.retries++;
-    // GET_STATUS reports 0/0 for a requeued job, as gearmand does (gearman-protocol.md §6).
+    // GET_STATUS reports 0/0 for a requeued job, as gearmand does.
     job.numerator = 0;
     job.denominator = 0;
     job.runAt = runAt;
@@ -843,7 +843,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return true;
   }
 
-  /** `drop function`: refused while workers, or jobs of any state, remain (B12 improved). */
+  /** `drop function`: refused while workers, or jobs of any state, remain (README, Where Lazaret differs: B12). */
   dropFunction(name: string): 'ok' | 'not_found' | 'busy' {
     const fn = this.functions.findInsensitive(name);
     if (!fn) return 'not_found';

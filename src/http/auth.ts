@@ -1,5 +1,5 @@
 // A bearer token guards the API. Without a configured token, only loopback may change state;
-// with one, every /api request from beyond loopback must carry it (DESIGN.md, Surfaces). /health and
+// with one, every /api request from beyond loopback must carry it (docs/http-api.md). /health and
 // /metrics follow the same rule when http.protectHealth / http.protectMetrics say so.
 
 import { isLoopback, tokenEquals } from '../access.js';

@@ -1,4 +1,4 @@
-// The impact report (issue 5): which tags (users, accounts) had jobs that waited too long, failed,
+// The impact report (docs/http-api.md): which tags (users, accounts) had jobs that waited too long, failed,
 // expired or were quarantined — stored outcomes plus the jobs still waiting now, worst first.
 
 import type { ImpactQuery, ImpactRow } from '../storage/types.js';

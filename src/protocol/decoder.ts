@@ -1,6 +1,6 @@
-// Incremental decoder: bytes in, frames out. It knows nothing of sockets (STYLE §3.1).
+// Incremental decoder: bytes in, frames out. It knows nothing of sockets.
 // Checks the 12-byte header (magic, type read unsigned, declared length against the limit) before it
-// waits for the body, so a hostile length never makes us buffer it (STYLE §3.2).
+// waits for the body, so a hostile length never makes us buffer it.
 
 import { ProtocolErrorCode as ErrorCode, ProtocolError } from './errors.js';
 import { ARG_COUNT, isPacketType, packetName, type Frame, type Magic } from './packets.js';

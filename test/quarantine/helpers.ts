@@ -1,4 +1,4 @@
-// Shared steps for the quarantine tests (issue 4): servers and peers that are always stopped, waits on
+// Shared steps for the quarantine tests: servers and peers that are always stopped, waits on
 // engine events that name what they waited for, a worker that grabs on demand, and child processes whose
 // output lines a test can wait on.
 

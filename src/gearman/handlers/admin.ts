@@ -1,4 +1,4 @@
-// The admin text protocol (shared/reference/gearman-admin-protocol.md). Each reply is one write.
+// The admin text protocol (README, Pointing existing clients at it). Each reply is one write.
 
 import { tokenEquals } from '../../access.js';
 import { ErrorCode, isLazaretError } from '../../errors.js';

@@ -1,4 +1,4 @@
-// ECHO_REQ, OPTION_REQ, SET_CLIENT_ID (§3).
+// ECHO_REQ, OPTION_REQ, SET_CLIENT_ID.
 
 import { ErrorCode } from '../../errors.js';
 import { escapeControls, hasControls } from '../../protocol/escape.js';

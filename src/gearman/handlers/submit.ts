@@ -1,4 +1,4 @@
-// SUBMIT_JOB and its variants (§4, §8): validate -> limits -> core.submit (resolves after commit)
+// SUBMIT_JOB and its variants: validate -> limits -> core.submit (resolves after commit)
 // -> JOB_CREATED. A reply to a durable submission is sent only after its commit.
 
 import type { SubmitRequest } from '../../core/engine.js';
@@ -46,7 +46,7 @@ export function submitHandler(type: SubmitType): Handler {
     }
     const req: SubmitRequest = { fn, unique, payload, priority: shape.priority, background: shape.background };
     if (type === 'SUBMIT_JOB_EPOCH') {
-      // strtoll semantics: garbage reads as 0, i.e. run now (§8).
+      // strtoll semantics, as gearmand: garbage reads as 0, i.e. run now.
       const seconds = Number.parseInt(args[2]!.toString('latin1'), 10);
       if (Number.isFinite(seconds) && seconds > MAX_EPOCH_SECONDS) {
         conn.reply(errorPacket('INVALID_ARGUMENT', `Epoch ${seconds} is after the year 9999`));
