@@ -4,42 +4,9 @@
 
 import type { Clock } from '../core/clock.js';
 import type { Death, Supervision } from '../core/deaths.js';
+import type { ExitReport, ProgramReport, ReportAnswer, StuckCopy, SupervisorReport } from '../supervisor/report.js';
 
-export interface ExitReport {
-  /** ISO time. */
-  at: string;
-  code: number | null;
-  signal: string | null;
-  /** The copy's process id (supervisors before crash evidence did not send it). */
-  pid?: number | null;
-  /** The end of its stderr, sent while the exit is fresh. */
-  stderr?: string;
-  /** Why the supervisor ended it, when it did (e.g. killed for being stuck). */
-  message?: string;
-}
-
-export interface ProgramReport {
-  name: string;
-  command: string;
-  copies: number;
-  running: number;
-  restarts: number;
-  /** Copies recycled for running longer than the program's maxRuntime. */
-  recycled: number;
-  flapping: boolean;
-  lastExits: ExitReport[];
-  /** Pids of its running copies. */
-  pids?: number[];
-}
-
-export interface SupervisorReport {
-  id: string;
-  host: string;
-  pid: number;
-  /** How often this supervisor reports, ms; staleness is counted in these intervals. */
-  intervalMs: number;
-  programs: ProgramReport[];
-}
+export type { ExitReport, ProgramReport, ReportAnswer, StuckCopy, SupervisorReport };
 
 export interface SupervisorView extends SupervisorReport {
   /** Epoch ms of the last report. */

@@ -261,7 +261,7 @@ export function quarantineTests(h: Harness): void {
       ['first page, no filter', {}, undefined],
       ['first page, function', { function: 'fn-7' }, undefined],
       ['first page, reason', { reason: 'timed_out' }, undefined],
-      ['first page, function + reason', { function: 'fn-7', reason: 'max_crashes' }, undefined],
+      ['first page, function + reason', { function: 'fn-7', reason: REASONS[7 % REASONS.length]! }, undefined],
       ['first page, since (last hour)', { since: 1_700_000_000_000 + (total - 3600) * 1000 }, undefined],
       ['first page, before (oldest)', { before: 1_700_000_000_000 + 3600 * 1000 }, undefined],
       ['deep page, function', { function: 'fn-7' }, 50_000],
