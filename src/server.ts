@@ -81,7 +81,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
   health.addSource(() => supervisors.checks());
   health.start();
-  const alerts = await startAlerts(engine, health, config, log);
+  const alerts = await startAlerts(engine, store, health, config, log);
 
   const connections = new Set<Connection>();
   let stopping: Promise<void> | null = null;
