@@ -165,7 +165,7 @@ const seconds = (performance.now() - started) / 1000;
 const rss = memoryOf(server.pid);
 client.close();
 await worker.stop({ graceMs: 0 });
-const logTail = server.logTail();
+const _logTail = server.logTail();
 await server.stop();
 // Hostile input is answered with warnings; an error-level line means something inside went wrong.
 const log = readFileSync(join(dir, 'lazaret.log'), 'utf8').split('\n');

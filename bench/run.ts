@@ -145,7 +145,7 @@ function progress(name: string, kind: ServerKind, figure: string, detail: string
 const fnName = (w: string, size: Size): string => `bench_${w}_${size}`;
 
 async function benchSubmit(): Promise<void> {
-  out('1. durable background submissions (SUBMIT_JOB_BG, ' + `${T.submit.conns} connections x ${T.submit.window} in flight)`);
+  out(`1. durable background submissions (SUBMIT_JOB_BG, ${T.submit.conns} connections x ${T.submit.window} in flight)`);
   for (const size of SIZES) {
     for (const kind of servers) {
       const name = `submit ${sizeLabel(size)}`;
@@ -231,7 +231,7 @@ async function benchRss(): Promise<void> {
   for (const kind of inMemoryOnly) {
     const name = 'RSS 100k queued';
     const r = await runCase(kind, name, (port, pid) => queuedRss(port, pid, { ...p, fn: 'bench_rss', payload: payloadOf(16) }));
-    if (!r || !r.loaded || !r.idle) continue;
+    if (!r?.loaded || !r.idle) continue;
     const mib = r.loaded.rssKiB / 1024;
     const rr = row(`RSS, ${fmt(p.jobs / 1000)}k queued`, '16 B', 'MiB', 'lower', { gearmand: 1 }, 1);
     rr.values[kind] = mib;

@@ -8,6 +8,7 @@ import type { BackoffPolicy, PolicyRule } from './core/policy.js';
 import type { TagRule } from './core/tags.js';
 import { parseDuration } from './duration.js';
 import { ErrorCode, LazaretError } from './errors.js';
+import { readSecretFile } from './token-file.js';
 
 export interface Limits {
   /** Largest binary packet body accepted, bytes. */
@@ -80,6 +81,11 @@ export interface Config {
   sslCaFile: string | null;
   /** A plain-text Gearman port beside the TLS one (on `host`); null = none. */
   plainPort: number | null;
+  /**
+   * Start even though a port listens beyond loopback with no adminToken. The Gearman protocol has no
+   * authentication of its own, so this is a choice an operator makes out loud.
+   */
+  allowUnauthenticated: boolean;
   /** Treat every connection as if it sent OPTION_REQ exceptions (gearmand --exceptions). */
   exceptionsByDefault: boolean;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -98,9 +104,28 @@ export interface Config {
   http: {
     /** Origins allowed to call the API from a browser (CORS); empty = none. */
     corsOrigins: string[];
+    /**
+     * Host names, besides localhost / 127.0.0.1 / [::1], under which a loopback peer is trusted
+     * without the token (trustLoopback). Other names are what a DNS-rebinding page would send.
+     */
+    allowedHosts: string[];
     /** /health and /metrics follow the /api token rule when true. */
     protectHealth: boolean;
     protectMetrics: boolean;
+    /** Job event streams (SSE) open at once, in all. */
+    maxEventStreams: number;
+    /** Job event streams open at once on one job. */
+    maxEventStreamsPerJob: number;
+    /** Bytes waiting for a slow event-stream reader before its stream is closed. */
+    maxEventStreamBytes: number;
+    /** HTTP connections open at once; more are closed as they arrive. */
+    maxConnections: number;
+    /** Longest time to receive one whole request (headers and body), ms; a slow sender gets 408. */
+    requestTimeoutMs: number;
+    /** A connection with nothing sent either way for this long is closed, ms. */
+    idleTimeoutMs: number;
+    /** HTTPS on the HTTP port: PEM certificate (chain) and key files, read again on SIGHUP. */
+    tls: { cert: string; key: string } | null;
   };
   health: {
     /** How often the checks run by themselves, ms (at most 60 s). */
@@ -147,6 +172,7 @@ export function defaultConfig(): Config {
     sslKey: null,
     sslCaFile: null,
     plainPort: null,
+    allowUnauthenticated: false,
     exceptionsByDefault: false,
     logLevel: 'info',
     shutdownGraceMs: 30_000,
@@ -171,7 +197,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], protectHealth: false, protectMetrics: false },
+    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, tls: null },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10, retryFor: 24 * 3_600_000, repeatEvery: 3_600_000, undeliveredAfter: 5 * 60_000 },
     configFile: null,
@@ -187,12 +213,44 @@ export interface ConfigFlags {
   httpPort?: string | number;
   db?: string;
   adminToken?: string;
+  /** A file holding the admin token (kept out of `ps`). */
+  tokenFile?: string;
+  allowUnauthenticated?: boolean;
+  httpTlsCert?: string;
+  httpTlsKey?: string;
   logLevel?: string;
   ssl?: boolean;
   sslCertificate?: string;
   sslKey?: string;
   sslCaFile?: string;
   plainPort?: string | number;
+}
+
+/** The shortest admin token accepted: long enough that guessing it over the network is hopeless. */
+export const MIN_TOKEN_LENGTH = 16;
+
+function loopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Refuses a node that listens beyond loopback with nobody's token: its admin commands and API would be
+ * loopback-only while the Gearman port is open to the network, which is rarely what was meant.
+ */
+export function checkExposure(config: Readonly<Config>): void {
+  if (config.adminToken !== null || config.allowUnauthenticated) return;
+  // Mutual TLS is the Gearman port's authentication, unless a plain port beside it lets anyone in.
+  const gearmanAuthenticated = config.ssl && config.sslCaFile !== null && config.plainPort === null;
+  const open = [...(gearmanAuthenticated ? [] : [`host ${config.host}`]), ...(config.httpPort === null ? [] : [`httpHost ${config.httpHost}`])].filter(
+    (s) => !loopbackHost(s.slice(s.indexOf(' ') + 1)),
+  );
+  if (open.length === 0) return;
+  throw new LazaretError(ErrorCode.CONFIG_INVALID, `Listening beyond loopback (${open.join(', ')}) with no adminToken`, {
+    hint:
+      'set adminToken (at least 16 characters; --token-file or LAZARET_ADMIN_TOKEN_FILE keeps it out of `ps`), or start with --allow-unauthenticated ' +
+      '("allowUnauthenticated": true) if anyone who can reach the ports may use them. The Gearman protocol has no authentication: use TLS with client certificates or a private network (docs/security.md)',
+  });
 }
 
 type Source = 'file' | 'env' | 'flag' | 'combination';
@@ -226,12 +284,21 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     if (value === undefined || value === '') return;
     applyScalar(config, key, value, source, problems);
   };
+  function setTokenFile(path: string | undefined, source: Source): void {
+    if (path === undefined || path === '') return;
+    try {
+      applyScalar(config, 'adminToken', readSecretFile(path, 'admin token'), source, problems);
+    } catch (err) {
+      problems.push({ key: 'adminToken', source, message: (err as Error).message });
+    }
+  }
   set('host', env.LAZARET_HOST, 'env');
   set('port', env.LAZARET_PORT, 'env');
   set('httpHost', env.LAZARET_HTTP_HOST, 'env');
   set('httpPort', env.LAZARET_HTTP_PORT, 'env');
   set('db', env.LAZARET_DB, 'env');
   set('adminToken', env.LAZARET_ADMIN_TOKEN, 'env');
+  setTokenFile(env.LAZARET_ADMIN_TOKEN_FILE, 'env');
   set('logLevel', env.LAZARET_LOG_LEVEL, 'env');
   set('host', flags.host, 'flag');
   set('port', flags.port, 'flag');
@@ -239,6 +306,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('httpPort', flags.httpPort, 'flag');
   set('db', flags.db, 'flag');
   set('adminToken', flags.adminToken, 'flag');
+  setTokenFile(flags.tokenFile, 'flag');
   set('logLevel', flags.logLevel, 'flag');
   if (flags.ssl === true) applyScalar(config, 'ssl', true, 'flag', problems);
   set('sslCertificate', flags.sslCertificate, 'flag');
@@ -246,6 +314,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('sslCaFile', flags.sslCaFile, 'flag');
   set('plainPort', flags.plainPort, 'flag');
   checkSsl(config, problems);
+  if (env.LAZARET_ALLOW_UNAUTHENTICATED !== undefined && env.LAZARET_ALLOW_UNAUTHENTICATED !== '') {
+    applyScalar(config, 'allowUnauthenticated', ['1', 'true', 'yes'].includes(env.LAZARET_ALLOW_UNAUTHENTICATED.toLowerCase()), 'env', problems);
+  }
+  if (flags.allowUnauthenticated === true) config.allowUnauthenticated = true;
+  applyHttpTls(config, env.LAZARET_HTTP_TLS_CERT, env.LAZARET_HTTP_TLS_KEY, 'env', problems);
+  applyHttpTls(config, flags.httpTlsCert, flags.httpTlsKey, 'flag', problems);
 
   if (problems.length > 0) {
     const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : p.source === 'flag' ? 'command line' : 'settings together'}): ${p.message}`);
@@ -253,6 +327,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       hint: 'see README "Configuration" for every key and its default',
     });
   }
+  checkExposure(config);
   return deepFreeze(config);
 }
 
@@ -285,6 +360,9 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
     case 'adminToken':
     case 'quarantineFunction':
       if (value !== null && (typeof value !== 'string' || value === '')) return bad('must be a non-empty string or null');
+      if (key === 'adminToken' && typeof value === 'string' && value.length < MIN_TOKEN_LENGTH) {
+        return bad(`must be at least ${MIN_TOKEN_LENGTH} characters (e.g. the output of \`openssl rand -hex 16\`), got ${value.length}`);
+      }
       config[key] = value as string | null;
       return;
     case 'logLevel':
@@ -300,6 +378,7 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
     case 'exceptionsByDefault':
     case 'ssl':
     case 'trustLoopback':
+    case 'allowUnauthenticated':
       if (typeof value !== 'boolean') return bad('must be true or false');
       config[key] = value;
       return;
@@ -462,9 +541,38 @@ function section(value: unknown, key: string, known: readonly string[], problems
   return r;
 }
 
+/** Both files or neither; each must be readable now, so a typo stops the start rather than the first reload. */
+function applyHttpTls(config: Config, cert: unknown, key: unknown, source: Source, problems: Problem[]): void {
+  if ((cert === undefined || cert === '') && (key === undefined || key === '')) return;
+  const bad = (message: string): void => void problems.push({ key: 'http.tls', source, message });
+  if (typeof cert !== 'string' || cert === '' || typeof key !== 'string' || key === '') return bad('needs both a certificate file (cert) and a key file (key)');
+  for (const [what, path] of [['certificate', cert], ['key', key]] as const) {
+    try {
+      readFileSync(path);
+    } catch (err) {
+      return bad(`cannot read the ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  config.http.tls = { cert, key };
+}
+
+const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes', 'maxConnections'] as const;
+
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'protectHealth', 'protectMetrics'], problems);
+  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', 'requestTimeoutMs', 'idleTimeoutMs', ...HTTP_COUNTS], problems);
   if (r === null) return;
+  if (r.tls !== undefined && r.tls !== null) {
+    const tls = section(r.tls, 'http.tls', ['cert', 'key'], problems);
+    if (tls !== null) applyHttpTls(config, tls.cert, tls.key, 'file', problems);
+  }
+  if (r.allowedHosts !== undefined) {
+    const hosts = r.allowedHosts;
+    if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string' && /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(h))) {
+      problems.push({ key: 'http.allowedHosts', source: 'file', message: 'must be an array of host names such as "myhost.local" (no scheme, no port)' });
+    } else {
+      config.http.allowedHosts = hosts as string[];
+    }
+  }
   if (r.corsOrigins !== undefined) {
     const origins = r.corsOrigins;
     if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
@@ -477,6 +585,18 @@ function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
     if (r[k] === undefined) continue;
     if (typeof r[k] !== 'boolean') problems.push({ key: `http.${k}`, source: 'file', message: 'must be true or false' });
     else config.http[k] = r[k];
+  }
+  for (const k of ['requestTimeoutMs', 'idleTimeoutMs'] as const) {
+    if (r[k] === undefined) continue;
+    const ms = parseDuration(r[k]);
+    if (ms === null || ms < 100) problems.push({ key: `http.${k}`, source: 'file', message: 'must be a duration of at least 100 ms, e.g. "30s"' });
+    else config.http[k] = ms;
+  }
+  for (const k of HTTP_COUNTS) {
+    if (r[k] === undefined) continue;
+    const min = k === 'maxEventStreamBytes' ? 1024 : 1;
+    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < min) problems.push({ key: `http.${k}`, source: 'file', message: `must be a whole number >= ${min}` });
+    else config.http[k] = r[k] as number;
   }
 }
 

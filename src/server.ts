@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.js';
+import { checkExposure, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
 import { PolicyBook } from './core/policy.js';
@@ -46,11 +46,14 @@ export interface RunningServer {
   readonly httpPort: number | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
   readonly stopped: Promise<void>;
+  /** Reads TLS certificates and keys again (SIGHUP); connections already open keep theirs. */
+  reloadTls(): void;
   /** Graceful stop: no new work, running jobs get the grace period, then everything closes. */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
+  checkExposure(config);
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
   const store = opts.store ?? new SqliteStore({ path: config.db, synchronous: config.synchronous });
   await store.open();
@@ -101,11 +104,22 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   if (config.httpPort !== null) {
     // Loaded only when wanted: fastify costs about 10 MiB of memory.
     const { startHttp } = await import('./http/server.js');
-    http = await startHttp({ engine, health, config, log, supervisors, alerts: alerts?.outbox ?? null });
+    try {
+      http = await startHttp({ engine, health, config, log, supervisors, alerts: alerts?.outbox ?? null });
+    } catch (err) {
+      // Nothing may keep running when the start fails (a bad certificate, a port in use).
+      gearman.stopAccepting();
+      gearman.closeAll();
+      health.stop();
+      alerts?.close();
+      stopStateLog();
+      await engine.close();
+      throw err;
+    }
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, tls: gearman.tls, plainPort: address.plainPort, http: http ? `${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
+    { gearman: `${address.address}:${address.port}`, tls: gearman.tls, plainPort: address.plainPort, http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
 
@@ -129,7 +143,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, supervisors, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop };
+  return { engine, config, log, health, supervisors, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop, reloadTls: () => http?.reloadTls() };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

@@ -29,7 +29,7 @@ export function table(headers: string[], unsafeRows: string[][]): string {
   const rows = unsafeRows.map((r) => r.map(safe));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
 export function ago(isoTime: string | null, now = Date.now()): string {

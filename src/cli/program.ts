@@ -27,8 +27,12 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('-p, --port <port>', 'Gearman port (default 4730; 0 = any free port)')
     .option('--http-host <addr>', 'HTTP listen address (default 127.0.0.1)')
     .option('--http-port <port>', 'HTTP port (default 4731; "off" = no HTTP)')
+    .option('--http-tls-cert <file>', 'HTTPS on the HTTP port: PEM certificate chain, read again on SIGHUP (env LAZARET_HTTP_TLS_CERT)')
+    .option('--http-tls-key <file>', 'HTTPS on the HTTP port: PEM private key (env LAZARET_HTTP_TLS_KEY)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
-    .option('--admin-token <token>', 'token for admin actions from beyond loopback (env LAZARET_ADMIN_TOKEN)')
+    .option('--admin-token <token>', 'token for admin actions from beyond loopback, at least 16 characters (env LAZARET_ADMIN_TOKEN)')
+    .option('--token-file <file>', 'read the admin token from this file, so it is not seen in `ps` (env LAZARET_ADMIN_TOKEN_FILE)')
+    .option('--allow-unauthenticated', 'start even though a port listens beyond loopback with no admin token (env LAZARET_ALLOW_UNAUTHENTICATED=1)')
     .option('--ssl', 'TLS on the Gearman port (needs --ssl-certificate and --ssl-key)')
     .option('--ssl-certificate <file>', 'PEM certificate (chain) of the Gearman port')
     .option('--ssl-key <file>', 'PEM private key of that certificate')
@@ -63,6 +67,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     cmd
       .option('--server <url>', 'server HTTP address (env LAZARET_URL, default http://127.0.0.1:4731)')
       .option('--token <token>', 'admin token, needed from beyond loopback (env LAZARET_TOKEN)')
+      .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
+      .option('--ca-file <file>', 'PEM CA that signed an https:// server\'s certificate (env LAZARET_CA_FILE)')
       .option('--json', 'print JSON instead of a table');
   const filters = (cmd: Command): Command =>
     cmd
@@ -95,6 +101,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--name <name>', 'name of the one program (default: from the command)')
     .option('--server <url>', 'Lazaret HTTP address to report to (env LAZARET_URL, default http://127.0.0.1:4731)')
     .option('--token <token>', 'admin token, needed to report from beyond loopback (env LAZARET_TOKEN)')
+    .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
+    .option('--ca-file <file>', 'PEM CA that signed an https:// server\'s certificate (env LAZARET_CA_FILE)')
     .option('--id <id>', 'this supervisor\'s id in reports and its state file (default HOST:PROGRAMS)')
     .option('--state-dir <dir>', 'where `supervise status` finds this supervisor (default ./data/supervise)')
     .option('--stop-grace <duration>', 'SIGTERM to SIGKILL, e.g. 10s (default 10s)')

@@ -31,7 +31,6 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
   readonly server: ServerAddress;
   /** Packets that answer no pending request. */
   onPacket: (packet: Packet) => void = () => undefined;
-  readonly #opts: ConnectionOptions;
   readonly #socket: Socket;
   readonly #decoder: Decoder;
   readonly #pending: Pending[] = [];
@@ -41,7 +40,6 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
   private constructor(server: ServerAddress, socket: Socket, opts: ConnectionOptions) {
     super();
     this.server = server;
-    this.#opts = opts;
     this.#socket = socket;
     this.#decoder = new Decoder({ maxFrameBytes: opts.maxFrameBytes, maxLineBytes: 64 * 1024 });
     socket.setNoDelay(true);

@@ -9,7 +9,7 @@ import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeS
 import { systemClock, type Clock, type TimerRef } from './clock.js';
 import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn, type Death, type Supervision } from './deaths.js';
 import { GroupCommit } from './commit.js';
-import { TypedEmitter, type EngineEvents } from './events.js';
+import { TypedEmitter, type CommittedEvent, type EngineEvents, type LiveEvent } from './events.js';
 import { batchHandles } from './commit-handles.js';
 import { errorText, parseEvidence } from '../protocol/evidence.js';
 import { FunctionRegistry } from './functions.js';
@@ -17,7 +17,8 @@ import { describeQuarantined } from './handoff.js';
 import { IdAllocator } from './ids.js';
 import { createJob, jobRow, type Job, type Waiter, type WorkerConn, type WorkUpdate } from './job.js';
 import { coalescingKey, JobIndex } from './job-index.js';
-import { backoffDelay, PolicyBook } from './policy.js';
+import { isCrash, judge } from './judge.js';
+import { PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
@@ -167,16 +168,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
       const first = row.attempts[0];
       if (first) job.waitMs = dueWait(job, first.startedAt);
-      for (const a of row.attempts) {
-        if (a.endedAt === null) continue;
-        job.history.push(a);
-        if (a.outcome === 'crashed' || a.outcome === 'timed_out') job.crashes++;
-      }
+      for (const a of row.attempts) if (a.endedAt !== null) this.#record(job, a);
       const open = row.attempts.find((a) => a.endedAt === null);
       if (open) {
         // The worker died with the server: that delivery counts as a crash, not a fresh budget.
         interrupted++;
-        job.crashes++;
         job.state = 'running';
         job.fn.running++;
         job.current = open;
@@ -276,7 +272,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (req.waiter) job.waiters.push(req.waiter);
     if (!req.background) {
       this.#admit(job);
-      this.emit('job:created', job);
+      this.#emitCommitted(false, 'job:created', job);
       return { job, created: true, ready: null };
     }
     job.state = 'pending';
@@ -288,7 +284,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
         if (job.state !== 'pending') return;
         fn.pending--;
         this.#admit(job);
-        this.emit('job:created', job);
       },
       () => {
         if (job.state !== 'pending') return;
@@ -296,6 +291,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         this.#drop(job);
       },
     );
+    this.#emitCommitted(true, 'job:created', job);
     return { job, created: true, ready };
   }
 
@@ -437,15 +433,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     const attempt = job.current;
     if (!job.durable) {
-      this.emit('attempt:started', job, attempt);
+      this.#emitCommitted(false, 'attempt:started', job, attempt);
       return { job, ready: null };
     }
     this.#commit.stage().startAttempts.push({ jobId: job.id, n: attempt.n, worker: attempt.worker, startedAt: now });
     const ready = this.#commit.committed().then(
-      () => {
-        this.emit('attempt:started', job, attempt);
-        return true;
-      },
+      () => true,
       () => {
         // Not recorded, so not sent: give the delivery back uncounted.
         if (job.current === attempt) {
@@ -461,6 +454,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
         return false;
       },
     );
+    // Registered after `ready`'s own handler, on the same commit: announced before the job is sent.
+    this.#emitCommitted(true, 'attempt:started', job, attempt);
     return { job, ready };
   }
 
@@ -494,7 +489,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.numerator = parseUint(numerator);
     job.denominator = parseUint(denominator);
     this.#forward(job, { kind: 'status', numerator, denominator });
-    this.emit('job:progress', job);
+    this.#emitLive('job:progress', job);
     return 'ok';
   }
 
@@ -516,14 +511,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.waiters.length = 0;
     const attempt = this.#closeAttempt(job, 'completed', null, null, this.clock.now());
     this.#drop(job);
-    this.emit('attempt:ended', job, attempt);
+    if (job.durable) this.#commit.stage().deleteJobs.push(job.id);
+    this.#emitCommitted(job.durable, 'attempt:ended', job, attempt);
     this.#finish(job, 'completed', data);
-    if (!job.durable) {
-      this.emit('job:completed', job);
-      return 'ok';
-    }
-    this.#commit.stage().deleteJobs.push(job.id);
-    this.#commit.committed().then(() => this.emit('job:completed', job), () => undefined);
+    this.#emitCommitted(job.durable, 'job:completed', job);
     return 'ok';
   }
 
@@ -551,7 +542,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       if (!job.durable) {
         const attempt = this.#closeAttempt(job, outcome, error, evidence, this.clock.now());
         this.#drop(job);
-        this.emit('attempt:ended', job, attempt);
+        this.#emitCommitted(false, 'attempt:ended', job, attempt);
         this.#finish(job, 'failed', null);
         return 'ok';
       }
@@ -571,7 +562,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.abilities.clear();
     this.workers.delete(w);
     if (w.isStuck) {
-      this.emit('worker:unstuck', w, 'disconnected');
+      this.#emitLive('worker:unstuck', w, 'disconnected');
       if (w.conn.pid !== null) {
         const now = this.clock.now();
         this.#gone = this.#gone.filter((g) => now - g.at <= MATCH_WINDOW_MS);
@@ -658,7 +649,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       const job = this.#jobs.byHandle(s.handle);
       const attempt = job?.id === s.jobId ? job.history.find((a) => a.n === s.n) : undefined;
       if (job && attempt) attempt.evidence = { ...attempt.evidence, ...evidence };
-      this.#afterCommit(() => this.emit('late:evidence', s.jobId, s.n, evidence));
+      this.#emitCommitted(true, 'late:evidence', s.jobId, s.n, evidence);
     }
   }
 
@@ -667,7 +658,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const stuck = w.stuck.has(handle);
     if (!stuck && !w.endedRecently(handle)) return 'not_found';
     this.#log.info({ handle, worker: w.conn.name, packet }, 'late report for an attempt that already ended; ignored');
-    this.emit('report:ignored', handle, w.conn.name, packet);
+    this.#emitLive('report:ignored', handle, w.conn.name, packet);
     if (stuck && final) this.#unstick(w, handle);
     return 'stale';
   }
@@ -695,7 +686,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       { worker: w.conn.name, pid: w.conn.pid, handle: stuck.handle, function: stuck.fn.name, attempt: stuck.n },
       `worker ${w.conn.name} is stuck: its attempt of ${stuck.handle} timed out and it has not answered; it gets no job until it answers or disconnects`,
     );
-    this.emit('worker:stuck', w, stuck);
+    this.#emitLive('worker:stuck', w, stuck);
   }
 
   #unstick(w: Worker, handle: string): void {
@@ -706,7 +697,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       w.sleep();
       for (const { fn } of w.abilities.values()) fn.wakeSleepers();
     }
-    this.emit('worker:unstuck', w, 'answered');
+    this.#emitLive('worker:unstuck', w, 'answered');
   }
 
   // ---------------------------------------------------------------- outcomes
@@ -717,10 +708,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
    */
   #fail(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null): void {
     const now = this.clock.now();
-    if (outcome === 'crashed' || outcome === 'timed_out') job.crashes++;
-    if (outcome === 'crashed' || outcome === 'timed_out') {
+    if (isCrash(outcome)) {
+      // `+ 1`: this attempt is counted when it closes (#record), just after this line is logged.
       this.#log.warn(
-        { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes },
+        { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.worker?.conn.name, attempt: job.attempts, crashes: job.crashes + 1 },
         outcome === 'crashed' ? 'worker crashed while running a job' : 'job timed out',
       );
     }
@@ -732,26 +723,29 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const attempt = this.#closeAttempt(job, outcome, error, evidence, now);
     const end: AttemptEnd | null = job.durable ? { jobId: job.id, n: attempt.n, endedAt: now, outcome, error, evidence } : null;
     if (end) this.#commit.stage().endAttempts.push(end);
-    const policy = this.policies.for(job.fn.name);
-    const reason: QuarantineReason | null =
-      job.crashes >= policy.maxCrashes
-        ? outcome === 'timed_out' ? 'timed_out' : 'max_crashes'
-        : job.attempts >= policy.maxAttempts
-          ? 'max_attempts'
-          : null;
-    this.#afterCommit(() => this.emit('attempt:ended', job, attempt));
-    if (reason !== null) {
-      // Even a foreground job whose clients left is kept when it spent its budget: it may be a job of death.
-      this.#quarantine(job, reason, `${job.attempts} attempts, ${job.crashes} crashed or timed out; last: ${outcome}: ${error}`);
+    // Announced after the commit even for an unstored job, as the quarantine or retry that follows is.
+    this.#emitCommitted(true, 'attempt:ended', job, attempt);
+    const verdict = judge({
+      policy: this.policies.for(job.fn.name),
+      attempts: job.attempts,
+      crashes: job.crashes,
+      outcome,
+      error,
+      unclaimed: !job.durable && job.waiters.length === 0,
+      now,
+      random: this.#random,
+    });
+    if (verdict.kind === 'quarantine') {
+      this.#quarantine(job, verdict.reason, verdict.detail);
       return;
     }
-    if (!job.durable && job.waiters.length === 0) {
+    if (verdict.kind === 'drop') {
       this.#log.info({ handle: job.handle, fn: job.fn.name, outcome }, 'foreground job not retried: its clients have gone away');
       this.#drop(job);
       this.#finish(job, 'failed', null);
       return;
     }
-    const runAt = now + backoffDelay(policy.backoff, job.attempts, this.#random);
+    const runAt = verdict.retryAt;
     job.retries++;
     // GET_STATUS reports 0/0 for a requeued job, as gearmand does.
     job.numerator = 0;
@@ -759,7 +753,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.runAt = runAt;
     if (end) end.retryAt = runAt;
     this.#admit(job);
-    this.#afterCommit(() => this.emit('job:retry', job, runAt));
+    this.#emitCommitted(true, 'job:retry', job, runAt);
   }
 
   /** Marks the running attempt ended and releases the worker's hold. */
@@ -769,7 +763,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     attempt.outcome = outcome;
     attempt.error = error;
     attempt.evidence = evidence ?? attempt.evidence;
-    job.history.push(attempt);
+    this.#record(job, attempt);
     job.current = null;
     job.timer?.cancel();
     job.timer = null;
@@ -781,6 +775,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.fn.running--;
     job.state = 'done';
     return attempt;
+  }
+
+  /** An ended attempt joins the job's history; the only place crashes are counted (live or reloaded). */
+  #record(job: Job, attempt: AttemptRow): void {
+    job.history.push(attempt);
+    if (isCrash(attempt.outcome)) job.crashes++;
   }
 
   /** Sends a job of any state to quarantine, in the next group commit. */
@@ -809,11 +809,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#commit.committed().then(
       () => {
         this.#unsavedQuarantine.delete(entry.id);
-        this.emit('job:quarantined', entry);
         this.#handOff(entry);
       },
       () => void this.#unsavedQuarantine.delete(entry.id),
     );
+    this.#emitCommitted(true, 'job:quarantined', entry);
   }
 
   #handOff(entry: QuarantineRow): void {
@@ -928,7 +928,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.queuedAt = this.clock.now();
     job.fn.enqueue(job);
     job.fn.wakeSleepers();
-    this.emit('job:queued', job);
+    this.#emitLive('job:queued', job);
   }
 
   /** Takes a queued or scheduled job out of its queue's counts (the queue skips it lazily). */
@@ -958,16 +958,31 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (!keep && this.listenerCount('job:finished') === 0) return;
     const outcome = outcomeRow(job, state, result, this.clock.now());
     if (keep) this.#commit.stage().outcomes.push(outcome);
-    this.#afterCommit(() => this.emit('job:finished', outcome));
+    this.#emitCommitted(true, 'job:finished', outcome);
   }
 
   #forward(job: Job, update: WorkUpdate): void {
     for (const waiter of job.waiters) waiter.deliver(job, update);
   }
 
-  /** Runs fn once what is staged now has committed (at once if nothing is staged). */
-  #afterCommit(fn: () => void): void {
-    this.#commit.committed().then(fn, () => undefined);
+  /**
+   * The only way a change to stored state is announced: once what is staged now has committed (never if
+   * it was refused). `stored` false (a foreground job nothing was written for): at once.
+   */
+  #emitCommitted<K extends CommittedEvent>(stored: boolean, event: K, ...args: EngineEvents[K]): void {
+    if (!stored) {
+      this.emit(event, ...args);
+      return;
+    }
+    this.#commit.committed().then(
+      () => void this.emit(event, ...args),
+      () => undefined,
+    );
+  }
+
+  /** Events about memory only (nothing stored to wait for). */
+  #emitLive<K extends LiveEvent>(event: K, ...args: EngineEvents[K]): void {
+    this.emit(event, ...args);
   }
 
   /** Commits everything staged; for tests and shutdown. */

@@ -30,6 +30,13 @@ export interface EngineEvents {
   'worker:unstuck': [worker: Worker, how: 'answered' | 'disconnected'];
 }
 
+/**
+ * Events that report a stored change: the engine emits them only once that change has committed (at once
+ * for a foreground job, which is not stored). The others report memory alone.
+ */
+export type CommittedEvent = 'job:created' | 'attempt:started' | 'attempt:ended' | 'job:completed' | 'job:retry' | 'job:quarantined' | 'job:finished' | 'late:evidence';
+export type LiveEvent = Exclude<keyof EngineEvents, CommittedEvent>;
+
 export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> extends EventEmitter {
   override emit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
     return super.emit(event, ...args);

@@ -6,9 +6,11 @@ import { ErrorCode, isLazaretError, type ErrorCodeValue } from '../errors.js';
 const STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN_ORIGIN]: 403,
   [ErrorCode.BAD_REQUEST]: 400,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.QUEUE_FULL]: 503,
+  [ErrorCode.TOO_MANY_STREAMS]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.STORE_BUSY]: 503,
   [ErrorCode.BAD_FUNCTION_NAME]: 400,

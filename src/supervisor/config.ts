@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { ErrorCode, LazaretError } from '../errors.js';
+import { readSecretFile } from '../token-file.js';
 
 export interface ProgramConfig {
   name: string;
@@ -33,6 +34,8 @@ export interface SupervisorConfig {
   /** The Lazaret HTTP URL reports go to. */
   server: string;
   token: string | null;
+  /** PEM file of the CA that signed an https:// server's certificate. */
+  caFile?: string | null;
   reportIntervalMs: number;
   stateDir: string;
   /** Rolling restart: how long a new copy must stay up before the next copy is replaced, ms. */
@@ -55,6 +58,8 @@ export interface SuperviseFlags {
   id?: string;
   server?: string;
   token?: string;
+  tokenFile?: string;
+  caFile?: string;
   stateDir?: string;
   reportInterval?: string;
   settle?: string;
@@ -222,7 +227,7 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
       throw new LazaretError(ErrorCode.CONFIG_INVALID, `${flags.config} must hold a JSON object with a "programs" array`);
     }
     file = raw as Record<string, unknown>;
-    const known = ['$schema', 'comment', 'id', 'server', 'token', 'reportInterval', 'stateDir', 'settle', 'logLevel', 'programs'];
+    const known = ['$schema', 'comment', 'id', 'server', 'token', 'caFile', 'reportInterval', 'stateDir', 'settle', 'logLevel', 'programs'];
     for (const k of Object.keys(file)) if (!known.includes(k)) problems.add(k, where, `unknown key; known: ${known.join(', ')}`);
     if (!Array.isArray(file.programs) || file.programs.length === 0) problems.add('programs', where, 'must be a non-empty array of programs');
     else programs = file.programs.flatMap((p, i) => parseProgram(p, `programs[${i}]`, where, problems) ?? []);
@@ -265,7 +270,23 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
 
   const server = text('server', pick(flags.server, 'server', env.LAZARET_URL), DEFAULT_SERVER).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(server)) problems.add('server', 'settings', `must be an http:// or https:// URL; got ${JSON.stringify(server)}`);
-  const tokenPick = pick(flags.token, 'token', env.LAZARET_TOKEN);
+  // A file keeps the token out of `ps`; one named on the command line comes before the environment.
+  const fromFile = (path: string | undefined, where: string): { value: unknown; where: string } | undefined => {
+    if (path === undefined || path === '') return undefined;
+    try {
+      return { value: readSecretFile(path), where };
+    } catch (err) {
+      problems.add('token', where, (err as Error).message);
+      return undefined;
+    }
+  };
+  const tokenPick =
+    (flags.token !== undefined ? pick(flags.token, 'token') : undefined) ??
+    fromFile(flags.tokenFile, 'command line') ??
+    (env.LAZARET_TOKEN ? pick(undefined, 'token', env.LAZARET_TOKEN) : undefined) ??
+    fromFile(env.LAZARET_TOKEN_FILE, 'environment') ??
+    pick(undefined, 'token');
+  const caPick = pick(flags.caFile, 'caFile', env.LAZARET_CA_FILE);
   const logLevel = text('logLevel', pick(flags.logLevel, 'logLevel'), 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.add('logLevel', 'settings', `must be one of ${LOG_LEVELS.join(', ')}`);
   const interval = pick(flags.reportInterval, 'reportInterval');
@@ -274,6 +295,7 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
     id: text('id', pick(flags.id, 'id'), `${hostname}:${programs.map((p) => p.name).join('+')}`),
     server,
     token: tokenPick === undefined ? null : text('token', tokenPick, ''),
+    caFile: caPick === undefined ? null : text('caFile', caPick, ''),
     reportIntervalMs: interval === undefined ? 5000 : (duration(interval.value, 'reportInterval', interval.where, problems, { positive: true }) ?? 5000),
     stateDir: text('stateDir', pick(flags.stateDir, 'stateDir'), DEFAULT_STATE_DIR),
     settleMs: settle === undefined ? 2000 : (duration(settle.value, 'settle', settle.where, problems) ?? 2000),

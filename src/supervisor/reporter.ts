@@ -3,6 +3,7 @@
 // never fatal: supervising workers matters more than being seen doing it.
 
 import type { Logger } from 'pino';
+import { readCaFile, request } from '../http-client.js';
 import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
@@ -24,6 +25,8 @@ export class Reporter {
   readonly #deps: ReporterDeps;
   readonly #url: string;
   readonly #minGapMs: number;
+  /** Read once at start: a CA that cannot be read stops the supervisor before any program starts. */
+  readonly #ca: string | undefined;
   #timer: TimerRef | null = null;
   #inFlight: Promise<void> | null = null;
   #dirty = false;
@@ -37,6 +40,7 @@ export class Reporter {
     this.#deps = deps;
     this.#minGapMs = Math.min(1000, config.reportIntervalMs / 4);
     this.#url = `${config.server}/api/supervisors/${encodeURIComponent(config.id)}`;
+    this.#ca = config.caFile ? readCaFile(config.caFile) : undefined;
   }
 
   start(): void {
@@ -135,16 +139,16 @@ export class Reporter {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#config.token) headers.authorization = `Bearer ${this.#config.token}`;
-    const res = await fetch(this.#url, {
+    const res = await request(this.#url, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(Math.max(1000, this.#config.reportIntervalMs)),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(this.#ca === undefined ? {} : { ca: this.#ca }),
+      timeoutMs: Math.max(1000, this.#config.reportIntervalMs),
     });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-    const text = await res.text();
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(res.text) as unknown;
     } catch {
       return null;
     }

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rawWorker } from '../helpers/gearman-client.js';
-import { jobIdOf, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { api } from '../http/helpers.js';
 import { runCli } from './run-cli.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 interface Attempt {
   n: number;

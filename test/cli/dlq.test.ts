@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { emptyBatch, type QuarantineRow } from '../../src/storage/types.js';
 import { rawWorker, type RawPeer } from '../helpers/gearman-client.js';
 import type { TestServer } from '../helpers/server.js';
-import { crash, crashingWorker, grab, jobIdOf, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { crash, crashingWorker, grab, jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 interface ListEntry {
   id: number;

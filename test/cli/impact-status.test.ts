@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { RawPeer } from '../helpers/gearman-client.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peerFor } from '../http/helpers.js';
+import { api, httpServer } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
 import { statusTable } from '../../src/cli/commands/status.js';
+import { peerFor } from '../helpers/server.js';
 
 const MIN = 60_000;
 

@@ -19,7 +19,7 @@ function fromFile(t: TestContext, content: unknown) {
 test('defaults: checks every 10 s, 30 s without a worker is red, nothing protected, no webhooks', (t) => {
   const c = fromFile(t, {});
   assert.deepEqual(c.health, { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] });
-  assert.deepEqual(c.http, { corsOrigins: [], protectHealth: false, protectMetrics: false });
+  assert.deepEqual(c.http, { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 262144, maxConnections: 1000, requestTimeoutMs: 30000, idleTimeoutMs: 60000, tls: null });
   assert.deepEqual(c.alerts, { webhooks: [], quarantinePerMinute: 10, retryFor: 86_400_000, repeatEvery: 3_600_000, undeliveredAfter: 300_000 });
 });
 
@@ -40,7 +40,7 @@ test('rules take durations; webhooks default to every event', (t) => {
   });
   assert.equal(c.health.intervalMs, 5000);
   assert.deepEqual(c.health.rules, [{ function: 'resize*', minWorkers: 2, maxQueued: 100, maxOldestQueuedAge: 300_000, hangAfter: 900_000, maxP95Wait: 30_000, maxP95Run: 2000 }]);
-  assert.deepEqual(c.http, { corsOrigins: [], protectHealth: false, protectMetrics: true });
+  assert.deepEqual(c.http, { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: true, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 262144, maxConnections: 1000, requestTimeoutMs: 30000, idleTimeoutMs: 60000, tls: null });
   assert.deepEqual(c.alerts.webhooks, [{ url: 'https://ops.example.com/hook', secret: 's', events: ['health.failed', 'health.recovered', 'job.quarantined'] }]);
   assert.equal(c.alerts.quarantinePerMinute, 3);
 });

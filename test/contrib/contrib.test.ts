@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { get, grab, httpServer, peerFor, submitBg, waitEvent } from '../http/helpers.js';
+import { get, grab, httpServer, submitBg } from '../http/helpers.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');

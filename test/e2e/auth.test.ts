@@ -3,8 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { grab, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { grab, submitBg } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const TOKEN = 's3cret-token';
 

@@ -29,12 +29,17 @@ export async function browserFor(t: TestContext): Promise<Browser> {
   return browser;
 }
 
-/** A page in a fresh context (its own sessionStorage), failing the test on any uncaught page error. */
+/** A page in a fresh context (its own sessionStorage), failing the test on any uncaught page error or CSP violation. */
 export async function pageFor(browser: Browser, viewport = LAPTOP): Promise<Page & { errors: Error[] }> {
   const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
   const page = Object.assign(await context.newPage(), { errors: [] as Error[] });
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => page.errors.push(e));
+  // A blocked script, style or image is only a console message: the server's Content-Security-Policy
+  // must allow everything the dashboard build needs.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) page.errors.push(new Error(m.text()));
+  });
   return page;
 }
 

@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from '../../src/core/job.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { grab, peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { grab, REPO_ROOT, startChild, submitBg } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, PHONE, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const WORKER = `${REPO_ROOT}test/interop/scripts/worker.php`;
 
@@ -43,6 +45,10 @@ test('the overview turns a health check red, saying why, when the workers stop',
   const why = await red.innerText();
   assert.match(why, /resize/);
   assert.ok(why.split(':').slice(1).join(':').trim().length > 0, `the red check says why: ${why}`);
+  // In human units: the threshold of 200 ms, never the raw "value 4249, limit 30000".
+  const unserved = page.getByTestId('check-fail').filter({ hasText: 'unserved · resize' });
+  assert.match(await unserved.innerText(), /no worker connected for [\d.]+ (ms|s), limit 200 ms$/);
+  assert.doesNotMatch(await panel.innerText(), /value \d/);
   assert.equal(await page.getByRole('alert').filter({ hasText: 'resize' }).count() > 0, true, 'announced as an alert');
   await screenshot(t, page, 'overview-red');
   const phone = await pageFor(browser, PHONE);
@@ -124,5 +130,6 @@ test('the charts and Throughput show data from the first answer, before the serv
   assert.match(await card.locator('.spark-throughput figcaption').innerText(), /Done\/min, 1 h\s+3\.0\/min/);
   assert.equal(await card.getByTestId('throughput').innerText(), '3.0/min', 'the chart and Throughput agree');
   assert.match(await card.locator('.spark-queue figcaption').innerText(), /Queued, 1 h\s+1/);
+  assert.equal(await card.getByTestId('by-priority').innerText(), 'high 0 · normal 1 · low 0');
   assert.deepEqual(page.errors, []);
 });

@@ -5,8 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { assertNothingElse, grab, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { assertNothingElse, grab, submitBg } from '../quarantine/helpers.js';
 import { browserFor, LAPTOP, missingPrerequisite, pageFor, PHONE, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const PAGES = [
   { hash: '#/overview', title: 'Overview' },

@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from '../../src/core/job.js';
-import { FAST_BACKOFF, peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { FAST_BACKOFF, REPO_ROOT, startChild, submitBg } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, PHONE, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const SANDBOX_WORKER = `${REPO_ROOT}test/e2e/fixtures/sandbox-worker.php`;
 const HEALTHY_WORKER = `${REPO_ROOT}test/interop/scripts/worker.php`;

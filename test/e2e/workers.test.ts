@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { assertNothingElse, grab, peerFor, serverFor, submitBg } from '../quarantine/helpers.js';
+import { assertNothingElse, grab, submitBg } from '../quarantine/helpers.js';
 import { browserFor, missingPrerequisite, pageFor, screenshot } from './browser.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 test('a hung attempt is marked on the workers page, above the healthy ones', async (t) => {
   assert.equal(missingPrerequisite(), null);

@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { GEARMAN_VERSION } from '../../src/server.js';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { assertSilent, peerFor, serverFor, sync } from './util.js';
+import { assertSilent, sync } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 /** Sends one line on a fresh socket and returns the first chunk that arrives (a reply must be one write). */
 async function firstChunk(port: number, line: string, host = '127.0.0.1'): Promise<string> {

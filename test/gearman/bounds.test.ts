@@ -15,7 +15,9 @@ import { PacketType } from '../../src/protocol/packets.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { connectionsAllowed, parseOpenFilesLimit } from '../../src/gearman/descriptors.js';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { MAGIC_REQ, peerFor, rawHeader, serverFor, sync } from './util.js';
+import { sync } from './util.js';
+import { MAGIC_REQ, rawHeader } from '../helpers/hostile-frames.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { PacketType } from '../../src/protocol/packets.js';
-import { peerFor, serverFor } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 test('maxOutputBytes: a peer that stops reading its replies is disconnected; others carry on', async (t) => {
   const server = await serverFor(t, { limits: { maxOutputBytes: 64 * 1024 } });

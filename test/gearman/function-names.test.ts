@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { escapeControls } from '../../src/protocol/escape.js';
-import { peerFor, serverFor, sync } from './util.js';
+import { sync } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 test('2,000 CAN_DOs, then the worker leaves: the functions are gone from status, workers and /metrics', async (t) => {
   const server = await serverFor(t, { httpPort: 0, limits: { maxFunctions: 5000 } });

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
 import { fuzzPiece, pick } from '../helpers/hostile-frames.js';
 import { prng, randInt } from '../helpers/vectors.js';
-import { peerFor, serverFor } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 const BUDGET_MS = Number(process.env.LAZARET_FUZZ_MS ?? 3000);
 const BASE_SEED = Number(process.env.LAZARET_FUZZ_SEED ?? 0x5eed_0bad);

@@ -8,7 +8,9 @@ import { PacketType, type PacketTypeName } from '../../src/protocol/packets.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import type { TestServer } from '../helpers/server.js';
-import { assertSilent, MAGIC_REQ, MAGIC_RES, peerFor, rawHeader, serverFor, sync } from './util.js';
+import { assertSilent, sync } from './util.js';
+import { MAGIC_REQ, MAGIC_RES, rawHeader } from '../helpers/hostile-frames.js';
+import { peerFor, serverFor } from '../helpers/server.js';
 
 /** A job still flows end to end: the server and other connections are unaffected. */
 async function stillServing(server: TestServer, label: string): Promise<void> {

@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { assertSilent, peerFor, serverFor, sync, waitEvent } from './util.js';
+import { assertSilent, sync } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const HANDLE = /^H:test:\d+$/;
 
@@ -77,7 +79,7 @@ test('SUBMIT_JOB_EPOCH: not handed out before its time; when due a sleeping work
   await assertSilent(worker, 'PRE_SLEEP with only a future job');
   clock.advance(59_000);
   await assertSilent(worker, 'one second before the epoch');
-  const queued = waitEvent(server, 'job:queued', (job) => job.handle === handle);
+  const queued = waitEvent(server.engine, 'job:queued', (job) => job.handle === handle);
   clock.advance(1_000);
   await queued;
   const noop = await worker.next();
@@ -85,7 +87,7 @@ test('SUBMIT_JOB_EPOCH: not handed out before its time; when due a sleeping work
   const a = await worker.request('GRAB_JOB_UNIQ', [], 'JOB_ASSIGN_UNIQ');
   assert.deepEqual(a.text, [handle, 'later', 'e1', 'tick']);
   worker.send('WORK_COMPLETE', handle, '');
-  await waitEvent(server, 'job:completed', (job) => job.handle === handle);
+  await waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);
   assert.equal(await admin.admin('status'), 'later\t0\t0\t1\n.\n');
 });
 
@@ -104,7 +106,7 @@ test('SUBMIT_JOB_EPOCH beyond setTimeout\'s 24.8-day ceiling does not run early 
   const far = (await client.request('SUBMIT_JOB_EPOCH', ['far', '', String(epoch), 'next month'], 'JOB_CREATED')).text[0]!;
   ticker.send('CAN_DO', 'tick');
   const tick = (await client.request('SUBMIT_JOB_BG', ['tick', '', 'x'], 'JOB_CREATED')).text[0]!;
-  const ended = waitEvent(server, 'attempt:ended', (job) => job.handle === tick);
+  const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === tick);
   await ticker.request('GRAB_JOB', [], 'JOB_ASSIGN');
   assert.equal((await ended)[1].outcome, 'timed_out');
   assert.deepEqual(early, [], `${far} became runnable 40 days early`);

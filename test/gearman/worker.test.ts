@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { adminUntil, assertSilent, peerFor, serverFor, sync, waitEvent } from './util.js';
+import { adminUntil, assertSilent, sync } from './util.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 test('GRAB_JOB, GRAB_JOB_UNIQ and GRAB_JOB_ALL; NO_JOB when nothing is runnable', async (t) => {
   const server = await serverFor(t);
@@ -263,8 +265,8 @@ test('worker disconnect while holding a job: requeued after backoff, same handle
   w2.send('PRE_SLEEP');
   await assertSilent(w2, 'asleep while w1 runs the job');
 
-  const ended = waitEvent(server, 'attempt:ended', (job) => job.handle === h);
-  const requeued = waitEvent(server, 'job:queued', (job) => job.handle === h);
+  const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === h);
+  const requeued = waitEvent(server.engine, 'job:queued', (job) => job.handle === h);
   w1.close();
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'crashed');
@@ -296,19 +298,19 @@ test('CAN_DO_TIMEOUT: past it the job goes to another worker; the late result is
   clock.advance(1499);
   await assertSilent(fast, 'not yet timed out');
   assert.equal(await admin.admin('status'), 'to\t1\t1\t2\n.\n');
-  const ended = waitEvent(server, 'attempt:ended', (job) => job.handle === h);
+  const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === h);
   clock.advance(1);
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'timed_out');
   assert.equal(await admin.admin('show jobs'), `${h}\t1\t0\t0\n.\n`);
   await assertSilent(fast, 'still in backoff');
-  const queued = waitEvent(server, 'job:queued', (job) => job.handle === h);
+  const queued = waitEvent(server.engine, 'job:queued', (job) => job.handle === h);
   clock.advance(100);
   await queued;
   assert.equal((await fast.next()).name, 'NOOP');
   assert.deepEqual((await fast.request('GRAB_JOB', [], 'JOB_ASSIGN')).text, [h, 'to', 'job']);
 
-  const ignored = waitEvent(server, 'report:ignored', (handle) => handle === h);
+  const ignored = waitEvent(server.engine, 'report:ignored', (handle) => handle === h);
   slow.send('WORK_COMPLETE', h, 'too late');
   const [, , packet] = await ignored;
   assert.equal(packet, 'WORK_COMPLETE');
@@ -335,7 +337,7 @@ test('CAN_DO_TIMEOUT values: 1..999 mean one second, 0 and garbage mean none', a
     worker.send('CAN_DO_TIMEOUT', fn, value);
     const h = (await client.request('SUBMIT_JOB_BG', [fn, '', 'x'], 'JOB_CREATED')).text[0]!;
     await worker.request('GRAB_JOB', [], 'JOB_ASSIGN');
-    const ended = waitEvent(server, 'attempt:ended', (job) => job.handle === h, 2000);
+    const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === h, 2000);
     ended.catch(() => undefined);
     clock.advance(999);
     clock.advance(1);

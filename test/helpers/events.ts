@@ -29,3 +29,24 @@ export function waitEvent<K extends EventName>(
     engine.on(event, listener);
   });
 }
+
+/** What can clean up after a test: a TestContext, or a suite's `after`. */
+export interface Owner {
+  after(fn: () => unknown): void;
+}
+
+/** Records every `event` that passes `pred` from now on, until the owner ends (to assert what did or did not happen). */
+export function recordEvents<K extends EventName>(
+  owner: Owner,
+  engine: Engine,
+  event: K,
+  pred: (...args: EngineEvents[K]) => boolean = () => true,
+): EngineEvents[K][] {
+  const seen: EngineEvents[K][] = [];
+  const listener = (...args: EngineEvents[K]): void => {
+    if (pred(...args)) seen.push(args);
+  };
+  engine.on(event, listener);
+  owner.after(() => engine.off(event, listener));
+  return seen;
+}

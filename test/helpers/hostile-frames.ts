@@ -8,7 +8,8 @@ import { encodePacket, type Arg } from '../../src/protocol/encoder.js';
 import { ARG_COUNT, PacketType, type PacketTypeNumber } from '../../src/protocol/packets.js';
 import { randInt } from './vectors.js';
 
-const MAGIC_REQ = 0x00524551;
+export const MAGIC_REQ = 0x00524551;
+export const MAGIC_RES = 0x00524553;
 const ALL_TYPES = Object.values(PacketType) as PacketTypeNumber[];
 
 /** A frame with an arbitrary header, for bytes the real encoder refuses to build. */

@@ -1,10 +1,12 @@
 // A real Lazaret node for tests: in-process, on port 0, with a fresh SQLite file. Stopped by the test
 // (use `await using`-style try/finally or t.after).
 
+import type { TestContext } from 'node:test';
 import pino from 'pino';
 import { defaultConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { RawPeer } from './gearman-client.js';
 import { freshSqlite } from './store.js';
 
 export interface TestServer extends RunningServer {
@@ -45,4 +47,21 @@ export async function startTestServer(patch: ConfigPatch = {}, opts: { clock?: C
       await fresh?.cleanup();
     },
   });
+}
+
+/** A test server stopped (and its files removed) when the test ends. */
+export async function serverFor(t: TestContext, patch: ConfigPatch = {}, opts: { clock?: Clock; dbPath?: string } = {}): Promise<TestServer> {
+  const server = await startTestServer(patch, opts);
+  t.after(() => server.dispose());
+  return server;
+}
+
+/** A raw Gearman connection to a server (or a port), closed when the test ends. */
+export async function peerFor(t: TestContext, server: { gearmanPort: number } | number, host?: string): Promise<RawPeer> {
+  const peer = await RawPeer.connect(typeof server === 'number' ? server : server.gearmanPort, host);
+  // Real client libraries set TCP_NODELAY; without it a reply-less packet (WORK_COMPLETE) followed by
+  // another waits for a delayed ACK.
+  peer.socket.setNoDelay(true);
+  t.after(() => peer.close());
+  return peer;
 }

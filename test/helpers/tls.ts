@@ -1,14 +1,46 @@
-// Certificates for TLS tests, made with the `openssl` command in a temporary folder: a CA, a server
-// certificate for 127.0.0.1 / localhost, a client certificate signed by the CA, and a client
-// certificate from another CA (which a server trusting only the first must refuse).
+// Certificates made at test time with the `openssl` command (EC P-256 keys, so making them takes
+// milliseconds): CAs and the certificates they sign for 127.0.0.1 / ::1 / localhost, and a ready set for
+// the TLS tests: a CA, a server certificate, a client certificate it signed, and a client certificate
+// from another CA (which a server trusting only the first must refuse).
 
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
 
-const run = promisify(execFile);
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
+
+const openssl = (dir: string, args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+
+/** A fresh directory, removed after the test. */
+export function certDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'laz-certs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function makeCa(dir: string, name = 'Lazaret Test CA'): KeyPair {
+  const base = join(dir, name.replace(/\W+/g, '-'));
+  openssl(dir, [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.pem`, '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  return { cert: `${base}.pem`, key: `${base}.key` };
+}
+
+/** A certificate for `name` signed by `ca`, valid for 127.0.0.1, ::1 and localhost (server and client use). */
+export function makeCert(dir: string, ca: KeyPair, name: string): KeyPair {
+  const base = join(dir, name.replace(/\W+/g, '-'));
+  const ext = `${base}.ext`;
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`]);
+  openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', `${base}.pem`, '-days', '2', '-extfile', ext]);
+  return { cert: `${base}.pem`, key: `${base}.key` };
+}
 
 export interface TestCerts {
   dir: string;
@@ -19,33 +51,14 @@ export interface TestCerts {
   cleanup(): Promise<void>;
 }
 
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  await run('openssl', args, { cwd: dir });
-}
-
-/** A self-signed CA: key and certificate. */
-async function makeCa(dir: string, name: string): Promise<void> {
-  await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-}
-
-/** A leaf certificate signed by a CA. */
-async function makeLeaf(dir: string, name: string, ca: string, ext: string): Promise<void> {
-  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  await writeFile(join(dir, `${name}.ext`), `${ext}\n`);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
-}
-
 export async function makeCerts(): Promise<TestCerts> {
-  const dir = await mkdtemp(join(tmpdir(), 'lazaret-tls-'));
-  await Promise.all([makeCa(dir, 'ca'), makeCa(dir, 'rogue-ca')]);
-  await Promise.all([
-    makeLeaf(dir, 'server', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'),
-    makeLeaf(dir, 'client', 'ca', 'extendedKeyUsage=clientAuth'),
-    makeLeaf(dir, 'rogue', 'rogue-ca', 'extendedKeyUsage=clientAuth'),
-  ]);
-  const f = (n: string): string => join(dir, n);
-  const files = { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key'), rogueCert: f('rogue.pem'), rogueKey: f('rogue.key') };
-  const read = (p: string): Promise<string> => readFile(p, 'utf8');
-  const pem = { ca: await read(files.ca), clientCert: await read(files.clientCert), clientKey: await read(files.clientKey), rogueCert: await read(files.rogueCert), rogueKey: await read(files.rogueKey) };
-  return { dir, files, pem, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const dir = mkdtempSync(join(tmpdir(), 'lazaret-tls-'));
+  const ca = makeCa(dir, 'ca');
+  const server = makeCert(dir, ca, 'server');
+  const client = makeCert(dir, ca, 'client');
+  const rogue = makeCert(dir, makeCa(dir, 'rogue-ca'), 'rogue');
+  const files = { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key, rogueCert: rogue.cert, rogueKey: rogue.key };
+  const read = (p: string): string => readFileSync(p, 'utf8');
+  const pem = { ca: read(files.ca), clientCert: read(files.clientCert), clientKey: read(files.clientKey), rogueCert: read(files.rogueCert), rogueKey: read(files.rogueKey) };
+  return { dir, files, pem, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }

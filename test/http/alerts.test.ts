@@ -12,7 +12,8 @@ import { AlertSender } from '../../src/observe/alerts/sender.js';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import type { QuarantineRow } from '../../src/storage/types.js';
 import { receiver, type Received } from '../observe/alerts/receiver.js';
-import { grab, health, healthWith, httpServer, peerFor, submitBg } from './helpers.js';
+import { grab, health, healthWith, httpServer, submitBg } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
 
 /** The receiver's check from docs/observability.md: the HMAC of "t.body", and t within 5 minutes. */
 function validSignature(r: Received, secret: string, nowSeconds = Math.floor(Date.now() / 1000)): boolean {

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peerFor } from './helpers.js';
+import { api, httpServer } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
 
 interface FunctionJson {
   name: string;

@@ -6,9 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { ManualClock } from '../../src/core/clock.js';
-import { api, grab, httpServer, peerFor, submitBg, waitEvent } from './helpers.js';
-import { until } from '../interop/procs.js';
+import { api, grab, httpServer, submitBg } from './helpers.js';
 import type { TestServer } from '../helpers/server.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 const ME = process.pid;
 
@@ -29,7 +31,7 @@ async function holdingWorker(t: Parameters<typeof peerFor>[0], server: TestServe
   worker.send('CAN_DO', 'resize');
   assert.equal((await grab(worker)).text[0], handle);
   const w = [...server.engine.workers].at(-1)!;
-  await until(() => w.conn.pid !== null, 'the worker process found');
+  await eventually(() => w.conn.pid !== null, 'the worker process found');
   assert.equal(w.conn.pid, ME);
   return { worker, handle };
 }
@@ -44,7 +46,7 @@ test('disconnect first, then the report: the attempt waits for it and ends crash
 
   const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === handle);
   worker.socket.destroy();
-  await until(() => server.engine.workers.size === 0, 'the disconnect seen');
+  await eventually(() => server.engine.workers.size === 0, 'the disconnect seen');
   assert.equal(server.engine.status(handle).running, true, 'parked: waiting for the report');
   await api(server.url, 'PUT', '/api/supervisors/s1', report([SEGV]));
   const [, attempt] = await ended;
@@ -76,7 +78,7 @@ test('no report within 5 s: the attempt ends crashed without evidence; an old ex
   const { worker, handle } = await holdingWorker(t, server);
   const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === handle);
   worker.socket.destroy();
-  await until(() => server.engine.workers.size === 0, 'the disconnect seen');
+  await eventually(() => server.engine.workers.size === 0, 'the disconnect seen');
   clock.advance(4999);
   assert.equal(server.engine.status(handle).running, true);
   clock.advance(1);

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { checkOf, grab, health, healthWith, httpServer, peerFor, submitBg, waitEvent } from './helpers.js';
+import { checkOf, grab, health, healthWith, httpServer, submitBg } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 test('a minWorkers rule: 503 naming the function while no worker is there, 200 once one connects', async (t) => {
   const server = await httpServer(t, { health: healthWith([{ function: 'resize*', minWorkers: 1 }], { intervalMs: 100 }) });

@@ -1,14 +1,15 @@
 // Shared by the HTTP tests: servers with their HTTP side on port 0, JSON requests, an SSE reader, and
 // /health readers.
 
+import { request, type IncomingHttpHeaders } from 'node:http';
 import type { TestContext } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { HealthRule } from '../../src/observe/health.js';
 import type { ConfigPatch, TestServer } from '../helpers/server.js';
-import { serverFor } from '../quarantine/helpers.js';
+import { serverFor } from '../helpers/server.js';
 
-export { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+export { grab, submitBg } from '../quarantine/helpers.js';
 
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
   const server = await serverFor(t, { httpPort: 0, ...patch }, clock ? { clock } : {});
@@ -53,15 +54,18 @@ export class SseReader {
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true });
+        // Scanned by offset and cut once per chunk: a reader that fell behind gets megabytes at once.
+        let start = 0;
         let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
+        while ((end = buffer.indexOf('\n\n', start)) !== -1) {
+          const block = buffer.slice(start, end);
+          start = end + 2;
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (event !== undefined && data !== undefined) this.events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-          this.#notify();
         }
+        buffer = buffer.slice(start);
+        this.#notify();
       }
     } catch {
       // aborted
@@ -139,4 +143,19 @@ export function checkOf(body: HealthBody, name: string, fn?: string): HealthBody
   const c = body.checks.find((x) => x.name === name && x.function === fn);
   if (!c) throw new Error(`no check ${name} for ${fn ?? '(node)'} in ${JSON.stringify(body.checks)}`);
   return c;
+}
+
+/** Sends the path byte for byte (fetch would normalise dots and case of escapes). */
+export function rawRequest(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: body === undefined ? headers : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { waitEvent } from '../helpers/events.js';
-import { api, httpServer, peerFor, SseReader } from './helpers.js';
+import { api, httpServer, SseReader } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
 
 interface JobJson {
   handle: string;

@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { startServer } from '../../src/server.js';
 import { freshSqlite } from '../helpers/store.js';
-import { testConfig } from '../helpers/server.js';
-import { grab, health, healthWith, peerFor, submitBg, waitEvent } from './helpers.js';
+import { peerFor, testConfig } from '../helpers/server.js';
+import { grab, health, healthWith, submitBg } from './helpers.js';
+import { waitEvent } from '../helpers/events.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string };
 

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/http/server.js';
-import { serverFor } from '../quarantine/helpers.js';
-import { get, grab, httpServer, peerFor, submitBg, waitEvent } from './helpers.js';
+import { get, grab, httpServer, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 /** The value of one series, e.g. `lazaret_jobs_completed_total{function="m"}`. */
 export function sample(text: string, series: string): number | undefined {
@@ -40,14 +41,14 @@ test('counters, gauges and histograms after 2 completed and 1 failed job', async
     [`lazaret_jobs_crashed_total${fn}`]: 0,
     [`lazaret_jobs_quarantined_total${fn}`]: 1,
     [`lazaret_jobs_expired_total${fn}`]: 0,
-    [`lazaret_queued_jobs{function="thumb",priority="normal"}`]: 1,
-    [`lazaret_queued_jobs{function="thumb",priority="high"}`]: 0,
+    'lazaret_queued_jobs{function="thumb",priority="normal"}': 1,
+    'lazaret_queued_jobs{function="thumb",priority="high"}': 0,
     [`lazaret_running_jobs${fn}`]: 0,
     [`lazaret_workers${fn}`]: 1,
     lazaret_worker_connections: 1,
     lazaret_quarantine_size: 1,
     [`lazaret_queue_wait_seconds_count${fn}`]: 3,
-    [`lazaret_queue_wait_seconds_bucket{function="thumb",le="+Inf"}`]: 3,
+    'lazaret_queue_wait_seconds_bucket{function="thumb",le="+Inf"}': 3,
     [`lazaret_run_seconds_count${fn}`]: 3,
   };
   for (const [series, value] of Object.entries(expect)) assert.equal(sample(res.text, series), value, series);

@@ -5,8 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GEARMAN_VERSION } from '../../src/server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { engineEvent, gearadmin, gearman, need, perlWorker, phpClient, until, workersOf } from './procs.js';
+import { gearadmin, gearman, need, perlWorker, phpClient, workersOf } from './procs.js';
 import type { Owner } from './procs.js';
+import { waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 let server: TestServer;
 let port: number;
@@ -31,7 +33,7 @@ async function admin(t: Owner, ...args: string[]): Promise<string> {
 async function submitBackground(t: Owner, fn: string, jobs: { flag?: '-I' | '-L'; unique: string; payload: string }[]): Promise<string[]> {
   const handles: string[] = [];
   for (const { flag, unique, payload } of jobs) {
-    const created = engineEvent(server.engine, 'job:created', (job) => job.fn.name === fn && job.unique === unique);
+    const created = waitEvent(server.engine, 'job:created', (job) => job.fn.name === fn && job.unique === unique);
     const client = gearman(t, port, '-b', ...(flag ? [flag] : []), '-u', unique, '-f', fn, payload);
     assert.deepEqual(await client.done(), { code: 0, signal: null }, client.describe());
     handles.push((await created)[0].handle);
@@ -86,7 +88,7 @@ test('gearadmin --workers lists worker connections with their client ids and fun
   gearman(t, port, '-w', '-f', 'adm_cli_worker');
   const perl = perlWorker(t, port, 'adm_perl_a=reverse', 'adm_perl_b=reverse');
   // Registration has no engine event; look for it before asking.
-  await until(
+  await eventually(
     () => workersOf(server.engine, 'adm_cli_worker') === 1 && workersOf(server.engine, 'adm_perl_a') === 1 && workersOf(server.engine, 'adm_perl_b') === 1,
     'both workers have registered',
   );
@@ -105,7 +107,7 @@ test('gearadmin --workers lists worker connections with their client ids and fun
 test('gearadmin --cancel-job takes a queued background job out and fails a waiting PHP client', async (t) => {
   await Promise.all([need.gearmanTools(), need.php()]);
   const [bgHandle] = await submitBackground(t, 'adm_cancel', [{ unique: 'adm-cancel-bg', payload: 'x' }]);
-  const quarantined = engineEvent(server.engine, 'job:quarantined', (entry) => entry.handle === bgHandle);
+  const quarantined = waitEvent(server.engine, 'job:quarantined', (entry) => entry.handle === bgHandle);
   assert.equal(await admin(t, '--cancel-job', bgHandle!), 'OK\n');
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'cancelled');

@@ -3,7 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { collectEvents, engineEvent, gearman, need, phpWorker, until } from './procs.js';
+import { gearman, need, phpWorker } from './procs.js';
+import { recordEvents, waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 let server: TestServer;
 let port: number;
@@ -24,7 +26,7 @@ test('gearman: a foreground job runs on a `gearman -w` worker and the client pri
 
 test('gearman: a client that submits before any worker exists gets its result once a worker arrives', async (t) => {
   await need.gearmanTools();
-  const created = engineEvent(server.engine, 'job:created', (job) => job.fn.name === 'cli_late');
+  const created = waitEvent(server.engine, 'job:created', (job) => job.fn.name === 'cli_late');
   const client = gearman(t, port, '-f', 'cli_late', 'late');
   const [job] = await created;
   assert.equal(job.state, 'queued');
@@ -45,7 +47,7 @@ test('gearman -b: a background job is stored, queued, and run by a worker that c
   assert.equal(job.durable, true);
   assert.equal(job.state, 'queued');
   assert.equal(job.unique, 'cli-bg-1');
-  const completed = engineEvent(server.engine, 'job:completed', (j) => j.fn.name === 'cli_bg');
+  const completed = waitEvent(server.engine, 'job:completed', (j) => j.fn.name === 'cli_bg');
   const worker = gearman(t, port, '-w', '-f', 'cli_bg', '-c', '1', '--', 'tr', 'a-z', 'A-Z');
   const [done] = await completed;
   assert.equal(done.handle, job.handle);
@@ -66,7 +68,7 @@ test('gearman -I/-L: background jobs queued before any worker come out high, nor
     const client = gearman(t, port, '-b', ...(flag === '' ? [] : [flag]), '-f', 'cli_prio', payload);
     assert.deepEqual(await client.done(), { code: 0, signal: null }, client.describe());
   }
-  const started = collectEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'cli_prio');
+  const started = recordEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'cli_prio');
   const worker = gearman(t, port, '-w', '-f', 'cli_prio', '-c', '6');
   assert.deepEqual(await worker.done(), { code: 0, signal: null }, worker.describe());
   assert.deepEqual(
@@ -99,7 +101,7 @@ test('gearman: a WORK_FAIL ends the tool with "Job failed"', async (t) => {
 
 test('gearman: a worker exception does not hang the tool, which has no exceptions option (B8: bare-handle WORK_FAIL)', async (t) => {
   await Promise.all([need.gearmanTools(), need.php()]);
-  const ended = engineEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'cli_exc');
+  const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'cli_exc');
   phpWorker(t, port, 'cli_exc=exception');
   const client = gearman(t, port, '-f', 'cli_exc', 'input');
   // gearmand's WORK_FAIL carried a stray NUL, libgearman ignored it and the tool waited forever.
@@ -116,12 +118,12 @@ test('gearman: a worker exception does not hang the tool, which has no exception
 test('gearman -u: clients with the same unique share one job, run once, and all print its result', async (t) => {
   await need.gearmanTools();
   const unique = 'cli-shared-key';
-  const started = collectEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'cli_coalesce');
+  const started = recordEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'cli_coalesce');
   const clients = [gearman(t, port, '-u', unique, '-f', 'cli_coalesce', 'first')];
   // The first submission creates the job; wait for it so the others coalesce into it, not race it.
-  await until(() => server.engine.statusUnique(unique).waiters === 1, 'the first client is attached');
+  await eventually(() => server.engine.statusUnique(unique).waiters === 1, 'the first client is attached');
   clients.push(gearman(t, port, '-u', unique, '-f', 'cli_coalesce', 'second'), gearman(t, port, '-u', unique, '-f', 'cli_coalesce', 'third'));
-  await until(() => server.engine.statusUnique(unique).waiters === 3, 'all three clients are attached to one job');
+  await eventually(() => server.engine.statusUnique(unique).waiters === 3, 'all three clients are attached to one job');
   assert.equal([...server.engine.jobs()].filter((j) => j.fn.name === 'cli_coalesce').length, 1);
   const worker = gearman(t, port, '-w', '-f', 'cli_coalesce', '-c', '1', '--', 'tr', 'a-z', 'A-Z');
   for (const client of clients) {

@@ -3,7 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { collectEvents, engineEvent, need, perlClient, perlWorker, text, until, type Owner, type ScriptEvent } from './procs.js';
+import { need, perlClient, perlWorker, text, type Owner, type ScriptEvent } from './procs.js';
+import { recordEvents, waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 let server: TestServer;
 let port: number;
@@ -59,10 +61,10 @@ test('Perl: get_status (GET_STATUS) of a background job: queued, running with pr
   const holding = await worker.event('holding');
   assert.equal(holding.handle, handle);
   // No event reports a stored WORK_STATUS: look for it in the engine before asking through Perl.
-  await until(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
+  await eventually(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
   assert.deepEqual(await getStatus(t, perlHandle), { known: 1, running: 1, progress: [1, 2] });
 
-  const completed = engineEvent(server.engine, 'job:completed', (job) => job.handle === handle);
+  const completed = waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);
   worker.send('go');
   await completed;
   assert.deepEqual(await getStatus(t, perlHandle), { known: 0, running: 0, progress: [0, 0] });
@@ -82,7 +84,7 @@ test('Perl: a function returning undef fails the job; the client gets on_fail', 
 
 test('Perl: a dying worker (WORK_EXCEPTION then WORK_FAIL) gets no ERROR and goes on to its next job (B15)', async (t) => {
   await need.perl();
-  const ignored = engineEvent(server.engine, 'report:ignored', (_handle, _worker, packet) => packet === 'WORK_FAIL');
+  const ignored = waitEvent(server.engine, 'report:ignored', (_handle, _worker, packet) => packet === 'WORK_FAIL');
   const worker = perlWorker(t, port, 'perl_die=die', 'perl_next=reverse');
   const client = perlClient(t, port, 'fg-exc', 'perl_die', 'input');
   await client.event('done');
@@ -146,13 +148,13 @@ test('Perl: background jobs queued before any worker come out high, normal, low,
 test('Perl: background and foreground submissions with one uniq share a handle and the job runs once', async (t) => {
   await need.perl();
   const uniq = 'perl-same-uniq';
-  const started = collectEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'perl_coalesce');
+  const started = recordEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'perl_coalesce');
   const first = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-1', uniq).event('created'), 'handle');
   const second = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-2', uniq).event('created'), 'handle');
   assert.equal(second, first);
   const handle = serverHandle(first);
   const waiters = [perlClient(t, port, 'fg', 'perl_coalesce', 'wl-3', uniq), perlClient(t, port, 'fg', 'perl_coalesce', 'wl-4', uniq)];
-  await until(() => server.engine.statusUnique(uniq).waiters === 2, 'both foreground clients are attached');
+  await eventually(() => server.engine.statusUnique(uniq).waiters === 2, 'both foreground clients are attached');
   const worker = perlWorker(t, port, 'perl_coalesce=reverse');
   for (const w of waiters) assert.deepEqual(await w.event('complete'), { event: 'complete', data: '1-lw' });
   assert.deepEqual(
@@ -164,8 +166,8 @@ test('Perl: background and foreground submissions with one uniq share a handle a
 
 test('Perl: a worker killed (SIGKILL) mid-job: the stored background job is retried and another worker completes it', async (t) => {
   await need.perl();
-  const crashed = engineEvent(server.engine, 'attempt:ended', (job, a) => job.fn.name === 'perl_crash' && a.outcome === 'crashed');
-  const completed = engineEvent(server.engine, 'job:completed', (job) => job.fn.name === 'perl_crash');
+  const crashed = waitEvent(server.engine, 'attempt:ended', (job, a) => job.fn.name === 'perl_crash' && a.outcome === 'crashed');
+  const completed = waitEvent(server.engine, 'job:completed', (job) => job.fn.name === 'perl_crash');
   const victim = perlWorker(t, port, 'perl_crash=hold');
   const perlHandle = text(await perlClient(t, port, 'bg', 'perl_crash', 'survivor', 'perl-crash-1').event('created'), 'handle');
   const handle = serverHandle(perlHandle);

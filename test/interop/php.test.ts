@@ -3,7 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { collectEvents, engineEvent, need, phpClient, phpWorker, text, until, type Owner, type ScriptEvent } from './procs.js';
+import { need, phpClient, phpWorker, text, type Owner, type ScriptEvent } from './procs.js';
+import { recordEvents, waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 let server: TestServer;
 let port: number;
@@ -62,11 +64,11 @@ test('PHP: jobStatus and jobStatusByUniqueKey (GET_STATUS, GET_STATUS_UNIQUE) of
   assert.equal(holding.handle, handle);
   assert.equal(holding.payload, 'payload-1');
   // No event reports a stored WORK_STATUS: look for it in the engine before asking through PHP.
-  await until(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
+  await eventually(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
   assert.deepEqual(await jobStatus(t, handle), { known: true, running: true, numerator: 1, denominator: 2 });
   assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: true, numerator: 1, denominator: 2 });
 
-  const completed = engineEvent(server.engine, 'job:completed', (job) => job.handle === handle);
+  const completed = waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);
   worker.send('go');
   await completed;
   assert.deepEqual(await jobStatus(t, handle), { known: false, running: false, numerator: 0, denominator: 0 });
@@ -153,7 +155,7 @@ test('PHP: background jobs queued before any worker come out high, normal, low, 
 test('PHP: clients with the same unique share one handle, the job runs once and every waiting client gets the result', async (t) => {
   await need.php();
   const unique = 'php-same-key';
-  const created = collectEvents(t, server.engine, 'job:created', (job) => job.fn.name === 'php_coalesce');
+  const created = recordEvents(t, server.engine, 'job:created', (job) => job.fn.name === 'php_coalesce');
   const a = phpClient(t, port, 'fg', 'php_coalesce', 'wl-A', unique);
   const handle = text(await a.event('created'), 'handle');
   const b = phpClient(t, port, 'fg', 'php_coalesce', 'wl-A', unique);
@@ -173,8 +175,8 @@ test('PHP: clients with the same unique share one handle, the job runs once and 
 
 test('PHP: a worker killed (SIGKILL) mid-job: the job is retried and another worker completes it for the waiting client', async (t) => {
   await need.php();
-  const crashed = engineEvent(server.engine, 'attempt:ended', (job, a) => job.fn.name === 'php_crash' && a.outcome === 'crashed');
-  const completed = engineEvent(server.engine, 'job:completed', (job) => job.fn.name === 'php_crash');
+  const crashed = waitEvent(server.engine, 'attempt:ended', (job, a) => job.fn.name === 'php_crash' && a.outcome === 'crashed');
+  const completed = waitEvent(server.engine, 'job:completed', (job) => job.fn.name === 'php_crash');
   const victim = phpWorker(t, port, 'php_crash=hold');
   const client = phpClient(t, port, 'fg', 'php_crash', 'survivor');
   const holding = await victim.event('holding');

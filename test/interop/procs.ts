@@ -7,16 +7,12 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Engine } from '../../src/core/engine.js';
-import type { EngineEvents } from '../../src/core/events.js';
+import type { Owner } from '../helpers/events.js';
 
 export const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
 
-/** What can clean up after a test: a TestContext, or a suite's `after`. */
-export interface Owner {
-  after(fn: () => unknown): void;
-}
+export type { Owner } from '../helpers/events.js';
 
 /** One JSON line printed by a script in scripts/. */
 export interface ScriptEvent {
@@ -274,56 +270,6 @@ export async function gearadmin(owner: Owner, port: number, ...args: string[]): 
 }
 
 // ------------------------------------------------------------------ the server side
-
-/** Resolves with the arguments of the next engine event that passes `filter`. Listen before acting. */
-export function engineEvent<K extends keyof EngineEvents & string>(
-  engine: Engine,
-  name: K,
-  filter: (...args: EngineEvents[K]) => boolean = () => true,
-  timeoutMs = DEFAULT_WAIT_MS,
-): Promise<EngineEvents[K]> {
-  return new Promise<EngineEvents[K]>((resolve, reject) => {
-    const listener = (...args: EngineEvents[K]): void => {
-      if (!filter(...args)) return;
-      clearTimeout(timer);
-      engine.off(name, listener);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      engine.off(name, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for engine event ${name}`));
-    }, timeoutMs);
-    engine.on(name, listener);
-  });
-}
-
-/** Collects every engine event of one kind that passes `filter`, until the owner ends. */
-export function collectEvents<K extends keyof EngineEvents & string>(
-  owner: Owner,
-  engine: Engine,
-  name: K,
-  filter: (...args: EngineEvents[K]) => boolean = () => true,
-): EngineEvents[K][] {
-  const seen: EngineEvents[K][] = [];
-  const listener = (...args: EngineEvents[K]): void => {
-    if (filter(...args)) seen.push(args);
-  };
-  engine.on(name, listener);
-  owner.after(() => engine.off(name, listener));
-  return seen;
-}
-
-/**
- * For state no event reports (a worker's registration, a stored WORK_STATUS): checks `cond` after
- * short pauses, and fails with `what` once timeoutMs has passed.
- */
-export async function until(cond: () => boolean, what: string, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await delay(5);
-  }
-}
 
 /** A worker connection registered for `fn` (the count a `status` line shows). */
 export function workersOf(engine: Engine, fn: string): number {

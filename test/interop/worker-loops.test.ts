@@ -11,7 +11,8 @@ import { after, before, test, type TestContext } from 'node:test';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { REPO_ROOT, submitBg } from '../quarantine/helpers.js';
-import { engineEvent, need, start } from './procs.js';
+import { need, start } from './procs.js';
+import { waitEvent } from '../helpers/events.js';
 
 let server: TestServer;
 let client: RawPeer;
@@ -34,7 +35,7 @@ async function documented(heading: string, lang: string): Promise<string> {
   const doc = await readFile(join(REPO_ROOT, 'docs/workers.md'), 'utf8');
   const from = doc.indexOf(`## ${heading}`);
   assert.notEqual(from, -1, `section "${heading}" in docs/workers.md`);
-  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc.slice(from));
+  const m = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(doc.slice(from));
   assert.ok(m, `a ${lang} block under "${heading}"`);
   return m[1]!;
 }
@@ -47,15 +48,15 @@ async function script(name: string, code: string): Promise<string> {
 
 async function failThenSucceed(t: TestContext, cmd: string, file: string, errorClass: string | null): Promise<void> {
   const worker = start(t, cmd, [file, `127.0.0.1:${server.gearmanPort}`]);
-  const failed = engineEvent(server.engine, 'attempt:ended', (job) => job.unique === `${cmd}-bad`, 20_000);
+  const failed = waitEvent(server.engine, 'attempt:ended', (job) => job.unique === `${cmd}-bad`, 20_000);
   const bad = await submitBg(client, 'reverse', 'bad-input', `${cmd}-bad`);
   const [, attempt] = await failed;
-  assert.equal(attempt.outcome, 'failed', worker.stderr);
+  assert.equal(attempt.outcome, 'failed', `${attempt.error}\n${worker.stderr}`);
   assert.match(attempt.error ?? '', /cannot reverse bad-input/);
   if (errorClass !== null) assert.equal(attempt.evidence?.errorClass, errorClass);
   assert.equal((await server.engine.quarantine.get(Number(bad.split(':').pop()))).reason, 'max_attempts');
 
-  const completed = engineEvent(server.engine, 'job:finished', (o) => o.unique === `${cmd}-good`, 20_000);
+  const completed = waitEvent(server.engine, 'job:finished', (o) => o.unique === `${cmd}-good`, 20_000);
   await submitBg(client, 'reverse', 'hello', `${cmd}-good`);
   const [outcome] = await completed;
   assert.equal(outcome.state, 'completed');
@@ -93,7 +94,7 @@ echo 'stopped: ', $worker->returnCode(), "\\n";
 `,
   );
   const worker = start(t, 'php', [file]);
-  const failed = engineEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'naive');
+  const failed = waitEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'naive');
   await submitBg(client, 'naive', 'x', 'naive-1');
   assert.equal((await failed)[1].outcome, 'failed');
   assert.deepEqual(await worker.done(), { code: 0, signal: null });
@@ -112,7 +113,7 @@ while ($worker->work()) {}
 `,
   );
   const worker = start(t, 'php', [file]);
-  const ended = engineEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'exits');
+  const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.fn.name === 'exits');
   await submitBg(client, 'exits', 'x', 'exits-1');
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'failed');

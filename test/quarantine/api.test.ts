@@ -5,8 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApp } from '../../src/http/server.js';
-import { FAST_BACKOFF, grab, jobIdOf, peerFor, serverFor, submitBg, waitEvent } from './helpers.js';
+import { FAST_BACKOFF, grab, jobIdOf, submitBg } from './helpers.js';
 import type { TestServer } from '../helpers/server.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 interface ErrorBody {
   error: { code: string; message: string; hint: string | null };

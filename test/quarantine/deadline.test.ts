@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { assertNothingElse, grab, grabNothing, jobIdOf, peerFor, serverFor, submitBg, waitEvent } from './helpers.js';
+import { assertNothingElse, grab, grabNothing, jobIdOf, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 test('past its ttl a job is quarantined as expired, and its waiting client gets WORK_FAIL at once', async (t) => {
   const clock = new ManualClock();

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../cli/run-cli.js';
-import { grab, jobIdOf, peerFor, serverFor, submitBg, waitEvent } from './helpers.js';
+import { grab, jobIdOf, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const EVIDENCE = { exitCode: 139, signal: 'SIGSEGV', stderr: 'boom', errorClass: 'Segfault' };
 const EVIDENCE_LINE = `LAZARET-EVIDENCE ${JSON.stringify(EVIDENCE)}`;

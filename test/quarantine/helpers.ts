@@ -1,45 +1,16 @@
-// Shared steps for the quarantine tests: servers and peers that are always stopped, waits on
-// engine events that name what they waited for, a worker that grabs on demand, and child processes whose
-// output lines a test can wait on.
+// Shared steps for the quarantine tests: submitting and grabbing over a raw peer, crashing workers, and
+// child processes whose output lines a test can wait on.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
-import type { Clock } from '../../src/core/clock.js';
-import type { EngineEvents } from '../../src/core/events.js';
-import type { Engine } from '../../src/core/engine.js';
-import { RawPeer, type Received } from '../helpers/gearman-client.js';
-import { startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
+import type { RawPeer, Received } from '../helpers/gearman-client.js';
+import { peerFor } from '../helpers/server.js';
 
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Backoff small enough that retries do not slow a test, without jitter so the order is known. */
 export const FAST_BACKOFF = { type: 'fixed' as const, base: 5, cap: 5, jitter: false };
-
-export async function serverFor(t: TestContext, patch: ConfigPatch = {}, opts: { clock?: Clock; dbPath?: string } = {}): Promise<TestServer> {
-  const server = await startTestServer(patch, opts);
-  t.after(() => server.dispose());
-  return server;
-}
-
-export async function peerFor(t: TestContext, port: number, host?: string): Promise<RawPeer> {
-  const peer = await RawPeer.connect(port, host);
-  t.after(() => peer.close());
-  return peer;
-}
-
-import type { EventName } from '../helpers/events.js';
-
-export { waitEvent } from '../helpers/events.js';
-
-/** Records every `event` from now on (for asserting what did, or did not, happen). */
-export function recordEvents<K extends EventName>(t: TestContext, engine: Engine, event: K): EngineEvents[K][] {
-  const seen: EngineEvents[K][] = [];
-  const listener = (...args: EngineEvents[K]): void => void seen.push(args);
-  engine.on(event, listener);
-  t.after(() => engine.off(event, listener));
-  return seen;
-}
 
 /** `H:prefix:123` -> 123 */
 export function jobIdOf(handle: string): number {

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import { emptyBatch, type QuarantineReason, type QuarantineRow } from '../../src/storage/types.js';
 import { freshSqlite } from '../helpers/store.js';
-import { serverFor } from './helpers.js';
+import { serverFor } from '../helpers/server.js';
 
 const N = 100_000;
 const FUNCTIONS = ['resize', 'transcode', 'mail', 'pdf'];

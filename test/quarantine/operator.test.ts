@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rawWorker } from '../helpers/gearman-client.js';
-import { assertNothingElse, FAST_BACKOFF, grab, jobIdOf, peerFor, serverFor, submitBg, waitEvent } from './helpers.js';
+import { assertNothingElse, FAST_BACKOFF, grab, jobIdOf, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 test('cancel job: a queued job goes to quarantine as cancelled', async (t) => {
   const server = await serverFor(t);

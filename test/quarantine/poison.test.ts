@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { QuarantineRow } from '../../src/storage/types.js';
 import type { Job } from '../../src/core/job.js';
-import { jobIdOf, jsonLine, peerFor, REPO_ROOT, serverFor, startChild, submitBg, waitEvent, type Child } from './helpers.js';
+import { jobIdOf, jsonLine, REPO_ROOT, startChild, submitBg, type Child } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const PHP_WORKER = `${REPO_ROOT}test/quarantine/fixtures/poison-worker.php`;
 

@@ -8,21 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { startTestServer } from '../helpers/server.js';
-import {
-  crash,
-  crashingWorker,
-  grab,
-  grabNothing,
-  jobIdOf,
-  jsonLine,
-  peerFor,
-  serverFor,
-  startChild,
-  submitBg,
-  waitEvent,
-  type Child,
-} from './helpers.js';
+import { peerFor, serverFor, startTestServer } from '../helpers/server.js';
+import { crash, crashingWorker, grab, grabNothing, jobIdOf, jsonLine, startChild, submitBg, type Child } from './helpers.js';
+import { waitEvent } from '../helpers/events.js';
 
 interface Node {
   child: Child;

@@ -6,20 +6,9 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Job } from '../../src/core/job.js';
 import { rawWorker } from '../helpers/gearman-client.js';
-import {
-  assertNothingElse,
-  crash,
-  crashingWorker,
-  FAST_BACKOFF,
-  grab,
-  grabNothing,
-  jobIdOf,
-  peerFor,
-  recordEvents,
-  serverFor,
-  submitBg,
-  waitEvent,
-} from './helpers.js';
+import { assertNothingElse, crash, crashingWorker, FAST_BACKOFF, grab, grabNothing, jobIdOf, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { recordEvents, waitEvent } from '../helpers/events.js';
 
 test('backoff puts a retried job behind the healthy jobs, including ones submitted after it failed', async (t) => {
   const clock = new ManualClock();
@@ -78,7 +67,7 @@ test('a retried job goes to the back of its own priority, still ahead of lower p
 test('a background job that fails every time is quarantined as max_attempts after maxAttempts deliveries', async (t) => {
   const server = await serverFor(t, { policies: [{ match: 'flaky', maxAttempts: 4, backoff: FAST_BACKOFF }] });
   const deliveries: string[] = [];
-  await rawWorker(server.gearmanPort, 'flaky', (payload, peer, handle) => {
+  await rawWorker(server.gearmanPort, 'flaky', (_payload, peer, handle) => {
     deliveries.push(handle);
     peer.send('WORK_FAIL', handle);
     return null;

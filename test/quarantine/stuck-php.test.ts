@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Job } from '../../src/core/job.js';
 import { checkOf, health, type HealthBody } from '../http/helpers.js';
-import { need, start, until, type Proc } from '../interop/procs.js';
-import { eventually } from '../supervisor/helpers.js';
-import { peerFor, REPO_ROOT, serverFor, submitBg, waitEvent } from './helpers.js';
+import { need, start, type Proc } from '../interop/procs.js';
+import { REPO_ROOT, submitBg } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const HANG_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/hang-worker.php');
 
@@ -42,7 +44,7 @@ test('three PHP workers, one hangs: after the timeout it never gets another job,
   const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'resize', timeout: 1000, maxCrashes: 1 }] });
   const workers = [0, 1, 2].map(() => phpHangWorker(t, server.gearmanPort));
   for (const w of workers) await w.event('ready', {}, 15_000);
-  await until(() => (server.engine.functions.get('resize')?.workers.size ?? 0) === 3, 'three workers registered');
+  await eventually(() => (server.engine.functions.get('resize')?.workers.size ?? 0) === 3, 'three workers registered');
 
   const client = await peerFor(t, server.gearmanPort);
   const stuck = waitEvent(server.engine, 'worker:stuck', () => true, 15_000);
@@ -51,7 +53,7 @@ test('three PHP workers, one hangs: after the timeout it never gets another job,
   const hungPid = await startedBy(workers, 'hang');
   const [w] = await stuck;
   assert.equal((await quarantined)[0].reason, 'timed_out');
-  await until(() => w.conn.pid !== null, 'the hung worker identified by its pid');
+  await eventually(() => w.conn.pid !== null, 'the hung worker identified by its pid');
   assert.equal(w.conn.pid, hungPid, 'the server found the hung process through /proc');
   assert.match(w.conn.name, new RegExp(`^127\\.0\\.0\\.1:\\d+ pid ${hungPid}$`));
 
@@ -62,7 +64,7 @@ test('three PHP workers, one hangs: after the timeout it never gets another job,
   const completed = new Set<string>();
   server.engine.on('job:completed', (job: Job) => void completed.add(job.unique));
   for (let i = 0; i < 12; i++) await submitBg(client, 'resize', `image-${i}`, `img-${i}`);
-  await until(() => completed.size === 12, 'every normal job to complete', 15_000);
+  await eventually(() => completed.size === 12, 'every normal job to complete', 15_000);
   for (let i = 0; i < 12; i++) assert.notEqual(await startedBy(workers, `image-${i}`), hungPid, `image-${i} went to the hung worker`);
 
   // It hangs still: still red, still named.

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import { api, checkOf, health, healthWith, httpServer } from '../http/helpers.js';
-import { assertNothingElse, grab, grabNothing, peerFor, submitBg, waitEvent } from './helpers.js';
+import { assertNothingElse, grab, grabNothing, submitBg } from './helpers.js';
+import { peerFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const BACKOFF = { type: 'fixed' as const, base: 100, cap: 100, jitter: false };
 

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { assertNothingElse, grab, peerFor, recordEvents, serverFor, submitBg, waitEvent } from './helpers.js';
+import { assertNothingElse, grab, submitBg } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { recordEvents, waitEvent } from '../helpers/events.js';
 
 const BACKOFF = { type: 'fixed' as const, base: 100, cap: 100, jitter: false };
 

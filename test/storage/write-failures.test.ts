@@ -15,11 +15,12 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import type { WriteBatch } from '../../src/storage/types.js';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { testConfig, type ConfigPatch } from '../helpers/server.js';
+import { type ConfigPatch, peerFor, testConfig } from '../helpers/server.js';
 import { freshSqlite } from '../helpers/store.js';
 import { api } from '../http/helpers.js';
-import { grab, peerFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { grab, submitBg } from '../quarantine/helpers.js';
 import { job } from './conformance/harness.js';
+import { waitEvent } from '../helpers/events.js';
 
 /** The pino lines a server wrote, parsed, with a way to wait for one. */
 class LogLines extends Writable {

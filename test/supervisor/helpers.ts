@@ -131,16 +131,3 @@ export async function reported(server: TestServer): Promise<Reported[]> {
   return ((await res.json()) as { supervisors: Reported[] }).supervisors;
 }
 
-/**
- * Polls `probe` (state no event announces: what the server was told, a pid going away) until it
- * returns a value; fails naming `what` after timeoutMs.
- */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(20);
-  }
-}

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { need } from '../interop/procs.js';
-import { jobIdOf, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
+import { jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { lazaret, REPO_ROOT, supervise, tempDir } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
 
 const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/hang-worker.php');
 

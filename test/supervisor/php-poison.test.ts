@@ -9,8 +9,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job } from '../../src/core/job.js';
 import { need, workersOf } from '../interop/procs.js';
-import { peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
-import { childPids, eventually, gone, reported, REPO_ROOT, supervise, tempDir } from './helpers.js';
+import { submitBg } from '../quarantine/helpers.js';
+import { childPids, gone, reported, REPO_ROOT, supervise, tempDir } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/poison-worker.php');
 

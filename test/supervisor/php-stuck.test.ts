@@ -9,8 +9,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { api, health } from '../http/helpers.js';
 import { need } from '../interop/procs.js';
-import { jobIdOf, peerFor, serverFor, submitBg, waitEvent } from '../quarantine/helpers.js';
-import { eventually, gone, REPO_ROOT, supervise, tempDir } from './helpers.js';
+import { jobIdOf, submitBg } from '../quarantine/helpers.js';
+import { gone, REPO_ROOT, supervise, tempDir } from './helpers.js';
+import { peerFor, serverFor } from '../helpers/server.js';
+import { waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/hang-worker.php');
 

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer } from '../helpers/server.js';
-import { childPids, eventually, gone, lazaret, reported, supervise, tempDir } from './helpers.js';
+import { childPids, gone, lazaret, reported, supervise, tempDir } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
 
 test('a program that exits at once is restarted with growing delays, never gives up, and is reported as flapping', async (t) => {
   const server = await startTestServer({ httpPort: 0 });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { processStartTime } from '../../src/supervisor/identity.js';
 import { readStates } from '../../src/supervisor/state-file.js';
-import { eventually, gone, lazaret, supervise, tempDir } from './helpers.js';
+import { gone, lazaret, supervise, tempDir } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
 
 function staleState(dir: string, id: string, pid: number, extra: Record<string, unknown> = {}): void {
   mkdirSync(dir, { recursive: true });

@@ -52,3 +52,8 @@ export function parseSpan(text: string): number | null {
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
 }
+
+/** Queued jobs by priority, spelled out: `high 0 · normal 1 · low 0`. */
+export function byPriority(q: { high: number; normal: number; low: number }): string {
+  return `high ${count(q.high)} · normal ${count(q.normal)} · low ${count(q.low)}`;
+}

@@ -3,7 +3,7 @@
 // instead of flashing.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type RequestOptions } from './api.js';
+import { api, type ApiError, type RequestOptions } from './api.js';
 
 export interface Loaded<T> {
   data: T | null;

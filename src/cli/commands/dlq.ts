@@ -161,7 +161,7 @@ export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOption
   const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
   const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
   if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
-  else io.out(safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`) + '\n');
+  else io.out(`${safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`)}\n`);
   if (args.length > 0 && res.requeued.length < args.length) {
     io.err(`not found in quarantine: ${args.filter((a) => !res.requeued.some((j) => String(j.id) === a)).join(', ')}\n`);
     return 1;
@@ -175,7 +175,7 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
   const payload = opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile);
   const res = await api.request<{ requeued: { id: number; handle: string }[] }>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
   if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
-  else io.out(safe(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}`) + '\n');
+  else io.out(`${safe(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}`)}\n`);
   return 0;
 }
 

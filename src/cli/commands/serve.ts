@@ -25,8 +25,11 @@ export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
     server.log.info({ signal, graceMs: config.shutdownGraceMs }, 'signal received: stopping gracefully');
     void server.stop();
   };
+  // SIGHUP: new certificates after a renewal, without a restart or a dropped connection.
+  const onHup = (): void => server?.reloadTls();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHup);
   try {
     server = await startServer(config);
     if (early !== null) onSignal(early);
@@ -34,6 +37,7 @@ export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
   }
   return 0;
 }

@@ -17,8 +17,32 @@ const VERBOSE_NAMES: Record<string, string> = {
   silent: 'FATAL',
 };
 
+/** Wrong `auth` tokens one connection may send before it is closed: enough for a typo, not for guessing. */
+export const MAX_AUTH_FAILURES = 5;
+const authFailures = new WeakMap<Connection, number>();
+
+function authenticate(conn: Connection, token: string): string {
+  const expected = conn.ctx.config.adminToken;
+  if (expected !== null && tokenEquals(token, expected)) {
+    conn.authorized = true;
+    return OK;
+  }
+  const failures = (authFailures.get(conn) ?? 0) + 1;
+  authFailures.set(conn, failures);
+  conn.log.warn({ failures, limit: MAX_AUTH_FAILURES, tokenConfigured: expected !== null }, 'admin auth failed: wrong token');
+  return err('PERMISSION_DENIED', 'bad+admin+token');
+}
+
 export function handleAdminLine(conn: Connection, line: string): void {
   const cmd = parseAdminLine(line);
+  if (cmd.kind === 'auth') {
+    conn.reply(authenticate(conn, cmd.token));
+    if ((authFailures.get(conn) ?? 0) >= MAX_AUTH_FAILURES) {
+      conn.log.warn({ limit: MAX_AUTH_FAILURES }, 'admin connection closed after too many wrong tokens');
+      conn.end();
+    }
+    return;
+  }
   if (changesState(cmd) && !conn.authorized) {
     conn.log.warn({ command: cmd.kind }, 'admin command refused: not loopback and no admin token');
     conn.reply(err('PERMISSION_DENIED', 'this+command+changes+state;+send+"auth+TOKEN"+first+or+connect+from+loopback'));
@@ -94,13 +118,7 @@ function run(conn: Connection, cmd: AdminCommand): string {
     }
     case 'shutdown':
       return OK; // answered in handleAdminLine, before the server stops
-    case 'auth': {
-      const expected = conn.ctx.config.adminToken;
-      if (expected !== null && tokenEquals(cmd.token, expected)) {
-        conn.authorized = true;
-        return OK;
-      }
-      return err('PERMISSION_DENIED', 'bad+admin+token');
-    }
+    case 'auth':
+      return authenticate(conn, cmd.token);
   }
 }

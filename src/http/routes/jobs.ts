@@ -13,6 +13,7 @@ import { errorSchema, jobSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 import { liveJobView, outcomeView, type JobView } from '../views.js';
 import { findJob, notFound } from '../find-job.js';
+import { EventStreams } from '../event-streams.js';
 import { streamJobEvents } from './job-events.js';
 
 const time = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0, maximum: MAX_TIME_MS }] };
@@ -61,6 +62,11 @@ const withoutResult = ({ result: _result, ...rest }: JobView): JobView => rest;
 export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
   const { engine } = ctx;
   return async (app) => {
+    const { maxEventStreams, maxEventStreamsPerJob, maxEventStreamBytes, idleTimeoutMs } = ctx.config.http;
+    const limits = { maxStreams: maxEventStreams, maxStreamsPerJob: maxEventStreamsPerJob, maxBufferedBytes: maxEventStreamBytes, idleTimeoutMs };
+    const streams = new EventStreams(engine, limits, ctx.log.child({ component: 'http' }));
+    // preClose: before fastify waits for open connections, which an event stream would keep open.
+    app.addHook('preClose', async () => streams.close());
     app.post<{ Body: SubmitBody }>(
       '/',
       {
@@ -177,7 +183,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
           response: { 200: { description: 'event stream; each data line is the job JSON', type: 'string' }, '4xx': errorSchema },
         },
       },
-      async (request, reply) => streamJobEvents(ctx, request, reply),
+      async (request, reply) => streamJobEvents(ctx, streams, request, reply),
     );
   };
 }

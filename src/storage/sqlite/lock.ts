@@ -22,7 +22,7 @@ export function acquireLock(dbPath: string): StoreLock | null {
   } catch (err) {
     db.close();
     const code = sqliteCode(err);
-    if (code !== null && code.startsWith('SQLITE_BUSY')) return null;
+    if (code?.startsWith('SQLITE_BUSY')) return null;
     throw err;
   }
   return {

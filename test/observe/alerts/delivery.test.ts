@@ -10,9 +10,9 @@ import { AlertOutbox, type OutboxOptions } from '../../../src/observe/alerts/out
 import { ManualClock } from '../../../src/core/clock.js';
 import { SqliteStore } from '../../../src/storage/sqlite/store.js';
 import type { AlertRow } from '../../../src/storage/types.js';
-import { health, healthWith, peerFor, submitBg } from '../../http/helpers.js';
-import { serverFor } from '../../quarantine/helpers.js';
+import { checkOf, health, healthWith, submitBg } from '../../http/helpers.js';
 import { closedPort, receiver, type Received } from './receiver.js';
+import { peerFor, serverFor } from '../../helpers/server.js';
 
 async function outboxFor(t: TestContext, url: string, opts: Partial<OutboxOptions> = {}) {
   const clock = new ManualClock();
@@ -122,7 +122,8 @@ test('a check that stays red is alerted again every repeatEvery, and no more onc
 
   clock.advance(2 * 3_600_000);
   worker.close();
-  while ((await health(server)).status !== 503) clock.advance(1000);
+  // Wait for the `workers` check itself: after two idle hours the default `stalled` check is red too.
+  while (checkOf((await health(server)).body, 'workers', 'ship_label').state !== 'fail') clock.advance(1000);
   const next = await hook.until((r, i) => workers(r) && i > hook.got.indexOf(repeat) && r.body.event === 'health.failed');
   assert.equal(next.body.repeat, undefined, 'a new outage, not a repeat of the old one');
   assert.deepEqual(ofWorkers().map((r) => [r.body.event, r.body.repeat]), [

@@ -22,7 +22,7 @@ async function snippets(): Promise<{ js: string; php: string }> {
   const doc = await readFile(join(REPO_ROOT, 'docs/observability.md'), 'utf8');
   const section = doc.slice(doc.indexOf('### Checking the signature'));
   const block = (lang: string): string => {
-    const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+    const m = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(section);
     assert.ok(m, `a ${lang} block in "Checking the signature"`);
     return m[1]!;
   };

@@ -2,7 +2,7 @@
 // of the overview, announced to screen readers, with the reason in words (not only a colour).
 
 import type { Health, HealthCheck } from '../types.js';
-import { time } from '../format.js';
+import { count, duration, time } from '../format.js';
 import type { Loaded } from '../use-api.js';
 import { Problem } from '../components/Problem.js';
 
@@ -10,9 +10,22 @@ function checkName(c: HealthCheck): string {
   return c.function ? `${c.name} · ${c.function}` : c.name;
 }
 
-function measured(c: HealthCheck): string | null {
-  if (c.value === undefined && c.threshold === undefined) return null;
-  return `value ${c.value ?? '—'}, limit ${c.threshold ?? '—'}`;
+/** Checks whose value and threshold are durations in ms (src/core/health.ts); the others count things. */
+const DURATION_CHECKS = new Set(['unserved', 'stalled', 'oldest_queued_age', 'hung', 'p95_wait', 'p95_run']);
+
+/**
+ * The threshold in the units a person reads (`limit 30 s`); the reason already says the measured value
+ * in words. `workers` is a minimum its reason states itself.
+ */
+function limit(c: HealthCheck): string | null {
+  if (c.threshold === undefined || c.name === 'workers') return null;
+  if (typeof c.threshold !== 'number') return `limit ${c.threshold}`;
+  return `limit ${DURATION_CHECKS.has(c.name) ? duration(c.threshold) : count(c.threshold)}`;
+}
+
+function why(c: HealthCheck): string {
+  const l = limit(c);
+  return l === null ? c.reason : `${c.reason}, ${l}`;
 }
 
 export function HealthPanel({ health }: { health: Loaded<Health> }) {
@@ -33,7 +46,7 @@ export function HealthPanel({ health }: { health: Loaded<Health> }) {
         <ul class="failing" role="alert">
           {failing.map((c) => (
             <li key={checkName(c)} data-testid="check-fail">
-              <strong>✗ {checkName(c)}</strong>: {c.reason}
+              <strong>✗ {checkName(c)}</strong>: {why(c)}
             </li>
           ))}
         </ul>
@@ -48,7 +61,7 @@ export function HealthPanel({ health }: { health: Loaded<Health> }) {
             {checks.map((c) => (
               <li key={checkName(c)} class={c.state === 'ok' ? 'ok' : 'fail'}>
                 <span class="badge">{c.state === 'ok' ? '✓ ok' : '✗ fail'}</span> <span class="check-name">{checkName(c)}</span>{' '}
-                <span class="muted">{c.reason}</span> {measured(c) ? <span class="num muted">{measured(c)}</span> : null}
+                <span class="muted">{why(c)}</span>
               </li>
             ))}
           </ul>

@@ -1,7 +1,7 @@
 // Per function: what waits, what runs, who works on it, how fast and how often it fails — live.
 
 import { href } from '../router.js';
-import { count, duration, percent, rate } from '../format.js';
+import { byPriority, count, duration, percent, rate } from '../format.js';
 import type { FunctionStats, Health, History } from '../types.js';
 import { MIN_POLL_MS, useApi } from '../use-api.js';
 import { Problem } from '../components/Problem.js';
@@ -38,8 +38,8 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         <div>
           <dt>Queued</dt>
           <dd class="num big">{count(f.queued.total)}</dd>
-          <dd class="num small" title="high / normal / low">
-            {f.queued.high} h · {f.queued.normal} n · {f.queued.low} l
+          <dd class="num small" data-testid="by-priority">
+            {byPriority(f.queued)}
           </dd>
         </div>
         <div>
