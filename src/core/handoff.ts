@@ -32,7 +32,7 @@ export function attemptView(a: AttemptRow) {
   return {
     n: a.n,
     worker: a.worker,
-    startedAt: iso(a.startedAt),
+    startedAt: iso(a.startedAt)!,
     endedAt: iso(a.endedAt),
     outcome: a.outcome,
     error: a.error,
