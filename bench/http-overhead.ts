@@ -82,9 +82,9 @@ export interface InProcessCost {
 export async function inProcessCost(functions = 50): Promise<InProcessCost> {
   const pino = (await import('pino')).default;
   const { Engine } = await import('../src/core/engine.js');
-  const { HealthChecker } = await import('../src/core/health.js');
+  const { HealthChecker } = await import('../src/observe/health.js');
   const { createJob } = await import('../src/core/job.js');
-  const { Metrics } = await import('../src/http/metrics.js');
+  const { Metrics } = await import('../src/observe/metrics.js');
   const { SqliteStore } = await import('../src/storage/sqlite/store.js');
   const log = pino({ level: 'silent' });
   const store = new SqliteStore({ path: ':memory:' });
@@ -116,7 +116,7 @@ export async function inProcessCost(functions = 50): Promise<InProcessCost> {
     bare = Math.min(bare, run());
     // A p95 rule for every function: the latency window listens too (the costliest configuration).
     const h = new HealthChecker(engine, log, { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [{ function: '*', maxP95Wait: 1000, maxP95Run: 1000 }] });
-    const metrics = new Metrics(engine, h);
+    const metrics = new Metrics(engine, h, null);
     observed = Math.min(observed, run());
     const t0 = performance.now();
     await metrics.registry.metrics();

@@ -1,6 +1,6 @@
 // `npm run bench`: Lazaret against gearmand (in memory, and with libsqlite3) on the same workloads, in
 // the same run, each case on a freshly started server with a fresh store. Prints figures and ratios
-// against the targets; it never fails on a figure (STYLE §5.4).
+// against the targets; it never fails on a figure.
 //
 //   npm run bench                      full run (about 2-3 minutes)
 //   npm run bench -- --quick           short windows, for a smoke check

@@ -1,11 +1,12 @@
 // One validated, frozen config object from defaults, the config file, the environment and flags (in
-// that order, later wins). Nothing else reads process.env (STYLE §5.2).
+// that order, later wins). Nothing else reads process.env.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { HealthRule } from './core/health.js';
+import type { HealthRule } from './observe/health.js';
 import type { BackoffPolicy, PolicyRule } from './core/policy.js';
 import type { TagRule } from './core/tags.js';
+import { parseDuration } from './duration.js';
 import { ErrorCode, LazaretError } from './errors.js';
 import { readSecretFile } from './token-file.js';
 
@@ -259,17 +260,7 @@ interface Problem {
   message: string;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `1500`, `"1500ms"`, `"1.5s"`, `"10m"`, `"2h"`, `"7d"` -> milliseconds. */
-export function parseDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
-  if (typeof value !== 'string') return null;
-  const m = DURATION.exec(value.trim());
-  if (!m) return null;
-  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
-}
+export { parseDuration };
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
   const config = defaultConfig();

@@ -2,14 +2,13 @@
 // docs/errors.md has one row per code (test/errors.test.ts keeps the two equal).
 // Retired codes (never reuse): none yet.
 
+import { ProtocolErrorCode } from './protocol/errors.js';
+
 const BRAND = Symbol.for('lazaret.error');
 
 export const ErrorCode = {
-  FRAME_TOO_LARGE: 'LAZ_FRAME_TOO_LARGE',
-  BAD_MAGIC: 'LAZ_BAD_MAGIC',
-  UNKNOWN_PACKET: 'LAZ_UNKNOWN_PACKET',
-  MALFORMED_PACKET: 'LAZ_MALFORMED_PACKET',
-  LINE_TOO_LONG: 'LAZ_LINE_TOO_LONG',
+  // The codec's own (src/protocol/errors.ts): it is shared with the client library.
+  ...ProtocolErrorCode,
   PAYLOAD_TOO_LARGE: 'LAZ_PAYLOAD_TOO_LARGE',
   QUEUE_FULL: 'LAZ_QUEUE_FULL',
   TOO_MANY_CONNECTIONS: 'LAZ_TOO_MANY_CONNECTIONS',
@@ -38,6 +37,10 @@ export const ErrorCode = {
   TOO_MANY_FUNCTIONS: 'LAZ_TOO_MANY_FUNCTIONS',
   BAD_CLIENT_ID: 'LAZ_BAD_CLIENT_ID',
   TLS_HANDSHAKE: 'LAZ_TLS_HANDSHAKE',
+  /** An HTTP request failed on a bug of the server's; the details are in its log only. */
+  INTERNAL: 'LAZ_INTERNAL',
+  /** The dashboard got an HTTP error whose body carries no Lazaret error code (a proxy's page, an empty body). */
+  HTTP: 'LAZ_HTTP',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

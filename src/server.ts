@@ -2,17 +2,18 @@
 
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
-import { startAlerts, type RunningAlerts } from './alerts/start.js';
 import { checkExposure, type Config } from './config.js';
-import type { Clock } from './core/clock.js';
+import { systemClock, type Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
-import { HealthChecker } from './core/health.js';
 import { PolicyBook } from './core/policy.js';
 import { TagRules } from './core/tags.js';
-import { logStateChanges } from './core/state-log.js';
 import type { Connection } from './gearman/connection.js';
 import { GearmanServer } from './gearman/server.js';
 import type { HttpServer } from './http/server.js';
+import { startAlerts, type RunningAlerts } from './observe/alerts/start.js';
+import { HealthChecker } from './observe/health.js';
+import { logStateChanges } from './observe/state-log.js';
+import { SupervisorRegistry } from './observe/supervisors.js';
 import type { StorageAdapter } from './storage/adapter.js';
 import { SqliteStore } from './storage/sqlite/store.js';
 import { VERSION } from './version.js';
@@ -34,6 +35,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** Checked every health.intervalMs; addSource() adds checks from elsewhere. */
   readonly health: HealthChecker;
+  /** What `lazaret supervise` processes report (PUT /api/supervisors/:id). */
+  readonly supervisors: SupervisorRegistry;
   /** The webhook alerts; null when none are configured. */
   readonly alerts: RunningAlerts | null;
   /** The Gearman port: TLS when `ssl` is on. */
@@ -54,10 +57,13 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
   const store = opts.store ?? new SqliteStore({ path: config.db, synchronous: config.synchronous });
   await store.open();
+  const clock = opts.clock ?? systemClock;
+  const supervisors = new SupervisorRegistry(clock);
   const engine = new Engine({
     store,
     logger: log,
-    clock: opts.clock,
+    clock,
+    supervision: supervisors,
     random: opts.random,
     policies: new PolicyBook(config.policies),
     handlePrefix: config.handlePrefix,
@@ -76,9 +82,9 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   const stopStateLog = logStateChanges(engine, log);
   const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
-  health.addSource(() => engine.supervisors.checks());
+  health.addSource(() => supervisors.checks());
   health.start();
-  const alerts = await startAlerts(engine, health, config, log);
+  const alerts = await startAlerts(engine, store, health, config, log);
 
   const connections = new Set<Connection>();
   let stopping: Promise<void> | null = null;
@@ -99,7 +105,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     // Loaded only when wanted: fastify costs about 10 MiB of memory.
     const { startHttp } = await import('./http/server.js');
     try {
-      http = await startHttp({ engine, health, config, log, connections });
+      http = await startHttp({ engine, health, config, log, supervisors, alerts: alerts?.outbox ?? null });
     } catch (err) {
       // Nothing may keep running when the start fails (a bad certificate, a port in use).
       gearman.stopAccepting();
@@ -137,7 +143,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop, reloadTls: () => http?.reloadTls() };
+  return { engine, config, log, health, supervisors, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop, reloadTls: () => http?.reloadTls() };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

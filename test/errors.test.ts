@@ -1,4 +1,4 @@
-// Keeps src/errors.ts and docs/errors.md equal (STYLE §5.1).
+// Keeps the error catalogue (src/errors.ts, src/client/errors.ts) and docs/errors.md equal.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // The closing table: one row per figure, one column per server, then Lazaret's ratio to each gearmand
-// with the target it is held to. Figures are printed, never asserted (STYLE §5.4).
+// with the target it is held to. Figures are printed, never asserted: timing belongs in bench/, never in a test.
 
 import { readdirSync } from 'node:fs';
 import { hotFunctions } from './profile.js';

@@ -3,7 +3,7 @@
 // safe() so no terminal escape or line break in it reaches the terminal raw.
 
 import { csvCell } from '../csv.js';
-import { escapeControls } from '../escape.js';
+import { escapeControls } from '../protocol/escape.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 
 /** Text from the server or a state file, fit for a terminal: control characters as visible escapes. */

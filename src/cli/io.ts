@@ -1,4 +1,4 @@
-// Output is injected so commands can run in-process in tests (STYLE §2.5).
+// Output is injected so commands can run in-process in tests.
 
 export interface CliIO {
   out(text: string): void;

@@ -1,6 +1,7 @@
 // The command tree. Each command lives in commands/ as run(opts, io) -> exit code.
 
 import { Command, Option } from 'commander';
+import { QUARANTINE_REASONS } from '../domain.js';
 import { VERSION } from '../version.js';
 import { processIO, type CliIO } from './io.js';
 import { dlqEdit, dlqList, dlqPurge, dlqRequeue, dlqShow } from './commands/dlq.js';
@@ -72,7 +73,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   const filters = (cmd: Command): Command =>
     cmd
       .option('-f, --function <name>', 'only jobs of this function')
-      .addOption(new Option('-r, --reason <reason>', 'only this reason').choices(['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected']))
+      .addOption(new Option('-r, --reason <reason>', 'only this reason').choices(QUARANTINE_REASONS))
       .option('--since <time>', 'quarantined since: a duration ago (30m, 2h, 7d) or an ISO time');
 
   remote(filters(dlq.command('list').description('list quarantined jobs, newest first')))

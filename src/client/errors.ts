@@ -1,4 +1,4 @@
-// Errors of the client and worker library. The library imports src/protocol only (DESIGN.md), so its
+// Errors of the client and worker library. The library imports src/protocol only (docs/architecture.md, Layers), so its
 // errors are declared here; they carry the same brand as src/errors.ts, so `instanceof LazaretError` and
 // `isLazaretError()` recognise them too. Every code is listed in docs/errors.md.
 

@@ -1,4 +1,4 @@
-// The public surface of `lazaret/client`: named exports only (STYLE §5.3); test/client/public-api.test.ts
+// The public surface of `lazaret/client`: named exports only; test/client/public-api.test.ts
 // pins the list.
 
 export { Client } from './client.js';
@@ -12,7 +12,7 @@ export { CHECK_FUNCTION } from './context.js';
 export type { Handler, HandlerResult, JobContext } from './context.js';
 export { ClientError, ClientErrorCode, JobError, isClientError } from './errors.js';
 export type { ClientErrorCodeValue } from './errors.js';
-export { EVIDENCE_PREFIX, encodeEvidence, parseEvidence } from './evidence.js';
-export type { Evidence } from './evidence.js';
+export { EVIDENCE_PREFIX, encodeEvidence, evidenceObject as parseEvidence } from '../protocol/evidence.js';
+export type { Evidence } from '../protocol/evidence.js';
 export type { BackoffOptions } from './pool.js';
 export type { ServerSpec, TlsOptions } from './address.js';

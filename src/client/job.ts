@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { PacketType, type Packet } from '../protocol/packets.js';
 import { ClientErrorCode, JobError } from './errors.js';
-import { parseEvidence } from './evidence.js';
+import { evidenceObject as parseEvidence } from '../protocol/evidence.js';
 
 export interface ForegroundJobEvents {
   /** The server accepted the job: its handle, and the server (`host:port`) that holds it. */

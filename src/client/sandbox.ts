@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobContext } from './context.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import type { Evidence } from './evidence.js';
+import type { Evidence } from '../protocol/evidence.js';
 import { backoffMs } from './pool.js';
 import type { ChildMessage, ParentMessage } from './sandbox-messages.js';
 

@@ -12,7 +12,7 @@ import { positive } from './client.js';
 import type { Connection } from './connection.js';
 import { CHECK_FUNCTION, resultBytes, type Handler, type JobContext } from './context.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import { encodeEvidence, type Evidence } from './evidence.js';
+import { encodeEvidence, type Evidence } from '../protocol/evidence.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './pool.js';
 import { SandboxCrash, SandboxPool, type SandboxOptions } from './sandbox.js';
 import { Semaphore } from './semaphore.js';

@@ -1,4 +1,4 @@
-// Time comes from here only, so tests can move it (DESIGN.md, Conventions).
+// Time comes from here only, so tests can move it.
 
 export interface TimerRef {
   cancel(): void;

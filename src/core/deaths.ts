@@ -3,8 +3,26 @@
 // held. The report and the disconnect arrive in either order, within MATCH_WINDOW_MS of each other.
 
 import type { Evidence } from '../storage/types.js';
-import type { Death } from './supervisors.js';
 import type { Worker } from './worker.js';
+
+/** A supervised process died: what the server attaches to the attempt its connection held. */
+export interface Death {
+  supervisor: string;
+  program: string;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  stderr: string | null;
+  message: string | null;
+}
+
+/**
+ * Whether a process is a copy run by a live supervisor. The engine asks before ending a disconnected
+ * worker's attempts, so it can wait for the death report; the server passes its supervisor registry.
+ */
+export interface Supervision {
+  supervises(pids: readonly (number | null)[]): boolean;
+}
 
 /** How long a disconnect waits for its death report, and a death report for its disconnect. */
 export const MATCH_WINDOW_MS = 5000;

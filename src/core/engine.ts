@@ -7,11 +7,11 @@ import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow, WriteBatch } from '../storage/types.js';
 import { systemClock, type Clock, type TimerRef } from './clock.js';
-import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn } from './deaths.js';
+import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn, type Death, type Supervision } from './deaths.js';
 import { GroupCommit } from './commit.js';
 import { TypedEmitter, type CommittedEvent, type EngineEvents, type LiveEvent } from './events.js';
 import { batchHandles } from './commit-handles.js';
-import { errorText, parseEvidence } from './evidence.js';
+import { errorText, parseEvidence } from '../protocol/evidence.js';
 import { FunctionRegistry } from './functions.js';
 import { describeQuarantined } from './handoff.js';
 import { IdAllocator } from './ids.js';
@@ -22,7 +22,6 @@ import { PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
 import { TagRules } from './tags.js';
-import { SupervisorRegistry, type Death } from './supervisors.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
 import { Worker, type StuckAttempt } from './worker.js';
 
@@ -52,6 +51,8 @@ export interface EngineOptions {
   tagRules?: TagRules;
   /** How long finished jobs are kept for the results API, ms; 0 = not at all. */
   resultRetentionMs?: number;
+  /** Tells which worker processes a supervisor runs (default: none). */
+  supervision?: Supervision;
 }
 
 export interface SubmitRequest {
@@ -99,8 +100,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly quarantine: Quarantine;
   readonly results: Results;
   readonly #tagRules: TagRules;
-  /** What `lazaret supervise` processes report (PUT /api/supervisors/:id). */
-  readonly supervisors: SupervisorRegistry;
+  readonly #supervision: Supervision | null;
   readonly #log: Logger;
   readonly #commit: GroupCommit;
   readonly #random: () => number;
@@ -134,7 +134,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.quarantine = new Quarantine(this, this.#log);
     this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
     this.#tagRules = opts.tagRules ?? new TagRules();
-    this.supervisors = new SupervisorRegistry(this.clock);
+    this.#supervision = opts.supervision ?? null;
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
     this.#commit = new GroupCommit(this.store, {
       rejected: (err, b) =>
@@ -162,7 +162,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const now = this.clock.now();
     let interrupted = 0;
     for (const row of stored) {
-      // A reloaded job still coalesces later submissions of its function and unique (B2 replay).
+      // A reloaded job still coalesces later submissions of its function and unique (README, Where Lazaret differs: B2).
       const job = this.#restore(row);
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
@@ -298,7 +298,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #coalesce(job: Job, req: SubmitRequest): SubmitResult {
     if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
     if (req.background && !job.durable) {
-      // A job that ever had a background submitter behaves as a background job (B6 improved).
+      // A job that ever had a background submitter behaves as a background job (README, Where Lazaret differs: B6).
       job.durable = true;
       const batch = this.#commit.stage();
       batch.insertJobs.push(jobRow(job));
@@ -373,7 +373,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.abilities.delete(name);
     ability.fn.workers.delete(w);
     ability.fn.sleepers.delete(w);
-    // gearmand requeues what the worker holds of that function (B14).
+    // gearmand requeues what the worker holds of that function, and so do we.
     for (const job of [...w.held.values()]) {
       if (job.fn === ability.fn) this.#fail(job, 'crashed', `worker ${w.conn.name} dropped ${name} while running it`, null);
     }
@@ -574,7 +574,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       reported.timer.cancel();
       this.#reportedDeaths.delete(w);
       this.#failHeld(w, reported.death);
-    } else if (w.held.size > 0 && w.conn.pid !== null && this.supervisors.owner([w.conn.pid, w.conn.pgid]) !== null) {
+    } else if (w.held.size > 0 && w.conn.pid !== null && this.#supervision?.supervises([w.conn.pid, w.conn.pgid]) === true) {
       // Its supervisor is about to say how the process died: the attempt ends with that, or without
       // after MATCH_WINDOW_MS. The jobs stay with it meanwhile.
       this.#parked.set(
@@ -589,7 +589,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /**
    * Ends what a disconnected worker held. The crash is charged to the job it took first (the one it was
-   * most likely running); the others were never started by it and go back uncharged (B18 improved).
+   * most likely running); the others were never started by it and go back uncharged (README, Where Lazaret differs: B18).
    */
   #failHeld(w: Worker, death: Death | null): void {
     let first = true;
@@ -747,7 +747,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     const runAt = verdict.retryAt;
     job.retries++;
-    // GET_STATUS reports 0/0 for a requeued job, as gearmand does (gearman-protocol.md §6).
+    // GET_STATUS reports 0/0 for a requeued job, as gearmand does.
     job.numerator = 0;
     job.denominator = 0;
     job.runAt = runAt;
@@ -843,7 +843,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return true;
   }
 
-  /** `drop function`: refused while workers, or jobs of any state, remain (B12 improved). */
+  /** `drop function`: refused while workers, or jobs of any state, remain (README, Where Lazaret differs: B12). */
   dropFunction(name: string): 'ok' | 'not_found' | 'busy' {
     const fn = this.functions.findInsensitive(name);
     if (!fn) return 'not_found';

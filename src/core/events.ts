@@ -1,5 +1,5 @@
 // Engine events. Each fires after the change it reports has committed, so a test can await one and
-// assert at once (STYLE §1.4). Emitting costs nothing when nobody listens.
+// assert at once. Emitting costs nothing when nobody listens.
 
 import { EventEmitter } from 'node:events';
 import type { AttemptRow, Evidence, OutcomeRow, QuarantineRow } from '../storage/types.js';

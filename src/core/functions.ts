@@ -82,7 +82,7 @@ export class FunctionState {
     this.queued[job.priority]--;
   }
 
-  /** Wakes sleeping workers: as many as there are runnable jobs nobody was woken for (B18 improved). */
+  /** Wakes sleeping workers: as many as there are runnable jobs nobody was woken for (README, Where Lazaret differs: B18). */
   wakeSleepers(): void {
     while (this.runnable > this.woken && this.sleepers.size > 0) {
       const w = this.sleepers.values().next().value as Worker;

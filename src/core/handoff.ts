@@ -1,8 +1,8 @@
 // The JSON a quarantine function receives for each quarantined job (docs/quarantine.md).
 
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
+import { PRIORITY_NAMES } from '../domain.js';
 
-export const PRIORITY_NAMES = ['high', 'normal', 'low'] as const;
 /** Epoch milliseconds as an ISO time, as every JSON view shows times. */
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -32,7 +32,7 @@ export function attemptView(a: AttemptRow) {
   return {
     n: a.n,
     worker: a.worker,
-    startedAt: iso(a.startedAt),
+    startedAt: iso(a.startedAt)!,
     endedAt: iso(a.endedAt),
     outcome: a.outcome,
     error: a.error,

@@ -1,5 +1,5 @@
 // Job ids come from one counter. Blocks of ids are reserved in the store ahead of use, so ids (and so
-// handles) are never handed out twice, not even across a crash (B2 improved).
+// handles) are never handed out twice, not even across a crash (README, Where Lazaret differs: B2).
 
 const BLOCK = 100_000;
 

@@ -10,7 +10,7 @@ export class JobIndex {
   readonly #byId = new Map<number, Job>();
   /** function -> coalescing key -> job; per function, so no (function, unique) string is built per job. */
   readonly #uniques = new Map<FunctionState, Map<string, Job>>();
-  /** unique -> newest job with it, any function (gearman-protocol.md §6). */
+  /** unique -> newest job with it, any function: GET_STATUS_UNIQUE names no function. */
   readonly #latestUnique = new Map<string, Job>();
   /** Jobs whose handle is not prefix + id (requeued after the prefix changed). */
   readonly #foreignHandles = new Map<string, Job>();
@@ -85,7 +85,7 @@ export class JobIndex {
 
 /**
  * Jobs coalesce per (function, unique); an empty unique never coalesces, and `-` coalesces on the
- * workload bytes (gearman-protocol.md §4.3). The key is per function. null = never coalesces.
+ * workload bytes, as gearmand does. The key is per function. null = never coalesces.
  */
 export function coalescingKey(unique: string, payload: Buffer): string | null {
   if (unique === '') return null;

@@ -1,4 +1,4 @@
-// Per-function policies, matched by glob (DESIGN.md, Vocabulary: policy).
+// Per-function policies, matched by glob (docs/architecture.md, Vocabulary: policy).
 
 import picomatch from 'picomatch';
 

@@ -1,5 +1,5 @@
 // Operators' view of the quarantine (the dead-letter queue): list, inspect, requeue, edit, purge.
-// Nothing leaves quarantine except through here (DESIGN.md, Vocabulary: quarantine).
+// Nothing leaves quarantine except through here (docs/architecture.md, Vocabulary: quarantine).
 
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';

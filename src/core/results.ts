@@ -1,4 +1,4 @@
-// Results and outcomes of finished jobs (issue 5): kept `results.retention` after the job ended, in the
+// Results and outcomes of finished jobs (docs/http-api.md): kept `results.retention` after the job ended, in the
 // same group commit as the job's deletion or quarantine, then pruned in small batches.
 
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-// Tags on jobs (DESIGN.md, Vocabulary: job): `key:value` strings set by the submitter, or extracted
+// Tags on jobs (docs/architecture.md, Vocabulary: job): `key:value` strings set by the submitter, or extracted
 // from JSON payloads by per-function rules, so Gearman clients that know nothing of tags still get them.
 
 import picomatch from 'picomatch';

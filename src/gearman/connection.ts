@@ -1,5 +1,5 @@
 // One TCP connection: socket, decoder, ordered replies, backpressure. Packets are routed to the handler
-// table; this file is the only place bytes reach the socket (STYLE §4.3).
+// table; this file is the only place bytes reach the socket.
 
 import type { Socket } from 'node:net';
 import { isLoopback, peerAddress } from '../access.js';
@@ -244,7 +244,7 @@ export class Connection implements Waiter, WorkerConn {
     if (this.#closed || this.#out.length === 0) return;
     const out = this.#out;
     this.#out = [];
-    // One write per turn: admin replies must arrive in one piece (B17).
+    // One write per turn: admin replies must arrive in one piece (gearadmin stops reading after a few ms of silence).
     const buf = out.length === 1 ? out[0]! : Buffer.concat(out.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
     this.#socket.write(buf);
     if (this.#socket.writableLength > this.ctx.config.limits.maxOutputBytes) {
@@ -298,7 +298,7 @@ export class Connection implements Waiter, WorkerConn {
         this.reply(response(PacketType.WORK_FAIL, h));
         break;
       case 'exception':
-        // Clients without the exceptions option get a WORK_FAIL with the bare handle (B8 improved).
+        // Clients without the exceptions option get a WORK_FAIL with the bare handle (README, Where Lazaret differs: B8).
         this.reply(this.exceptions ? response(PacketType.WORK_EXCEPTION, h, update.data) : response(PacketType.WORK_FAIL, h));
         break;
     }

@@ -29,6 +29,6 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(fe.statusCode ?? 400).send({ error: { code: ErrorCode.BAD_REQUEST, message: fe.message, hint: null } });
     }
     request.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: { code: 'LAZ_INTERNAL', message: 'Internal error; see the server log', hint: null } });
+    return reply.status(500).send({ error: { code: ErrorCode.INTERNAL, message: 'Internal error; see the server log', hint: null } });
   });
 }

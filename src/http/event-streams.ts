@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Engine } from '../core/engine.js';
 import type { Job } from '../core/job.js';
 import { ErrorCode, LazaretError } from '../errors.js';
-import type { OutcomeRow } from '../storage/types.js';
+import type { OutcomeRow } from '../core/records.js';
 import { liveJobView, outcomeView, type JobView } from './views.js';
 
 export interface StreamLimits {

@@ -2,12 +2,14 @@
 // who requeued, edited or purged it (docs/quarantine.md).
 
 import { attemptView, iso } from '../core/handoff.js';
-import type { HistoryEntry } from '../storage/types.js';
+import type { HistoryEntry } from '../core/records.js';
+import type { AuditAnswer, LifeAnswer } from './schemas.js';
 
+/** As `historyProperties` in http/schemas.ts serialises it. */
 export interface HistoryView {
   /** Lives that ended, oldest first; the current one is the job's own. */
-  lives: { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: ReturnType<typeof attemptView>[] }[];
-  audit: { at: string; action: string; actor: string; client: string | null; peer: string | null }[];
+  lives: LifeAnswer[];
+  audit: AuditAnswer[];
 }
 
 export function historyView(entries: readonly HistoryEntry[]): HistoryView {

@@ -1,8 +1,12 @@
 // JSON schemas of the API's shapes: fastify validates and serialises with them, and @fastify/swagger
 // turns them into /api/openapi.json (docs/http-api.md is the overview).
 
-const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, 'null'], ...extra });
-const isoTime = { type: 'string', format: 'date-time' };
+import { PRIORITY_NAMES } from '../domain.js';
+import type { Optional, Shape } from './shape.js';
+
+// Literal types all the way down, so http/shape.ts can turn each schema into the TypeScript type of the answer.
+const nullable = <const T extends string, const E extends object = object>(type: T, extra?: E) => ({ type: [type, 'null'] as const, ...(extra ?? ({} as E)) });
+const isoTime = { type: 'string', format: 'date-time' } as const;
 
 export const errorSchema = {
   type: 'object',
@@ -24,6 +28,8 @@ const attemptSchema = {
     outcome: nullable('string'),
     error: nullable('string'),
     evidence: nullable('object', {
+      // Each field only when the worker gave it (docs/evidence.md).
+      required: [],
       properties: { exitCode: { type: 'integer' }, signal: { type: 'string' }, stderr: { type: 'string' }, errorClass: { type: 'string' }, message: { type: 'string' } },
     }),
   },
@@ -55,7 +61,7 @@ export const jobSchema = {
     handle: { type: 'string' },
     function: { type: 'string' },
     unique: { type: 'string' },
-    priority: { type: 'string', enum: ['high', 'normal', 'low'] },
+    priority: { type: 'string', enum: PRIORITY_NAMES },
     state: { type: 'string', enum: ['queued', 'scheduled', 'running', 'completed', 'failed', 'expired', 'quarantined'] },
     progress: nullable('object', { properties: { numerator: { type: 'integer' }, denominator: { type: 'integer' } } }),
     attempts: { type: 'integer' },
@@ -74,8 +80,8 @@ export const jobSchema = {
   },
 } as const;
 
-const count = { type: 'integer' };
-const rate = { type: 'number' };
+const count = { type: 'integer' } as const;
+const rate = { type: 'number' } as const;
 
 export const functionSchema = {
   type: 'object',
@@ -143,3 +149,14 @@ export const supervisedSchema = {
     },
   },
 } as const;
+
+// The answers' TypeScript types, from the schemas above: what the dashboard (web/src/types.ts) and the
+// CLI read.
+export type JobAnswer = Optional<Shape<typeof jobSchema>, 'result' | 'lives' | 'audit'>;
+export type AttemptAnswer = Shape<typeof attemptSchema>;
+export type LifeAnswer = Shape<typeof historyProperties.lives.items>;
+export type AuditAnswer = Shape<typeof historyProperties.audit.items>;
+export type FunctionAnswer = Shape<typeof functionSchema>;
+export type WorkerAnswer = Shape<typeof workerSchema>;
+export type ImpactRowAnswer = Shape<typeof impactRowSchema>;
+export type SupervisedAnswer = Shape<typeof supervisedSchema>;

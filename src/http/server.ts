@@ -6,10 +6,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../core/engine.js';
-import type { HealthChecker } from '../core/health.js';
-import type { Connection } from '../gearman/connection.js';
+import type { HealthChecker } from '../observe/health.js';
+import type { AlertStats } from '../observe/alerts/outbox.js';
+import type { SupervisorRegistry } from '../observe/supervisors.js';
 import cors from '@fastify/cors';
-import { Activity } from '../core/activity.js';
+import { Activity } from '../observe/activity.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import { classifyRoutes, registerAuth } from './auth.js';
 import { registerBrowserGuards } from './browser.js';
@@ -30,7 +31,10 @@ export interface HttpContext {
   health: HealthChecker;
   config: Readonly<Config>;
   log: Logger;
-  connections: Set<Connection>;
+  /** What `lazaret supervise` processes report; the engine asks it which workers are supervised. */
+  supervisors: SupervisorRegistry;
+  /** The webhook alerts' counts for /metrics; null when no webhook is configured. */
+  alerts: AlertStats | null;
 }
 
 export interface HttpServer {

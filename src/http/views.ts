@@ -1,33 +1,16 @@
 // The job as the HTTP API shows it (docs/http-api.md), from whichever place knows it: the engine (live),
 // the outcomes (finished within the retention) or the quarantine.
 
-import { iso, PRIORITY_NAMES } from '../core/handoff.js';
+import { iso } from '../core/handoff.js';
+import { PRIORITY_NAMES } from '../domain.js';
 import type { Job } from '../core/job.js';
-import type { HistoryView } from './history-view.js';
-import type { OutcomeRow, QuarantineRow } from '../storage/types.js';
+import type { JobAnswer } from './schemas.js';
+import type { OutcomeRow, QuarantineRow } from '../core/records.js';
 
-export type JobStateName = 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined';
+export type JobStateName = JobAnswer['state'];
 
-export interface JobView {
-  handle: string;
-  function: string;
-  unique: string;
-  priority: (typeof PRIORITY_NAMES)[number];
-  state: JobStateName;
-  progress: { numerator: number; denominator: number } | null;
-  attempts: number;
-  submittedAt: string;
-  runAt: string | null;
-  deadline: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  tags: readonly string[];
-  result?: { base64: string; text: string | null } | null;
-  quarantineId: number | null;
-  /** On the single-job answer: earlier lives and the audit trail (http/history-view.ts). */
-  lives?: HistoryView['lives'];
-  audit?: HistoryView['audit'];
-}
+/** The job as the API serialises it (`jobSchema`); `lives` and `audit` on the single-job answer only. */
+export type JobView = JobAnswer;
 
 export function liveJobView(job: Job): JobView {
   const started = job.history[0]?.startedAt ?? job.current?.startedAt ?? null;
@@ -45,7 +28,7 @@ export function liveJobView(job: Job): JobView {
     deadline: iso(job.deadline),
     startedAt: iso(started),
     finishedAt: null,
-    tags: job.tags,
+    tags: [...job.tags],
     result: null,
     quarantineId: null,
   };
@@ -65,7 +48,7 @@ export function outcomeView(o: OutcomeRow): JobView {
     deadline: null,
     startedAt: iso(o.startedAt),
     finishedAt: iso(o.finishedAt),
-    tags: o.tags,
+    tags: [...o.tags],
     result: o.result === null ? null : resultView(o.result),
     quarantineId: o.state === 'quarantined' || o.state === 'expired' ? o.id : null,
   };
@@ -85,7 +68,7 @@ export function quarantinedView(q: QuarantineRow): JobView {
     deadline: iso(q.deadline),
     startedAt: iso(q.attempts[0]?.startedAt ?? null),
     finishedAt: iso(q.quarantinedAt),
-    tags: q.tags,
+    tags: [...q.tags],
     result: null,
     quarantineId: q.id,
   };

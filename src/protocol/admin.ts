@@ -1,7 +1,7 @@
 // Admin text protocol: line -> command, and the byte-exact reply shapes of gearmand 1.1
-// (shared/reference/gearman-admin-protocol.md §1-2).
+// (README, Pointing existing clients at it).
 
-import { escapeControls } from '../escape.js';
+import { escapeControls } from './escape.js';
 
 export type AdminCommand =
   | { kind: 'status' }
@@ -23,7 +23,7 @@ export type AdminCommand =
 export const OK = 'OK\r\n';
 export const okValue = (value: string | number): string => `OK ${value}\n`;
 export const err = (code: string, text?: string): string => (text === undefined ? `ERR ${code}\r\n` : `ERR ${code} ${text}\r\n`);
-/** A listing: each line ends in LF, then the line `.` (gearman-admin-protocol.md §1). */
+/** A listing: each line ends in LF, then the line `.`. */
 export const listing = (lines: readonly string[]): string => (lines.length === 0 ? '.\n' : `${lines.join('\n')}\n.\n`);
 
 /** Free text in an ERR line: words joined by `+` as gearmand does, controls escaped. */
@@ -99,7 +99,7 @@ export function parseAdminLine(line: string): AdminCommand {
   }
 }
 
-/** Commands that change server state: loopback or the admin token only (DESIGN.md, Surfaces). */
+/** Commands that change server state: loopback or the admin token only (docs/security.md, Who can connect). */
 export function changesState(cmd: AdminCommand): boolean {
   switch (cmd.kind) {
     case 'cancelJob':

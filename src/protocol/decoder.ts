@@ -1,8 +1,8 @@
-// Incremental decoder: bytes in, frames out. It knows nothing of sockets (STYLE §3.1).
+// Incremental decoder: bytes in, frames out. It knows nothing of sockets.
 // Checks the 12-byte header (magic, type read unsigned, declared length against the limit) before it
-// waits for the body, so a hostile length never makes us buffer it (STYLE §3.2).
+// waits for the body, so a hostile length never makes us buffer it.
 
-import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
+import { ProtocolErrorCode as ErrorCode, ProtocolError } from './errors.js';
 import { ARG_COUNT, isPacketType, packetName, type Frame, type Magic } from './packets.js';
 
 export const HEADER_BYTES = 12;
@@ -24,7 +24,7 @@ export class Decoder {
   #buffered = 0;
   /** Bytes needed before parsing can make progress; avoids re-concatenating for large bodies. */
   #needed = 1;
-  #failure: LazaretError | null = null;
+  #failure: ProtocolError | null = null;
 
   constructor(limits: DecoderLimits) {
     this.#limits = limits;
@@ -47,13 +47,13 @@ export class Decoder {
    * Why the stream broke after the frames the last push() returned (gearmand, too, handles the good
    * packets that precede a bad one before it closes); null while the stream is sound.
    */
-  get failure(): LazaretError | null {
+  get failure(): ProtocolError | null {
     return this.#failure;
   }
 
   /**
    * Feeds bytes and returns every frame they complete. Argument buffers are views into the input:
-   * copy what you keep. A malformed stream throws a LazaretError, unless good frames came before it
+   * copy what you keep. A malformed stream throws a ProtocolError, unless good frames came before it
    * in this push: then those are returned and `failure` tells the rest. Either way the decoder is then
    * unusable: every later push() throws.
    */
@@ -72,7 +72,7 @@ export class Decoder {
         offset += consumed;
       }
     } catch (err) {
-      if (!isLazaretError(err)) throw err;
+      if (!(err instanceof ProtocolError)) throw err;
       this.#failure = err;
       this.#chunks = [];
       this.#buffered = 0;
@@ -102,7 +102,7 @@ export class Decoder {
     if (magicWord === MAGIC_REQ) magic = 'REQ';
     else if (magicWord === MAGIC_RES) magic = 'RES';
     else {
-      throw new LazaretError(
+      throw new ProtocolError(
         ErrorCode.BAD_MAGIC,
         `Bad packet magic 0x${magicWord.toString(16).padStart(8, '0')}: expected \\0REQ or \\0RES`,
       );
@@ -110,10 +110,10 @@ export class Decoder {
     const type = buf.readUInt32BE(offset + 4);
     const length = buf.readUInt32BE(offset + 8);
     if (!isPacketType(type)) {
-      throw new LazaretError(ErrorCode.UNKNOWN_PACKET, `Unknown packet type ${type} (valid types are 1 to 42)`);
+      throw new ProtocolError(ErrorCode.UNKNOWN_PACKET, `Unknown packet type ${type} (valid types are 1 to 42)`);
     }
     if (length > this.#limits.maxFrameBytes) {
-      throw new LazaretError(
+      throw new ProtocolError(
         ErrorCode.FRAME_TOO_LARGE,
         `${packetName(type)} declares ${length} body bytes, over the limit of ${this.#limits.maxFrameBytes}`,
         { hint: 'raise limits.maxFrameBytes if such payloads are expected' },
@@ -145,8 +145,8 @@ export class Decoder {
   }
 }
 
-function lineTooLong(limit: number): LazaretError {
-  return new LazaretError(ErrorCode.LINE_TOO_LONG, `Admin text line longer than ${limit} bytes`);
+function lineTooLong(limit: number): ProtocolError {
+  return new ProtocolError(ErrorCode.LINE_TOO_LONG, `Admin text line longer than ${limit} bytes`);
 }
 
 /** Splits a body into exactly `count` arguments; the last runs to the end and may contain NULs. */
@@ -157,7 +157,7 @@ export function splitArgs(body: Buffer, count: number, type: number): Buffer[] {
   for (let i = 0; i < count - 1; i++) {
     const nul = body.indexOf(0, start);
     if (nul === -1) {
-      throw new LazaretError(
+      throw new ProtocolError(
         ErrorCode.MALFORMED_PACKET,
         `${packetName(type)} needs ${count} arguments but its body has only ${i + 1}`,
       );

@@ -1,4 +1,4 @@
-// Encoder: sizes a frame once and fills one buffer (STYLE §3.2).
+// Encoder: sizes a frame once and fills one buffer.
 
 import { HEADER_BYTES } from './decoder.js';
 import { PacketType, type Magic, type PacketTypeNumber } from './packets.js';

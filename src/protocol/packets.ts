@@ -1,4 +1,4 @@
-// Packet types of the Gearman binary protocol (shared/reference/gearman-protocol.md §3).
+// Packet types of the Gearman binary protocol, numbered as gearmand 1.1 numbers them.
 // Numbers are the wire values; the table below is the single source of argument counts.
 
 export const PacketType = {
@@ -78,7 +78,7 @@ export interface Packet {
   args: Buffer[];
 }
 
-/** An admin text line (gearman-admin-protocol.md §1): the raw line without its LF / CRLF. */
+/** An admin text line: the raw line without its LF / CRLF. */
 export interface TextLine {
   magic: 'TEXT';
   line: string;

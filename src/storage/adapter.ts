@@ -1,6 +1,6 @@
 // The storage contract. Core talks to storage through this interface only; every backend proves itself
 // with test/storage/conformance. Methods are noun-then-verb and batch-first so group commit is the
-// normal path (STYLE §1.1, §2.1).
+// normal path.
 
 import type {
   AlertRow,

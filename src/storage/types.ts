@@ -1,26 +1,9 @@
 // Row types shared by core and every storage adapter. Storage never imports core; core imports these.
 
-/** 0 = high, 1 = normal, 2 = low (the order in which they run). */
-export type Priority = 0 | 1 | 2;
+import type { AttemptOutcome, Evidence, Priority, QuarantineReason } from '../domain.js';
 
-/**
- * `returned`: given back to its queue without being charged to the job (the server shut down under it,
- * or its worker disconnected before starting it); it is stored so that a restart does not count it as a crash.
- */
-export type AttemptOutcome = 'completed' | 'failed' | 'crashed' | 'timed_out' | 'cancelled' | 'returned';
-
-export type QuarantineReason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
-
-/** What a worker may attach to a failure (docs/evidence.md). All optional. */
-export interface Evidence {
-  /** The worker's process id, when its supervisor reported its death. */
-  pid?: number;
-  exitCode?: number;
-  signal?: string;
-  stderr?: string;
-  errorClass?: string;
-  message?: string;
-}
+// The shared vocabulary lives in src/domain.ts; re-exported so storage code reads one module.
+export type { AttemptOutcome, Evidence, Priority, QuarantineReason };
 
 /** A durable job as stored. Times are milliseconds since the Unix epoch. */
 export interface JobRow {

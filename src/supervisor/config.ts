@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseDuration } from '../config.js';
+import { parseDuration } from '../duration.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import { readSecretFile } from '../token-file.js';
 

@@ -7,20 +7,12 @@ import { Backoff } from './backoff.js';
 import type { ChildExit, ChildHandle, Spawner } from './child.js';
 import { commandText, type ProgramConfig } from './config.js';
 import { ExitHistory, STDERR_EVIDENCE_CHARS, type ExitRecord } from './exits.js';
+import type { ExitReport, StuckCopy } from './report.js';
+
+export type { StuckCopy };
 
 /** Why the supervisor itself ended a copy; such exits are not deaths. */
 type Ending = 'stop' | 'roll' | 'recycle' | 'stuck';
-
-/** A copy the server says is stuck: its worker connection is in a job that ran past its timeout. */
-export interface StuckCopy {
-  /** The copy's pid (the worker's own, or its process group's). */
-  pid: number;
-  worker: string;
-  function: string;
-  handle: string;
-  /** How long since the job's timeout. */
-  stuckMs: number;
-}
 
 interface Slot {
   copy: number;
@@ -50,7 +42,7 @@ export interface ProgramStatus {
   restarts: number;
   recycled: number;
   flapping: boolean;
-  lastExits: { at: string; code: number | null; signal: string | null; pid?: number | null; stderr?: string; message?: string }[];
+  lastExits: ExitReport[];
   instances: CopyStatus[];
 }
 

@@ -7,7 +7,7 @@ import { readCaFile, request } from '../http-client.js';
 import type { Clock, TimerRef } from './clock.js';
 import type { SupervisorConfig } from './config.js';
 import type { SupervisorStatus } from './supervisor.js';
-import type { StuckCopy } from './program.js';
+import type { ReportAnswer, StuckCopy, SupervisorReport } from './report.js';
 
 /** Exits younger than this carry their stderr tail in reports. */
 const FRESH_EXIT_MS = 10_000;
@@ -98,7 +98,7 @@ export class Reporter {
   async #send(): Promise<void> {
     const s = this.#deps.status();
     const now = this.#deps.clock.now();
-    const body = {
+    const body: SupervisorReport = {
       id: s.id,
       host: s.host,
       pid: s.pid,
@@ -119,7 +119,7 @@ export class Reporter {
       })),
     };
     try {
-      const answer = (await this.#request('PUT', body)) as { stuck?: unknown } | null;
+      const answer = (await this.#request('PUT', body)) as Partial<Record<keyof ReportAnswer, unknown>> | null;
       if (Array.isArray(answer?.stuck) && answer.stuck.length > 0) this.#deps.stuck?.(answer.stuck.filter(isStuckCopy));
       if (this.#failing) this.#deps.log.info({ event: 'report_ok', server: this.#config.server }, `reporting to ${this.#config.server} again`);
       this.#failing = false;

@@ -1,4 +1,4 @@
-// The public surface of `lazaret/client` is tested like code (STYLE §5.3): widening it is a reviewed change.
+// The public surface of `lazaret/client` is tested like code: widening it is a reviewed change.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

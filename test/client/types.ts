@@ -1,5 +1,5 @@
 // The README and docs/client.md examples, type-checked by `tsc --noEmit` (never run): a signature change
-// that breaks what users write breaks the build (STYLE §5.3).
+// that breaks what users write breaks the build.
 
 import { Client, ClientErrorCode, isClientError, JobError, runWorker, Worker, type JobContext, type StopResult } from '../../src/client/index.js';
 

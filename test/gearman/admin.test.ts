@@ -1,5 +1,5 @@
-// The admin text protocol against a real server, byte for byte (shared/reference/gearman-admin-protocol.md;
-// gearmand-behaviours.md B4, B12, B13, B17): listings, version/getpid/verbose, cancel, create/drop,
+// The admin text protocol against a real server, byte for byte (README, Pointing existing clients at it; README, Where Lazaret
+// differs: B4, B12, B13): listings, version/getpid/verbose, cancel, create/drop,
 // maxqueue and its threshold-on-total refusals, shutdown, unknown commands, the admin token, and one
 // write per reply.
 
@@ -51,7 +51,7 @@ test('status, prioritystatus, show jobs, show unique jobs: exact bytes, each rep
   assert.equal(await firstChunk(port, 'show unique jobs'), 'u-1\n\n-\nu-4\n.\n');
   assert.equal(await firstChunk(port, 'SHOW JOBS'), `${h1}\t0\t0\t1\n${h2}\t0\t0\t1\n${h3}\t0\t0\t0\n${h4}\t0\t0\t1\n.\n`);
 
-  // A larger listing still arrives in one piece (gearadmin stops reading after ~5 ms of silence, B17).
+  // A larger listing still arrives in one piece (gearadmin stops reading after ~5 ms of silence).
   for (let i = 0; i < 300; i++) client.send('SUBMIT_JOB_BG', 'gamma', `many-${i}`, 'x');
   for (let i = 0; i < 300; i++) await client.next('JOB_CREATED');
   const unique = await firstChunk(port, 'show unique jobs');
@@ -111,7 +111,7 @@ test('unknown commands and malformed show/cancel/create/drop lines', async (t) =
   await mixed.request('ECHO_REQ', ['bin again'], 'ECHO_RES');
 });
 
-test('cancel job: OK or ERR UNKNOWN_JOB; waiting clients get one WORK_FAIL; a running job reports nothing more (B12 improved)', async (t) => {
+test('cancel job: OK or ERR UNKNOWN_JOB; waiting clients get one WORK_FAIL; a running job reports nothing more (README: B12)', async (t) => {
   const server = await serverFor(t);
   const client = await peerFor(t, server);
   const worker = await peerFor(t, server);
@@ -157,12 +157,12 @@ test('create function and drop function; drop is refused while workers or jobs r
   await sync(worker);
   const client = await peerFor(t, server);
   const h = (await client.request('SUBMIT_JOB_BG', ['busy', '', 'x'], 'JOB_CREATED')).text[0];
-  assert.equal(await admin.admin('drop function busy'), busy, 'queued jobs keep it (B12 improved)');
+  assert.equal(await admin.admin('drop function busy'), busy, 'queued jobs keep it (README: B12)');
   worker.send('CAN_DO', 'busy');
   assert.equal((await worker.request('GRAB_JOB', [], 'JOB_ASSIGN')).text[0], h);
   worker.send('CANT_DO', 'busy');
   await sync(worker);
-  // CANT_DO requeued the running job (B14): still refused.
+  // CANT_DO requeued the running job: still refused.
   assert.equal(await admin.admin('drop function busy'), busy);
   assert.equal(await admin.admin(`cancel job ${h}`), 'OK\r\n');
   assert.equal(await admin.admin('drop function busy'), 'OK\r\n');

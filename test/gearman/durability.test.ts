@@ -1,5 +1,5 @@
-// Durability across a crash of the real server process (DESIGN.md: the store is the source of truth;
-// JOB_CREATED only after the commit; gearmand-behaviours.md B2): background submissions stream over
+// Durability across a crash of the real server process (the store is the source of truth;
+// JOB_CREATED only after the commit; README, Where Lazaret differs: B2): background submissions stream over
 // several pipelined connections, the server is killed with SIGKILL mid-stream and restarted on the same
 // database. Every acknowledged job must come back, in priority order, scheduled jobs included; the job
 // that was running comes back with its attempt counted; handles are never reused and never contain `//`.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { escapeControls } from '../../src/escape.js';
+import { escapeControls } from '../../src/protocol/escape.js';
 import { sync } from './util.js';
 import { peerFor, serverFor } from '../helpers/server.js';
 

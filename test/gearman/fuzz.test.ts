@@ -1,4 +1,4 @@
-// Seeded, time-boxed fuzzing of a running server over real sockets (STYLE §3.4): many connections throw
+// Seeded, time-boxed fuzzing of a running server over real sockets: many connections throw
 // random and mutated frames (unknown and huge types, lengths far beyond the data, truncated frames, bad
 // magic, absurd numbers, reports for unknown handles, long and random admin lines) while real background
 // and foreground jobs flow on other connections to a healthy worker. The server must stay up, never

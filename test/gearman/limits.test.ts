@@ -1,5 +1,5 @@
-// Limits and malformed input at the edge (DESIGN.md: every limit is enforced at the edge and has a test;
-// shared/reference/gearman-protocol.md §2, §9, §10): each bad peer gets an ERROR, and only that peer's
+// Limits and malformed input at the edge (every limit is enforced at the edge and has a test; README,
+// Where Lazaret differs: Bad input): each bad peer gets an ERROR, and only that peer's
 // connection is affected.
 
 import { test } from 'node:test';

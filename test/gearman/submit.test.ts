@@ -1,5 +1,4 @@
-// Client side of the binary protocol against a real server (shared/reference/gearman-protocol.md §4, §6,
-// §8, §5.4): every SUBMIT form, scheduled jobs, status queries, ECHO, OPTION_REQ, SET_CLIENT_ID, and
+// Client side of the binary protocol against a real server: every SUBMIT form, scheduled jobs, status queries, ECHO, OPTION_REQ, SET_CLIENT_ID, and
 // the forwarding of worker reports to every attached client.
 
 import { test } from 'node:test';
@@ -15,7 +14,7 @@ test('every SUBMIT form answers JOB_CREATED in order; priority and background ar
   const server = await serverFor(t);
   const client = await peerFor(t, server);
   const admin = await peerFor(t, server);
-  // Pipelined in one write: replies must come back in submission order (§4.4).
+  // Pipelined in one write: replies must come back in submission order.
   const forms = ['SUBMIT_JOB_LOW_BG', 'SUBMIT_JOB_BG', 'SUBMIT_JOB_HIGH_BG', 'SUBMIT_JOB_LOW', 'SUBMIT_JOB', 'SUBMIT_JOB_HIGH'] as const;
   for (const form of forms) client.send(form, 'f', '', form);
   const handles: string[] = [];

@@ -1,5 +1,5 @@
-// Worker side of the binary protocol against a real server (shared/reference/gearman-protocol.md §5,
-// §7; gearmand-behaviours.md B3, B5, B6, B7, B10, B14, B18): registration, grabbing, sleeping, timeouts,
+// Worker side of the binary protocol against a real server (README, Where Lazaret differs: B5, B6, B7,
+// B10, B14, B18): registration, grabbing, sleeping, timeouts,
 // disconnects, priorities, fairness and coalescing.
 
 import { test } from 'node:test';
@@ -27,7 +27,7 @@ test('GRAB_JOB, GRAB_JOB_UNIQ and GRAB_JOB_ALL; NO_JOB when nothing is runnable'
   const a2 = await worker.request('GRAB_JOB_UNIQ', [], 'JOB_ASSIGN_UNIQ');
   assert.deepEqual(a2.text.slice(0, 3), [h[1], 'g', '']);
   assert.ok(a2.args[3]!.equals(payload));
-  // libgearman workers grab with GRAB_JOB_ALL and need JOB_ASSIGN_UNIQ for ordinary jobs (B17).
+  // libgearman workers grab with GRAB_JOB_ALL and need JOB_ASSIGN_UNIQ for ordinary jobs.
   const a3 = await worker.request('GRAB_JOB_ALL', [], 'JOB_ASSIGN_UNIQ');
   assert.deepEqual(a3.text.slice(0, 3), [h[2], 'g', 'u3']);
   // A connection may hold several jobs at once.
@@ -64,7 +64,7 @@ test('CANT_DO and RESET_ABILITIES stop the hand-out of those functions', async (
   await worker.request('GRAB_JOB', [], 'NO_JOB');
   const status = await admin.admin('status');
   assert.ok(status.includes('x\t1\t0\t0\n') && status.includes('z\t1\t0\t0\n'), status);
-  // The job held when the abilities went is requeued (B14), like a worker disconnect.
+  // The job held when the abilities went is requeued, like a worker disconnect.
   assert.ok(status.includes('y\t1\t0\t0\n'), status);
 });
 

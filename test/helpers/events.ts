@@ -1,4 +1,4 @@
-// Waiting on engine events instead of sleeping (STYLE §1.4, §2.3).
+// Waiting on engine events instead of sleeping.
 
 import type { Engine } from '../../src/core/engine.js';
 import type { EngineEvents } from '../../src/core/events.js';

@@ -1,5 +1,5 @@
 // A raw Gearman peer for tests, speaking through the project's own codec over a real TCP socket
-// (STYLE §4.5). It records every frame it receives and lets a test wait for the next one that matches.
+// It records every frame it receives and lets a test wait for the next one that matches.
 
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';

@@ -1,4 +1,4 @@
-// Fresh stores for tests: a real database, never shared between tests (DESIGN.md, Conventions).
+// Fresh stores for tests: a real database, never shared between tests.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
-// Loads the gearmand 1.1.20 wire captures, copied from shared/reference/vectors/ into
-// test/fixtures/gearmand-vectors/ so a clone tests on its own (format described in their README.md).
+// Loads the gearmand 1.1.20 wire captures in test/fixtures/gearmand-vectors/ (format described in its
+// README.md).
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ export interface VectorStream {
 }
 
 function fail(file: string, what: string): never {
-  throw new Error(`${file}: ${what} (shared/reference/vectors/README.md describes the format)`);
+  throw new Error(`${file}: ${what} (test/fixtures/gearmand-vectors/README.md describes the format)`);
 }
 
 function record(value: unknown, file: string, what: string): Record<string, unknown> {

@@ -7,11 +7,11 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import pino from 'pino';
 import { ManualClock } from '../../src/core/clock.js';
-import { AlertOutbox } from '../../src/alerts/outbox.js';
-import { AlertSender } from '../../src/alerts/sender.js';
+import { AlertOutbox } from '../../src/observe/alerts/outbox.js';
+import { AlertSender } from '../../src/observe/alerts/sender.js';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import type { QuarantineRow } from '../../src/storage/types.js';
-import { receiver, type Received } from '../alerts/receiver.js';
+import { receiver, type Received } from '../observe/alerts/receiver.js';
 import { grab, health, healthWith, httpServer, submitBg } from './helpers.js';
 import { peerFor } from '../helpers/server.js';
 

@@ -89,7 +89,6 @@ test('the OpenAPI document lists every /api route of docs/http-api.md and the qu
   const text = await readFile(new URL('../../docs/http-api.md', import.meta.url), 'utf8');
   const documented = [...text.matchAll(/`(GET|POST|PUT|DELETE) (\/api\/[^`?\s]*)/g)]
     .map(([, method, path]) => `${method} ${path!.replace(/:(\w+)/g, '{$1}')}`)
-    // /api/supervisors arrives with the supervisor work (issue 6).
     .filter((r) => !r.includes('/api/supervisors'));
   assert.ok(documented.length >= 14, `found ${documented.length} routes in the doc`);
   for (const route of documented) assert.ok(listed.has(route), `${route} is missing from /api/openapi.json; listed: ${[...listed].join(', ')}`);

@@ -136,7 +136,7 @@ const LEAKS = [/\/(?:work|home|tmp|usr|var|root|src|dist|node_modules)\/[\w.-]+/
 test('seeded HTTP fuzz: no 500, nothing internal in any answer, jobs keep flowing', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, http: { corsOrigins: ['https://app.example.com'], maxEventStreams: 50 } });
   t.after(() => server.dispose());
-  const http = await startHttp({ engine: server.engine, health: server.health, config: { ...server.config, httpPort: 0 }, log: server.log, connections: new Set() });
+  const http = await startHttp({ engine: server.engine, health: server.health, config: { ...server.config, httpPort: 0 }, log: server.log, supervisors: server.supervisors, alerts: null });
   t.after(() => http.close());
   const routes = [...new Set(routeTable(http.app).map((r) => r.url))];
 

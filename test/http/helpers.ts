@@ -5,7 +5,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import type { TestContext } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
-import type { HealthRule } from '../../src/core/health.js';
+import type { HealthRule } from '../../src/observe/health.js';
 import type { ConfigPatch, TestServer } from '../helpers/server.js';
 import { serverFor } from '../helpers/server.js';
 

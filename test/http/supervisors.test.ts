@@ -34,7 +34,7 @@ test('PUT /api/supervisors/:id stores a report, GET lists it, DELETE removes it;
   assert.equal(s.stale, false);
   assert.equal(typeof s.reportedAt, 'string');
   assert.deepEqual({ ...s, reportedAt: undefined, stale: undefined }, { ...report, reportedAt: undefined, stale: undefined });
-  assert.deepEqual(server.engine.supervisors.flapping().map((f) => f.program.name), ['resize']);
+  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['resize']);
 
   const bad = await put('web-1:resize', { ...report, programs: [{ ...report.programs[0], copies: -1 }] });
   assert.equal(bad.status, 400);

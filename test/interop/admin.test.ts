@@ -1,4 +1,4 @@
-// The admin text protocol through the real `gearadmin` tool (gearman-admin-protocol.md §3). gearadmin
+// The admin text protocol through the real `gearadmin` tool. gearadmin
 // stops reading once the socket has been idle for a few ms, so these also prove each reply is one write.
 
 import { after, before, test } from 'node:test';

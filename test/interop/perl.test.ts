@@ -17,7 +17,7 @@ before(async () => {
 after(() => server?.dispose());
 
 
-/** Perl task handles are `host:port//HANDLE` (B17: a handle must never contain `//`). */
+/** Perl task handles are `host:port//HANDLE` (README, Where Lazaret differs: B2: a handle never contains `//`). */
 function serverHandle(perlHandle: string): string {
   const [js, handle, ...rest] = perlHandle.split('//');
   assert.equal(js, `127.0.0.1:${port}`);

@@ -159,7 +159,7 @@ test('PHP: clients with the same unique share one handle, the job runs once and 
   const a = phpClient(t, port, 'fg', 'php_coalesce', 'wl-A', unique);
   const handle = text(await a.event('created'), 'handle');
   const b = phpClient(t, port, 'fg', 'php_coalesce', 'wl-A', unique);
-  // A later submission's workload is ignored (gearman-protocol.md 4.3).
+  // A later submission's workload is ignored, as gearmand ignores it.
   const d = phpClient(t, port, 'fg', 'php_coalesce', 'wl-D', unique);
   const bg = phpClient(t, port, 'bg', 'php_coalesce', 'wl-A', unique);
   for (const c of [b, d, bg]) assert.equal(text(await c.event('created'), 'handle'), handle);

@@ -1,5 +1,5 @@
 // Real client processes for the interop tests: spawn them, read their output line by line, wait for the
-// line or engine event a test needs, and kill every one of them when the test ends (DESIGN.md, Tests).
+// line or engine event a test needs, and kill every one of them when the test ends.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Admin text commands (shared/reference/gearman-admin-protocol.md §1-2): parsing, byte-exact error
+// Admin text commands (README, Pointing existing clients at it): parsing, byte-exact error
 // replies, reply shapes, and every admin line recorded from gearmand replayed through the parser.
 
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 // The pure codec against itself (every type round-trips) and against gearmand's own bytes
-// (shared/reference/vectors/README.md, "Using them in codec tests", tests 1-3).
+// (test/fixtures/gearmand-vectors/).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Seeded, time-boxed fuzzing of the Decoder (STYLE §3.4). The property everywhere: push() returns frames
+// Seeded, time-boxed fuzzing of the Decoder. The property everywhere: push() returns frames
 // or throws a LazaretError, nothing else, and finishes; a length over maxFrameBytes is refused from the
 // header alone; a line over maxLineBytes is refused even if its LF never comes.
 // LAZARET_FUZZ_MS stretches the time budget (CI), LAZARET_FUZZ_SEED replays a reported seed.

@@ -17,7 +17,7 @@ import { emptyBatch } from '../../src/storage/types.js';
 import { freshSqlite } from '../helpers/store.js';
 import { end, endedAttempt, job, quarantined, rejectsWith, start } from './conformance/harness.js';
 
-// Compile-time proof that the class meets the contract (STYLE §2.4).
+// Compile-time proof that the class meets the contract.
 const asAdapter: (s: SqliteStore) => StorageAdapter = (s) => s;
 void asAdapter;
 

@@ -77,7 +77,7 @@ test('a supervised PHP worker that segfaults on a poison payload is restarted ev
   }, 'the server to hear of 3 restarts and 2 running copies');
   assert.equal(p!.flapping, true, 'three deaths within a minute: flapping');
   assert.deepEqual(p!.lastExits.map((e) => e.signal), ['SIGSEGV', 'SIGSEGV', 'SIGSEGV']);
-  assert.deepEqual(server.engine.supervisors.flapping().map((f) => f.program.name), ['resize']);
+  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['resize']);
   const flap = sup.events().find((e) => e.event === 'flapping');
   assert.equal(flap?.signal, 'SIGSEGV');
 

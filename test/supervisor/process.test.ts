@@ -49,8 +49,8 @@ test('a program that exits at once is restarted with growing delays, never gives
   assert.equal(p.command, `sh -c 'echo "dying on purpose" >&2; exit 3'`);
   assert.equal(p.copies, 1);
   assert.ok(p.lastExits.length > 0 && p.lastExits.every((e) => e.code === 3 && e.signal === null));
-  assert.deepEqual(server.engine.supervisors.flapping().map((f) => f.program.name), ['crasher']);
-  assert.deepEqual(server.engine.supervisors.checks().map((c) => [c.state, c.function]), [['fail', 'crasher']]);
+  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['crasher']);
+  assert.deepEqual(server.supervisors.checks().map((c) => [c.state, c.function]), [['fail', 'crasher']]);
 });
 
 test('SIGTERM stops every copy and what they forked (SIGKILL for the one ignoring SIGTERM), exits 0, deregisters and leaves no orphan', async (t) => {

@@ -1,6 +1,8 @@
 // Every request the dashboard makes goes through here: the bearer token (kept in sessionStorage only),
 // the API's error shape, and a 404 on a whole route meaning "this server has no such feature".
 
+import { ErrorCode } from '../../src/errors.js';
+
 const TOKEN_KEY = 'lazaret.token';
 
 export class ApiError extends Error {
@@ -57,9 +59,9 @@ async function toError(res: Response): Promise<ApiError> {
     // not JSON: a proxy's page, or an empty body
   }
   const e = (body as { error?: { code?: string; message?: string; hint?: string | null } } | null)?.error;
-  if (e?.message) return new ApiError(res.status, e.code ?? 'LAZ_HTTP', e.message, e.hint ?? null);
+  if (e?.message) return new ApiError(res.status, e.code ?? ErrorCode.HTTP, e.message, e.hint ?? null);
   const m = (body as { message?: string } | null)?.message;
-  return new ApiError(res.status, `HTTP_${res.status}`, m ?? `${res.status} ${res.statusText}`);
+  return new ApiError(res.status, ErrorCode.HTTP, m ?? `${res.status} ${res.statusText}`);
 }
 
 export interface RequestOptions {

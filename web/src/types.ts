@@ -1,17 +1,12 @@
-// Shapes of the HTTP API (docs/http-api.md, docs/quarantine.md) as the dashboard reads them.
+// Shapes of the HTTP API (docs/http-api.md, docs/quarantine.md) as the dashboard reads them: from the
+// server's JSON schemas (src/http/schemas.ts) where it has them, declared here where it has none yet.
 
-export type Priority = 'high' | 'normal' | 'low';
+import { QUARANTINE_REASONS, type Evidence, type PriorityName, type QuarantineReason } from '../../src/domain.js';
+import type { AttemptAnswer, AuditAnswer, FunctionAnswer, ImpactRowAnswer, JobAnswer, LifeAnswer, WorkerAnswer } from '../../src/http/schemas.js';
 
-export interface FunctionStats {
-  name: string;
-  queued: { high: number; normal: number; low: number; total: number };
-  scheduled: number;
-  running: number;
-  workers: number;
-  oldestQueuedMs: number | null;
-  quarantined: number;
-  rates: { submittedPerMin: number; completedPerMin: number; failedPerMin: number };
-}
+export type Priority = PriorityName;
+
+export type FunctionStats = FunctionAnswer;
 
 export interface HistorySample {
   queued: number;
@@ -40,17 +35,8 @@ export interface Health {
   checks?: HealthCheck[];
 }
 
-export interface WorkerInfo {
-  id: number;
-  name: string;
-  address: string;
-  functions: string[];
-  connectedAt: string;
-  job: { handle: string; function: string; startedAt: string; runningMs: number; hung: boolean } | null;
-  pid: number | null;
-  /** Its attempt timed out and it never answered: it gets no job until it answers or disconnects. */
-  stuck: { handle: string; function: string; startedAt: string; timedOutAt: string; stuckMs: number } | null;
-}
+/** `stuck`: its attempt timed out and it never answered: it gets no job until it answers or disconnects. */
+export type WorkerInfo = WorkerAnswer;
 
 export interface SupervisorInfo {
   id: string;
@@ -72,29 +58,11 @@ export interface SupervisorInfo {
   }[];
 }
 
-export interface JobInfo {
-  handle: string;
-  function: string;
-  unique: string;
-  priority: Priority;
-  state: 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined';
-  progress: { numerator: number; denominator: number } | null;
-  attempts: number;
-  submittedAt: string | null;
-  runAt: string | null;
-  deadline: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  tags: string[];
-  result?: { base64: string; text: string | null } | null;
-  quarantineId: number | null;
-  /** On the single-job answer only. */
-  lives?: Life[];
-  audit?: AuditEntry[];
-}
+/** `lives` and `audit` on the single-job answer only. */
+export type JobInfo = JobAnswer;
 
-export type Reason = 'max_attempts' | 'max_crashes' | 'timed_out' | 'expired' | 'cancelled' | 'rejected';
-export const REASONS: Reason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
+export type Reason = QuarantineReason;
+export const REASONS = QUARANTINE_REASONS;
 
 export interface QuarantineSummary {
   id: number;
@@ -110,41 +78,14 @@ export interface QuarantineSummary {
   quarantinedAt: string;
 }
 
-export interface Evidence {
-  exitCode?: number;
-  signal?: string;
-  stderr?: string;
-  errorClass?: string;
-  message?: string;
-}
+export type { Evidence };
 
-export interface Attempt {
-  n: number;
-  worker: string;
-  startedAt: string;
-  endedAt: string | null;
-  outcome: string | null;
-  error: string | null;
-  evidence: Evidence | null;
-}
+export type Attempt = AttemptAnswer;
 
 /** A life of a job that ended: quarantined and then requeued or purged, or finished after a requeue. */
-export interface Life {
-  life: number;
-  end: string;
-  detail: string | null;
-  endedAt: string;
-  endedBy: string;
-  attempts: Attempt[];
-}
+export type Life = LifeAnswer;
 
-export interface AuditEntry {
-  at: string;
-  action: string;
-  actor: string;
-  client: string | null;
-  peer: string | null;
-}
+export type AuditEntry = AuditAnswer;
 
 export interface QuarantineEntry extends QuarantineSummary {
   deadline: string | null;
@@ -162,15 +103,7 @@ export interface QuarantineList {
   nextBeforeId: number | null;
 }
 
-export interface ImpactRow {
-  tag: string;
-  jobs: number;
-  waitedTooLong: number;
-  failed: number;
-  expired: number;
-  quarantined: number;
-  worstWaitMs: number | null;
-}
+export type ImpactRow = ImpactRowAnswer;
 
 export interface Impact {
   since: string;

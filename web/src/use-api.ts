@@ -12,7 +12,7 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** The fastest refresh the dashboard allows itself (issue 7: at most every 2 s). */
+/** The fastest refresh the dashboard allows itself: at most every 2 s. */
 export const MIN_POLL_MS = 2000;
 
 export function useApi<T>(path: string | null, opts: { everyMs?: number; accept?: RequestOptions['accept'] } = {}): Loaded<T> {

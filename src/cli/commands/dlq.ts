@@ -5,6 +5,7 @@ import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { ApiClient, type ApiOptions } from '../api.js';
 import { ago, safe, safeJson, safeLines, table, timeArg } from '../format.js';
 import type { CliIO } from '../io.js';
+import type { AttemptAnswer, AuditAnswer, LifeAnswer } from '../../http/schemas.js';
 
 export interface FilterOptions {
   function?: string;
@@ -27,19 +28,11 @@ interface Summary {
   quarantinedAt: string;
 }
 
-interface Attempt {
-  n: number;
-  worker: string;
-  startedAt: string;
-  endedAt: string | null;
-  outcome: string | null;
-  error: string | null;
-  evidence: { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null;
-}
+type Attempt = AttemptAnswer;
 
 interface History {
-  lives: { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: Attempt[] }[];
-  audit: { at: string; action: string; actor: string; client: string | null; peer: string | null }[];
+  lives: LifeAnswer[];
+  audit: AuditAnswer[];
 }
 
 interface Entry extends Summary, History {

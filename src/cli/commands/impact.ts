@@ -4,6 +4,7 @@
 import { ApiClient, type ApiOptions } from '../api.js';
 import { csvLine, duration, safe, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
+import type { ImpactRowAnswer } from '../../http/schemas.js';
 
 export interface ImpactOptions extends ApiOptions {
   since?: string;
@@ -13,20 +14,10 @@ export interface ImpactOptions extends ApiOptions {
   csv?: boolean;
 }
 
-interface ImpactRow {
-  tag: string;
-  jobs: number;
-  waitedTooLong: number;
-  failed: number;
-  expired: number;
-  quarantined: number;
-  worstWaitMs: number;
-}
-
 interface ImpactReport {
   since: string;
   until: string;
-  rows: ImpactRow[];
+  rows: ImpactRowAnswer[];
 }
 
 const COLUMNS = ['tag', 'jobs', 'waitedTooLong', 'failed', 'expired', 'quarantined', 'worstWaitMs'] as const;

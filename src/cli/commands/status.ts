@@ -4,25 +4,16 @@
 import { ApiClient, type ApiOptions } from '../api.js';
 import { duration, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
+import type { FunctionAnswer } from '../../http/schemas.js';
+import type { Optional } from '../../http/shape.js';
 
 export interface StatusOptions extends ApiOptions {
   watch?: boolean;
   json?: boolean;
 }
 
-interface FunctionRow {
-  name: string;
-  queued: { high: number; normal: number; low: number; total: number };
-  scheduled: number;
-  running: number;
-  /** Workers that can take a job. */
-  workers: number;
-  /** Workers stuck in an attempt that timed out (servers before this field: absent). */
-  stuckWorkers?: number;
-  oldestQueuedMs: number | null;
-  quarantined: number;
-  rates: { submittedPerMin: number; completedPerMin: number; failedPerMin: number };
-}
+/** A function as GET /api/functions serialises it; `stuckWorkers` is absent from older servers. */
+type FunctionRow = Optional<FunctionAnswer, 'stuckWorkers'>;
 
 const REFRESH_MS = 2000;
 /** Cursor home, clear the screen: the next frame replaces the last one. */

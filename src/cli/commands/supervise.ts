@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
-import { systemClock } from '../../core/clock.js';
+import { systemClock } from '../../supervisor/clock.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import { processSpawner } from '../../supervisor/child.js';
 import { DEFAULT_STATE_DIR, loadSupervisorConfig, type SuperviseFlags } from '../../supervisor/config.js';

@@ -1,4 +1,4 @@
-// CAN_DO, CAN_DO_TIMEOUT, CANT_DO, RESET_ABILITIES, ALL_YOURS (§5.1, B5, B14).
+// CAN_DO, CAN_DO_TIMEOUT, CANT_DO, RESET_ABILITIES, ALL_YOURS (README, Where Lazaret differs: B5, B14).
 
 import { ErrorCode, isLazaretError } from '../../errors.js';
 import { errorPacket } from '../../protocol/encoder.js';
@@ -29,7 +29,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export const handleCanDo: Handler = (conn, args) => canDo(conn, args[0]!.toString(), null);
 
-/** Milliseconds; 1..999 become 1000; 0, negative or garbage mean none; over 20 bytes is ignored (B5). */
+/** Milliseconds; 1..999 become 1000; 0, negative or garbage mean none; over 20 bytes is ignored, as gearmand reads it. */
 export function parseCanDoTimeout(field: Buffer): number | null | undefined {
   if (field.length > 20) return undefined;
   const n = Number.parseInt(field.toString('latin1'), 10);

@@ -1,8 +1,8 @@
-// The admin text protocol (shared/reference/gearman-admin-protocol.md). Each reply is one write.
+// The admin text protocol (README, Pointing existing clients at it). Each reply is one write.
 
 import { tokenEquals } from '../../access.js';
-import { isLazaretError } from '../../errors.js';
-import { escapeControls } from '../../escape.js';
+import { ErrorCode, isLazaretError } from '../../errors.js';
+import { escapeControls } from '../../protocol/escape.js';
 import { changesState, err, listing, OK, okValue, parseAdminLine, plusEncode, type AdminCommand } from '../../protocol/admin.js';
 import type { Connection } from '../connection.js';
 import { availableWorkers } from '../../core/worker.js';
@@ -98,7 +98,7 @@ function run(conn: Connection, cmd: AdminCommand): string {
         engine.functions.admit(cmd.name).pinned = true;
       } catch (e) {
         if (!isLazaretError(e)) throw e;
-        return err(e.code === 'LAZ_TOO_MANY_FUNCTIONS' ? 'TOO_MANY_FUNCTIONS' : 'INVALID_FUNCTION_NAME', plusEncode(e.message));
+        return err(e.code === ErrorCode.TOO_MANY_FUNCTIONS ? 'TOO_MANY_FUNCTIONS' : 'INVALID_FUNCTION_NAME', plusEncode(e.message));
       }
       return OK;
     case 'dropFunction':

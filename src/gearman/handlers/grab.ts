@@ -1,4 +1,4 @@
-// GRAB_JOB, GRAB_JOB_UNIQ, GRAB_JOB_ALL and PRE_SLEEP (§5.2, §5.3). A durable job is sent only once
+// GRAB_JOB, GRAB_JOB_UNIQ, GRAB_JOB_ALL and PRE_SLEEP. A durable job is sent only once
 // its attempt is stored.
 
 import type { Job } from '../../core/job.js';

@@ -1,5 +1,5 @@
 // Packet type -> handler. The table is typed over every packet type, so a new type breaks the build
-// until it has a handler (STYLE §4.1). Sections cited are in shared/reference/gearman-protocol.md.
+// until it has a handler.
 
 import { errorPacket } from '../../protocol/encoder.js';
 import { PacketType, type Frame, type Packet, type PacketTypeNumber } from '../../protocol/packets.js';
@@ -14,7 +14,7 @@ import { handleWorkComplete, handleWorkData, handleWorkFail, handleWorkStatus } 
 
 export type Handler = (conn: Connection, args: Buffer[]) => void;
 
-/** Responses sent to the server, and types gearmand never implemented (§3, §10). */
+/** Responses sent to the server, and types gearmand never implemented. */
 const notExpected: Handler = (conn) => conn.reply(errorPacket('INVALID_COMMAND', 'Command not expected'));
 
 const HANDLERS: { readonly [T in PacketTypeNumber]: Handler } = {
@@ -56,7 +56,7 @@ const HANDLERS: { readonly [T in PacketTypeNumber]: Handler } = {
   36: submitHandler('SUBMIT_JOB_EPOCH'),
   37: submitHandler('SUBMIT_REDUCE_JOB'),
   38: submitHandler('SUBMIT_REDUCE_JOB_BACKGROUND'),
-  // libgearman workers grab with GRAB_JOB_ALL and need JOB_ASSIGN_UNIQ for ordinary jobs (B17).
+  // libgearman workers grab with GRAB_JOB_ALL and need JOB_ASSIGN_UNIQ for ordinary jobs.
   39: handleGrab('JOB_ASSIGN_UNIQ'),
   40: notExpected,
   41: handleGetStatusUnique,

@@ -1,7 +1,7 @@
-// ECHO_REQ, OPTION_REQ, SET_CLIENT_ID (§3).
+// ECHO_REQ, OPTION_REQ, SET_CLIENT_ID.
 
 import { ErrorCode } from '../../errors.js';
-import { escapeControls, hasControls } from '../../escape.js';
+import { escapeControls, hasControls } from '../../protocol/escape.js';
 import { errorPacket, response } from '../../protocol/encoder.js';
 import { PacketType } from '../../protocol/packets.js';
 import type { Handler } from './index.js';

@@ -1,4 +1,4 @@
-// GET_STATUS and GET_STATUS_UNIQUE (§6).
+// GET_STATUS and GET_STATUS_UNIQUE.
 
 import { response } from '../../protocol/encoder.js';
 import { PacketType } from '../../protocol/packets.js';

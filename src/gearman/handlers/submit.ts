@@ -1,11 +1,11 @@
-// SUBMIT_JOB and its variants (§4, §8): validate -> limits -> core.submit (resolves after commit)
+// SUBMIT_JOB and its variants: validate -> limits -> core.submit (resolves after commit)
 // -> JOB_CREATED. A reply to a durable submission is sent only after its commit.
 
 import type { SubmitRequest } from '../../core/engine.js';
 import { ErrorCode, isLazaretError } from '../../errors.js';
 import { errorPacket, response } from '../../protocol/encoder.js';
 import { PacketType, type PacketTypeName } from '../../protocol/packets.js';
-import type { Priority } from '../../storage/types.js';
+import type { Priority } from '../../domain.js';
 import type { Connection } from '../connection.js';
 import type { Handler } from './index.js';
 import { nextScheduledTime } from './schedule.js';
@@ -46,7 +46,7 @@ export function submitHandler(type: SubmitType): Handler {
     }
     const req: SubmitRequest = { fn, unique, payload, priority: shape.priority, background: shape.background };
     if (type === 'SUBMIT_JOB_EPOCH') {
-      // strtoll semantics: garbage reads as 0, i.e. run now (§8).
+      // strtoll semantics, as gearmand: garbage reads as 0, i.e. run now.
       const seconds = Number.parseInt(args[2]!.toString('latin1'), 10);
       if (Number.isFinite(seconds) && seconds > MAX_EPOCH_SECONDS) {
         conn.reply(errorPacket('INVALID_ARGUMENT', `Epoch ${seconds} is after the year 9999`));

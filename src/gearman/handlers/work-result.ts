@@ -1,7 +1,7 @@
-// WORK_STATUS, WORK_DATA, WORK_WARNING, WORK_COMPLETE, WORK_FAIL, WORK_EXCEPTION (§5.4).
+// WORK_STATUS, WORK_DATA, WORK_WARNING, WORK_COMPLETE, WORK_FAIL, WORK_EXCEPTION.
 // A report for a handle this connection never held gets gearmand's JOB_NOT_FOUND ERROR; a late report
 // for an attempt that already ended on this connection (timeout, cancel, a Perl worker's second
-// report) is ignored and logged, so the worker lives on (B15).
+// report) is ignored and logged, so the worker lives on (README, Where Lazaret differs: B15).
 
 import type { ReportResult } from '../../core/engine.js';
 import { errorPacket } from '../../protocol/encoder.js';

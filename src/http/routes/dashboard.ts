@@ -1,4 +1,4 @@
-// `/`: the web dashboard (issue 7), built by `npm run build` into dist/web (source in web/). Asset names
+// `/`: the web dashboard (README, Dashboard), built by `npm run build` into dist/web (source in web/). Asset names
 // carry a content hash, so they may be cached for a year; index.html names them, so it must be revalidated.
 
 import { existsSync } from 'node:fs';

@@ -2,8 +2,8 @@
 // rates, and the last hour of it for charts.
 
 import type { FastifyPluginAsync } from 'fastify';
-import type { Activity } from '../../core/activity.js';
-import { STEP_MS } from '../../core/activity.js';
+import type { Activity } from '../../observe/activity.js';
+import { STEP_MS } from '../../observe/activity.js';
 import { availableWorkers, stuckWorkers } from '../../core/worker.js';
 import { functionSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';

@@ -1,5 +1,5 @@
 // GET /health: 200 when every check passes, 503 otherwise, with every check, its state and why
-// (docs/http-api.md). Each request runs the checks afresh (core/health.ts).
+// (docs/http-api.md). Each request runs the checks afresh (observe/health.ts).
 
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../core/handoff.js';

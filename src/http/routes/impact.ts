@@ -2,8 +2,8 @@
 // quarantined — the list one team had to build by hand after an outage.
 
 import type { FastifyPluginAsync } from 'fastify';
-import { parseDuration } from '../../config.js';
-import { impactReport } from '../../core/impact.js';
+import { parseDuration } from '../../duration.js';
+import { impactReport } from '../../observe/impact.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import { errorSchema, impactRowSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';

@@ -7,7 +7,8 @@ import type { Job } from '../../core/job.js';
 import { MAX_TAG_LENGTH, MAX_TAGS } from '../../core/tags.js';
 import { checkTime, MAX_TIME_MS } from '../../core/times.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
-import type { OutcomeRow, Priority } from '../../storage/types.js';
+import type { OutcomeRow } from '../../core/records.js';
+import { PRIORITY_NAMES, type Priority, type PriorityName } from '../../domain.js';
 import { errorSchema, jobSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 import { liveJobView, outcomeView, type JobView } from '../views.js';
@@ -15,14 +16,13 @@ import { findJob, notFound } from '../find-job.js';
 import { EventStreams } from '../event-streams.js';
 import { streamJobEvents } from './job-events.js';
 
-const PRIORITIES: Record<string, Priority> = { high: 0, normal: 1, low: 2 };
 const time = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0, maximum: MAX_TIME_MS }] };
 
 interface SubmitBody {
   function: string;
   payload?: string;
   payloadBase64?: string;
-  priority?: keyof typeof PRIORITIES;
+  priority?: PriorityName;
   unique?: string;
   runAt?: string | number;
   deadline?: string | number;
@@ -81,7 +81,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
               function: { type: 'string', minLength: 1 },
               payload: { type: 'string', description: 'UTF-8 payload' },
               payloadBase64: { type: 'string', description: 'binary payload, base64' },
-              priority: { type: 'string', enum: Object.keys(PRIORITIES), default: 'normal' },
+              priority: { type: 'string', enum: PRIORITY_NAMES, default: 'normal' },
               unique: { type: 'string', description: 'jobs of one function with the same unique key coalesce' },
               runAt: time,
               deadline: time,
@@ -108,7 +108,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
           fn: b.function,
           unique,
           payload,
-          priority: PRIORITIES[b.priority ?? 'normal']!,
+          priority: PRIORITY_NAMES.indexOf(b.priority ?? 'normal') as Priority,
           background: true,
           runAt: epoch(b.runAt, 'runAt'),
           deadline: epoch(b.deadline, 'deadline'),

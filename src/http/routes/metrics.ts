@@ -1,12 +1,12 @@
-// GET /metrics: Prometheus text format (http/metrics.ts says what is counted and how).
+// GET /metrics: Prometheus text format (observe/metrics.ts says what is counted and how).
 
 import type { FastifyPluginAsync } from 'fastify';
-import { Metrics } from '../metrics.js';
+import { Metrics } from '../../observe/metrics.js';
 import type { HttpContext } from '../server.js';
 
 export function metricsRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
-    const metrics = new Metrics(ctx.engine, ctx.health);
+    const metrics = new Metrics(ctx.engine, ctx.health, ctx.alerts);
     app.addHook('onClose', async () => metrics.close());
     app.get('/metrics', async (_request, reply) => {
       const text = await metrics.registry.metrics();

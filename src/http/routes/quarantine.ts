@@ -1,15 +1,15 @@
 // /api/quarantine: list, inspect, requeue, edit, purge quarantined jobs (docs/quarantine.md).
 
 import type { FastifyPluginAsync } from 'fastify';
-import { attemptView, iso, PRIORITY_NAMES } from '../../core/handoff.js';
+import { attemptView, iso } from '../../core/handoff.js';
+import { PRIORITY_NAMES, QUARANTINE_REASONS, type QuarantineReason } from '../../domain.js';
 import type { Job } from '../../core/job.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
-import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../storage/types.js';
+import type { QuarantineFilter, QuarantineRow, QuarantineSummary } from '../../core/records.js';
 import { actorOf } from '../actor.js';
 import { historyView } from '../history-view.js';
 import type { HttpContext } from '../server.js';
 
-const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
 const PREVIEW_BYTES = 1024;
 
 
@@ -40,7 +40,7 @@ export function parseFilter(q: Record<string, unknown>): QuarantineFilter {
   const filter: QuarantineFilter = {};
   if (q.function !== undefined && q.function !== '') filter.function = String(q.function);
   if (q.reason !== undefined && q.reason !== '') {
-    if (!REASONS.includes(q.reason as QuarantineReason)) throw badRequest(`reason must be one of ${REASONS.join(', ')}`);
+    if (!QUARANTINE_REASONS.includes(q.reason as QuarantineReason)) throw badRequest(`reason must be one of ${QUARANTINE_REASONS.join(', ')}`);
     filter.reason = q.reason as QuarantineReason;
   }
   const since = parseTime(q.since, 'since');

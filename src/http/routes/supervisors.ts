@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Engine } from '../../core/engine.js';
 import { iso } from '../../core/handoff.js';
-import { DEFAULT_REPORT_INTERVAL_MS, type SupervisorReport } from '../../core/supervisors.js';
+import { DEFAULT_REPORT_INTERVAL_MS, type ReportAnswer, type StuckCopy, type SupervisorReport } from '../../observe/supervisors.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { HttpContext } from '../server.js';
 
@@ -57,7 +57,7 @@ const idParams = {
 } as const;
 
 export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
-  const registry = ctx.engine.supervisors;
+  const registry = ctx.supervisors;
   return async (app) => {
     app.get('/', async () => ({
       supervisors: registry.list().map((s) => ({ ...s, reportedAt: iso(s.reportedAt) })),
@@ -80,7 +80,8 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
       for (const death of deaths) ctx.engine.processDied(death);
       // Pids mean something only on this host: a supervisor elsewhere is never told to kill one.
       const pids = new Set(body.programs.flatMap((p) => p.pids ?? []));
-      return { ok: true, stuck: body.host === hostname() && pids.size > 0 ? stuckCopies(ctx.engine, pids) : [] };
+      const answer: ReportAnswer = { ok: true, stuck: body.host === hostname() && pids.size > 0 ? stuckCopies(ctx.engine, pids) : [] };
+      return answer;
     });
 
     app.delete('/:id', { schema: { params: idParams } }, async (request) => {
@@ -92,9 +93,9 @@ export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
 }
 
 /** Stuck workers that are (or run inside) one of these processes, named by that process's pid. */
-function stuckCopies(engine: Engine, pids: ReadonlySet<number>): { pid: number; worker: string; function: string; handle: string; stuckMs: number }[] {
+function stuckCopies(engine: Engine, pids: ReadonlySet<number>): StuckCopy[] {
   const now = engine.clock.now();
-  const out = [];
+  const out: StuckCopy[] = [];
   for (const w of engine.workers) {
     const s = w.stuck.values().next().value;
     if (s === undefined) continue;

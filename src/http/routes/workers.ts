@@ -43,7 +43,7 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
         });
         // Programs run by `lazaret supervise`, flapping ones first: a worker that keeps dying is never
         // connected long enough to show up above.
-        const supervised = engine.supervisors
+        const supervised = ctx.supervisors
           .list()
           .flatMap((s) => s.programs.map((p) => ({ supervisor: s.id, host: s.host, stale: s.stale, ...p })))
           .sort((a, b) => Number(b.flapping) - Number(a.flapping));

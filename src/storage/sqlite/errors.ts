@@ -1,5 +1,5 @@
 // Turns whatever better-sqlite3 throws into a LazaretError, so core never sees a driver error type
-// (STYLE §2.4). The SQLite code stays in the message: it is what an operator will search for.
+// (their type would leak the backend into every layer). The SQLite code stays in the message: it is what an operator will search for.
 
 import Database from 'better-sqlite3';
 import { ErrorCode, LazaretError } from '../../errors.js';

@@ -1,5 +1,5 @@
 // Numbered SQL migrations (migrations/NNNN_name.sql), each applied in its own transaction and recorded
-// in lazaret_migrations (STYLE §1.2). A database whose schema is newer than this code is refused:
+// in lazaret_migrations. A database whose schema is newer than this code is refused:
 // running old code over it could misread rows or undo what the newer version relies on.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

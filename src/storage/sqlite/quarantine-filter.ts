@@ -36,7 +36,7 @@ export function filterSql(filter: QuarantineFilter, extra: string[] = []): Filte
     params.push(filter.before);
   }
   if (filter.ids !== undefined) {
-    // All ids bound as one JSON array: one statement shape whatever the count (STYLE §1.1).
+    // All ids bound as one JSON array: one statement shape whatever the count.
     parts.push('id IN (SELECT value FROM json_each(?))');
     params.push(JSON.stringify(filter.ids));
   }

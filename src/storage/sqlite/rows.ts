@@ -15,6 +15,7 @@ import type {
   QuarantineSummary,
 } from '../types.js';
 import { corruptRow } from './errors.js';
+import { ATTEMPT_OUTCOMES, QUARANTINE_REASONS } from '../../domain.js';
 
 /** A value bound to a statement parameter. */
 export type SqlValue = string | number | null;
@@ -73,15 +74,8 @@ export interface QuarantineRecord {
   tags: string | null;
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set<AttemptOutcome>(['completed', 'failed', 'crashed', 'timed_out', 'cancelled', 'returned']);
-const REASONS: ReadonlySet<string> = new Set<QuarantineReason>([
-  'max_attempts',
-  'max_crashes',
-  'timed_out',
-  'expired',
-  'cancelled',
-  'rejected',
-]);
+const OUTCOMES: ReadonlySet<string> = new Set<string>(ATTEMPT_OUTCOMES);
+const REASONS: ReadonlySet<string> = new Set<string>(QUARANTINE_REASONS);
 
 function priorityOf(value: number, table: string, id: number): Priority {
   if (value === 0 || value === 1 || value === 2) return value;

@@ -1,4 +1,4 @@
-// The storage contract as tests (STYLE §2.2, §4.4): every backend calls storageConformance() once with a
+// The storage contract as tests (docs/architecture.md, Storage contract): every backend calls storageConformance() once with a
 // factory and must pass all of it. A backend that cannot do something a section needs skips it with a
 // logged reason instead of failing.
 

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { QUARANTINE_REASONS } from '../../../src/domain.js';
 import type { StorageAdapter } from '../../../src/storage/adapter.js';
 import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../../src/storage/types.js';
 import { batch, end, endedAttempt, job, quarantined, start, type Harness } from './harness.js';
@@ -33,7 +34,7 @@ function matches(q: QuarantineRow, f: QuarantineFilter): boolean {
   );
 }
 
-const REASONS: QuarantineReason[] = ['max_attempts', 'max_crashes', 'timed_out', 'expired', 'cancelled', 'rejected'];
+const REASONS: readonly QuarantineReason[] = QUARANTINE_REASONS;
 
 /** 30 entries over two functions and every reason; quarantinedAt is not in id order on purpose. */
 function seedRows(): QuarantineRow[] {
@@ -260,7 +261,7 @@ export function quarantineTests(h: Harness): void {
       ['first page, no filter', {}, undefined],
       ['first page, function', { function: 'fn-7' }, undefined],
       ['first page, reason', { reason: 'timed_out' }, undefined],
-      ['first page, function + reason', { function: 'fn-7', reason: 'max_crashes' }, undefined],
+      ['first page, function + reason', { function: 'fn-7', reason: REASONS[7 % REASONS.length]! }, undefined],
       ['first page, since (last hour)', { since: 1_700_000_000_000 + (total - 3600) * 1000 }, undefined],
       ['first page, before (oldest)', { before: 1_700_000_000_000 + 3600 * 1000 }, undefined],
       ['deep page, function', { function: 'fn-7' }, 50_000],

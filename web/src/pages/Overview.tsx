@@ -13,7 +13,7 @@ const HISTORY_POLL_MS = 15_000;
 /**
  * The charts: the closed steps of the history, then the live values of /api/functions as the last
  * point. "Done/min" at each point counts the jobs completed in the minute that ended there, the same
- * measure as Throughput (core/activity.ts, rates), so the chart's current value is the Throughput shown
+ * measure as Throughput (src/observe/activity.ts, rates), so the chart's current value is the Throughput shown
  * beside it, and both move with the 2 s poll rather than the history's 15 s. The live point also means
  * a chart has data from the first answer, before the server has closed its first 10 s step.
  */

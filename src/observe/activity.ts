@@ -2,10 +2,10 @@
 // failed jobs per 10 s step, plus a snapshot of queued and running at the end of each step. A ring
 // buffer driven by the engine's clock, so tests move it with a ManualClock.
 
-import type { Engine } from './engine.js';
-import type { Job } from './job.js';
+import type { Engine } from '../core/engine.js';
+import type { Job } from '../core/job.js';
 import type { OutcomeRow } from '../storage/types.js';
-import type { TimerRef } from './clock.js';
+import type { TimerRef } from '../core/clock.js';
 
 export const STEP_MS = 10_000;
 const STEPS = 360; // one hour

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
-import { AlertOutbox, type OutboxOptions } from '../../src/alerts/outbox.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { SqliteStore } from '../../src/storage/sqlite/store.js';
-import type { AlertRow } from '../../src/storage/types.js';
-import { checkOf, health, healthWith, submitBg } from '../http/helpers.js';
+import { AlertOutbox, type OutboxOptions } from '../../../src/observe/alerts/outbox.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { SqliteStore } from '../../../src/storage/sqlite/store.js';
+import type { AlertRow } from '../../../src/storage/types.js';
+import { checkOf, health, healthWith, submitBg } from '../../http/helpers.js';
 import { closedPort, receiver, type Received } from './receiver.js';
-import { peerFor, serverFor } from '../helpers/server.js';
+import { peerFor, serverFor } from '../../helpers/server.js';
 
 async function outboxFor(t: TestContext, url: string, opts: Partial<OutboxOptions> = {}) {
   const clock = new ManualClock();

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LatencyWindow } from '../../src/core/latency.js';
+import { LatencyWindow } from '../../src/observe/latency.js';
 
 test('p95 of 100 samples lands in the bucket of the 95th, per function and kind', () => {
   const w = new LatencyWindow(300_000, 30);

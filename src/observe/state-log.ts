@@ -4,8 +4,8 @@
 
 import type { Logger } from 'pino';
 import type { AttemptRow } from '../storage/types.js';
-import type { Engine } from './engine.js';
-import type { Job } from './job.js';
+import type { Engine } from '../core/engine.js';
+import type { Job } from '../core/job.js';
 
 export function logStateChanges(engine: Engine, log: Logger): () => void {
   if (!log.isLevelEnabled('debug')) return () => undefined;

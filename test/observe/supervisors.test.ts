@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
-import { SupervisorRegistry, type ProgramReport, type SupervisorReport } from '../../src/core/supervisors.js';
+import { SupervisorRegistry, type ProgramReport, type SupervisorReport } from '../../src/observe/supervisors.js';
 
 function program(name: string, patch: Partial<ProgramReport> = {}): ProgramReport {
   return { name, command: `php ${name}.php`, copies: 2, running: 2, restarts: 0, recycled: 0, flapping: false, lastExits: [], ...patch };

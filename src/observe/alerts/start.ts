@@ -2,13 +2,13 @@
 // /health gets an `alerts` check and /metrics its counts.
 
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { Engine } from '../core/engine.js';
-import type { CheckResult, HealthChecker } from '../core/health.js';
-import type { QuarantineRow } from '../storage/types.js';
+import type { Config } from '../../config.js';
+import type { Engine } from '../../core/engine.js';
+import type { CheckResult, HealthChecker } from '../health.js';
+import type { StorageAdapter } from '../../storage/adapter.js';
+import type { QuarantineRow } from '../../storage/types.js';
 import { AlertOutbox } from './outbox.js';
 import { AlertSender } from './sender.js';
-import { fileAlertStats } from './stats.js';
 
 export interface RunningAlerts {
   readonly outbox: AlertOutbox;
@@ -16,10 +16,10 @@ export interface RunningAlerts {
 }
 
 /** Starts the node's alerts (resuming stored ones); null when no webhook is configured. */
-export async function startAlerts(engine: Engine, health: HealthChecker, config: Readonly<Config>, log: Logger): Promise<RunningAlerts | null> {
+export async function startAlerts(engine: Engine, store: StorageAdapter, health: HealthChecker, config: Readonly<Config>, log: Logger): Promise<RunningAlerts | null> {
   if (config.alerts.webhooks.length === 0) return null;
   const clock = engine.clock;
-  const outbox = new AlertOutbox(engine.store, config.alerts.webhooks, {
+  const outbox = new AlertOutbox(store, config.alerts.webhooks, {
     clock,
     log: log.child({ component: 'alerts' }),
     retryForMs: config.alerts.retryFor,
@@ -33,7 +33,6 @@ export async function startAlerts(engine: Engine, health: HealthChecker, config:
     current: (check) => health.last?.checks.find((c) => sameCheck(c, check) && c.state === 'fail'),
   });
   await outbox.start();
-  fileAlertStats(engine, outbox);
   health.addSource(() => outbox.checks());
   const onChanged = (check: CheckResult): void => sender.healthChanged(check);
   const onQuarantined = (entry: QuarantineRow): void => sender.quarantined(entry);

@@ -2,54 +2,11 @@
 // (PUT /api/supervisors/:id). Kept in memory only: a supervisor reports again within seconds, so a
 // restarted server knows them all again after one interval.
 
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
+import type { Death, Supervision } from '../core/deaths.js';
+import type { ExitReport, ProgramReport, ReportAnswer, StuckCopy, SupervisorReport } from '../supervisor/report.js';
 
-export interface ExitReport {
-  /** ISO time. */
-  at: string;
-  code: number | null;
-  signal: string | null;
-  /** The copy's process id (supervisors before crash evidence did not send it). */
-  pid?: number | null;
-  /** The end of its stderr, sent while the exit is fresh. */
-  stderr?: string;
-  /** Why the supervisor ended it, when it did (e.g. killed for being stuck). */
-  message?: string;
-}
-
-/** A supervised process died: what the server attaches to the attempt its connection held. */
-export interface Death {
-  supervisor: string;
-  program: string;
-  pid: number;
-  code: number | null;
-  signal: string | null;
-  stderr: string | null;
-  message: string | null;
-}
-
-export interface ProgramReport {
-  name: string;
-  command: string;
-  copies: number;
-  running: number;
-  restarts: number;
-  /** Copies recycled for running longer than the program's maxRuntime. */
-  recycled: number;
-  flapping: boolean;
-  lastExits: ExitReport[];
-  /** Pids of its running copies. */
-  pids?: number[];
-}
-
-export interface SupervisorReport {
-  id: string;
-  host: string;
-  pid: number;
-  /** How often this supervisor reports, ms; staleness is counted in these intervals. */
-  intervalMs: number;
-  programs: ProgramReport[];
-}
+export type { ExitReport, ProgramReport, ReportAnswer, StuckCopy, SupervisorReport };
 
 export interface SupervisorView extends SupervisorReport {
   /** Epoch ms of the last report. */
@@ -73,7 +30,7 @@ function exitKey(program: string, e: ExitReport): string {
 export const STALE_INTERVALS = 3;
 export const DEFAULT_REPORT_INTERVAL_MS = 5000;
 
-export class SupervisorRegistry {
+export class SupervisorRegistry implements Supervision {
   readonly #clock: Clock;
   readonly #reports = new Map<string, { report: SupervisorReport; reportedAt: number }>();
 
@@ -110,6 +67,10 @@ export class SupervisorRegistry {
       }
     }
     return null;
+  }
+
+  supervises(pids: readonly (number | null)[]): boolean {
+    return this.owner(pids) !== null;
   }
 
   /** A supervisor that stopped on purpose says goodbye, so it does not turn stale. */

@@ -5,14 +5,14 @@
 import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import type { AttemptOutcome, AttemptRow } from '../storage/types.js';
-import type { TimerRef } from './clock.js';
-import type { Engine } from './engine.js';
-import { TypedEmitter } from './events.js';
-import type { FunctionState } from './functions.js';
-import type { Job } from './job.js';
+import type { TimerRef } from '../core/clock.js';
+import type { Engine } from '../core/engine.js';
+import { TypedEmitter } from '../core/events.js';
+import type { FunctionState } from '../core/functions.js';
+import type { Job } from '../core/job.js';
 import { LatencyWindow } from './latency.js';
-import { hangThresholdMs } from './policy.js';
-import { availableWorkers, stuckWorkers, type Worker } from './worker.js';
+import { hangThresholdMs } from '../core/policy.js';
+import { availableWorkers, stuckWorkers, type Worker } from '../core/worker.js';
 
 /** Thresholds for the functions whose name matches the glob; durations in ms. Later rules win. */
 export interface HealthRule {

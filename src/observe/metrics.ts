@@ -4,17 +4,17 @@
 // scrape time.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { alertStatsFor } from '../alerts/stats.js';
+import type { AlertStats } from './alerts/outbox.js';
+import { PRIORITY_NAMES } from '../domain.js';
 import type { Engine } from '../core/engine.js';
 import type { FunctionState } from '../core/functions.js';
-import type { HealthChecker } from '../core/health.js';
+import type { HealthChecker } from './health.js';
 import type { Job } from '../core/job.js';
 import { availableWorkers, stuckWorkers } from '../core/worker.js';
 import type { AttemptRow, QuarantineRow } from '../storage/types.js';
 
 /** Seconds; from a quick job to a long batch. */
 const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600];
-const PRIORITIES = ['high', 'normal', 'low'] as const;
 
 class Buckets {
   /** Not cumulative; the last slot is +Inf. */
@@ -92,7 +92,8 @@ export class Metrics {
   readonly #engine: Engine;
   readonly #byFn = new Map<string, FunctionCounts>();
 
-  constructor(engine: Engine, health: HealthChecker) {
+  /** `alerts` is null when the node has no webhooks. */
+  constructor(engine: Engine, health: HealthChecker, alerts: AlertStats | null) {
     this.#engine = engine;
     collectDefaultMetrics({ register: this.registry, prefix: 'lazaret_' });
     const fnCounts = (): Iterable<[string, FunctionCounts]> => this.#byFn.entries();
@@ -110,7 +111,7 @@ export class Metrics {
     }
     const functions = (): Iterable<FunctionState> => engine.functions.all();
     this.#gauge('lazaret_queued_jobs', 'Runnable jobs waiting for a worker', ['function', 'priority'], (set) => {
-      for (const fn of functions()) PRIORITIES.forEach((priority, p) => set({ function: fn.name, priority }, fn.queued[p]!));
+      for (const fn of functions()) PRIORITY_NAMES.forEach((priority, p) => set({ function: fn.name, priority }, fn.queued[p]!));
     });
     this.#gauge('lazaret_scheduled_jobs', 'Jobs waiting for their run-at time or a retry backoff', ['function'], (set) => {
       for (const fn of functions()) set({ function: fn.name }, fn.scheduled[0] + fn.scheduled[1] + fn.scheduled[2]);
@@ -136,7 +137,7 @@ export class Metrics {
       const last = health.last;
       if (last !== null) set({}, last.status === 'ok' ? 1 : 0);
     });
-    this.#gauge('lazaret_alerts_pending', 'Webhook alerts stored and not yet delivered (0 without webhooks)', [], (set) => set({}, alertStatsFor(engine)?.pending ?? 0));
+    this.#gauge('lazaret_alerts_pending', 'Webhook alerts stored and not yet delivered (0 without webhooks)', [], (set) => set({}, alerts?.pending ?? 0));
     const alertCounts = [
       ['lazaret_alerts_delivered_total', 'Webhook alerts their receiver accepted (2xx)', 'delivered'],
       ['lazaret_alert_deliveries_failed_total', 'Webhook delivery tries that failed (refused, timed out, non-2xx, redirect); each retry counts', 'failedTries'],
@@ -149,7 +150,7 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          this.inc(alertStatsFor(engine)?.[field] ?? 0);
+          this.inc(alerts?.[field] ?? 0);
         },
       });
     }

@@ -8,12 +8,12 @@
 // (the last try falls exactly then); a try that fails past that gives the alert up.
 
 import type { Logger } from 'pino';
-import type { AlertEvent, WebhookConfig } from '../config.js';
-import type { Clock, TimerRef } from '../core/clock.js';
-import { TypedEmitter } from '../core/events.js';
-import type { CheckResult } from '../core/health.js';
-import type { StorageAdapter } from '../storage/adapter.js';
-import type { AlertRow, NewAlert } from '../storage/types.js';
+import type { AlertEvent, WebhookConfig } from '../../config.js';
+import type { Clock, TimerRef } from '../../core/clock.js';
+import { TypedEmitter } from '../../core/events.js';
+import type { CheckResult } from '../health.js';
+import type { StorageAdapter } from '../../storage/adapter.js';
+import type { AlertRow, NewAlert } from '../../storage/types.js';
 import { postAlert, redactUrl } from './post.js';
 
 export interface OutboxOptions {

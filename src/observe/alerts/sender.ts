@@ -2,11 +2,11 @@
 // when it recovers, and one per quarantined job (at most quarantinePerMinute a minute, then one summary
 // of the rest). Delivery is the outbox's job; nothing here waits on the job path.
 
-import type { AlertEvent } from '../config.js';
-import type { Clock, TimerRef } from '../core/clock.js';
-import { iso } from '../core/handoff.js';
-import type { CheckResult } from '../core/health.js';
-import type { QuarantineRow } from '../storage/types.js';
+import type { AlertEvent } from '../../config.js';
+import type { Clock, TimerRef } from '../../core/clock.js';
+import { iso } from '../../core/handoff.js';
+import type { CheckResult } from '../health.js';
+import type { QuarantineRow } from '../../storage/types.js';
 import type { AlertOutbox } from './outbox.js';
 
 const MINUTE = 60_000;

@@ -1,7 +1,7 @@
 // One try at delivering one alert. Redirects are not followed: the signed body would go wherever the
 // Location points, so a 3xx is a failed delivery like a 5xx.
 
-import { VERSION } from '../version.js';
+import { VERSION } from '../../version.js';
 import { signature } from './signature.js';
 
 export interface PostRequest {

@@ -1,9 +1,9 @@
-// The impact report (issue 5): which tags (users, accounts) had jobs that waited too long, failed,
+// The impact report (docs/http-api.md): which tags (users, accounts) had jobs that waited too long, failed,
 // expired or were quarantined — stored outcomes plus the jobs still waiting now, worst first.
 
 import type { ImpactQuery, ImpactRow } from '../storage/types.js';
-import type { Engine } from './engine.js';
-import { dueWait } from './results.js';
+import type { Engine } from '../core/engine.js';
+import { dueWait } from '../core/results.js';
 
 export async function impactReport(engine: Engine, query: ImpactQuery): Promise<ImpactRow[]> {
   const byTag = new Map<string, ImpactRow>();

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import type { AlertRow } from '../../src/storage/types.js';
-import { ManualClock } from '../../src/core/clock.js';
-import { checkOf, get, health, healthWith, submitBg } from '../http/helpers.js';
-import { freshSqlite } from '../helpers/store.js';
+import type { AlertRow } from '../../../src/storage/types.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { checkOf, get, health, healthWith, submitBg } from '../../http/helpers.js';
+import { freshSqlite } from '../../helpers/store.js';
 import { closedPort, receiver } from './receiver.js';
-import { peerFor, serverFor } from '../helpers/server.js';
+import { peerFor, serverFor } from '../../helpers/server.js';
 
 function metric(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);

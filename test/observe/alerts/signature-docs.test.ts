@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { AlertOutbox } from '../../src/alerts/outbox.js';
-import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
-import { SqliteStore } from '../../src/storage/sqlite/store.js';
-import { REPO_ROOT } from '../quarantine/helpers.js';
+import { AlertOutbox } from '../../../src/observe/alerts/outbox.js';
+import { ManualClock, systemClock, type Clock } from '../../../src/core/clock.js';
+import { SqliteStore } from '../../../src/storage/sqlite/store.js';
+import { REPO_ROOT } from '../../quarantine/helpers.js';
 import { receiver, type Received } from './receiver.js';
 
 const SECRET = 'docs-secret';

@@ -1,0 +1,27 @@
+// The types the dashboard and the CLI read are produced by the server's JSON schemas (http/shape.ts):
+// checked at compile time (`npm run typecheck`), and here by running the file.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AttemptAnswer, FunctionAnswer, ImpactRowAnswer, JobAnswer, WorkerAnswer } from '../../src/http/schemas.js';
+import type { FunctionStats, JobInfo } from '../../web/src/types.js';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const checks: true[] = [
+  true satisfies Equal<JobAnswer['priority'], 'high' | 'normal' | 'low'>,
+  true satisfies Equal<JobAnswer['state'], 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined'>,
+  true satisfies Equal<JobAnswer['runAt'], string | null>,
+  true satisfies Equal<JobAnswer['lives'], { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: AttemptAnswer[] }[] | undefined>,
+  true satisfies Equal<AttemptAnswer['evidence'], { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null>,
+  true satisfies Equal<FunctionAnswer['queued'], { high: number; normal: number; low: number; total: number }>,
+  true satisfies Equal<WorkerAnswer['pid'], number | null>,
+  true satisfies Equal<ImpactRowAnswer['worstWaitMs'], number>,
+  // The dashboard reads these very types.
+  true satisfies Equal<JobInfo, JobAnswer>,
+  true satisfies Equal<FunctionStats, FunctionAnswer>,
+];
+
+test('the answers\' types come from the JSON schemas, and the dashboard reads them', () => {
+  assert.equal(checks.length, 10);
+});
