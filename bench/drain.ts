@@ -32,14 +32,16 @@ export interface DrainResult extends Rate {
 }
 
 export async function drain(port: number, o: DrainOptions): Promise<DrainResult> {
-  const loaded = o.seeded ? { loaded: o.jobs, seconds: 0, errors: 0, lastError: '' } : await preload(port, {
-    conns: o.preloadConns,
-    window: o.preloadWindow,
-    count: o.jobs,
-    budgetMs: o.preloadBudgetMs,
-    fn: o.fn,
-    payload: o.payload,
-  });
+  const loaded = o.seeded
+    ? { loaded: o.jobs, seconds: 0, errors: 0, lastError: '' }
+    : await preload(port, {
+        conns: o.preloadConns,
+        window: o.preloadWindow,
+        count: o.jobs,
+        budgetMs: o.preloadBudgetMs,
+        fn: o.fn,
+        payload: o.payload,
+      });
   const end = latch(o.warmupMs + o.maxMs + 30_000, 'drain');
   let meter: Meter | null = null;
   let stopped = 0;

@@ -48,10 +48,22 @@ const STALL_MS = 30_000;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lazaret-fuzz-'));
-const entry = lazaretEntry(root, flags.lazaret === 'src' ? 'src' : flags.lazaret === 'dist' ? 'dist' : undefined, () => process.stdout.write('building dist/ first...\n'));
-const server = await startServer('lazaret', { root, dir, lazaret: entry, gearmand: null, profileDir: null, profileName: 'fuzz', lazaretConfig: { limits: LIMITS } });
+const entry = lazaretEntry(root, flags.lazaret === 'src' ? 'src' : flags.lazaret === 'dist' ? 'dist' : undefined, () =>
+  process.stdout.write('building dist/ first...\n'),
+);
+const server = await startServer('lazaret', {
+  root,
+  dir,
+  lazaret: entry,
+  gearmand: null,
+  profileDir: null,
+  profileName: 'fuzz',
+  lazaretConfig: { limits: LIMITS },
+});
 const port = server.port;
-process.stdout.write(`fuzzing Lazaret (${entry.describe}, pid ${server.pid}) on port ${port}: ${TARGET} hostile frames, seed ${SEED}, ${CONCURRENCY} connections at once\n`);
+process.stdout.write(
+  `fuzzing Lazaret (${entry.describe}, pid ${server.pid}) on port ${port}: ${TARGET} hostile frames, seed ${SEED}, ${CONCURRENCY} connections at once\n`,
+);
 
 let frames = 0;
 let connections = 0;
@@ -120,7 +132,9 @@ const sampler = setInterval(() => {
   else peakRssKiB = Math.max(peakRssKiB, mem.rssKiB);
   const s = (performance.now() - started) / 1000;
   if (performance.now() - lastHealthyAt > STALL_MS) failure ??= `no healthy job completed for ${STALL_MS / 1000} s`;
-  process.stdout.write(`  ${s.toFixed(0).padStart(4)} s  ${frames.toLocaleString('en')} frames (${Math.round(frames / s).toLocaleString('en')}/s)  ${connections.toLocaleString('en')} connections  ${healthyDone.toLocaleString('en')} healthy jobs  RSS ${mem ? (mem.rssKiB / 1024).toFixed(0) : '?'} MiB\n`);
+  process.stdout.write(
+    `  ${s.toFixed(0).padStart(4)} s  ${frames.toLocaleString('en')} frames (${Math.round(frames / s).toLocaleString('en')}/s)  ${connections.toLocaleString('en')} connections  ${healthyDone.toLocaleString('en')} healthy jobs  RSS ${mem ? (mem.rssKiB / 1024).toFixed(0) : '?'} MiB\n`,
+  );
 }, 2000);
 
 const fuzzers = Array.from({ length: CONCURRENCY }, async (_, f) => {

@@ -81,44 +81,47 @@ export async function poisonStorm(port: number, o: PoisonOptions): Promise<Poiso
   listener.send(GRAB_JOB);
 
   function startWorker(): void {
-    void Peer.open(port).then((peer) => {
-      if (closing) {
-        peer.close();
-        return;
-      }
-      peers.add(peer);
-      let dead = false;
-      peer.onClose = (why) => {
-        if (!dead && !closing) end.fail(`worker: ${why}`);
-      };
-      peer.onPacket = (p) => {
-        if (dead) return;
-        if (p.type === PacketType.JOB_ASSIGN) {
-          const handle = p.args[0]!.toString();
-          if (isPoison(p.args[2]!)) {
-            if (!firstDelivery.has(handle)) {
-              firstDelivery.set(handle, performance.now());
+    void Peer.open(port).then(
+      (peer) => {
+        if (closing) {
+          peer.close();
+          return;
+        }
+        peers.add(peer);
+        let dead = false;
+        peer.onClose = (why) => {
+          if (!dead && !closing) end.fail(`worker: ${why}`);
+        };
+        peer.onPacket = (p) => {
+          if (dead) return;
+          if (p.type === PacketType.JOB_ASSIGN) {
+            const handle = p.args[0]!.toString();
+            if (isPoison(p.args[2]!)) {
+              if (!firstDelivery.has(handle)) {
+                firstDelivery.set(handle, performance.now());
+                taken++;
+              }
+              crashes++;
+              // The worker process dies mid-job: the connection drops; its supervisor starts a new one.
+              dead = true;
+              peers.delete(peer);
+              peer.close();
+              if (!closing) startWorker();
+            } else {
               taken++;
+              meter!.hit();
+              peer.send(req(PacketType.WORK_COMPLETE, p.args[0]!, ''));
+              peer.send(GRAB_JOB);
             }
-            crashes++;
-            // The worker process dies mid-job: the connection drops; its supervisor starts a new one.
-            dead = true;
-            peers.delete(peer);
-            peer.close();
-            if (!closing) startWorker();
-          } else {
-            taken++;
-            meter!.hit();
-            peer.send(req(PacketType.WORK_COMPLETE, p.args[0]!, ''));
-            peer.send(GRAB_JOB);
-          }
-          pump();
-        } else if (p.type === PacketType.NO_JOB) peer.send(PRE_SLEEP);
-        else if (p.type === PacketType.NOOP) peer.send(GRAB_JOB);
-      };
-      peer.send(req(PacketType.CAN_DO, o.fn));
-      peer.send(GRAB_JOB);
-    }, (err: Error) => end.fail(`worker restart: ${err.message}`));
+            pump();
+          } else if (p.type === PacketType.NO_JOB) peer.send(PRE_SLEEP);
+          else if (p.type === PacketType.NOOP) peer.send(GRAB_JOB);
+        };
+        peer.send(req(PacketType.CAN_DO, o.fn));
+        peer.send(GRAB_JOB);
+      },
+      (err: Error) => end.fail(`worker restart: ${err.message}`),
+    );
   }
 
   const submitters = await openPeers(port, o.submitters);

@@ -49,7 +49,13 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  process.stdout.write(`${text.split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n')}\n`);
+  process.stdout.write(
+    `${text
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .map((l) => l.slice(3))
+      .join('\n')}\n`,
+  );
   process.exit(0);
 }
 
@@ -99,7 +105,8 @@ if (!['both', 'full', 'normal'].includes(flags.synchronous)) {
   process.exit(2);
 }
 /** The Lazaret columns: the default (full) and, unless asked otherwise, the same server with synchronous: normal. */
-const lazaretKinds: ServerKind[] = flags.synchronous === 'both' ? ['lazaret', 'lazaret-normal'] : flags.synchronous === 'normal' ? ['lazaret-normal'] : ['lazaret'];
+const lazaretKinds: ServerKind[] =
+  flags.synchronous === 'both' ? ['lazaret', 'lazaret-normal'] : flags.synchronous === 'normal' ? ['lazaret-normal'] : ['lazaret'];
 const servers: ServerKind[] = gearmandBin ? [...lazaretKinds, 'gearmand', 'gearmand-sqlite'] : lazaretKinds;
 const inMemoryOnly: ServerKind[] = servers.filter((s) => s !== 'gearmand-sqlite');
 /** Memory does not depend on the fsync mode: one Lazaret column is enough. */
@@ -127,7 +134,16 @@ async function runCase<T>(
   opts: { prepare?: (dir: string) => void; config?: object; http?: boolean } = {},
 ): Promise<T | null> {
   const id = `${String(++caseNo).padStart(2, '0')}-${name.replaceAll(' ', '')}-${kind}`;
-  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir, profileName: id, lazaretConfig: opts.config, http: opts.http };
+  const settings: LaunchSettings = {
+    root,
+    dir: join(tmpRoot, id),
+    lazaret,
+    gearmand: gearmandBin,
+    profileDir,
+    profileName: id,
+    lazaretConfig: opts.config,
+    http: opts.http,
+  };
   let server;
   try {
     mkdirSync(settings.dir, { recursive: true });
@@ -185,11 +201,23 @@ async function benchSubmit(): Promise<void> {
     for (const kind of inTurns(servers)) {
       const name = `submit ${sizeLabel(size)}`;
       const r = await runCase(kind, name, (port) =>
-        submitBackground(port, { ...T.submit, maxJobs: T.submit.maxJobs[size], warmupMs: T.warmupMs, durationMs: T.durationMs, fn: fnName('submit', size), payload: payloadOf(size) }),
+        submitBackground(port, {
+          ...T.submit,
+          maxJobs: T.submit.maxJobs[size],
+          warmupMs: T.warmupMs,
+          durationMs: T.durationMs,
+          fn: fnName('submit', size),
+          payload: payloadOf(size),
+        }),
       );
       if (!r) continue;
       record(row('durable submit', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.5, 'gearmand-sqlite': 25, ...FULL_VS_NORMAL }), kind, r.perSec);
-      progress(name, kind, `${fmt(r.perSec)} jobs/s`, `${fmt(r.count)} acknowledged in ${r.seconds.toFixed(1)} s${cpuText(r.cpu)}${errorText(r.errors, r.lastError)}`);
+      progress(
+        name,
+        kind,
+        `${fmt(r.perSec)} jobs/s`,
+        `${fmt(r.count)} acknowledged in ${r.seconds.toFixed(1)} s${cpuText(r.cpu)}${errorText(r.errors, r.lastError)}`,
+      );
     }
   }
 }
@@ -231,7 +259,13 @@ async function benchPipeline(): Promise<void> {
       const name = `pipeline ${sizeLabel(size)}`;
       const r = await runCase(kind, name, (port) =>
         // gearmand+libsqlite3 takes seconds to hand out its first jobs (every insert is synced): warm it longer.
-        pipeline(port, { ...p, warmupMs: kind === 'gearmand-sqlite' ? 2000 : T.warmupMs, durationMs: T.durationMs, fn: fnName('pipeline', size), payload: payloadOf(size) }),
+        pipeline(port, {
+          ...p,
+          warmupMs: kind === 'gearmand-sqlite' ? 2000 : T.warmupMs,
+          durationMs: T.durationMs,
+          fn: fnName('pipeline', size),
+          payload: payloadOf(size),
+        }),
       );
       if (!r) continue;
       const rr = row('submit+work pipeline', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
@@ -244,7 +278,9 @@ async function benchPipeline(): Promise<void> {
 
 async function benchRoundTrip(): Promise<void> {
   const p = T.roundtrip;
-  out(`4. foreground round trips: ${p.clients} clients each SUBMIT_JOB and wait for WORK_COMPLETE, ${p.workers} echo workers (gearmand+libsqlite3 skipped: foreground jobs are not stored)`);
+  out(
+    `4. foreground round trips: ${p.clients} clients each SUBMIT_JOB and wait for WORK_COMPLETE, ${p.workers} echo workers (gearmand+libsqlite3 skipped: foreground jobs are not stored)`,
+  );
   for (const size of SIZES) {
     for (const kind of inMemoryOnly) {
       const name = `round trip ${sizeLabel(size)}`;
@@ -255,7 +291,12 @@ async function benchRoundTrip(): Promise<void> {
       row('round trips', sizeLabel(size), 'jobs/s', 'higher', { gearmand: 1, ...FULL_VS_NORMAL }).values[kind] = r.perSec;
       row('round trip p50', sizeLabel(size), 'ms', 'lower', {}, 3).values[kind] = r.p50Ms;
       row('round trip p99', sizeLabel(size), 'ms', 'lower', { gearmand: 1 }, 3).values[kind] = r.p99Ms;
-      progress(name, kind, `${fmt(r.perSec)} jobs/s`, `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(1)} ms${cpuText(r.cpu)}${errorText(r.errors, '')}`);
+      progress(
+        name,
+        kind,
+        `${fmt(r.perSec)} jobs/s`,
+        `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(1)} ms${cpuText(r.cpu)}${errorText(r.errors, '')}`,
+      );
     }
   }
 }
@@ -329,7 +370,9 @@ async function benchPoison(): Promise<void> {
 async function benchWorkerLib(): Promise<void> {
   const d = T.drain;
   out(`7. the client library's Worker (Lazaret only): drain ${fmt(d.jobs)} preloaded no-op jobs, one server, three ways in turn:`);
-  out(`   raw protocol (${d.workers} connections, as workload 2); Worker in-process (concurrency ${d.workers}); Worker sandboxed (${T.workerLib.poolSize} child processes)`);
+  out(
+    `   raw protocol (${d.workers} connections, as workload 2); Worker in-process (concurrency ${d.workers}); Worker sandboxed (${T.workerLib.poolSize} child processes)`,
+  );
   const r = await runCase('lazaret', 'worker library', (port) =>
     workerLib(port, { ...d, warmupMs: Math.min(T.warmupMs, 250), payload: payloadOf(16), poolSize: T.workerLib.poolSize }),
   );
@@ -353,7 +396,8 @@ async function benchHttpOverhead(): Promise<void> {
   out('   compared by the best figure of each side and by the median of the ratios within a round');
   const workloads: Record<string, (port: number) => Promise<Rate>> = {
     drain: (port: number) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn: 'bench_http_drain', payload: payloadOf(16) }),
-    pipeline: (port: number) => pipeline(port, { ...T.pipeline, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: 'bench_http_pipeline', payload: payloadOf(16) }),
+    pipeline: (port: number) =>
+      pipeline(port, { ...T.pipeline, warmupMs: T.warmupMs, durationMs: T.durationMs, fn: 'bench_http_pipeline', payload: payloadOf(16) }),
   };
   for (const [workload, run] of Object.entries(workloads)) {
     const best = { off: 0, on: 0 };
@@ -366,7 +410,9 @@ async function benchHttpOverhead(): Promise<void> {
         if (!r) continue;
         got[mode] = r.result.perSec;
         best[mode] = Math.max(best[mode], r.result.perSec);
-        const scraped = r.scrapes ? `; ${r.scrapes.scrapes} scrapes, ${r.scrapes.meanMs.toFixed(1)} ms mean, ${r.scrapes.maxMs.toFixed(1)} ms max, ${fmt(r.scrapes.metricsBytes)} B of metrics${r.scrapes.errors ? `, ${r.scrapes.errors} errors` : ''}` : '';
+        const scraped = r.scrapes
+          ? `; ${r.scrapes.scrapes} scrapes, ${r.scrapes.meanMs.toFixed(1)} ms mean, ${r.scrapes.maxMs.toFixed(1)} ms max, ${fmt(r.scrapes.metricsBytes)} B of metrics${r.scrapes.errors ? `, ${r.scrapes.errors} errors` : ''}`
+          : '';
         progress(`${name} #${round}`, 'lazaret', `${fmt(r.result.perSec)} jobs/s`, `${cpuText(r.result.cpu).slice(2)}${scraped}`);
       }
       if (got.off > 0 && got.on > 0) ratios.push(got.on / got.off);
@@ -374,13 +420,20 @@ async function benchHttpOverhead(): Promise<void> {
     row(`${workload}, HTTP off`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.off;
     row(`${workload}, HTTP on + scrapes`, '16 B', 'jobs/s', 'higher', {}).values.lazaret = best.on;
     if (best.off > 0 && best.on > 0) {
-      const median = quantile([...ratios].sort((a, b) => a - b), 0.5);
+      const median = quantile(
+        [...ratios].sort((a, b) => a - b),
+        0.5,
+      );
       row(`${workload}, on/off (median of rounds)`, '16 B', 'ratio', 'higher', {}, 3).values.lazaret = median;
-      out(`   ${workload}: best on ${fmt(best.on)} / off ${fmt(best.off)} jobs/s = ${(best.on / best.off).toFixed(3)}x; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median.toFixed(3)}x (target: at least 0.95x)`);
+      out(
+        `   ${workload}: best on ${fmt(best.on)} / off ${fmt(best.off)} jobs/s = ${(best.on / best.off).toFixed(3)}x; per round ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median.toFixed(3)}x (target: at least 0.95x)`,
+      );
     }
   }
   const c = await inProcessCost();
-  out(`   in this process: the metrics and latency listeners add ${c.perJobNs.toFixed(0)} ns per job; one /metrics + /health with ${c.functions} functions takes ${c.scrapeMs.toFixed(2)} ms`);
+  out(
+    `   in this process: the metrics and latency listeners add ${c.perJobNs.toFixed(0)} ns per job; one /metrics + /health with ${c.functions} functions takes ${c.scrapeMs.toFixed(2)} ms`,
+  );
   out(`   (a scrape a second is ${(c.scrapeMs / 10).toFixed(2)}% of one core)`);
   row('metrics + latency listeners, per job', '-', 'ns', 'lower', {}).values.lazaret = c.perJobNs;
   row(`/metrics + /health, ${c.functions} functions`, '-', 'ms', 'lower', {}, 2).values.lazaret = c.scrapeMs;
@@ -404,11 +457,19 @@ out(`machine:   ${availableParallelism()} CPUs (${cpuModel}), node ${process.ver
 if (load > 0.5 * availableParallelism()) {
   out(`           WARNING: other processes are using the CPUs (load ${load.toFixed(2)}); figures will be low and noisy`);
 }
-out(`Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL); "Lazaret" = the default synchronous: full, "Lazaret normal" = synchronous: normal`);
-out(`gearmand:  ${gearmandBin ? `${gearmandVersion(gearmandBin).split(' - ')[0]} (${gearmandBin}), default threads; "gearmand mem" = builtin in-memory queue, "gearmand+sqlite" = -q libsqlite3` : 'not on PATH: Lazaret figures only'}`);
-out(`load:      generated in this process (main thread, one event loop, the project's codec), the server in a child process; both share the ${availableParallelism()} CPUs`);
+out(
+  `Lazaret:   ${lazaret.describe} serve --http-port off --log-level warn, SQLite store (WAL); "Lazaret" = the default synchronous: full, "Lazaret normal" = synchronous: normal`,
+);
+out(
+  `gearmand:  ${gearmandBin ? `${gearmandVersion(gearmandBin).split(' - ')[0]} (${gearmandBin}), default threads; "gearmand mem" = builtin in-memory queue, "gearmand+sqlite" = -q libsqlite3` : 'not on PATH: Lazaret figures only'}`,
+);
+out(
+  `load:      generated in this process (main thread, one event loop, the project's codec), the server in a child process; both share the ${availableParallelism()} CPUs`,
+);
 out('jobs:      background submissions carry a 36-byte unique key each, as libgearman sends them; foreground ones none');
-out(`each case: a fresh server and store in ${tmpRoot}; warm-up ${T.warmupMs} ms, then a ${T.durationMs} ms window (drain: until empty, at most ${T.drain.maxMs} ms)${T.rounds > 1 ? `; submit, drain and pipeline ${T.rounds} rounds each, systems taking turns, medians in the table` : ''}`);
+out(
+  `each case: a fresh server and store in ${tmpRoot}; warm-up ${T.warmupMs} ms, then a ${T.durationMs} ms window (drain: until empty, at most ${T.drain.maxMs} ms)${T.rounds > 1 ? `; submit, drain and pipeline ${T.rounds} rounds each, systems taking turns, medians in the table` : ''}`,
+);
 out();
 
 try {

@@ -197,7 +197,19 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
-    http: { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 256 * 1024, maxConnections: 1000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, tls: null },
+    http: {
+      corsOrigins: [],
+      allowedHosts: [],
+      protectHealth: false,
+      protectMetrics: false,
+      maxEventStreams: 1000,
+      maxEventStreamsPerJob: 16,
+      maxEventStreamBytes: 256 * 1024,
+      maxConnections: 1000,
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
+      tls: null,
+    },
     health: { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] },
     alerts: { webhooks: [], quarantinePerMinute: 10, retryFor: 24 * 3_600_000, repeatEvery: 3_600_000, undeliveredAfter: 5 * 60_000 },
     configFile: null,
@@ -322,7 +334,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   applyHttpTls(config, flags.httpTlsCert, flags.httpTlsKey, 'flag', problems);
 
   if (problems.length > 0) {
-    const lines = problems.map((p) => `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : p.source === 'flag' ? 'command line' : 'settings together'}): ${p.message}`);
+    const lines = problems.map(
+      (p) =>
+        `  - ${p.key} (${p.source === 'file' ? `config file ${file}` : p.source === 'env' ? 'environment' : p.source === 'flag' ? 'command line' : 'settings together'}): ${p.message}`,
+    );
     throw new LazaretError(ErrorCode.CONFIG_INVALID, `Invalid configuration:\n${lines.join('\n')}`, {
       hint: 'see README "Configuration" for every key and its default',
     });
@@ -397,7 +412,8 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
 function checkSsl(config: Config, problems: Problem[]): void {
   if (config.ssl) {
     for (const key of ['sslCertificate', 'sslKey'] as const) {
-      if (config[key] === null) problems.push({ key, source: 'combination', message: `is needed with ssl (--ssl-${key === 'sslKey' ? 'key' : 'certificate'} FILE)` });
+      if (config[key] === null)
+        problems.push({ key, source: 'combination', message: `is needed with ssl (--ssl-${key === 'sslKey' ? 'key' : 'certificate'} FILE)` });
     }
   } else if (config.plainPort !== null || config.sslCaFile !== null) {
     problems.push({ key: config.plainPort !== null ? 'plainPort' : 'sslCaFile', source: 'combination', message: 'only applies with ssl on (--ssl)' });
@@ -537,7 +553,8 @@ function section(value: unknown, key: string, known: readonly string[], problems
     return null;
   }
   const r = value as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!known.includes(k)) problems.push({ key: `${key}.${k}`, source: 'file', message: `unknown key; known: ${known.join(', ')}` });
+  for (const k of Object.keys(r))
+    if (!known.includes(k)) problems.push({ key: `${key}.${k}`, source: 'file', message: `unknown key; known: ${known.join(', ')}` });
   return r;
 }
 
@@ -546,7 +563,10 @@ function applyHttpTls(config: Config, cert: unknown, key: unknown, source: Sourc
   if ((cert === undefined || cert === '') && (key === undefined || key === '')) return;
   const bad = (message: string): void => void problems.push({ key: 'http.tls', source, message });
   if (typeof cert !== 'string' || cert === '' || typeof key !== 'string' || key === '') return bad('needs both a certificate file (cert) and a key file (key)');
-  for (const [what, path] of [['certificate', cert], ['key', key]] as const) {
+  for (const [what, path] of [
+    ['certificate', cert],
+    ['key', key],
+  ] as const) {
     try {
       readFileSync(path);
     } catch (err) {
@@ -559,7 +579,12 @@ function applyHttpTls(config: Config, cert: unknown, key: unknown, source: Sourc
 const HTTP_COUNTS = ['maxEventStreams', 'maxEventStreamsPerJob', 'maxEventStreamBytes', 'maxConnections'] as const;
 
 function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
-  const r = section(value, 'http', ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', 'requestTimeoutMs', 'idleTimeoutMs', ...HTTP_COUNTS], problems);
+  const r = section(
+    value,
+    'http',
+    ['corsOrigins', 'allowedHosts', 'protectHealth', 'protectMetrics', 'tls', 'requestTimeoutMs', 'idleTimeoutMs', ...HTTP_COUNTS],
+    problems,
+  );
   if (r === null) return;
   if (r.tls !== undefined && r.tls !== null) {
     const tls = section(r.tls, 'http.tls', ['cert', 'key'], problems);
@@ -576,7 +601,11 @@ function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
   if (r.corsOrigins !== undefined) {
     const origins = r.corsOrigins;
     if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
-      problems.push({ key: 'http.corsOrigins', source: 'file', message: 'must be an array of origins such as "https://app.example.com" (scheme and host, no path)' });
+      problems.push({
+        key: 'http.corsOrigins',
+        source: 'file',
+        message: 'must be an array of origins such as "https://app.example.com" (scheme and host, no path)',
+      });
     } else {
       config.http.corsOrigins = origins as string[];
     }
@@ -595,7 +624,8 @@ function applyHttp(config: Config, value: unknown, problems: Problem[]): void {
   for (const k of HTTP_COUNTS) {
     if (r[k] === undefined) continue;
     const min = k === 'maxEventStreamBytes' ? 1024 : 1;
-    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < min) problems.push({ key: `http.${k}`, source: 'file', message: `must be a whole number >= ${min}` });
+    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < min)
+      problems.push({ key: `http.${k}`, source: 'file', message: `must be a whole number >= ${min}` });
     else config.http[k] = r[k] as number;
   }
 }

@@ -119,7 +119,14 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   }
 
   log.info(
-    { gearman: `${address.address}:${address.port}`, tls: gearman.tls, plainPort: address.plainPort, http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off', store: store.describe(), db: config.db },
+    {
+      gearman: `${address.address}:${address.port}`,
+      tls: gearman.tls,
+      plainPort: address.plainPort,
+      http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off',
+      store: store.describe(),
+      db: config.db,
+    },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
 
@@ -143,7 +150,20 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     return stopping;
   }
 
-  return { engine, config, log, health, supervisors, alerts, gearmanPort: address.port, gearmanPlainPort: address.plainPort, httpPort: http?.port ?? null, stopped, stop, reloadTls: () => http?.reloadTls() };
+  return {
+    engine,
+    config,
+    log,
+    health,
+    supervisors,
+    alerts,
+    gearmanPort: address.port,
+    gearmanPlainPort: address.plainPort,
+    httpPort: http?.port ?? null,
+    stopped,
+    stop,
+    reloadTls: () => http?.reloadTls(),
+  };
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

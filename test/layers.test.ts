@@ -48,9 +48,9 @@ const covers = (layer: string, file: string): boolean => (layer.endsWith('/') ? 
 
 /** Relative imports of a file, resolved to repository paths (`.js` in the source names a `.ts` file). */
 function importsOf(file: string, text: string): string[] {
-  const specs = [...text.matchAll(/^\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)].map(
-    (m) => m[1] ?? m[2] ?? m[3]!,
-  );
+  const specs = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
   return specs
     .filter((s) => s.startsWith('.'))
     .map((s) => relative(ROOT, normalize(join(ROOT, dirname(file), s))).replace(/\.jsx?$/, (ext) => (ext === '.jsx' ? '.tsx' : '.ts')));
@@ -71,8 +71,7 @@ const WEB = sources('web/src');
 test('every import in src/ and web/src/ follows the layer table of docs/architecture.md', () => {
   const rules = rulesFromDoc();
   assert.ok(rules.length >= 10, 'the table is found in docs/architecture.md');
-  const ruleFor = (file: string): Rule | undefined =>
-    rules.filter((r) => covers(r.layer, file)).sort((a, b) => b.layer.length - a.layer.length)[0];
+  const ruleFor = (file: string): Rule | undefined => rules.filter((r) => covers(r.layer, file)).sort((a, b) => b.layer.length - a.layer.length)[0];
   const uncovered: string[] = [];
   const forbidden: string[] = [];
   for (const file of [...SRC, ...WEB]) {
@@ -131,7 +130,8 @@ test('SQL is written only under src/storage/', () => {
 
 test('comments and docs cite files of this repository only, and gearmand behaviours the README lists', () => {
   const files = [...SRC, ...WEB, ...sources('test'), ...sources('bench'), ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`), 'README.md'];
-  const outside = /DESIGN\.md|STYLE ?\u00a7|shared\/reference|\.\.\/shared|\bissue [0-9]+\b|\u00a7|gearman-protocol\.md|gearman-admin-protocol\.md|gearmand-behaviours\.md/;
+  const outside =
+    /DESIGN\.md|STYLE ?\u00a7|shared\/reference|\.\.\/shared|\bissue [0-9]+\b|\u00a7|gearman-protocol\.md|gearman-admin-protocol\.md|gearmand-behaviours\.md/;
   assert.ok(outside.test('see DESIGN.md') && outside.test('(STYLE \u00a71.4)') && outside.test('as in issue 5') && !outside.test('docs/architecture.md'));
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const listed = new Set([...readme.slice(readme.indexOf('## Where Lazaret differs')).matchAll(/\bB(\d+)\b/g)].map((m) => m[1]));

@@ -48,7 +48,13 @@ export class Report {
     const out = this.#out;
     const servers = this.#servers;
     const others = servers.filter((s): s is Other => s !== 'lazaret');
-    const header = ['workload', 'payload', 'unit', ...servers.map((s) => SERVER_LABEL[s]), ...others.map((s) => `Lazaret/${SERVER_LABEL[s].replace('gearmand', 'gd').replace('Lazaret ', '')}`)];
+    const header = [
+      'workload',
+      'payload',
+      'unit',
+      ...servers.map((s) => SERVER_LABEL[s]),
+      ...others.map((s) => `Lazaret/${SERVER_LABEL[s].replace('gearmand', 'gd').replace('Lazaret ', '')}`),
+    ];
     const lines: string[][] = [header];
     const missed: string[] = [];
     let judged = 0;

@@ -36,7 +36,10 @@ export function lazaretEntry(root: string, force?: 'dist' | 'src', onBuild: () =
   if (force === 'src') return fromSource;
   if (force === 'dist' || (existsSync(dist) && newestSource(root) <= statSync(dist).mtimeMs)) return fromDist;
   onBuild();
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (tsc.status === 0 && existsSync(dist)) return { ...fromDist, describe: `${fromDist.describe} (rebuilt now: dist/ was missing or older than src/)` };
   const why = `${tsc.stdout ?? ''}${tsc.stderr ?? ''}`.trim().split('\n')[0] ?? '';
   return { ...fromSource, describe: `${fromSource.describe} (building dist/ failed: ${why})` };
@@ -146,7 +149,21 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
     writeFileSync(config, JSON.stringify({ ...s.lazaretConfig, ...(kind === 'lazaret-normal' ? { synchronous: 'normal' } : {}) }));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LAZARET_') && k !== 'NODE_OPTIONS'));
     const prof = profiling ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir!, '--cpu-prof-name', `${s.profileName}.cpuprofile`] : [];
-    const args = [...prof, ...s.lazaret.args, 'serve', '--port', String(port), '--http-port', httpPort === null ? 'off' : String(httpPort), '--db', join(s.dir, 'lazaret.db'), '--log-level', 'warn', '--config', config];
+    const args = [
+      ...prof,
+      ...s.lazaret.args,
+      'serve',
+      '--port',
+      String(port),
+      '--http-port',
+      httpPort === null ? 'off' : String(httpPort),
+      '--db',
+      join(s.dir, 'lazaret.db'),
+      '--log-level',
+      'warn',
+      '--config',
+      config,
+    ];
     child = spawn(process.execPath, args, { cwd: s.root, env, stdio: ['ignore', log, log] });
   } else {
     if (s.gearmand === null) throw new Error('gearmand is not installed');

@@ -49,7 +49,12 @@ export class ApiClient {
     }
     let res: HttpResponse;
     try {
-      res = await request(`${this.base}${path}`, { method, headers, ...(payload === undefined ? {} : { body: payload }), ...(this.#ca === undefined ? {} : { ca: this.#ca }) });
+      res = await request(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(payload === undefined ? {} : { body: payload }),
+        ...(this.#ca === undefined ? {} : { ca: this.#ca }),
+      });
     } catch (err) {
       throw new LazaretError(ErrorCode.SERVER_UNREACHABLE, `Cannot reach the Lazaret server at ${this.base}: ${(err as Error).message}`, {
         hint: /certificate|self.signed|CERT_/i.test((err as Error).message)
@@ -66,7 +71,9 @@ export class ApiClient {
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string; hint?: string | null } } | null)?.error;
-      const code = (Object.values(ErrorCode) as string[]).includes(e?.code ?? '') ? (e!.code as (typeof ErrorCode)[keyof typeof ErrorCode]) : ErrorCode.BAD_REQUEST;
+      const code = (Object.values(ErrorCode) as string[]).includes(e?.code ?? '')
+        ? (e!.code as (typeof ErrorCode)[keyof typeof ErrorCode])
+        : ErrorCode.BAD_REQUEST;
       throw new LazaretError(code, `${e?.message ?? text} (HTTP ${res.status})`, e?.hint ? { hint: e.hint } : {});
     }
     return json as T;

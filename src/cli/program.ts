@@ -54,7 +54,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--expect <text>', 'expected result (default: the payload for lazaret.check; any result otherwise)')
     .option('--timeout <duration>', 'longest wait for the result: 500ms, 30s, 2m (default 30s)')
     .option('--ssl', 'TLS to the Gearman servers (implied by the options below)')
-    .option('--ssl-ca-file <file>', 'PEM CA that signed the servers\' certificates (default: the system\'s)')
+    .option('--ssl-ca-file <file>', "PEM CA that signed the servers' certificates (default: the system's)")
     .option('--ssl-certificate <file>', 'PEM client certificate, for servers started with --ssl-ca-file')
     .option('--ssl-key <file>', 'PEM key of that client certificate')
     .action(async (opts) => {
@@ -68,7 +68,7 @@ export function buildProgram(io: CliIO = processIO): Command {
       .option('--server <url>', 'server HTTP address (env LAZARET_URL, default http://127.0.0.1:4731)')
       .option('--token <token>', 'admin token, needed from beyond loopback (env LAZARET_TOKEN)')
       .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
-      .option('--ca-file <file>', 'PEM CA that signed an https:// server\'s certificate (env LAZARET_CA_FILE)')
+      .option('--ca-file <file>', "PEM CA that signed an https:// server's certificate (env LAZARET_CA_FILE)")
       .option('--json', 'print JSON instead of a table');
   const filters = (cmd: Command): Command =>
     cmd
@@ -79,8 +79,9 @@ export function buildProgram(io: CliIO = processIO): Command {
   remote(filters(dlq.command('list').description('list quarantined jobs, newest first')))
     .option('--limit <n>', 'at most this many (default 1000)')
     .action(async (opts) => void (process.exitCode = await dlqList(opts, io)));
-  remote(dlq.command('show <id>').description('one quarantined job: payload preview and every attempt'))
-    .action(async (id: string, opts) => void (process.exitCode = await dlqShow(id, opts, io)));
+  remote(dlq.command('show <id>').description('one quarantined job: payload preview and every attempt')).action(
+    async (id: string, opts) => void (process.exitCode = await dlqShow(id, opts, io)),
+  );
   remote(filters(dlq.command('requeue [ids...]').description('send quarantined jobs back to their queue with a fresh budget')))
     .option('--all', 'every entry matching the filters (all of them without filters)')
     .action(async (ids: string[], opts) => void (process.exitCode = await dlqRequeue(ids, opts, io)));
@@ -102,8 +103,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--server <url>', 'Lazaret HTTP address to report to (env LAZARET_URL, default http://127.0.0.1:4731)')
     .option('--token <token>', 'admin token, needed to report from beyond loopback (env LAZARET_TOKEN)')
     .option('--token-file <file>', 'read the admin token from this file, kept out of `ps` (env LAZARET_TOKEN_FILE)')
-    .option('--ca-file <file>', 'PEM CA that signed an https:// server\'s certificate (env LAZARET_CA_FILE)')
-    .option('--id <id>', 'this supervisor\'s id in reports and its state file (default HOST:PROGRAMS)')
+    .option('--ca-file <file>', "PEM CA that signed an https:// server's certificate (env LAZARET_CA_FILE)")
+    .option('--id <id>', "this supervisor's id in reports and its state file (default HOST:PROGRAMS)")
     .option('--state-dir <dir>', 'where `supervise status` finds this supervisor (default ./data/supervise)')
     .option('--stop-grace <duration>', 'SIGTERM to SIGKILL, e.g. 10s (default 10s)')
     .option('--max-runtime <duration>', 'recycle a copy that runs longer, e.g. 30m (default: no limit)')
@@ -123,7 +124,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   supervise
     .command('status')
     .description('programs, pids, uptimes, restarts, flapping and last exits of the supervisors on this host')
-    .option('--state-dir <dir>', 'the supervisors\' --state-dir (default ./data/supervise)')
+    .option('--state-dir <dir>', "the supervisors' --state-dir (default ./data/supervise)")
     .option('--json', 'print JSON instead of a table')
     .action(async (opts) => {
       const { superviseStatus } = await import('./commands/supervise.js');
@@ -132,7 +133,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   supervise
     .command('restart')
     .description('rolling restart after a deploy: replace every copy one at a time (same as SIGHUP to the supervisor)')
-    .option('--state-dir <dir>', 'the supervisors\' --state-dir (default ./data/supervise)')
+    .option('--state-dir <dir>', "the supervisors' --state-dir (default ./data/supervise)")
     .option('--id <id>', 'only this supervisor')
     .option('--no-wait', 'return once the restart is requested')
     .option('--timeout <seconds>', 'give up waiting after this long (default 600)')

@@ -29,7 +29,10 @@ export interface ServerAddress {
 }
 
 export function parseServer(text: string, tls: TlsOptions | null = null): ServerAddress {
-  const bare = text.trim().replace(/^gearman:\/\//, '').replace(/\/$/, '');
+  const bare = text
+    .trim()
+    .replace(/^gearman:\/\//, '')
+    .replace(/\/$/, '');
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(bare);
   const port = m?.[3] === undefined ? DEFAULT_PORT : Number(m[3]);
   if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {

@@ -69,8 +69,19 @@ export interface FunctionStatus {
 }
 
 const FOREGROUND: Record<Priority, PacketTypeNumber> = { high: PacketType.SUBMIT_JOB_HIGH, normal: PacketType.SUBMIT_JOB, low: PacketType.SUBMIT_JOB_LOW };
-const BACKGROUND: Record<Priority, PacketTypeNumber> = { high: PacketType.SUBMIT_JOB_HIGH_BG, normal: PacketType.SUBMIT_JOB_BG, low: PacketType.SUBMIT_JOB_LOW_BG };
-const WORK_TYPES = new Set<number>([PacketType.WORK_STATUS, PacketType.WORK_DATA, PacketType.WORK_WARNING, PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_EXCEPTION]);
+const BACKGROUND: Record<Priority, PacketTypeNumber> = {
+  high: PacketType.SUBMIT_JOB_HIGH_BG,
+  normal: PacketType.SUBMIT_JOB_BG,
+  low: PacketType.SUBMIT_JOB_LOW_BG,
+};
+const WORK_TYPES = new Set<number>([
+  PacketType.WORK_STATUS,
+  PacketType.WORK_DATA,
+  PacketType.WORK_WARNING,
+  PacketType.WORK_COMPLETE,
+  PacketType.WORK_FAIL,
+  PacketType.WORK_EXCEPTION,
+]);
 
 export class Client {
   readonly #pool: ServerPool;
@@ -101,10 +112,19 @@ export class Client {
     const job = new ForegroundJob(fn);
     const timeoutMs = positive(opts.timeoutMs, this.#jobTimeoutMs, 'timeoutMs');
     const timer = setTimeout(() => {
-      job.settle(timeoutError(`job ${job.handle ?? '(not yet accepted)'} (${fn}) on ${job.server ?? 'no server yet'}`, timeoutMs, 'no worker finished it in time; it may still run: raise timeoutMs or add workers'));
+      job.settle(
+        timeoutError(
+          `job ${job.handle ?? '(not yet accepted)'} (${fn}) on ${job.server ?? 'no server yet'}`,
+          timeoutMs,
+          'no worker finished it in time; it may still run: raise timeoutMs or add workers',
+        ),
+      );
       this.#forget(job);
     }, timeoutMs);
-    job.result.then(() => clearTimeout(timer), () => clearTimeout(timer));
+    job.result.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
     const frame = request(FOREGROUND[opts.priority ?? 'normal'], fn, opts.unique ?? '', payload);
     this.#send(frame, `submitting a ${fn} job`, (conn, packet) => {
       if (job.done) return;
@@ -129,20 +149,30 @@ export class Client {
     let frame: Buffer;
     if (opts.runAt !== undefined) {
       const at = opts.runAt instanceof Date ? opts.runAt.getTime() : opts.runAt;
-      if (!Number.isFinite(at)) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `runAt must be a Date or epoch milliseconds, got ${String(opts.runAt)}`);
+      if (!Number.isFinite(at))
+        throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `runAt must be a Date or epoch milliseconds, got ${String(opts.runAt)}`);
       frame = request(PacketType.SUBMIT_JOB_EPOCH, fn, unique, String(Math.ceil(at / 1000)), payload);
     } else {
       frame = request(BACKGROUND[opts.priority ?? 'normal'], fn, unique, payload);
     }
     let result: BackgroundJob | null = null;
-    await this.#send(frame, `submitting a background ${fn} job`, (conn, packet) => (result = { handle: packet.args[0]!.toString(), server: conn.server.label }));
+    await this.#send(
+      frame,
+      `submitting a background ${fn} job`,
+      (conn, packet) => (result = { handle: packet.args[0]!.toString(), server: conn.server.label }),
+    );
     return result!;
   }
 
   /** GET_STATUS for a job on the server that holds it. */
   async status(job: BackgroundJob): Promise<JobStatus> {
     const conn = await this.#connect(job.server);
-    const p = await conn.request(request(PacketType.GET_STATUS, job.handle), [PacketType.STATUS_RES], `status of ${job.handle} on ${job.server}`, this.#requestTimeoutMs);
+    const p = await conn.request(
+      request(PacketType.GET_STATUS, job.handle),
+      [PacketType.STATUS_RES],
+      `status of ${job.handle} on ${job.server}`,
+      this.#requestTimeoutMs,
+    );
     const [, known, running, num, den] = p.args.map((a) => a.toString());
     return { known: known === '1', running: running === '1', numerator: Number(num) || 0, denominator: Number(den) || 0 };
   }
@@ -165,14 +195,25 @@ export class Client {
 
   async #setup(conn: Connection): Promise<void> {
     // Without it, gearmand turns WORK_EXCEPTION into WORK_FAIL and the reason is lost.
-    await conn.request(request(PacketType.OPTION_REQ, 'exceptions'), [PacketType.OPTION_RES], `OPTION_REQ exceptions on ${conn.server.label}`, this.#requestTimeoutMs);
+    await conn.request(
+      request(PacketType.OPTION_REQ, 'exceptions'),
+      [PacketType.OPTION_RES],
+      `OPTION_REQ exceptions on ${conn.server.label}`,
+      this.#requestTimeoutMs,
+    );
     conn.onPacket = (p) => this.#onPacket(conn, p);
     conn.once('close', (err) => {
       const jobs = this.#running.get(conn);
       this.#running.delete(conn);
       for (const list of jobs?.values() ?? []) {
         for (const job of list) {
-          job.settle(new ClientError(ClientErrorCode.CONNECTION_LOST, `lost the connection to ${conn.server.label} while job ${job.handle} (${job.fn}) ran: ${err?.message ?? 'closed'}`, { hint: 'the job may or may not have run; submit it again if it is safe to repeat' }));
+          job.settle(
+            new ClientError(
+              ClientErrorCode.CONNECTION_LOST,
+              `lost the connection to ${conn.server.label} while job ${job.handle} (${job.fn}) ran: ${err?.message ?? 'closed'}`,
+              { hint: 'the job may or may not have run; submit it again if it is safe to repeat' },
+            ),
+          );
         }
       }
     });
@@ -219,18 +260,25 @@ export class Client {
       }
     }
     if (this.#closed) throw new ClientError(ClientErrorCode.CLIENT_CLOSED, `${what}: the client was closed`);
-    throw new ClientError(ClientErrorCode.NO_SERVER, `${what}: no server took it (${tried.join('; ')})`, { hint: 'start a server, or check the addresses in servers' });
+    throw new ClientError(ClientErrorCode.NO_SERVER, `${what}: no server took it (${tried.join('; ')})`, {
+      hint: 'start a server, or check the addresses in servers',
+    });
   }
 
   async #connect(label: string): Promise<Connection> {
     const server: ServerAddress | undefined = this.#pool.servers.find((s) => s.label === label);
-    if (!server) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `${label} is not one of this client's servers (${this.#pool.servers.map((s) => s.label).join(', ')})`);
+    if (!server)
+      throw new ClientError(
+        ClientErrorCode.INVALID_ARGUMENT,
+        `${label} is not one of this client's servers (${this.#pool.servers.map((s) => s.label).join(', ')})`,
+      );
     return this.#pool.get(server);
   }
 }
 
 export function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!(value > 0) || !Number.isFinite(value)) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `${name} must be a positive number of milliseconds, got ${value}`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `${name} must be a positive number of milliseconds, got ${value}`);
   return value;
 }

@@ -46,7 +46,9 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
     // Keeps idle workers' connections alive through NAT and firewalls, and finds dead peers.
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (err) => this.close(new ClientError(ClientErrorCode.CONNECTION_LOST, `connection to ${server.label} failed: ${err.message}`, { cause: err })));
+    socket.on('error', (err) =>
+      this.close(new ClientError(ClientErrorCode.CONNECTION_LOST, `connection to ${server.label} failed: ${err.message}`, { cause: err })),
+    );
     socket.on('close', () => this.close(new ClientError(ClientErrorCode.CONNECTION_LOST, `connection to ${server.label} closed by the server`)));
   }
 
@@ -56,7 +58,14 @@ export class Connection extends EventEmitter<{ close: [err: Error | null] }> {
       const socket =
         tls === null
           ? netConnect({ host: server.host, port: server.port })
-          : tlsConnect({ host: server.host, port: server.port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? (isIP(server.host) ? undefined : server.host) });
+          : tlsConnect({
+              host: server.host,
+              port: server.port,
+              ca: tls.ca,
+              cert: tls.cert,
+              key: tls.key,
+              servername: tls.servername ?? (isIP(server.host) ? undefined : server.host),
+            });
       const fail = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();

@@ -39,7 +39,10 @@ export class ForegroundJob extends EventEmitter<ForegroundJobEvents> implements 
     this.result.catch(() => undefined);
   }
 
-  then<T = Buffer, E = never>(onfulfilled?: ((value: Buffer) => T | PromiseLike<T>) | null, onrejected?: ((reason: unknown) => E | PromiseLike<E>) | null): Promise<T | E> {
+  then<T = Buffer, E = never>(
+    onfulfilled?: ((value: Buffer) => T | PromiseLike<T>) | null,
+    onrejected?: ((reason: unknown) => E | PromiseLike<E>) | null,
+  ): Promise<T | E> {
     return this.result.then(onfulfilled, onrejected);
   }
 
@@ -64,13 +67,23 @@ export class ForegroundJob extends EventEmitter<ForegroundJobEvents> implements 
         this.settle(null, arg(1));
         return true;
       case PacketType.WORK_FAIL:
-        this.settle(new JobError(ClientErrorCode.JOB_FAILED, `job ${this.handle} (${this.fn}) failed: the worker sent WORK_FAIL`, this.handle ?? '', Buffer.alloc(0), null));
+        this.settle(
+          new JobError(
+            ClientErrorCode.JOB_FAILED,
+            `job ${this.handle} (${this.fn}) failed: the worker sent WORK_FAIL`,
+            this.handle ?? '',
+            Buffer.alloc(0),
+            null,
+          ),
+        );
         return true;
       case PacketType.WORK_EXCEPTION: {
         const data = arg(1);
         const evidence = parseEvidence(data);
         const text = evidence ? String(evidence.message ?? evidence.errorClass ?? 'exception') : data.toString();
-        this.settle(new JobError(ClientErrorCode.JOB_EXCEPTION, `job ${this.handle} (${this.fn}) failed with an exception: ${text}`, this.handle ?? '', data, evidence));
+        this.settle(
+          new JobError(ClientErrorCode.JOB_EXCEPTION, `job ${this.handle} (${this.fn}) failed with an exception: ${text}`, this.handle ?? '', data, evidence),
+        );
         return true;
       }
       default:

@@ -34,7 +34,8 @@ export class RunningJob implements JobContext {
     if (!this.#conn.closed) this.#conn.send(frame);
   }
 
-  readonly progress = (numerator: number, denominator: number): void => this.send(request(PacketType.WORK_STATUS, this.handle, String(numerator), String(denominator)));
+  readonly progress = (numerator: number, denominator: number): void =>
+    this.send(request(PacketType.WORK_STATUS, this.handle, String(numerator), String(denominator)));
   readonly data = (data: Buffer | string): void => this.send(request(PacketType.WORK_DATA, this.handle, data));
   readonly warning = (data: Buffer | string): void => this.send(request(PacketType.WORK_WARNING, this.handle, data));
 }

@@ -152,7 +152,13 @@ export class SandboxPool {
         if (i >= 0) this.#idle.splice(i, 1);
         if (!child.ready) {
           this.#startFailures++;
-          reject(new ClientError(ClientErrorCode.INVALID_ARGUMENT, `sandbox child could not load ${this.#opts.module} (${describeExit(code, signal)}): ${child.stderr.trim().split('\n').slice(-5).join(' | ')}`, { hint: 'a TypeScript module needs sandbox.execArgv: ["--import", "tsx"]' }));
+          reject(
+            new ClientError(
+              ClientErrorCode.INVALID_ARGUMENT,
+              `sandbox child could not load ${this.#opts.module} (${describeExit(code, signal)}): ${child.stderr.trim().split('\n').slice(-5).join(' | ')}`,
+              { hint: 'a TypeScript module needs sandbox.execArgv: ["--import", "tsx"]' },
+            ),
+          );
         }
         const job = child.job;
         if (job) {

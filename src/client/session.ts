@@ -86,7 +86,12 @@ export class Session {
     conn.send(request(PacketType.SET_CLIENT_ID, this.#host.clientId));
     for (const fn of this.#host.functions) conn.send(request(PacketType.CAN_DO, fn));
     // The echo answers after the server has handled everything sent before it.
-    await conn.request(request(PacketType.ECHO_REQ, 'lazaret-worker'), [PacketType.ECHO_RES], `registering with ${this.server.label}`, this.#host.requestTimeoutMs);
+    await conn.request(
+      request(PacketType.ECHO_REQ, 'lazaret-worker'),
+      [PacketType.ECHO_RES],
+      `registering with ${this.server.label}`,
+      this.#host.requestTimeoutMs,
+    );
   }
 
   async #serve(conn: Connection): Promise<void> {

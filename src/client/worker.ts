@@ -241,7 +241,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.send(request(PacketType.WORK_COMPLETE, job.handle, result));
       report = { fn: job.fn, handle: job.handle, server: conn.server.label, outcome: 'completed', ms: Date.now() - started };
     } catch (err) {
-      const evidence: Evidence = err instanceof SandboxCrash ? err.evidence : { errorClass: (err as Error).name ?? 'Error', message: (err as Error).message ?? String(err) };
+      const evidence: Evidence =
+        err instanceof SandboxCrash ? err.evidence : { errorClass: (err as Error).name ?? 'Error', message: (err as Error).message ?? String(err) };
       job.send(request(PacketType.WORK_EXCEPTION, job.handle, encodeEvidence(evidence)));
       report = { fn: job.fn, handle: job.handle, server: conn.server.label, outcome: 'failed', ms: Date.now() - started, error: evidence };
     } finally {

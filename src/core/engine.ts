@@ -5,7 +5,18 @@
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { AttemptEnd, AttemptOutcome, AttemptRow, Evidence, JobRow, OutcomeState, Priority, QuarantineReason, QuarantineRow, WriteBatch } from '../storage/types.js';
+import type {
+  AttemptEnd,
+  AttemptOutcome,
+  AttemptRow,
+  Evidence,
+  JobRow,
+  OutcomeState,
+  Priority,
+  QuarantineReason,
+  QuarantineRow,
+  WriteBatch,
+} from '../storage/types.js';
 import { systemClock, type Clock, type TimerRef } from './clock.js';
 import { deathEvidence, describeDeath, MATCH_WINDOW_MS, ranIn, type Death, type Supervision } from './deaths.js';
 import { GroupCommit } from './commit.js';
@@ -246,10 +257,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const runAt = checkTime(req.runAt, 'runAt');
     const deadline = checkTime(req.deadline, 'deadline');
     if (req.payload.length > this.limits.maxPayloadBytes) {
-      throw new LazaretError(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `Payload of ${req.payload.length} bytes is over the limit of ${this.limits.maxPayloadBytes}`,
-      );
+      throw new LazaretError(ErrorCode.PAYLOAD_TOO_LARGE, `Payload of ${req.payload.length} bytes is over the limit of ${this.limits.maxPayloadBytes}`);
     }
     const fn = this.functions.admit(req.fn);
     const key = coalescingKey(req.unique, req.payload);
@@ -262,7 +270,16 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const now = this.clock.now();
     const id = this.#ids.next();
     // Copied: the decoder's buffer is a view into a socket chunk that must not stay alive with the job.
-    const job = createJob({ id, handle: this.#jobs.prefix + id, fn, unique: req.unique, payload: Buffer.from(req.payload), priority: req.priority, submittedAt: now, durable: req.background });
+    const job = createJob({
+      id,
+      handle: this.#jobs.prefix + id,
+      fn,
+      unique: req.unique,
+      payload: Buffer.from(req.payload),
+      priority: req.priority,
+      submittedAt: now,
+      durable: req.background,
+    });
     job.tags = this.#tagRules.tagsFor(req.fn, job.payload, req.tags);
     this.#jobs.add(job);
     const ttl = this.policies.for(req.fn).ttl;
@@ -667,7 +684,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (job.state !== 'running' || job.current?.n !== n) return;
     const w = job.worker;
     // Stuck first, so that the retry does not wake it.
-    if (w && this.workers.has(w)) this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt: job.current.startedAt, timedOutAt: this.clock.now() });
+    if (w && this.workers.has(w))
+      this.#stick(w, { handle: job.handle, jobId: job.id, n, fn: job.fn, startedAt: job.current.startedAt, timedOutAt: this.clock.now() });
     this.#fail(job, 'timed_out', `ran past its timeout of ${timeout} ms`, null);
   }
 
@@ -790,7 +808,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     else if (job.state === 'queued' || job.state === 'scheduled') this.#unqueue(job);
     else if (job.state === 'running') {
       const attempt = this.#closeAttempt(job, 'cancelled', detail, null, now);
-      if (job.durable) this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: now, outcome: 'cancelled', error: detail, evidence: null });
+      if (job.durable)
+        this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: now, outcome: 'cancelled', error: detail, evidence: null });
     }
     for (const waiter of job.waiters) {
       waiter.deliver(job, waiter.exceptions ? { kind: 'exception', data: Buffer.from(`lazaret: quarantined (${reason}): ${detail}`) } : { kind: 'fail' });
@@ -802,7 +821,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#commit.stage().quarantine.push(entry);
     this.#finish(job, reason === 'expired' ? 'expired' : 'quarantined', null);
     this.#log.warn(
-      { handle: job.handle, function: job.fn.name, unique: job.unique, worker: job.history.at(-1)?.worker, reason, attempts: job.attempts, crashes: job.crashes },
+      {
+        handle: job.handle,
+        function: job.fn.name,
+        unique: job.unique,
+        worker: job.history.at(-1)?.worker,
+        reason,
+        attempts: job.attempts,
+        crashes: job.crashes,
+      },
       `job quarantined: ${detail}`,
     );
     this.#unsavedQuarantine.set(entry.id, entry);
@@ -883,7 +910,16 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** A stored job back in memory, indexed, not yet admitted. */
   #restore(row: JobRow): Job {
     const fn = this.functions.ensure(row.function);
-    const job = createJob({ id: row.id, handle: row.handle, fn, unique: row.unique, payload: row.payload, priority: row.priority, submittedAt: row.submittedAt, durable: true });
+    const job = createJob({
+      id: row.id,
+      handle: row.handle,
+      fn,
+      unique: row.unique,
+      payload: row.payload,
+      priority: row.priority,
+      submittedAt: row.submittedAt,
+      durable: true,
+    });
     job.runAt = row.runAt;
     job.deadline = row.deadline;
     job.tags = row.tags;

@@ -34,7 +34,15 @@ export interface EngineEvents {
  * Events that report a stored change: the engine emits them only once that change has committed (at once
  * for a foreground job, which is not stored). The others report memory alone.
  */
-export type CommittedEvent = 'job:created' | 'attempt:started' | 'attempt:ended' | 'job:completed' | 'job:retry' | 'job:quarantined' | 'job:finished' | 'late:evidence';
+export type CommittedEvent =
+  | 'job:created'
+  | 'attempt:started'
+  | 'attempt:ended'
+  | 'job:completed'
+  | 'job:retry'
+  | 'job:quarantined'
+  | 'job:finished'
+  | 'late:evidence';
 export type LiveEvent = Exclude<keyof EngineEvents, CommittedEvent>;
 
 export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> extends EventEmitter {

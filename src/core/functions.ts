@@ -119,7 +119,9 @@ export function functionNameProblem(name: string, maxBytes: number): string | nu
 export function checkFunctionName(name: string, maxBytes: number): void {
   const problem = functionNameProblem(name, maxBytes);
   if (problem !== null) {
-    throw new LazaretError(ErrorCode.BAD_FUNCTION_NAME, problem, { hint: 'function names are printable text without tabs, newlines or other control characters' });
+    throw new LazaretError(ErrorCode.BAD_FUNCTION_NAME, problem, {
+      hint: 'function names are printable text without tabs, newlines or other control characters',
+    });
   }
 }
 

@@ -45,10 +45,7 @@ export class Quarantine {
   async list(filter: QuarantineFilter, page: QuarantinePage): Promise<{ entries: QuarantineSummary[]; total: number }> {
     await this.#host.flush();
     const limit = Math.min(Math.max(page.limit, 1), MAX_PAGE);
-    const [entries, total] = await Promise.all([
-      this.#host.store.quarantineList(filter, { ...page, limit }),
-      this.#host.store.quarantineCount(filter),
-    ]);
+    const [entries, total] = await Promise.all([this.#host.store.quarantineList(filter, { ...page, limit }), this.#host.store.quarantineCount(filter)]);
     return { entries, total };
   }
 

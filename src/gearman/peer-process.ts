@@ -83,7 +83,10 @@ function port(hexEndpoint: string): number {
 /** inode -> the lowest pid holding it (a forking worker's parent before its children). */
 async function owners(inodes: Set<string>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  const pids = (await readdir('/proc'))
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     let fds: string[];
     try {

@@ -38,7 +38,14 @@ export class GearmanServer {
     if (fds !== null && this.maxConnections < limits.maxConnections) {
       // Past the descriptor limit accept() fails and the HTTP side and the store starve with nothing logged.
       ctx.log.warn(
-        { code: ErrorCode.DESCRIPTOR_LIMIT, maxConnections: limits.maxConnections, allowed: this.maxConnections, ulimit: fds.limit, open: fds.open, reserved: limits.reservedDescriptors },
+        {
+          code: ErrorCode.DESCRIPTOR_LIMIT,
+          maxConnections: limits.maxConnections,
+          allowed: this.maxConnections,
+          ulimit: fds.limit,
+          open: fds.open,
+          reserved: limits.reservedDescriptors,
+        },
         `limits.maxConnections ${limits.maxConnections} is more than the file-descriptor limit allows (ulimit -n ${fds.limit}, ${fds.open} open, ${limits.reservedDescriptors} reserved): accepting at most ${this.maxConnections} Gearman connections; raise ulimit -n or lower limits.maxConnections`,
       );
     }
@@ -58,7 +65,10 @@ export class GearmanServer {
         }
       });
       server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-        ctx.log.warn({ code: ErrorCode.TLS_HANDSHAKE, peer: peerAddress(socket.remoteAddress), reason: err.code ?? err.message }, `TLS handshake failed: ${err.message}`);
+        ctx.log.warn(
+          { code: ErrorCode.TLS_HANDSHAKE, peer: peerAddress(socket.remoteAddress), reason: err.code ?? err.message },
+          `TLS handshake failed: ${err.message}`,
+        );
       });
       server.on('error', (err) => ctx.log.error({ err }, 'gearman TLS listener error'));
       this.#main = server;
@@ -102,7 +112,11 @@ export class GearmanServer {
       return { code: ErrorCode.TOO_MANY_CONNECTIONS, message: `Too many connections (limit ${this.maxConnections})`, limit: this.maxConnections };
     }
     if (limits.maxConnectionsPerPeer > 0 && fromPeer >= limits.maxConnectionsPerPeer) {
-      return { code: ErrorCode.TOO_MANY_FROM_PEER, message: `Too many connections from ${peer} (limit ${limits.maxConnectionsPerPeer} per address)`, limit: limits.maxConnectionsPerPeer };
+      return {
+        code: ErrorCode.TOO_MANY_FROM_PEER,
+        message: `Too many connections from ${peer} (limit ${limits.maxConnectionsPerPeer} per address)`,
+        limit: limits.maxConnectionsPerPeer,
+      };
     }
     this.#open++;
     this.#perPeer.set(peer, fromPeer + 1);

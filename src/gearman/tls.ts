@@ -28,7 +28,7 @@ export function gearmanTlsOptions(config: Readonly<Config>): TlsOptions | null {
     createSecureContext({ cert, key, ca });
   } catch (err) {
     throw new LazaretError(ErrorCode.CONFIG_INVALID, `The Gearman TLS certificate, key or CA file cannot be used: ${(err as Error).message}`, {
-      hint: 'the files are PEM; the key must be the certificate\'s own',
+      hint: "the files are PEM; the key must be the certificate's own",
     });
   }
   return {

@@ -161,7 +161,10 @@ export class EventStreams {
   /** Follows a live job on this response until it finishes, goes away, or the reader leaves. */
   follow(job: Job, res: ServerResponse, peer: string): void {
     const stream = new JobStream(job, res, this.limits, () => {
-      this.log.warn({ handle: job.handle, peer, bufferedBytes: res.writableLength, limit: this.limits.maxBufferedBytes }, 'job event stream reader too slow; stream closed');
+      this.log.warn(
+        { handle: job.handle, peer, bufferedBytes: res.writableLength, limit: this.limits.maxBufferedBytes },
+        'job event stream reader too slow; stream closed',
+      );
       stream.destroy();
     });
     let set = this.#byHandle.get(job.handle);
@@ -206,7 +209,10 @@ export class EventStreams {
     this.#each((s) => {
       if (this.engine.job(s.job.handle) === s.job) return;
       if (++s.missing < (s.job.durable ? GONE_AFTER_SWEEPS.stored : GONE_AFTER_SWEEPS.memory)) return;
-      s.end({ event: 'gone', data: { handle: s.job.handle, reason: 'the job left the server without finishing (a foreground job whose clients all went away)' } });
+      s.end({
+        event: 'gone',
+        data: { handle: s.job.handle, reason: 'the job left the server without finishing (a foreground job whose clients all went away)' },
+      });
     });
   }
 

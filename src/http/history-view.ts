@@ -17,7 +17,14 @@ export function historyView(entries: readonly HistoryEntry[]): HistoryView {
   const audit: HistoryView['audit'] = [];
   for (const e of entries) {
     if (e.life !== null) {
-      lives.push({ life: lives.length + 1, end: e.life.end, detail: e.life.detail, endedAt: iso(e.life.endedAt)!, endedBy: e.action, attempts: e.life.attempts.map(attemptView) });
+      lives.push({
+        life: lives.length + 1,
+        end: e.life.end,
+        detail: e.life.detail,
+        endedAt: iso(e.life.endedAt)!,
+        endedBy: e.action,
+        attempts: e.life.attempts.map(attemptView),
+      });
     }
     if (e.action !== 'finished') audit.push({ at: iso(e.at)!, action: e.action, actor: e.actor, client: e.client, peer: e.peer });
   }

@@ -30,7 +30,13 @@ const attemptSchema = {
     evidence: nullable('object', {
       // Each field only when the worker gave it (docs/evidence.md).
       required: [],
-      properties: { exitCode: { type: 'integer' }, signal: { type: 'string' }, stderr: { type: 'string' }, errorClass: { type: 'string' }, message: { type: 'string' } },
+      properties: {
+        exitCode: { type: 'integer' },
+        signal: { type: 'string' },
+        stderr: { type: 'string' },
+        errorClass: { type: 'string' },
+        message: { type: 'string' },
+      },
     }),
   },
 } as const;
@@ -42,7 +48,14 @@ export const historyProperties = {
     description: 'Lives that ended (quarantined then requeued or purged, or finished after a requeue), oldest first, each with every attempt',
     items: {
       type: 'object',
-      properties: { life: { type: 'integer' }, end: { type: 'string' }, detail: nullable('string'), endedAt: isoTime, endedBy: { type: 'string' }, attempts: { type: 'array', items: attemptSchema } },
+      properties: {
+        life: { type: 'integer' },
+        end: { type: 'string' },
+        detail: nullable('string'),
+        endedAt: isoTime,
+        endedBy: { type: 'string' },
+        attempts: { type: 'array', items: attemptSchema },
+      },
     },
   },
   audit: {

@@ -226,8 +226,20 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       const limit = this.#opts.unservedAfterMs;
       out.push(
         unserved >= limit
-          ? fail('unserved', name, `${count(queued, 'job')} queued and no worker ${stuck.length > 0 ? `available (${count(stuck.length, 'stuck worker')})` : 'connected'} for ${seconds(unserved)}`, unserved, limit)
-          : ok('unserved', name, workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`, unserved, limit),
+          ? fail(
+              'unserved',
+              name,
+              `${count(queued, 'job')} queued and no worker ${stuck.length > 0 ? `available (${count(stuck.length, 'stuck worker')})` : 'connected'} for ${seconds(unserved)}`,
+              unserved,
+              limit,
+            )
+          : ok(
+              'unserved',
+              name,
+              workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`,
+              unserved,
+              limit,
+            ),
       );
     }
     const stallLimit = this.#opts.stalledAfterMs ?? DEFAULT_STALLED_AFTER_MS;
@@ -238,14 +250,26 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
       const stalled = now - since;
       out.push(
         stalled >= stallLimit
-          ? fail('stalled', name, `${count(queued, 'job')} queued and ${count(workers, 'worker')} connected, but no job started for ${seconds(stalled)}`, stalled, stallLimit)
+          ? fail(
+              'stalled',
+              name,
+              `${count(queued, 'job')} queued and ${count(workers, 'worker')} connected, but no job started for ${seconds(stalled)}`,
+              stalled,
+              stallLimit,
+            )
           : ok('stalled', name, `no job started for ${seconds(stalled)}`, stalled, stallLimit),
       );
     }
     if (rule.minWorkers !== undefined) {
       out.push(
         workers < rule.minWorkers
-          ? fail('workers', name, `${count(workers, 'worker')} connected${stuck.length > 0 ? ` and not stuck (${stuck.length} stuck)` : ''}, at least ${rule.minWorkers} wanted`, workers, rule.minWorkers)
+          ? fail(
+              'workers',
+              name,
+              `${count(workers, 'worker')} connected${stuck.length > 0 ? ` and not stuck (${stuck.length} stuck)` : ''}, at least ${rule.minWorkers} wanted`,
+              workers,
+              rule.minWorkers,
+            )
           : ok('workers', name, `${count(workers, 'worker')} connected`, workers, rule.minWorkers),
       );
     }
@@ -259,8 +283,20 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (rule.maxOldestQueuedAge !== undefined) {
       out.push(
         age > rule.maxOldestQueuedAge
-          ? fail('oldest_queued_age', name, `the oldest queued job has waited ${seconds(age)}, more than ${seconds(rule.maxOldestQueuedAge)}`, age, rule.maxOldestQueuedAge)
-          : ok('oldest_queued_age', name, oldestAt === null ? 'nothing queued' : `the oldest queued job has waited ${seconds(age)}`, age, rule.maxOldestQueuedAge),
+          ? fail(
+              'oldest_queued_age',
+              name,
+              `the oldest queued job has waited ${seconds(age)}, more than ${seconds(rule.maxOldestQueuedAge)}`,
+              age,
+              rule.maxOldestQueuedAge,
+            )
+          : ok(
+              'oldest_queued_age',
+              name,
+              oldestAt === null ? 'nothing queued' : `the oldest queued job has waited ${seconds(age)}`,
+              age,
+              rule.maxOldestQueuedAge,
+            ),
       );
     }
     if (stuck.length > 0) {
@@ -284,7 +320,10 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const p = this.#latency.quantile(name, check === 'p95_wait' ? 'wait' : 'run', P95, now);
     const window = seconds(this.#latency.windowMs);
     if (p === null) out.push(ok(check, name, `no attempts in the last ${window}`, 0, limit));
-    else if (p.ms > limit) out.push(fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${count(p.samples, 'attempt')}), more than ${seconds(limit)}`, p.ms, limit));
+    else if (p.ms > limit)
+      out.push(
+        fail(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${count(p.samples, 'attempt')}), more than ${seconds(limit)}`, p.ms, limit),
+      );
     else out.push(ok(check, name, `p95 ${what} over the last ${window} is ${seconds(p.ms)} (${count(p.samples, 'attempt')})`, p.ms, limit));
   }
 
@@ -331,7 +370,12 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     }
     for (const [key, was] of this.#failing) {
       if (present.has(key)) continue;
-      this.#changed({ name: was.name, ...(was.function === undefined ? {} : { function: was.function }), state: 'ok', reason: 'no longer applies (nothing left to check)' });
+      this.#changed({
+        name: was.name,
+        ...(was.function === undefined ? {} : { function: was.function }),
+        state: 'ok',
+        reason: 'no longer applies (nothing left to check)',
+      });
     }
     this.#failing = failing;
   }

@@ -179,7 +179,12 @@ export class Metrics {
     this.#engine.off('job:quarantined', this.#onQuarantined);
   }
 
-  #gauge<L extends string>(name: string, help: string, labelNames: L[], fill: (set: (labels: Partial<Record<L, string>>, value: number) => void) => void): void {
+  #gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    fill: (set: (labels: Partial<Record<L, string>>, value: number) => void) => void,
+  ): void {
     new Gauge<L>({
       name,
       help,

@@ -12,7 +12,8 @@ export function logStateChanges(engine: Engine, log: Logger): () => void {
   const fields = (job: Job): { handle: string; function: string } => ({ handle: job.handle, function: job.fn.name });
   const queued = (job: Job): void => log.debug({ ...fields(job), state: 'queued' }, 'job queued');
   const started = (job: Job, a: AttemptRow): void => log.debug({ ...fields(job), worker: a.worker, attempt: a.n, state: 'running' }, 'attempt started');
-  const ended = (job: Job, a: AttemptRow): void => log.debug({ ...fields(job), worker: a.worker, attempt: a.n, outcome: a.outcome }, `attempt ended: ${a.outcome}`);
+  const ended = (job: Job, a: AttemptRow): void =>
+    log.debug({ ...fields(job), worker: a.worker, attempt: a.n, outcome: a.outcome }, `attempt ended: ${a.outcome}`);
   const retry = (job: Job, runAt: number): void => log.debug({ ...fields(job), state: 'scheduled', runAt }, 'job waits for its retry');
   const completed = (job: Job): void => log.debug({ ...fields(job), state: 'completed' }, 'job completed');
   engine.on('job:queued', queued);

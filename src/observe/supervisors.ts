@@ -51,7 +51,15 @@ export class SupervisorRegistry implements Supervision {
     for (const p of report.programs) {
       for (const e of p.lastExits) {
         if (typeof e.pid !== 'number' || seen.has(exitKey(p.name, e))) continue;
-        deaths.push({ supervisor: report.id, program: p.name, pid: e.pid, code: e.code, signal: e.signal, stderr: e.stderr ?? null, message: e.message ?? null });
+        deaths.push({
+          supervisor: report.id,
+          program: p.name,
+          pid: e.pid,
+          code: e.code,
+          signal: e.signal,
+          stderr: e.stderr ?? null,
+          message: e.message ?? null,
+        });
       }
     }
     return deaths;
@@ -98,7 +106,11 @@ export class SupervisorRegistry implements Supervision {
     const checks: SupervisorCheck[] = [];
     for (const s of all) {
       if (s.stale) {
-        checks.push({ name: 'supervisor', state: 'fail', reason: `supervisor ${s.id} (pid ${s.pid} on ${s.host}) not heard from for ${Math.round((now - s.reportedAt) / 1000)}s` });
+        checks.push({
+          name: 'supervisor',
+          state: 'fail',
+          reason: `supervisor ${s.id} (pid ${s.pid} on ${s.host}) not heard from for ${Math.round((now - s.reportedAt) / 1000)}s`,
+        });
       }
     }
     for (const { supervisor, program } of this.flapping()) {

@@ -30,8 +30,7 @@ export const listing = (lines: readonly string[]): string => (lines.length === 0
 export const plusEncode = (text: string): string => escapeControls(text).replaceAll(' ', '+');
 
 const unknownCommand = (word: string): string => err('UNKNOWN_COMMAND', `Unknown+server+command${plusEncode(word)}`);
-const incomplete = (word: string): string =>
-  err('INVALID_ARGUMENTS', `An+incomplete+set+of+arguments+was+sent+to+this+command+${plusEncode(word)}`);
+const incomplete = (word: string): string => err('INVALID_ARGUMENTS', `An+incomplete+set+of+arguments+was+sent+to+this+command+${plusEncode(word)}`);
 
 /** gearmand's atoi with negatives meaning "unlimited" (0). */
 function limitNumber(text: string | undefined): number {
@@ -59,7 +58,10 @@ export function parseAdminLine(line: string): AdminCommand {
       return { kind: 'getpid' };
     case 'show': {
       if (words.length === 1) return { kind: 'invalid', reply: unknownCommand(word) };
-      const rest = words.slice(1).map((w) => w.toLowerCase()).join(' ');
+      const rest = words
+        .slice(1)
+        .map((w) => w.toLowerCase())
+        .join(' ');
       if (rest === 'jobs') return { kind: 'showJobs' };
       if (rest === 'unique jobs') return { kind: 'showUniqueJobs' };
       return { kind: 'invalid', reply: err('UNKNOWN_SHOW_ARGUMENTS') };

@@ -102,10 +102,7 @@ export class Decoder {
     if (magicWord === MAGIC_REQ) magic = 'REQ';
     else if (magicWord === MAGIC_RES) magic = 'RES';
     else {
-      throw new ProtocolError(
-        ErrorCode.BAD_MAGIC,
-        `Bad packet magic 0x${magicWord.toString(16).padStart(8, '0')}: expected \\0REQ or \\0RES`,
-      );
+      throw new ProtocolError(ErrorCode.BAD_MAGIC, `Bad packet magic 0x${magicWord.toString(16).padStart(8, '0')}: expected \\0REQ or \\0RES`);
     }
     const type = buf.readUInt32BE(offset + 4);
     const length = buf.readUInt32BE(offset + 8);
@@ -113,11 +110,9 @@ export class Decoder {
       throw new ProtocolError(ErrorCode.UNKNOWN_PACKET, `Unknown packet type ${type} (valid types are 1 to 42)`);
     }
     if (length > this.#limits.maxFrameBytes) {
-      throw new ProtocolError(
-        ErrorCode.FRAME_TOO_LARGE,
-        `${packetName(type)} declares ${length} body bytes, over the limit of ${this.#limits.maxFrameBytes}`,
-        { hint: 'raise limits.maxFrameBytes if such payloads are expected' },
-      );
+      throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `${packetName(type)} declares ${length} body bytes, over the limit of ${this.#limits.maxFrameBytes}`, {
+        hint: 'raise limits.maxFrameBytes if such payloads are expected',
+      });
     }
     const total = HEADER_BYTES + length;
     if (available < total) {
@@ -157,10 +152,7 @@ export function splitArgs(body: Buffer, count: number, type: number): Buffer[] {
   for (let i = 0; i < count - 1; i++) {
     const nul = body.indexOf(0, start);
     if (nul === -1) {
-      throw new ProtocolError(
-        ErrorCode.MALFORMED_PACKET,
-        `${packetName(type)} needs ${count} arguments but its body has only ${i + 1}`,
-      );
+      throw new ProtocolError(ErrorCode.MALFORMED_PACKET, `${packetName(type)} needs ${count} arguments but its body has only ${i + 1}`);
     }
     args.push(body.subarray(start, nul));
     start = nul + 1;

@@ -51,16 +51,51 @@ export type PacketTypeNumber = (typeof PacketType)[PacketTypeName];
 
 /** Number of NUL-separated arguments each type carries; the last one runs to the end of the body. */
 export const ARG_COUNT: Readonly<Record<PacketTypeNumber, number>> = {
-  1: 1, 2: 1, 3: 0, 4: 0, 5: 0, 6: 0, 7: 3, 8: 1, 9: 0, 10: 0,
-  11: 3, 12: 3, 13: 2, 14: 1, 15: 1, 16: 1, 17: 1, 18: 3, 19: 2, 20: 5,
-  21: 3, 22: 1, 23: 2, 24: 0, 25: 2, 26: 1, 27: 1, 28: 2, 29: 2, 30: 0,
-  31: 4, 32: 3, 33: 3, 34: 3, 35: 8, 36: 4, 37: 5, 38: 5, 39: 0, 40: 5,
-  41: 1, 42: 6,
+  1: 1,
+  2: 1,
+  3: 0,
+  4: 0,
+  5: 0,
+  6: 0,
+  7: 3,
+  8: 1,
+  9: 0,
+  10: 0,
+  11: 3,
+  12: 3,
+  13: 2,
+  14: 1,
+  15: 1,
+  16: 1,
+  17: 1,
+  18: 3,
+  19: 2,
+  20: 5,
+  21: 3,
+  22: 1,
+  23: 2,
+  24: 0,
+  25: 2,
+  26: 1,
+  27: 1,
+  28: 2,
+  29: 2,
+  30: 0,
+  31: 4,
+  32: 3,
+  33: 3,
+  34: 3,
+  35: 8,
+  36: 4,
+  37: 5,
+  38: 5,
+  39: 0,
+  40: 5,
+  41: 1,
+  42: 6,
 };
 
-const NAMES = new Map<number, PacketTypeName>(
-  (Object.entries(PacketType) as [PacketTypeName, number][]).map(([name, n]) => [n, name]),
-);
+const NAMES = new Map<number, PacketTypeName>((Object.entries(PacketType) as [PacketTypeName, number][]).map(([name, n]) => [n, name]));
 
 export function packetName(type: number): string {
   return NAMES.get(type) ?? `UNKNOWN(${type >>> 0})`;

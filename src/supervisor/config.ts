@@ -130,7 +130,9 @@ export function defaultName(command: string[]): string {
   // `php worker.php` is named after its script; `sh -c 'a long line'` after its shell.
   const script = INTERPRETERS.has(basename(cmd)) ? args.find((a) => !a.startsWith('-')) : undefined;
   if (script !== undefined && /\s/.test(script)) return basename(cmd);
-  const name = basename(script ?? cmd).replace(/\.[a-z0-9]+$/i, '').replace(/[^A-Za-z0-9_.:@-]/g, '_');
+  const name = basename(script ?? cmd)
+    .replace(/\.[a-z0-9]+$/i, '')
+    .replace(/[^A-Za-z0-9_.:@-]/g, '_');
   return name === '' ? 'program' : name;
 }
 
@@ -175,7 +177,8 @@ function parseProgram(raw: unknown, at: string, where: string, problems: Problem
     const b = r.backoff as Record<string, unknown> | null;
     if (typeof b !== 'object' || b === null) problems.add(`${at}.backoff`, where, 'must be an object {"initial": "1s", "max": "1m"}');
     else {
-      if (b.initial !== undefined) p.backoff.initialMs = duration(b.initial, `${at}.backoff.initial`, where, problems, { positive: true }) ?? p.backoff.initialMs;
+      if (b.initial !== undefined)
+        p.backoff.initialMs = duration(b.initial, `${at}.backoff.initial`, where, problems, { positive: true }) ?? p.backoff.initialMs;
       if (b.max !== undefined) p.backoff.maxMs = duration(b.max, `${at}.backoff.max`, where, problems, { positive: true }) ?? p.backoff.maxMs;
     }
   }
@@ -212,7 +215,10 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
     }
     const given = PROGRAM_FLAGS.filter((k) => flags[k] !== undefined);
     if (given.length > 0) {
-      throw new LazaretError(ErrorCode.CONFIG_INVALID, `--${given.map(kebab).join(', --')} only apply to the one-program form; with --config set them per program in the file`);
+      throw new LazaretError(
+        ErrorCode.CONFIG_INVALID,
+        `--${given.map(kebab).join(', --')} only apply to the one-program form; with --config set them per program in the file`,
+      );
     }
     let raw: unknown;
     try {
@@ -232,7 +238,8 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
     if (!Array.isArray(file.programs) || file.programs.length === 0) problems.add('programs', where, 'must be a non-empty array of programs');
     else programs = file.programs.flatMap((p, i) => parseProgram(p, `programs[${i}]`, where, problems) ?? []);
     const names = programs.map((p) => p.name);
-    for (const n of new Set(names)) if (names.filter((x) => x === n).length > 1) problems.add('programs', where, `the name "${n}" is used twice; names must be unique`);
+    for (const n of new Set(names))
+      if (names.filter((x) => x === n).length > 1) problems.add('programs', where, `the name "${n}" is used twice; names must be unique`);
   } else {
     if (command.length === 0) {
       throw new LazaretError(ErrorCode.CONFIG_INVALID, 'Nothing to supervise: give --config FILE, or a command after --', {
@@ -246,7 +253,8 @@ export function loadSupervisorConfig(flags: SuperviseFlags, command: string[], e
     if (flags.stopGrace !== undefined) p.stopGraceMs = duration(flags.stopGrace, '--stop-grace', where, problems) ?? p.stopGraceMs;
     if (flags.maxRuntime !== undefined) p.maxRuntimeMs = duration(flags.maxRuntime, '--max-runtime', where, problems, { positive: true }) ?? null;
     if (flags.killStuckAfter !== undefined) p.killStuckAfterMs = killStuckAfter(flags.killStuckAfter, '--kill-stuck-after', where, problems);
-    if (flags.backoffInitial !== undefined) p.backoff.initialMs = duration(flags.backoffInitial, '--backoff-initial', where, problems, { positive: true }) ?? p.backoff.initialMs;
+    if (flags.backoffInitial !== undefined)
+      p.backoff.initialMs = duration(flags.backoffInitial, '--backoff-initial', where, problems, { positive: true }) ?? p.backoff.initialMs;
     if (flags.backoffMax !== undefined) p.backoff.maxMs = duration(flags.backoffMax, '--backoff-max', where, problems, { positive: true }) ?? p.backoff.maxMs;
     if (flags.stableAfter !== undefined) p.stableAfterMs = duration(flags.stableAfter, '--stable-after', where, problems) ?? p.stableAfterMs;
     checkProgram(p, 'program', where, problems);

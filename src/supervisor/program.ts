@@ -101,7 +101,14 @@ export class ProgramRunner {
       restarts: this.#restarts,
       recycled: this.#recycled,
       flapping: this.#exits.flapping,
-      lastExits: this.#exits.last.map((e) => ({ at: iso(e.at)!, code: e.code, signal: e.signal, pid: e.pid ?? null, ...(e.stderr ? { stderr: e.stderr } : {}), ...(e.message ? { message: e.message } : {}) })),
+      lastExits: this.#exits.last.map((e) => ({
+        at: iso(e.at)!,
+        code: e.code,
+        signal: e.signal,
+        pid: e.pid ?? null,
+        ...(e.stderr ? { stderr: e.stderr } : {}),
+        ...(e.message ? { message: e.message } : {}),
+      })),
       instances: this.#slots.map((s) => ({ copy: s.copy, pid: s.child?.pid ?? null, startedAt: iso(s.startedAt), nextStartAt: iso(s.nextStartAt) })),
     };
   }
@@ -137,7 +144,8 @@ export class ProgramRunner {
         resolve(true);
       });
     });
-    if (died && !this.#stopping) this.#log.error({ event: 'rollout_copy_failed', copy }, `the new copy ${copy} of ${this.config.name} exited within the settle time of ${settleMs} ms`);
+    if (died && !this.#stopping)
+      this.#log.error({ event: 'rollout_copy_failed', copy }, `the new copy ${copy} of ${this.config.name} exited within the settle time of ${settleMs} ms`);
     return !died;
   }
 
@@ -175,7 +183,10 @@ export class ProgramRunner {
     slot.timers.stable = clock.setTimer(this.config.stableAfterMs, () => {
       slot.backoff.reset();
       if (this.#exits.stable()) {
-        this.#log.info({ event: 'flapping_ended', copy: slot.copy, childPid: child.pid }, `${this.config.name} is no longer flapping: copy ${slot.copy} ran ${this.config.stableAfterMs} ms`);
+        this.#log.info(
+          { event: 'flapping_ended', copy: slot.copy, childPid: child.pid },
+          `${this.config.name} is no longer flapping: copy ${slot.copy} ran ${this.config.stableAfterMs} ms`,
+        );
         this.#deps.changed();
       }
     });
@@ -203,7 +214,10 @@ export class ProgramRunner {
     child.signal('SIGTERM');
     slot.timers.kill?.cancel();
     slot.timers.kill = this.#deps.clock.setTimer(this.config.stopGraceMs, () => {
-      this.#log.warn({ event: 'killed', copy: slot.copy, childPid: child.pid }, `${this.config.name} copy ${slot.copy} (pid ${child.pid}) did not stop within ${this.config.stopGraceMs} ms of SIGTERM: SIGKILL`);
+      this.#log.warn(
+        { event: 'killed', copy: slot.copy, childPid: child.pid },
+        `${this.config.name} copy ${slot.copy} (pid ${child.pid}) did not stop within ${this.config.stopGraceMs} ms of SIGTERM: SIGKILL`,
+      );
       child.signal('SIGKILL');
     });
     await child.exited;
@@ -243,7 +257,10 @@ export class ProgramRunner {
     if (exit.code === RECYCLE_EXIT_CODE && ranMs >= MIN_RECYCLE_RUN_MS) {
       // The worker recycled itself (after N jobs, T minutes or an RSS limit): a planned exit, started
       // again at once and not counted towards flapping. One that "recycles" at once is a crash loop.
-      this.#log.info({ event: 'self_recycled', ...fields }, `${this.config.name} copy ${slot.copy} (pid ${child.pid}) recycled itself after ${ranMs} ms; starting a fresh one`);
+      this.#log.info(
+        { event: 'self_recycled', ...fields },
+        `${this.config.name} copy ${slot.copy} (pid ${child.pid}) recycled itself after ${ranMs} ms; starting a fresh one`,
+      );
       this.#exits.record(record, false);
       this.#recycled++;
       this.#restarts++;
@@ -261,7 +278,15 @@ export class ProgramRunner {
     );
     if (startedFlapping) {
       this.#log.warn(
-        { event: 'flapping', copy: slot.copy, code: exit.code, signal: exit.signal, stderr: exit.stderr, lastExits: this.status().lastExits.map(({ stderr: _stderr, ...e }) => e), restarts: this.#restarts },
+        {
+          event: 'flapping',
+          copy: slot.copy,
+          code: exit.code,
+          signal: exit.signal,
+          stderr: exit.stderr,
+          lastExits: this.status().lastExits.map(({ stderr: _stderr, ...e }) => e),
+          restarts: this.#restarts,
+        },
         `${this.config.name} is flapping: ${this.config.flapping.exits} copies died within ${this.config.stableAfterMs} ms of starting in the last ${this.config.flapping.windowMs} ms; last ${describeExit(exit)}. It is restarted with backoff, forever; look at its stderr above`,
       );
     }

@@ -157,5 +157,13 @@ export class Reporter {
 
 function isStuckCopy(v: unknown): v is StuckCopy {
   const o = v as Record<string, unknown> | null;
-  return typeof o === 'object' && o !== null && Number.isInteger(o.pid) && typeof o.stuckMs === 'number' && typeof o.handle === 'string' && typeof o.function === 'string' && typeof o.worker === 'string';
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    Number.isInteger(o.pid) &&
+    typeof o.stuckMs === 'number' &&
+    typeof o.handle === 'string' &&
+    typeof o.function === 'string' &&
+    typeof o.worker === 'string'
+  );
 }

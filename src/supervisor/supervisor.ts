@@ -112,9 +112,15 @@ export class Supervisor {
         }
       }
     }
-    this.#rollout = { running: false, finished: this.#rollout.finished + 1, lastResult: ok && !this.#stopping ? 'ok' : 'failed', lastFinishedAt: new Date(clock.now()).toISOString() };
+    this.#rollout = {
+      running: false,
+      finished: this.#rollout.finished + 1,
+      lastResult: ok && !this.#stopping ? 'ok' : 'failed',
+      lastFinishedAt: new Date(clock.now()).toISOString(),
+    };
     if (this.#rollout.lastResult === 'ok') log.info({ event: 'rollout_finished' }, 'rolling restart finished: every copy replaced');
-    else log.error({ event: 'rollout_failed' }, 'rolling restart stopped early: a new copy did not stay up (see above); the copies not yet replaced keep running');
+    else
+      log.error({ event: 'rollout_failed' }, 'rolling restart stopped early: a new copy did not stay up (see above); the copies not yet replaced keep running');
     this.#changed();
     if (this.#rolloutAgain && !this.#stopping) {
       this.#rolloutAgain = false;

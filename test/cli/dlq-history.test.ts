@@ -51,7 +51,15 @@ test('after a requeue through the CLI and a success, every attempt of both lives
   assert.deepEqual(
     job.body.lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.map((a) => [a.n, a.outcome])]),
     [
-      [1, 'max_attempts', 'requeued', [[1, 'failed'], [2, 'failed']]],
+      [
+        1,
+        'max_attempts',
+        'requeued',
+        [
+          [1, 'failed'],
+          [2, 'failed'],
+        ],
+      ],
       [2, 'completed', 'finished', [[1, 'completed']]],
     ],
   );
@@ -91,22 +99,37 @@ test('a purge from the dashboard keeps the life it ended and who purged it; an e
   assert.equal(edit.status, 200);
   await again;
   const inQuarantine = await api<History & { attemptList: Attempt[] }>(url, 'GET', `/api/quarantine/${id}`);
-  assert.deepEqual(inQuarantine.body.audit.map((a) => [a.action, a.client]), [['edited', 'dashboard'], ['requeued', 'dashboard']]);
-  assert.deepEqual(inQuarantine.body.lives.map((l) => [l.life, l.endedBy, l.attempts.length]), [[1, 'requeued', 1]]);
+  assert.deepEqual(
+    inQuarantine.body.audit.map((a) => [a.action, a.client]),
+    [
+      ['edited', 'dashboard'],
+      ['requeued', 'dashboard'],
+    ],
+  );
+  assert.deepEqual(
+    inQuarantine.body.lives.map((l) => [l.life, l.endedBy, l.attempts.length]),
+    [[1, 'requeued', 1]],
+  );
   assert.equal(inQuarantine.body.attemptList.length, 1, 'this life');
 
   const purge = await api(url, 'DELETE', `/api/quarantine/${id}`, undefined, { 'x-lazaret-client': 'dashboard' });
   assert.equal(purge.status, 200);
   const history = await api<History>(url, 'GET', `/api/quarantine/${id}/history`);
-  assert.deepEqual(history.body.lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.length]), [
-    [1, 'max_attempts', 'requeued', 1],
-    [2, 'max_attempts', 'purged', 1],
-  ]);
-  assert.deepEqual(history.body.audit.map((a) => [a.action, a.actor, a.client]), [
-    ['edited', 'loopback', 'dashboard'],
-    ['requeued', 'loopback', 'dashboard'],
-    ['purged', 'loopback', 'dashboard'],
-  ]);
+  assert.deepEqual(
+    history.body.lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.length]),
+    [
+      [1, 'max_attempts', 'requeued', 1],
+      [2, 'max_attempts', 'purged', 1],
+    ],
+  );
+  assert.deepEqual(
+    history.body.audit.map((a) => [a.action, a.actor, a.client]),
+    [
+      ['edited', 'loopback', 'dashboard'],
+      ['requeued', 'loopback', 'dashboard'],
+      ['purged', 'loopback', 'dashboard'],
+    ],
+  );
 
   const none = await api(url, 'GET', '/api/quarantine/999999/history');
   assert.equal(none.status, 404);
@@ -128,5 +151,8 @@ test('a change made with the admin token is recorded as by token; an odd X-Lazar
   const purge = await api(url, 'POST', '/api/quarantine/purge', { ids: [id] }, { authorization: `Bearer ${token}`, 'x-lazaret-client': 'not/a client!' });
   assert.equal(purge.status, 200);
   const history = await api<History>(url, 'GET', `/api/quarantine/${id}/history`);
-  assert.deepEqual(history.body.audit.map((a) => [a.action, a.actor, a.client]), [['purged', 'token', null]]);
+  assert.deepEqual(
+    history.body.audit.map((a) => [a.action, a.actor, a.client]),
+    [['purged', 'token', null]],
+  );
 });

@@ -118,16 +118,29 @@ test('dlq list, show, requeue, edit and purge against a running server', async (
   assert.match(mailLine ?? '', /\smail\s+mail-1\s+max_crashes\s+1\s+\d+s ago\s+1 attempts, 1 crashed/);
 
   const all = listJson(json, 'dlq list --json');
-  assert.deepEqual(all.map((e) => e.id), [1_000_002, 1_000_001, jobIdOf(mail), jobIdOf(bad2), jobIdOf(bad1)], 'newest first');
+  assert.deepEqual(
+    all.map((e) => e.id),
+    [1_000_002, 1_000_001, jobIdOf(mail), jobIdOf(bad2), jobIdOf(bad1)],
+    'newest first',
+  );
   const first = all.find((e) => e.handle === bad1)!;
   assert.deepEqual(
     { id: first.id, function: first.function, unique: first.unique, reason: first.reason, attempts: first.attempts },
     { id: jobIdOf(bad1), function: 'img', unique: 'img-1', reason: 'max_attempts', attempts: 1 },
   );
   assert.ok(Math.abs(Date.parse(first.quarantinedAt) - Date.now()) < 60_000, `quarantinedAt is an ISO time: ${first.quarantinedAt}`);
-  assert.deepEqual(listJson(byFunction, '--function').map((e) => e.handle), [bad2, bad1]);
-  assert.deepEqual(listJson(byReason, '--reason').map((e) => e.handle), [mail]);
-  assert.deepEqual(listJson(recent, '--since 1h').map((e) => e.handle), [mail, bad2, bad1]);
+  assert.deepEqual(
+    listJson(byFunction, '--function').map((e) => e.handle),
+    [bad2, bad1],
+  );
+  assert.deepEqual(
+    listJson(byReason, '--reason').map((e) => e.handle),
+    [mail],
+  );
+  assert.deepEqual(
+    listJson(recent, '--since 1h').map((e) => e.handle),
+    [mail, bad2, bad1],
+  );
   assert.equal(listJson(since2019, '--since ISO').length, 5);
 
   // show: the job, a payload preview, every attempt
@@ -162,7 +175,11 @@ test('dlq list, show, requeue, edit and purge against a running server', async (
   const mailWorker = await rawWorker(server.gearmanPort, 'mail', () => Buffer.from('sent'));
   t.after(() => mailWorker.close());
   const [[mailJob], [bad1Job]] = await Promise.all([mailDone, bad1Done]);
-  assert.deepEqual(mailJob.history.map((a) => a.outcome), ['completed'], 'a fresh budget');
+  assert.deepEqual(
+    mailJob.history.map((a) => a.outcome),
+    ['completed'],
+    'a fresh budget',
+  );
   assert.equal(bad1Job.payload.toString(), '{"width":640}');
   assert.equal(received.at(-1), '{"width":640}', 'the worker got the fixed payload');
   assert.equal((await server.engine.quarantine.list({}, { limit: 10 })).total, 0);

@@ -19,7 +19,10 @@ const CSI = '\u009b';
 
 function clean(r: CliResult, what: string, code = 0): string {
   assert.equal(r.code, code, `${what}: exit ${r.code}\n${r.stderr}`);
-  for (const [name, out] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+  for (const [name, out] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
     assert.ok(!out.includes(ESC) && !out.includes(CSI) && !out.includes('\x07'), `${what} printed a raw control character on ${name}: ${JSON.stringify(out)}`);
   }
   return r.stdout;
@@ -43,7 +46,11 @@ test('dlq list, dlq show, status and impact escape control characters; impact --
   }
   // Tags given through the API are free text: one may start like a formula.
   const formulas = ['=HYPERLINK("http://x","y")', '+1', '-2', '@SUM(A1)', '\tlead'];
-  const res = await fetch(`${server.url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: 'esc.job', payload: '{}', tags: formulas }) });
+  const res = await fetch(`${server.url}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function: 'esc.job', payload: '{}', tags: formulas }),
+  });
   assert.equal(res.status, 201, await res.clone().text());
   await hurt(((await res.json()) as { handle: string }).handle);
   // A name stored by an older version, before names were checked.
@@ -57,7 +64,10 @@ test('dlq list, dlq show, status and impact escape control characters; impact --
   const show = clean(await runCli(['dlq', 'show', id, ...args]), 'dlq show');
   assert.ok(show.includes('\\x1b[2Jboom\\x0aforged line'), show);
   const json = clean(await runCli(['dlq', 'list', '--json', ...args]), 'dlq list --json');
-  assert.ok((JSON.parse(json) as { unique: string }[]).some((e) => e.unique.startsWith(unique)), 'the JSON still carries the exact data');
+  assert.ok(
+    (JSON.parse(json) as { unique: string }[]).some((e) => e.unique.startsWith(unique)),
+    'the JSON still carries the exact data',
+  );
 
   const status = clean(await runCli(['status', ...args]), 'status');
   assert.ok(status.includes('old\\x1b[5mname'), status);
@@ -66,9 +76,17 @@ test('dlq list, dlq show, status and impact escape control characters; impact --
   const impact = clean(await runCli(['impact', ...args]), 'impact');
   assert.ok(impact.includes('user:\\x1b[31mred') && impact.includes('\\x09lead'), impact);
   const csv = clean(await runCli(['impact', '--csv', ...args]), 'impact --csv');
-  const first = csv.trimEnd().split('\r\n').join('\n').split('\n').map((l) => l.slice(0, l.lastIndexOf(',', l.length - 1)).split(',')[0]);
+  const first = csv
+    .trimEnd()
+    .split('\r\n')
+    .join('\n')
+    .split('\n')
+    .map((l) => l.slice(0, l.lastIndexOf(',', l.length - 1)).split(',')[0]);
   for (const want of ['user:\\x1b[31mred', "'+1", "'-2", "'@SUM(A1)", "'\\x09lead", '"\'=HYPERLINK(""http://x""', 'user:plain']) {
-    assert.ok(first.some((c) => c?.startsWith(want)), `${want} in\n${csv}`);
+    assert.ok(
+      first.some((c) => c?.startsWith(want)),
+      `${want} in\n${csv}`,
+    );
   }
 });
 
@@ -97,7 +115,19 @@ test('supervise status escapes what a state file says', async (t) => {
       updatedAt: now,
       stopping: false,
       rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null },
-      programs: [{ name: `prog${ESC}]0;title\x07`, command: 'x', copies: 1, running: 0, restarts: 0, recycled: 0, flapping: false, lastExits: [], instances: [{ copy: 1, pid: null, startedAt: null, nextStartAt: null }] }],
+      programs: [
+        {
+          name: `prog${ESC}]0;title\x07`,
+          command: 'x',
+          copies: 1,
+          running: 0,
+          restarts: 0,
+          recycled: 0,
+          flapping: false,
+          lastExits: [],
+          instances: [{ copy: 1, pid: null, startedAt: null, nextStartAt: null }],
+        },
+      ],
     }),
   );
   // The file names this test's own process, which is no supervisor: status says it is not running

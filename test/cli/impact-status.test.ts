@@ -74,8 +74,14 @@ test('impact lists the users whose jobs waited too long, failed, expired or were
   await server.engine.flush();
 
   const env = { LAZARET_URL: server.url };
-  const report = JSON.parse(ok(await runCli(['impact', '--since', '1h', '--waited-longer-than', '5m', '--by', 'user_id', '--json'], { env, dist: true }), 'impact --json')) as { rows: Row[] };
-  assert.deepEqual(report.rows.map((r) => r.tag), ['user_id:5', 'user_id:1', 'user_id:3', 'user_id:2', 'user_id:6'], 'worst first; user 4 is not listed');
+  const report = JSON.parse(
+    ok(await runCli(['impact', '--since', '1h', '--waited-longer-than', '5m', '--by', 'user_id', '--json'], { env, dist: true }), 'impact --json'),
+  ) as { rows: Row[] };
+  assert.deepEqual(
+    report.rows.map((r) => r.tag),
+    ['user_id:5', 'user_id:1', 'user_id:3', 'user_id:2', 'user_id:6'],
+    'worst first; user 4 is not listed',
+  );
   const byTag = Object.fromEntries(report.rows.map((r) => [r.tag, r]));
   assert.deepEqual(byTag['user_id:5'], { tag: 'user_id:5', jobs: 1, waitedTooLong: 1, failed: 0, expired: 0, quarantined: 0, worstWaitMs: 12 * MIN });
   assert.deepEqual(byTag['user_id:1'], { tag: 'user_id:1', jobs: 1, waitedTooLong: 1, failed: 0, expired: 0, quarantined: 0, worstWaitMs: 10 * MIN });
@@ -83,7 +89,9 @@ test('impact lists the users whose jobs waited too long, failed, expired or were
   assert.equal(byTag['user_id:2']?.quarantined, 1);
   assert.equal(byTag['user_id:6']?.failed, 1);
 
-  const csv = ok(await runCli(['impact', '--since', '1h', '--by', 'user_id', '--csv'], { env, dist: true }), 'impact --csv').trim().split('\n');
+  const csv = ok(await runCli(['impact', '--since', '1h', '--by', 'user_id', '--csv'], { env, dist: true }), 'impact --csv')
+    .trim()
+    .split('\n');
   assert.equal(csv[0], 'tag,jobs,waitedTooLong,failed,expired,quarantined,worstWaitMs');
   assert.equal(csv[1], `user_id:5,1,1,0,0,0,${12 * MIN}`);
   assert.equal(csv.length, 6);
@@ -91,10 +99,21 @@ test('impact lists the users whose jobs waited too long, failed, expired or were
   const human = ok(await runCli(['impact', '--since', '1h', '--by', 'user_id'], { env, dist: true }), 'impact');
   assert.match(human, /user_id:5\s+1\s+1\s+0\s+0\s+0\s+12m00s/);
   const stricter = await api<{ rows: Row[] }>(server.url, 'GET', '/api/impact?since=1h&waitedLongerThan=11m&by=user_id');
-  assert.deepEqual(stricter.body.rows.map((r) => r.tag), ['user_id:5', 'user_id:3', 'user_id:2', 'user_id:6', ], 'a 10-minute wait is fine under an 11-minute bar');
+  assert.deepEqual(
+    stricter.body.rows.map((r) => r.tag),
+    ['user_id:5', 'user_id:3', 'user_id:2', 'user_id:6'],
+    'a 10-minute wait is fine under an 11-minute bar',
+  );
 
   const status = JSON.parse(ok(await runCli(['status', '--json'], { env, dist: true }), 'status --json')) as {
-    functions: { name: string; queued: { total: number; normal: number }; workers: number; quarantined: number; oldestQueuedMs: number | null; rates: { completedPerMin: number } }[];
+    functions: {
+      name: string;
+      queued: { total: number; normal: number };
+      workers: number;
+      quarantined: number;
+      oldestQueuedMs: number | null;
+      rates: { completedPerMin: number };
+    }[];
   };
   const fns = Object.fromEntries(status.functions.map((f) => [f.name, f]));
   assert.deepEqual(Object.keys(fns), ['report.a', 'report.b', 'report.c']);

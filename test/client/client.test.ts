@@ -57,7 +57,10 @@ test('WORK_EXCEPTION and WORK_FAIL become JobErrors with stable codes and eviden
   const client = new Client({ servers });
   t.after(() => client.close());
 
-  const err = await client.submit('broken', 'x').then(() => null, (e: unknown) => e);
+  const err = await client.submit('broken', 'x').then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof JobError);
   assert.equal(err.code, ClientErrorCode.JOB_EXCEPTION);
   assert.deepEqual(err.evidence, { errorClass: 'RangeError', message: 'width must be positive' });
@@ -87,7 +90,10 @@ test('background jobs: priorities, unique keys coalesce, run-at, and GET_STATUS'
   await two;
   assert.deepEqual(order, ['h', 'l'], 'high before low; the run-at job waits');
   const fns = await client.functions();
-  assert.deepEqual(fns.find((f) => f.function === 'report'), { function: 'report', queued: 1, running: 0, workers: 1 });
+  assert.deepEqual(
+    fns.find((f) => f.function === 'report'),
+    { function: 'report', queued: 1, running: 0, workers: 1 },
+  );
 });
 
 test('every wait has a timeout with a clear error', async (t) => {
@@ -99,7 +105,10 @@ test('every wait has a timeout with a clear error', async (t) => {
   // timer covers the wait for its result, not a slow connect on a loaded machine.
   await client.submitBackground('warm', 'x');
   const job = client.submit('nobody', 'x', { timeoutMs: 1000 });
-  const err = await job.then(() => null, (e: unknown) => e);
+  const err = await job.then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(isClientError(err, ClientErrorCode.TIMEOUT));
   const where = job.handle === null ? '\\(not yet accepted\\) \\(nobody\\) on no server yet' : `${job.handle} \\(nobody\\) on 127\\.0\\.0\\.1:\\d+`;
   assert.match(err.message, new RegExp(`^job ${where}: no answer within 1000 ms`));
@@ -112,7 +121,10 @@ test('every wait has a timeout with a clear error', async (t) => {
   const port = (mute.address() as { port: number }).port;
   const stuck = new Client({ servers: [`127.0.0.1:${port}`], requestTimeoutMs: 200 });
   t.after(() => stuck.close());
-  const err2 = await stuck.submitBackground('f', 'x').then(() => null, (e: unknown) => e);
+  const err2 = await stuck.submitBackground('f', 'x').then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(isClientError(err2, ClientErrorCode.NO_SERVER));
   assert.match(err2.message, /OPTION_REQ exceptions on 127\.0\.0\.1:\d+: no answer within 200 ms/);
 });

@@ -37,7 +37,10 @@ test('client and worker against gearmand: events, exceptions, background jobs, s
   assert.equal((await job).toString(), 'ABC');
   assert.deepEqual(events, ['1/2', 'half']);
 
-  const err = await client.submit('broken', 'x').then(() => null, (e: unknown) => e);
+  const err = await client.submit('broken', 'x').then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof JobError);
   assert.equal(err.code, ClientErrorCode.JOB_EXCEPTION);
   assert.deepEqual(err.evidence, { errorClass: 'TypeError', message: 'bad input' });

@@ -62,13 +62,19 @@ test('process.exit and stray uncaught exceptions in a child are failed attempts 
   const client = new Client({ servers });
   t.after(() => client.close());
 
-  const exited = await client.submit('resize', 'exit').then(() => null, (e: unknown) => e);
+  const exited = await client.submit('resize', 'exit').then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(exited instanceof JobError);
   assert.equal(exited.code, ClientErrorCode.JOB_EXCEPTION);
   assert.equal(exited.evidence?.exitCode, 3);
   assert.equal(exited.evidence?.errorClass, 'SandboxChildDied');
 
-  const threw = await client.submit('resize', 'throw-later').then(() => null, (e: unknown) => e);
+  const threw = await client.submit('resize', 'throw-later').then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(threw instanceof JobError);
   assert.equal(threw.evidence?.exitCode, 1);
   assert.match(String(threw.evidence?.stderr), /stray async error/);

@@ -22,7 +22,10 @@ const invalid = (pattern: RegExp) => (err: unknown) => isLazaretError(err) && er
 
 test('beyond loopback without a token is refused; a token or an explicit opt-in lets it start', (t) => {
   const cwd = emptyDir(t);
-  assert.throws(() => loadConfig({ host: '0.0.0.0' }, {}, cwd), invalid(/host 0\.0\.0\.0.*no adminToken.*allow-unauthenticated.*Gearman protocol has no authentication/s));
+  assert.throws(
+    () => loadConfig({ host: '0.0.0.0' }, {}, cwd),
+    invalid(/host 0\.0\.0\.0.*no adminToken.*allow-unauthenticated.*Gearman protocol has no authentication/s),
+  );
   assert.throws(() => loadConfig({ httpHost: '::' }, {}, cwd), invalid(/httpHost ::/));
   assert.throws(() => loadConfig({ host: 'gearman.internal' }, {}, cwd), invalid(/gearman\.internal/));
   assert.throws(() => loadConfig({}, { LAZARET_HTTP_HOST: '10.0.0.5' }, cwd), invalid(/httpHost 10\.0\.0\.5/));
@@ -52,7 +55,7 @@ test('lazaret serve on 0.0.0.0 without a token exits 2 with the reason and the w
   assert.match(res.stderr, /--allow-unauthenticated/);
 });
 
-test('mutual TLS is the Gearman port\'s authentication: beyond loopback it starts without a token, unless a plain port sits beside it', (t) => {
+test("mutual TLS is the Gearman port's authentication: beyond loopback it starts without a token, unless a plain port sits beside it", (t) => {
   const cwd = emptyDir(t);
   const dir = certDir(t);
   const ca = makeCa(dir);
@@ -61,5 +64,9 @@ test('mutual TLS is the Gearman port\'s authentication: beyond loopback it start
   assert.throws(() => loadConfig(tls, {}, cwd), invalid(/host 0\.0\.0\.0/), 'TLS without client certificates authenticates nobody');
   assert.equal(loadConfig({ ...tls, sslCaFile: ca.cert }, {}, cwd).sslCaFile, ca.cert);
   assert.throws(() => loadConfig({ ...tls, sslCaFile: ca.cert, plainPort: '4740' }, {}, cwd), invalid(/host 0\.0\.0\.0/));
-  assert.throws(() => loadConfig({ ...tls, sslCaFile: ca.cert, httpHost: '0.0.0.0' }, {}, cwd), invalid(/httpHost 0\.0\.0\.0/), 'the HTTP side still needs a token');
+  assert.throws(
+    () => loadConfig({ ...tls, sslCaFile: ca.cert, httpHost: '0.0.0.0' }, {}, cwd),
+    invalid(/httpHost 0\.0\.0\.0/),
+    'the HTTP side still needs a token',
+  );
 });

@@ -19,7 +19,19 @@ function fromFile(t: TestContext, content: unknown) {
 test('defaults: checks every 10 s, 30 s without a worker is red, nothing protected, no webhooks', (t) => {
   const c = fromFile(t, {});
   assert.deepEqual(c.health, { intervalMs: 10_000, unservedAfterMs: 30_000, stalledAfterMs: 60_000, rules: [] });
-  assert.deepEqual(c.http, { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: false, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 262144, maxConnections: 1000, requestTimeoutMs: 30000, idleTimeoutMs: 60000, tls: null });
+  assert.deepEqual(c.http, {
+    corsOrigins: [],
+    allowedHosts: [],
+    protectHealth: false,
+    protectMetrics: false,
+    maxEventStreams: 1000,
+    maxEventStreamsPerJob: 16,
+    maxEventStreamBytes: 262144,
+    maxConnections: 1000,
+    requestTimeoutMs: 30000,
+    idleTimeoutMs: 60000,
+    tls: null,
+  });
   assert.deepEqual(c.alerts, { webhooks: [], quarantinePerMinute: 10, retryFor: 86_400_000, repeatEvery: 3_600_000, undeliveredAfter: 300_000 });
 });
 
@@ -34,13 +46,30 @@ test('alert delivery takes durations; repeatEvery 0 alerts once; bad ones are na
 
 test('rules take durations; webhooks default to every event', (t) => {
   const c = fromFile(t, {
-    health: { intervalMs: '5s', rules: [{ function: 'resize*', minWorkers: 2, maxQueued: 100, maxOldestQueuedAge: '5m', hangAfter: '15m', maxP95Wait: '30s', maxP95Run: 2000 }] },
+    health: {
+      intervalMs: '5s',
+      rules: [{ function: 'resize*', minWorkers: 2, maxQueued: 100, maxOldestQueuedAge: '5m', hangAfter: '15m', maxP95Wait: '30s', maxP95Run: 2000 }],
+    },
     http: { protectMetrics: true },
     alerts: { webhooks: [{ url: 'https://ops.example.com/hook', secret: 's' }], quarantinePerMinute: 3 },
   });
   assert.equal(c.health.intervalMs, 5000);
-  assert.deepEqual(c.health.rules, [{ function: 'resize*', minWorkers: 2, maxQueued: 100, maxOldestQueuedAge: 300_000, hangAfter: 900_000, maxP95Wait: 30_000, maxP95Run: 2000 }]);
-  assert.deepEqual(c.http, { corsOrigins: [], allowedHosts: [], protectHealth: false, protectMetrics: true, maxEventStreams: 1000, maxEventStreamsPerJob: 16, maxEventStreamBytes: 262144, maxConnections: 1000, requestTimeoutMs: 30000, idleTimeoutMs: 60000, tls: null });
+  assert.deepEqual(c.health.rules, [
+    { function: 'resize*', minWorkers: 2, maxQueued: 100, maxOldestQueuedAge: 300_000, hangAfter: 900_000, maxP95Wait: 30_000, maxP95Run: 2000 },
+  ]);
+  assert.deepEqual(c.http, {
+    corsOrigins: [],
+    allowedHosts: [],
+    protectHealth: false,
+    protectMetrics: true,
+    maxEventStreams: 1000,
+    maxEventStreamsPerJob: 16,
+    maxEventStreamBytes: 262144,
+    maxConnections: 1000,
+    requestTimeoutMs: 30000,
+    idleTimeoutMs: 60000,
+    tls: null,
+  });
   assert.deepEqual(c.alerts.webhooks, [{ url: 'https://ops.example.com/hook', secret: 's', events: ['health.failed', 'health.recovered', 'job.quarantined'] }]);
   assert.equal(c.alerts.quarantinePerMinute, 3);
 });
@@ -55,7 +84,16 @@ test('every bad value is named in one error', (t) => {
     assert.fail('accepted');
   } catch (err) {
     assert.ok(isLazaretError(err));
-    for (const key of ['health.intervalMs', 'health.rules[0].function', 'health.rules[0].minWorkers', 'health.rules[0].hangAfter', 'health.rules[0].colour', 'http.protectHealth', 'alerts.webhooks[0].url', 'alerts.webhooks[1].events']) {
+    for (const key of [
+      'health.intervalMs',
+      'health.rules[0].function',
+      'health.rules[0].minWorkers',
+      'health.rules[0].hangAfter',
+      'health.rules[0].colour',
+      'http.protectHealth',
+      'alerts.webhooks[0].url',
+      'alerts.webhooks[1].events',
+    ]) {
       assert.ok(err.message.includes(key), `${key} in ${err.message}`);
     }
     assert.match(err.message, /from 100 ms to 60 s/);

@@ -38,7 +38,12 @@ test('the dashboard and the alerting rules name only metrics that /metrics serve
   await done;
   await get(server, '/health');
   const scraped = (await get(server, '/metrics')).text;
-  const served = new Set(scraped.split('\n').filter((l) => l.startsWith('lazaret_')).map((l) => /^[a-z0-9_]+/.exec(l)![0]));
+  const served = new Set(
+    scraped
+      .split('\n')
+      .filter((l) => l.startsWith('lazaret_'))
+      .map((l) => /^[a-z0-9_]+/.exec(l)![0]),
+  );
 
   const named = new Set([...namesIn(JSON.stringify(dashboard)), ...namesIn(rules)]);
   assert.ok(named.size >= 10, `only ${named.size} metrics named`);

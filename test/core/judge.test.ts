@@ -15,7 +15,10 @@ test('a failure within budget is retried after the backoff of its attempt number
 });
 
 test('the backoff is capped and jittered with the random source given', () => {
-  assert.deepEqual(judge(ended({ attempts: 2, policy: { ...policy, maxAttempts: 10, backoff: { ...policy.backoff, cap: 1500 } } })), { kind: 'retry', retryAt: 11_500 });
+  assert.deepEqual(judge(ended({ attempts: 2, policy: { ...policy, maxAttempts: 10, backoff: { ...policy.backoff, cap: 1500 } } })), {
+    kind: 'retry',
+    retryAt: 11_500,
+  });
   const jittered = { ...policy, backoff: { ...policy.backoff, jitter: true } };
   assert.deepEqual(judge(ended({ attempts: 1, policy: jittered, random: () => 0 })), { kind: 'retry', retryAt: 10_500 });
   assert.deepEqual(judge(ended({ attempts: 1, policy: jittered, random: () => 1 })), { kind: 'retry', retryAt: 11_000 });
@@ -46,8 +49,13 @@ test('an unclaimed foreground job is dropped, unless it spent its budget (it may
 });
 
 test('only crashes and timeouts are charged to the crash budget', () => {
-  assert.deepEqual(
-    (['completed', 'failed', 'crashed', 'timed_out', 'cancelled', 'returned', null] as const).map(isCrash),
-    [false, false, true, true, false, false, false],
-  );
+  assert.deepEqual((['completed', 'failed', 'crashed', 'timed_out', 'cancelled', 'returned', null] as const).map(isCrash), [
+    false,
+    false,
+    true,
+    true,
+    false,
+    false,
+    false,
+  ]);
 });

@@ -41,7 +41,7 @@ test('the overview turns a health check red, saying why, when the workers stop',
   const red = page.getByTestId('check-fail').filter({ hasText: 'resize' }).first();
   await red.waitFor();
   assert.match(await panel.locator('.health-status').innerText(), /FAILING/);
-  assert.match(await panel.getAttribute('class') ?? '', /health-fail/);
+  assert.match((await panel.getAttribute('class')) ?? '', /health-fail/);
   const why = await red.innerText();
   assert.match(why, /resize/);
   assert.ok(why.split(':').slice(1).join(':').trim().length > 0, `the red check says why: ${why}`);
@@ -49,7 +49,7 @@ test('the overview turns a health check red, saying why, when the workers stop',
   const unserved = page.getByTestId('check-fail').filter({ hasText: 'unserved · resize' });
   assert.match(await unserved.innerText(), /no worker connected for [\d.]+ (ms|s), limit 200 ms$/);
   assert.doesNotMatch(await panel.innerText(), /value \d/);
-  assert.equal(await page.getByRole('alert').filter({ hasText: 'resize' }).count() > 0, true, 'announced as an alert');
+  assert.equal((await page.getByRole('alert').filter({ hasText: 'resize' }).count()) > 0, true, 'announced as an alert');
   await screenshot(t, page, 'overview-red');
   const phone = await pageFor(browser, PHONE);
   await phone.goto(base);

@@ -35,7 +35,12 @@ test('every page renders at laptop and phone widths, with screenshots', async (t
   const submitted = await fetch(`${base}api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ function: 'thumbnail', payloadBase64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]).toString('base64'), unique: 'png-1', tags: ['user_id:42'] }),
+    body: JSON.stringify({
+      function: 'thumbnail',
+      payloadBase64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]).toString('base64'),
+      unique: 'png-1',
+      tags: ['user_id:42'],
+    }),
   });
   assert.equal(submitted.status, 201);
   worker.send('WORK_EXCEPTION', (await grab(worker)).text[0]!, 'LAZARET-EVIDENCE {"errorClass":"ImageDecodeError","message":"truncated PNG"}');
@@ -46,7 +51,10 @@ test('every page renders at laptop and phone widths, with screenshots', async (t
   for (let i = 0; i < 5; i++) await submitBg(client, 'thumbnail', `{"image": ${10 + i}}`, `queued-${i}`);
 
   const browser = await browserFor(t);
-  for (const [width, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
+  for (const [width, viewport] of [
+    ['laptop', LAPTOP],
+    ['phone', PHONE],
+  ] as const) {
     const page = await pageFor(browser, viewport);
     for (const p of PAGES) {
       await page.goto(`${base}${p.hash}`);

@@ -83,7 +83,15 @@ test('a flapping supervised program stands out on the workers page', async (t) =
       host: 'web1',
       pid: 4242,
       programs: [
-        { name: 'resize', command: 'php resize-worker.php', copies: 4, running: 1, restarts: 37, flapping: true, lastExits: [exit(9000, 'SIGSEGV', null), exit(4000, 'SIGSEGV', null), exit(1000, null, 255)] },
+        {
+          name: 'resize',
+          command: 'php resize-worker.php',
+          copies: 4,
+          running: 1,
+          restarts: 37,
+          flapping: true,
+          lastExits: [exit(9000, 'SIGSEGV', null), exit(4000, 'SIGSEGV', null), exit(1000, null, 255)],
+        },
         { name: 'mail', command: 'perl mail-worker.pl', copies: 2, running: 2, restarts: 0, flapping: false, lastExits: [] },
       ],
     }),

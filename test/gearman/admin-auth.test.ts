@@ -30,8 +30,14 @@ test('wrong admin tokens are logged with the peer; the fifth closes the connecti
 
   const failures = lines.filter((l) => l.msg === 'admin auth failed: wrong token');
   assert.equal(failures.length, MAX_AUTH_FAILURES);
-  assert.ok(failures.every((l) => l.level === 40 && l.peer === '127.0.0.1'), JSON.stringify(failures[0]));
-  assert.deepEqual(failures.map((l) => l.failures), [1, 2, 3, 4, 5]);
+  assert.ok(
+    failures.every((l) => l.level === 40 && l.peer === '127.0.0.1'),
+    JSON.stringify(failures[0]),
+  );
+  assert.deepEqual(
+    failures.map((l) => l.failures),
+    [1, 2, 3, 4, 5],
+  );
   assert.ok(!JSON.stringify(lines).includes('guess-'), 'the guesses themselves are not logged');
   assert.ok(lines.some((l) => l.msg === 'admin connection closed after too many wrong tokens'));
 

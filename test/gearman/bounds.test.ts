@@ -77,7 +77,9 @@ test('identifyTimeoutMs: a connection that sends nothing, or only echoes, is clo
 
 test('maxBufferedBytes: past the budget a new large packet gets ERROR SERVER_BUSY and a close; small ones flow; freed budget is reused', async (t) => {
   const big = 600 * 1024;
-  const server = await serverFor(t, { limits: { maxBufferedBytes: 1024 * 1024, maxFrameBytes: 2 * 1024 * 1024, maxPayloadBytes: 1024 * 1024, frameTimeoutMs: 0, identifyTimeoutMs: 0 } });
+  const server = await serverFor(t, {
+    limits: { maxBufferedBytes: 1024 * 1024, maxFrameBytes: 2 * 1024 * 1024, maxPayloadBytes: 1024 * 1024, frameTimeoutMs: 0, identifyTimeoutMs: 0 },
+  });
   const head = (n: number): Buffer => rawHeader(MAGIC_REQ, PacketType.SUBMIT_JOB_BG, n, Buffer.from('budget\0\0'));
 
   const holder = await peerFor(t, server);
@@ -158,7 +160,8 @@ test('maxConnectionsPerPeer: one address past its share gets ERROR SERVER_BUSY; 
 });
 
 test('descriptor limit: parsed from /proc/self/limits; connections allowed keep the reserve free', () => {
-  const text = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n';
+  const text =
+    'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n';
   assert.equal(parseOpenFilesLimit(text), 1024);
   assert.equal(parseOpenFilesLimit(text.replace('1024 ', 'unlimited ')), null);
   assert.equal(parseOpenFilesLimit(''), null);
@@ -172,10 +175,14 @@ test('descriptor limit: under a low ulimit -n the server warns at start, refuses
   const dir = await mkdtemp(join(tmpdir(), 'lazaret-fd-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'config.json'), JSON.stringify({ limits: { reservedDescriptors: 150 } }));
-  const child = spawn('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" dist/cli/main.js serve -c "${dir}/config.json" --port 0 --http-port 0 --db "${dir}/db.sqlite"`], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'sh',
+    ['-c', `ulimit -n 200 && exec "${process.execPath}" dist/cli/main.js serve -c "${dir}/config.json" --port 0 --http-port 0 --db "${dir}/db.sqlite"`],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.after(() => void child.kill('SIGKILL'));
   let out = '';
   const logged = (pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> =>

@@ -37,7 +37,11 @@ test('maxPendingReplies: a connection pipelining faster than the store commits i
   for (let i = 0; i < n; i++) handles.push((await client.next('JOB_CREATED')).text[0]!);
   assert.equal(new Set(handles).size, n, 'one handle per submission');
   const numbers = handles.map((h) => Number(h.slice(h.lastIndexOf(':') + 1)));
-  assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'JOB_CREATED in submission order');
+  assert.deepEqual(
+    numbers,
+    [...numbers].sort((a, b) => a - b),
+    'JOB_CREATED in submission order',
+  );
   assert.match(await client.admin('status'), new RegExp(`^flow\\t${n}\\t0\\t0$`, 'm'));
 });
 

@@ -75,7 +75,10 @@ test('names with tab, newline, CR, escape, NUL-free controls: ERROR INVALID_FUNC
   await sync(peer);
   const admin = await peerFor(t, server);
   assert.equal(await admin.admin('status'), '.\t0\t0\t1\nafter-dot\t0\t0\t1\n.\n');
-  assert.equal(await admin.admin('create function bad\x1bname'), 'ERR INVALID_FUNCTION_NAME Function+name+contains+the+control+character+U+001B+at+position+3\r\n');
+  assert.equal(
+    await admin.admin('create function bad\x1bname'),
+    'ERR INVALID_FUNCTION_NAME Function+name+contains+the+control+character+U+001B+at+position+3\r\n',
+  );
 });
 
 test('names already stored with control characters (an older database) are escaped in every admin listing', async (t) => {
@@ -126,7 +129,11 @@ test('limits.maxFunctions: a new function past the cap gets ERROR TOO_MANY_FUNCT
   assert.equal((await client.request('SUBMIT_JOB', ['d', '', 'x'], 'ERROR')).text[0], 'TOO_MANY_FUNCTIONS');
   const admin = await peerFor(t, server);
   assert.match(await admin.admin('create function d'), /^ERR TOO_MANY_FUNCTIONS Too\+many\+functions/);
-  const api = await fetch(`http://127.0.0.1:${server.httpPort}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: 'd', payload: 'x' }) });
+  const api = await fetch(`http://127.0.0.1:${server.httpPort}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function: 'd', payload: 'x' }),
+  });
   assert.equal(api.status, 503);
   assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'LAZ_TOO_MANY_FUNCTIONS');
   // Existing functions are unaffected.
@@ -142,7 +149,11 @@ test('limits.maxFunctions: a new function past the cap gets ERROR TOO_MANY_FUNCT
 test('POST /api/jobs applies the same name check: 400 LAZ_BAD_FUNCTION_NAME', async (t) => {
   const server = await serverFor(t, { httpPort: 0 });
   for (const name of ['tab\there', 'x'.repeat(513), 'nul\0', 'esc\x1b']) {
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: name, payload: 'x' }) });
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ function: name, payload: 'x' }),
+    });
     assert.equal(res.status, 400, JSON.stringify(name));
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'LAZ_BAD_FUNCTION_NAME');
   }

@@ -113,7 +113,12 @@ test('the server survives seeded hostile traffic and answers every real job mean
       }
       for (let i = 0; i < batch; i++) {
         bgHandles.push((await bgClient.next('JOB_CREATED', 10_000)).text[0]!);
-        fgExpected.set(await nextFgCreated(), Buffer.from(`fg-${n + i}`).reverse().toString());
+        fgExpected.set(
+          await nextFgCreated(),
+          Buffer.from(`fg-${n + i}`)
+            .reverse()
+            .toString(),
+        );
       }
       n += batch;
     }

@@ -25,7 +25,11 @@ test('every SUBMIT form answers JOB_CREATED in order; priority and background ar
   }
   assert.equal(new Set(handles).size, forms.length, 'every new job has its own handle');
   const numbers = handles.map((h) => Number(h.slice('H:test:'.length)));
-  assert.deepEqual([...numbers].sort((a, b) => a - b), numbers, 'handle numbers follow submission order');
+  assert.deepEqual(
+    [...numbers].sort((a, b) => a - b),
+    numbers,
+    'handle numbers follow submission order',
+  );
 
   assert.equal(await admin.admin('prioritystatus'), 'f\t2\t2\t2\t0\n.\n');
   assert.equal(await admin.admin('status'), 'f\t6\t0\t0\n.\n');
@@ -91,7 +95,7 @@ test('SUBMIT_JOB_EPOCH: not handed out before its time; when due a sleeping work
   assert.equal(await admin.admin('status'), 'later\t0\t0\t1\n.\n');
 });
 
-test('SUBMIT_JOB_EPOCH beyond setTimeout\'s 24.8-day ceiling does not run early on the real clock', async (t) => {
+test("SUBMIT_JOB_EPOCH beyond setTimeout's 24.8-day ceiling does not run early on the real clock", async (t) => {
   // A later 20 ms policy timeout is the yardstick: a timer clamped to 1 ms would have fired before it.
   const server = await serverFor(t, { policies: [{ match: 'tick', timeout: 20 }] });
   const client = await peerFor(t, server);
@@ -258,9 +262,18 @@ test('SET_CLIENT_ID names the connection in admin workers', async (t) => {
   const lines = (await admin.admin('workers')).split('\n');
   assert.equal(lines.at(-1), '');
   assert.equal(lines.at(-2), '.');
-  assert.ok(lines.some((l) => /^\d+ 127\.0\.0\.1 the-client :$/.test(l)), lines.join('|'));
-  assert.ok(lines.some((l) => /^\d+ 127\.0\.0\.1 the-worker : f2 f1$/.test(l)), lines.join('|'));
-  assert.ok(lines.some((l) => /^\d+ 127\.0\.0\.1 - :$/.test(l)), 'the admin connection itself is listed');
+  assert.ok(
+    lines.some((l) => /^\d+ 127\.0\.0\.1 the-client :$/.test(l)),
+    lines.join('|'),
+  );
+  assert.ok(
+    lines.some((l) => /^\d+ 127\.0\.0\.1 the-worker : f2 f1$/.test(l)),
+    lines.join('|'),
+  );
+  assert.ok(
+    lines.some((l) => /^\d+ 127\.0\.0\.1 - :$/.test(l)),
+    'the admin connection itself is listed',
+  );
   // A long id is cut to 127 bytes, as gearmand does.
   client.send('SET_CLIENT_ID', 'x'.repeat(300));
   await sync(client);

@@ -122,7 +122,11 @@ export class RawPeer {
 }
 
 /** A worker loop for tests: grabs and answers with the given function until closed. */
-export async function rawWorker(port: number, fn: string, work: (payload: Buffer, peer: RawPeer, handle: string) => Promise<Buffer | null> | Buffer | null): Promise<RawPeer> {
+export async function rawWorker(
+  port: number,
+  fn: string,
+  work: (payload: Buffer, peer: RawPeer, handle: string) => Promise<Buffer | null> | Buffer | null,
+): Promise<RawPeer> {
   const peer = await RawPeer.connect(port);
   peer.send('CAN_DO', fn);
   void (async () => {

@@ -35,7 +35,22 @@ function randomBytes(rand: Rand, n: number): Buffer {
   return b;
 }
 
-const ABSURD_NUMBERS = ['0', '-1', '1', '999', '4294967295', '4294967296', '18446744073709551616', '-9223372036854775808', '1e400', 'NaN', '0x7fffffff', ' 12', '99999999999999999999999', ''];
+const ABSURD_NUMBERS = [
+  '0',
+  '-1',
+  '1',
+  '999',
+  '4294967295',
+  '4294967296',
+  '18446744073709551616',
+  '-9223372036854775808',
+  '1e400',
+  'NaN',
+  '0x7fffffff',
+  ' 12',
+  '99999999999999999999999',
+  '',
+];
 
 function randomArg(rand: Rand): Arg {
   switch (randInt(rand, 0, 7)) {
@@ -70,10 +85,33 @@ function validFrame(rand: Rand, magic: 'REQ' | 'RES' = 'REQ'): Buffer {
 }
 
 const ADMIN_WORDS = [
-  'status', 'prioritystatus', 'workers', 'version', 'verbose', 'getpid', 'show jobs', 'show unique jobs', 'show',
-  'show nothing', 'create function fz-1', 'drop function fz-2', 'drop function', 'maxqueue fz-3 1', 'maxqueue fz-4 2 1 0',
-  'maxqueue', 'cancel job H:other:1', 'cancel job', 'cancel x y', 'auth nope', 'auth', 'STATUS', ' status', '', 'bogus',
-  'workers extra words', 'verbose 1 2 3',
+  'status',
+  'prioritystatus',
+  'workers',
+  'version',
+  'verbose',
+  'getpid',
+  'show jobs',
+  'show unique jobs',
+  'show',
+  'show nothing',
+  'create function fz-1',
+  'drop function fz-2',
+  'drop function',
+  'maxqueue fz-3 1',
+  'maxqueue fz-4 2 1 0',
+  'maxqueue',
+  'cancel job H:other:1',
+  'cancel job',
+  'cancel x y',
+  'auth nope',
+  'auth',
+  'STATUS',
+  ' status',
+  '',
+  'bogus',
+  'workers extra words',
+  'verbose 1 2 3',
 ];
 
 function adminLine(rand: Rand, limits: FuzzLimits): Buffer {
@@ -138,10 +176,11 @@ export function fuzzPiece(rand: Rand, limits: FuzzLimits): Buffer {
     case 8:
       return mutate(rand, validFrame(rand));
     case 9:
-      return encodePacket('REQ', pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_EXCEPTION, PacketType.WORK_STATUS, PacketType.WORK_DATA]), [
-        `H:test:${randInt(rand, 0, 100000)}`,
-        ...(randInt(rand, 0, 1) ? ['1', '2'] : ['r']),
-      ].slice(0, 3));
+      return encodePacket(
+        'REQ',
+        pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_EXCEPTION, PacketType.WORK_STATUS, PacketType.WORK_DATA]),
+        [`H:test:${randInt(rand, 0, 100000)}`, ...(randInt(rand, 0, 1) ? ['1', '2'] : ['r'])].slice(0, 3),
+      );
     case 10:
       return Buffer.concat([
         encodePacket('REQ', PacketType.CAN_DO_TIMEOUT, [`fz-${randInt(rand, 0, 5)}`, pick(rand, ABSURD_NUMBERS)]),
@@ -154,7 +193,9 @@ export function fuzzPiece(rand: Rand, limits: FuzzLimits): Buffer {
       // A frame that stops half way: the rest never comes (the frame deadline closes it).
       return rawHeader(MAGIC_REQ, PacketType.SUBMIT_JOB_BG, randInt(rand, 100, limits.maxFrameBytes), Buffer.from('fz-stall\0\0'));
     case 13:
-      return Buffer.concat(Array.from({ length: randInt(rand, 1, 40) }, (_, i) => encodePacket('REQ', PacketType.CAN_DO, [`fz-spray-${randInt(rand, 0, 1_000_000)}-${i}`])));
+      return Buffer.concat(
+        Array.from({ length: randInt(rand, 1, 40) }, (_, i) => encodePacket('REQ', PacketType.CAN_DO, [`fz-spray-${randInt(rand, 0, 1_000_000)}-${i}`])),
+      );
     default:
       return randomBytes(rand, randInt(rand, 1, 64));
   }
@@ -188,7 +229,11 @@ export function survivablePiece(rand: Rand): Buffer {
     case 3:
       return Buffer.from(`${pick(rand, ADMIN_WORDS)}\r\n`);
     case 4:
-      return encodePacket('REQ', pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_STATUS]), [`H:x:${randInt(rand, 0, 100000)}`, ...(rand() < 0.5 ? ['1', '2'] : ['r'])].slice(0, 3));
+      return encodePacket(
+        'REQ',
+        pick(rand, [PacketType.WORK_COMPLETE, PacketType.WORK_FAIL, PacketType.WORK_STATUS]),
+        [`H:x:${randInt(rand, 0, 100000)}`, ...(rand() < 0.5 ? ['1', '2'] : ['r'])].slice(0, 3),
+      );
     case 5:
       return namePiece(rand);
     default:
@@ -198,4 +243,3 @@ export function survivablePiece(rand: Rand): Buffer {
       ]);
   }
 }
-

@@ -15,7 +15,11 @@ export interface TestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export type ConfigPatch = Partial<Omit<Config, 'limits' | 'http' | 'alerts'>> & { limits?: Partial<Config['limits']>; http?: Partial<Config['http']>; alerts?: Partial<Config['alerts']> };
+export type ConfigPatch = Partial<Omit<Config, 'limits' | 'http' | 'alerts'>> & {
+  limits?: Partial<Config['limits']>;
+  http?: Partial<Config['http']>;
+  alerts?: Partial<Config['alerts']>;
+};
 
 export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
   const base = defaultConfig();

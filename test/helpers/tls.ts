@@ -26,8 +26,25 @@ export function certDir(t: TestContext): string {
 export function makeCa(dir: string, name = 'Lazaret Test CA'): KeyPair {
   const base = join(dir, name.replace(/\W+/g, '-'));
   openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.pem`, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${base}.key`,
+    '-out',
+    `${base}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return { cert: `${base}.pem`, key: `${base}.key` };
 }
@@ -37,8 +54,38 @@ export function makeCert(dir: string, ca: KeyPair, name: string): KeyPair {
   const base = join(dir, name.replace(/\W+/g, '-'));
   const ext = `${base}.ext`;
   writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`]);
-  openssl(dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', `${base}.pem`, '-days', '2', '-extfile', ext]);
+  openssl(dir, [
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${base}.key`,
+    '-out',
+    `${base}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    `${base}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { cert: `${base}.pem`, key: `${base}.key` };
 }
 
@@ -57,8 +104,22 @@ export async function makeCerts(): Promise<TestCerts> {
   const server = makeCert(dir, ca, 'server');
   const client = makeCert(dir, ca, 'client');
   const rogue = makeCert(dir, makeCa(dir, 'rogue-ca'), 'rogue');
-  const files = { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key, rogueCert: rogue.cert, rogueKey: rogue.key };
+  const files = {
+    ca: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+    rogueCert: rogue.cert,
+    rogueKey: rogue.key,
+  };
   const read = (p: string): string => readFileSync(p, 'utf8');
-  const pem = { ca: read(files.ca), clientCert: read(files.clientCert), clientKey: read(files.clientKey), rogueCert: read(files.rogueCert), rogueKey: read(files.rogueKey) };
+  const pem = {
+    ca: read(files.ca),
+    clientCert: read(files.clientCert),
+    clientKey: read(files.clientKey),
+    rogueCert: read(files.rogueCert),
+    rogueKey: read(files.rogueKey),
+  };
   return { dir, files, pem, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -93,7 +93,9 @@ let cache: VectorFile[] | undefined;
 /** Every vectors/*.json file, sorted by name. */
 export function loadVectors(): VectorFile[] {
   if (cache !== undefined) return cache;
-  const names = readdirSync(VECTORS_DIR).filter((n) => n.endsWith('.json')).sort();
+  const names = readdirSync(VECTORS_DIR)
+    .filter((n) => n.endsWith('.json'))
+    .sort();
   if (names.length === 0) throw new Error(`no vector files in ${VECTORS_DIR}`);
   cache = names.map((file) => {
     const root = record(JSON.parse(readFileSync(join(VECTORS_DIR, file), 'utf8')) as unknown, file, 'the file');

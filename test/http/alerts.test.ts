@@ -37,7 +37,14 @@ test('a red check, its recovery and a quarantined job each POST once, with a val
   const [failed] = await hook.count(1);
   assert.equal(failed!.body.event, 'health.failed');
   assert.equal(failed!.headers['x-lazaret-event'], 'health.failed');
-  assert.deepEqual(failed!.body.check, { name: 'workers', function: 'ship_label', state: 'fail', reason: '0 workers connected, at least 1 wanted', value: 0, threshold: 1 });
+  assert.deepEqual(failed!.body.check, {
+    name: 'workers',
+    function: 'ship_label',
+    state: 'fail',
+    reason: '0 workers connected, at least 1 wanted',
+    value: 0,
+    threshold: 1,
+  });
   assert.ok(validSignature(failed!, secret), 'HMAC of the body');
 
   const worker = await peerFor(t, server.gearmanPort);
@@ -63,7 +70,21 @@ test('a red check, its recovery and a quarantined job each POST once, with a val
 });
 
 function entry(id: number, fn: string): QuarantineRow {
-  return { id, handle: `H:t:${id}`, function: fn, unique: '', payload: Buffer.alloc(0), priority: 1, submittedAt: 0, deadline: null, reason: 'max_crashes', detail: 'x', quarantinedAt: 0, attempts: [], tags: [] };
+  return {
+    id,
+    handle: `H:t:${id}`,
+    function: fn,
+    unique: '',
+    payload: Buffer.alloc(0),
+    priority: 1,
+    submittedAt: 0,
+    deadline: null,
+    reason: 'max_crashes',
+    detail: 'x',
+    quarantinedAt: 0,
+    attempts: [],
+    tags: [],
+  };
 }
 
 test('a burst of quarantines: the first N one by one, then one summary a minute later; failed deliveries are retried', async (t) => {
@@ -72,7 +93,12 @@ test('a burst of quarantines: the first N one by one, then one summary a minute 
   const hook = await receiver(t, (n) => (n === 1 ? 500 : 204));
   const store = new SqliteStore({ path: ':memory:' });
   await store.open();
-  const outbox = new AlertOutbox(store, [{ url: hook.url, secret: null, events: ['job.quarantined'] }], { clock, log: pino({ level: 'silent' }), retryForMs: 86_400_000, undeliveredAfterMs: 300_000 });
+  const outbox = new AlertOutbox(store, [{ url: hook.url, secret: null, events: ['job.quarantined'] }], {
+    clock,
+    log: pino({ level: 'silent' }),
+    retryForMs: 86_400_000,
+    undeliveredAfterMs: 300_000,
+  });
   await outbox.start();
   const sender = new AlertSender(outbox, { clock, quarantinePerMinute: 2, repeatEveryMs: 0 });
   t.after(async () => {
@@ -88,12 +114,20 @@ test('a burst of quarantines: the first N one by one, then one summary a minute 
   assert.equal(hook.got.length, 0);
   clock.advance(1_000);
   await hook.count(2);
-  assert.deepEqual(hook.got.map((r) => (r.body.job as { id: number }).id), [1, 2]);
+  assert.deepEqual(
+    hook.got.map((r) => (r.body.job as { id: number }).id),
+    [1, 2],
+  );
   assert.equal(hook.got[0]!.headers['x-lazaret-signature'], undefined, 'no secret, no signature');
 
   clock.advance(59_000);
   const summary = (await hook.count(3))[2]!;
   assert.equal(summary.body.event, 'job.quarantined');
-  assert.deepEqual(summary.body.summary, { count: 3, since: new Date(clock.now() - 60_000).toISOString(), functions: { pdf: 1, zip: 2 }, reasons: { max_crashes: 3 } });
+  assert.deepEqual(summary.body.summary, {
+    count: 3,
+    since: new Date(clock.now() - 60_000).toISOString(),
+    functions: { pdf: 1, zip: 2 },
+    reasons: { max_crashes: 3 },
+  });
   assert.equal(hook.got.length, 3, 'health alerts were not asked for');
 });

@@ -67,11 +67,10 @@ test('functions, history and workers: counts, rates, oldest age, the running job
   assert.equal(workers[0]!.job?.handle, fast.body.handle);
 
   clock.advance(10_000);
-  const history = await api<{ stepMs: number; points: { at: string; functions: Record<string, { queued: number; running: number; completed: number; failed: number }> }[] }>(
-    server.url,
-    'GET',
-    '/api/history?minutes=60',
-  );
+  const history = await api<{
+    stepMs: number;
+    points: { at: string; functions: Record<string, { queued: number; running: number; completed: number; failed: number }> }[];
+  }>(server.url, 'GET', '/api/history?minutes=60');
   assert.equal(history.body.stepMs, 10_000);
   const last = history.body.points.at(-1)!;
   assert.deepEqual(last.functions.slow, { queued: 2, running: 0, completed: 1, failed: 0 });
@@ -121,7 +120,15 @@ test('CORS: a configured origin gets the header, others do not, preflights pass 
 
 test('without loopback trust, every /api route refuses a request without the token', async (t) => {
   const server = await httpServer(t, { adminToken: 'sekret', trustLoopback: false });
-  for (const [method, path] of [['GET', '/api/jobs'], ['POST', '/api/jobs'], ['GET', '/api/functions'], ['GET', '/api/workers'], ['GET', '/api/impact'], ['GET', '/api/openapi.json'], ['GET', '/api/jobs/H:test:1/events']] as const) {
+  for (const [method, path] of [
+    ['GET', '/api/jobs'],
+    ['POST', '/api/jobs'],
+    ['GET', '/api/functions'],
+    ['GET', '/api/workers'],
+    ['GET', '/api/impact'],
+    ['GET', '/api/openapi.json'],
+    ['GET', '/api/jobs/H:test:1/events'],
+  ] as const) {
     const res = await api<{ error: { code: string } }>(server.url, method, path, method === 'POST' ? { function: 'f' } : undefined);
     assert.equal(res.status, 401, `${method} ${path}`);
     assert.equal(res.body.error.code, 'LAZ_UNAUTHORIZED');

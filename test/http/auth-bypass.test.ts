@@ -59,7 +59,14 @@ export function spellings(path: string): string[] {
 test('no spelling of a protected path gets past the token', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, trustLoopback: false, http: { protectHealth: true, protectMetrics: true } });
   t.after(() => server.dispose());
-  const http = await startHttp({ engine: server.engine, health: server.health, config: { ...server.config, httpPort: 0 }, log: server.log, supervisors: server.supervisors, alerts: null });
+  const http = await startHttp({
+    engine: server.engine,
+    health: server.health,
+    config: { ...server.config, httpPort: 0 },
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
   t.after(() => http.close());
 
   const routes = routeTable(http.app).filter((r) => r.auth !== 'open' && r.method !== 'OPTIONS');
@@ -92,7 +99,14 @@ test('no spelling of a protected path gets past the token', async (t) => {
 test('a job submitted through an encoded path without the token is never created', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, trustLoopback: false });
   t.after(() => server.dispose());
-  const http = await startHttp({ engine: server.engine, health: server.health, config: { ...server.config, httpPort: 0 }, log: server.log, supervisors: server.supervisors, alerts: null });
+  const http = await startHttp({
+    engine: server.engine,
+    health: server.health,
+    config: { ...server.config, httpPort: 0 },
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
   t.after(() => http.close());
   const res = await rawRequest(http.port, 'POST', '/%61pi/jobs', {}, '{"function":"sneaky"}');
   assert.equal(res.status, 401);

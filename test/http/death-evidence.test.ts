@@ -101,6 +101,9 @@ test('the answer to a report names the stuck workers of that supervisor, only wh
   assert.deepEqual(here.body.stuck, [{ pid: ME, worker: 'php-hung', function: 'resize', handle, stuckMs: 2500 }]);
   const elsewhere = await api<{ stuck: unknown[] }>(server.url, 'PUT', '/api/supervisors/s2', { ...report([]), host: 'another-host' });
   assert.deepEqual(elsewhere.body.stuck, []);
-  const notMine = await api<{ stuck: unknown[] }>(server.url, 'PUT', '/api/supervisors/s3', { ...report([]), programs: [{ ...report([]).programs[0]!, pids: [ME + 100_000] }] });
+  const notMine = await api<{ stuck: unknown[] }>(server.url, 'PUT', '/api/supervisors/s3', {
+    ...report([]),
+    programs: [{ ...report([]).programs[0]!, pids: [ME + 100_000] }],
+  });
   assert.deepEqual(notMine.body.stuck, []);
 });

@@ -71,7 +71,10 @@ test('many streams share one set of engine listeners: no listener-leak warning',
   assert.equal(server.engine.listenerCount('job:progress'), before + 1);
   assert.equal(server.engine.listenerCount('job:finished') <= 2, true);
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+    [],
+  );
   for (const s of streams) s.close();
   await until('every stream is closed', () => server.engine.listenerCount('job:progress') === before);
 });
@@ -130,7 +133,11 @@ test('a reader that is behind gets the latest progress, not every update', async
   assert.deepEqual(events.at(-1), { event: 'state', data: events.at(-1)!.data });
   assert.equal(events.at(-1)!.data.state, 'completed', 'the final state still arrives');
   const numbers = progress.map((e) => e.data.progress!.numerator);
-  assert.deepEqual(numbers, [...numbers].sort((x, y) => x - y), 'in order');
+  assert.deepEqual(
+    numbers,
+    [...numbers].sort((x, y) => x - y),
+    'in order',
+  );
 });
 
 test('a reader further behind than http.maxEventStreamBytes is dropped; others keep their stream', async (t) => {

@@ -24,14 +24,98 @@ type Rand = () => number;
 const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'get', 'FOO'];
-const WORDS = ['x', '1', '0', '-1', '99999999999999999999', 'H:test:1', 'H:test:999999', '..', '.', '%00', '%ZZ', '%', '%2F', '%252F', '\u00e9', '%C3%A9', '%FF%FE', 'a'.repeat(300), '__proto__', 'constructor', 'null', 'undefined', '[]', '{}', ' ', '%20', ';', '*'];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=ebcdic', 'garbage', ''];
-const VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 1e300, -1e300, 2 ** 53, '', 'x', 'resize', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', 'not a date', [], [1, 'a'], {}, { a: 1 }, 'a'.repeat(1000)];
-const KEYS = ['function', 'payload', 'payloadBase64', 'priority', 'unique', 'runAt', 'deadline', 'tags', 'all', 'ids', 'reason', 'since', 'before', 'olderThan', 'limit', 'programs', 'host', 'pid', '__proto__', 'constructor'];
+const WORDS = [
+  'x',
+  '1',
+  '0',
+  '-1',
+  '99999999999999999999',
+  'H:test:1',
+  'H:test:999999',
+  '..',
+  '.',
+  '%00',
+  '%ZZ',
+  '%',
+  '%2F',
+  '%252F',
+  '\u00e9',
+  '%C3%A9',
+  '%FF%FE',
+  'a'.repeat(300),
+  '__proto__',
+  'constructor',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  ' ',
+  '%20',
+  ';',
+  '*',
+];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/octet-stream',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=ebcdic',
+  'garbage',
+  '',
+];
+const VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e300,
+  -1e300,
+  2 ** 53,
+  '',
+  'x',
+  'resize',
+  '1970-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '+275760-09-13T00:00:00Z',
+  'not a date',
+  [],
+  [1, 'a'],
+  {},
+  { a: 1 },
+  'a'.repeat(1000),
+];
+const KEYS = [
+  'function',
+  'payload',
+  'payloadBase64',
+  'priority',
+  'unique',
+  'runAt',
+  'deadline',
+  'tags',
+  'all',
+  'ids',
+  'reason',
+  'since',
+  'before',
+  'olderThan',
+  'limit',
+  'programs',
+  'host',
+  'pid',
+  '__proto__',
+  'constructor',
+];
 
 function randomPath(rand: Rand, routes: readonly string[]): string {
   if (rand() < 0.1) return `/${pick(rand, WORDS)}/${pick(rand, WORDS)}`;
-  let path = pick(rand, routes).replace(/:[A-Za-z_]+/g, () => encodeURIComponent(pick(rand, WORDS)).replace(/%25/g, rand() < 0.5 ? '%' : '%25')).replace(/\*$/, pick(rand, WORDS));
+  let path = pick(rand, routes)
+    .replace(/:[A-Za-z_]+/g, () => encodeURIComponent(pick(rand, WORDS)).replace(/%25/g, rand() < 0.5 ? '%' : '%25'))
+    .replace(/\*$/, pick(rand, WORDS));
   switch (randInt(rand, 0, 7)) {
     case 0:
       path = path.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`);
@@ -49,7 +133,10 @@ function randomPath(rand: Rand, routes: readonly string[]): string {
       break;
   }
   if (rand() < 0.4) {
-    const pairs = Array.from({ length: randInt(rand, 1, 4) }, () => `${pick(rand, [...KEYS, 'minutes', 'waitedLongerThan', 'by', 'tag'])}=${pick(rand, WORDS)}`);
+    const pairs = Array.from(
+      { length: randInt(rand, 1, 4) },
+      () => `${pick(rand, [...KEYS, 'minutes', 'waitedLongerThan', 'by', 'tag'])}=${pick(rand, WORDS)}`,
+    );
     path += `?${pairs.join('&')}`;
   }
   return path;
@@ -73,7 +160,14 @@ function randomBody(rand: Rand): Buffer | undefined {
       return Buffer.from(rand() < 0.2 ? text.slice(0, randInt(rand, 0, text.length)) : text);
     }
     case 2:
-      return Buffer.from(JSON.stringify({ function: pick(rand, ['fz', REAL_FN.slice(0, 3), '', 'a'.repeat(600)]), payload: pick(rand, ['', 'x', 'a'.repeat(5000)]), runAt: pick(rand, VALUES), tags: pick(rand, VALUES) }));
+      return Buffer.from(
+        JSON.stringify({
+          function: pick(rand, ['fz', REAL_FN.slice(0, 3), '', 'a'.repeat(600)]),
+          payload: pick(rand, ['', 'x', 'a'.repeat(5000)]),
+          runAt: pick(rand, VALUES),
+          tags: pick(rand, VALUES),
+        }),
+      );
     case 3:
       return Buffer.from(Array.from({ length: randInt(rand, 0, 2000) }, () => randInt(rand, 0, 255)));
     case 4:
@@ -136,7 +230,14 @@ const LEAKS = [/\/(?:work|home|tmp|usr|var|root|src|dist|node_modules)\/[\w.-]+/
 test('seeded HTTP fuzz: no 500, nothing internal in any answer, jobs keep flowing', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, http: { corsOrigins: ['https://app.example.com'], maxEventStreams: 50 } });
   t.after(() => server.dispose());
-  const http = await startHttp({ engine: server.engine, health: server.health, config: { ...server.config, httpPort: 0 }, log: server.log, supervisors: server.supervisors, alerts: null });
+  const http = await startHttp({
+    engine: server.engine,
+    health: server.health,
+    config: { ...server.config, httpPort: 0 },
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
   t.after(() => http.close());
   const routes = [...new Set(routeTable(http.app).map((r) => r.url))];
 
@@ -160,8 +261,14 @@ test('seeded HTTP fuzz: no 500, nothing internal in any answer, jobs keep flowin
       const n = next++;
       // Some requests are well-formed but for their values, to reach deep into the handlers.
       const aimed = rand() < 0.2;
-      const method = aimed ? pick(rand, ['POST', 'PUT', 'DELETE']) : rand() < 0.8 ? pick(rand, ['GET', 'GET', 'POST', 'PUT', 'DELETE', 'HEAD']) : pick(rand, METHODS);
-      const path = aimed ? pick(rand, ['/api/jobs', '/api/jobs', '/api/quarantine/requeue', '/api/quarantine/purge', '/api/supervisors/fz', '/api/quarantine/1/payload']) : randomPath(rand, routes);
+      const method = aimed
+        ? pick(rand, ['POST', 'PUT', 'DELETE'])
+        : rand() < 0.8
+          ? pick(rand, ['GET', 'GET', 'POST', 'PUT', 'DELETE', 'HEAD'])
+          : pick(rand, METHODS);
+      const path = aimed
+        ? pick(rand, ['/api/jobs', '/api/jobs', '/api/quarantine/requeue', '/api/quarantine/purge', '/api/supervisors/fz', '/api/quarantine/1/payload'])
+        : randomPath(rand, routes);
       let body = ['GET', 'HEAD'].includes(method) && rand() < 0.8 ? undefined : randomBody(rand);
       if (aimed) {
         const value = randomJson(rand, 1);
@@ -184,8 +291,14 @@ test('seeded HTTP fuzz: no 500, nothing internal in any answer, jobs keep flowin
   await Promise.all([...Array.from({ length: PARALLEL }, (_, lane) => fuzzer(lane)), real]);
 
   assert.deepEqual(problems, [], `statuses: ${JSON.stringify([...statuses])}`);
-  assert.ok([...statuses.keys()].some((s) => s >= 200 && s < 300), 'some requests were served');
-  assert.ok([...statuses.keys()].some((s) => s >= 400), 'some requests were refused');
+  assert.ok(
+    [...statuses.keys()].some((s) => s >= 200 && s < 300),
+    'some requests were served',
+  );
+  assert.ok(
+    [...statuses.keys()].some((s) => s >= 400),
+    'some requests were refused',
+  );
   // Still up and still serving jobs.
   const health = await send(http.port, 'GET', '/health', {}, undefined);
   assert.ok(health !== null && (health.status === 200 || health.status === 503) && JSON.parse(health.text).checks.length > 0);
@@ -204,6 +317,12 @@ test('times past the year 9999 are refused before they reach the store', async (
     assert.equal(answer?.status, 400, text);
     assert.equal(JSON.parse(answer!.text).error.code, 'LAZ_BAD_REQUEST');
   }
-  const latest = await send(server.httpPort!, 'POST', '/api/jobs', { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ function: 'far', runAt: '9999-12-31T23:59:59.999Z' })));
+  const latest = await send(
+    server.httpPort!,
+    'POST',
+    '/api/jobs',
+    { 'content-type': 'application/json' },
+    Buffer.from(JSON.stringify({ function: 'far', runAt: '9999-12-31T23:59:59.999Z' })),
+  );
   assert.equal(latest?.status, 201);
 });

@@ -161,5 +161,8 @@ test('health.stalledAfterMs: 0 turns the stalled-function check off', async (t) 
   clock.advance(600_000);
   const now = await health(server);
   assert.equal(now.status, 200);
-  assert.equal(now.body.checks.some((c) => c.name === 'stalled'), false);
+  assert.equal(
+    now.body.checks.some((c) => c.name === 'stalled'),
+    false,
+  );
 });

@@ -110,7 +110,17 @@ test('the supervisor reports to an https:// server it trusts through caFile', as
   const server = await httpServer(t, { http: { tls: makeCert(dir, ca, 'server') } });
   const { log } = recordingLog();
   const reporter = new Reporter(
-    { id: 'tls-sup', server: `https://127.0.0.1:${server.httpPort}`, token: null, caFile: ca.cert, reportIntervalMs: 1000, stateDir: '.', settleMs: 0, logLevel: 'info', programs: [] },
+    {
+      id: 'tls-sup',
+      server: `https://127.0.0.1:${server.httpPort}`,
+      token: null,
+      caFile: ca.cert,
+      reportIntervalMs: 1000,
+      stateDir: '.',
+      settleMs: 0,
+      logLevel: 'info',
+      programs: [],
+    },
     {
       clock: new ManualClock(),
       log,
@@ -142,7 +152,10 @@ interface ServeProcess {
 }
 
 async function serveProcess(t: TestContext, args: string[]): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--http-port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--http-port', '0', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
   t.after(async () => {
     proc.kill('SIGTERM');
@@ -200,5 +213,8 @@ test('a key that does not match its certificate stops the start with LAZ_CONFIG_
   const ca = makeCa(dir);
   const a = makeCert(dir, ca, 'a');
   const b = makeCert(dir, ca, 'b');
-  await assert.rejects(httpServer(t, { http: { tls: { cert: a.cert, key: b.key } } }), (e: Error & { code?: string }) => e.code === 'LAZ_CONFIG_INVALID' && /Cannot use the HTTPS certificate/.test(e.message));
+  await assert.rejects(
+    httpServer(t, { http: { tls: { cert: a.cert, key: b.key } } }),
+    (e: Error & { code?: string }) => e.code === 'LAZ_CONFIG_INVALID' && /Cannot use the HTTPS certificate/.test(e.message),
+  );
 });

@@ -120,10 +120,16 @@ test('jobs submitted over Gearman: tags from the payload rule, found by tag and 
     await done;
   }
   const byTag = await api<{ jobs: JobJson[] }>(server.url, 'GET', '/api/jobs?tag=user_id:42');
-  assert.deepEqual(byTag.body.jobs.map((j) => [j.handle, j.state]), [[h1, 'completed']]);
+  assert.deepEqual(
+    byTag.body.jobs.map((j) => [j.handle, j.state]),
+    [[h1, 'completed']],
+  );
   assert.equal(byTag.body.jobs[0]!.result, undefined, 'listings leave the result out');
   const byUnique = await api<{ jobs: JobJson[] }>(server.url, 'GET', '/api/jobs?unique=img-2');
-  assert.deepEqual(byUnique.body.jobs.map((j) => [j.handle, j.state]), [[h3, 'queued']]);
+  assert.deepEqual(
+    byUnique.body.jobs.map((j) => [j.handle, j.state]),
+    [[h3, 'queued']],
+  );
   const byFunction = await api<{ jobs: JobJson[] }>(server.url, 'GET', '/api/jobs?function=email.send&limit=1');
   assert.equal(byFunction.body.jobs.length, 1);
 
@@ -138,7 +144,11 @@ test('jobs submitted over Gearman: tags from the payload rule, found by tag and 
 
 test('POST /api/jobs: coalescing on unique, run-at, validation errors with stable codes', async (t) => {
   const server = await httpServer(t);
-  const a = await api<{ handle: string; created: boolean }>(server.url, 'POST', '/api/jobs', { function: 'f', unique: 'u1', payloadBase64: Buffer.from([1, 2]).toString('base64') });
+  const a = await api<{ handle: string; created: boolean }>(server.url, 'POST', '/api/jobs', {
+    function: 'f',
+    unique: 'u1',
+    payloadBase64: Buffer.from([1, 2]).toString('base64'),
+  });
   const b = await api<{ handle: string; created: boolean }>(server.url, 'POST', '/api/jobs', { function: 'f', unique: 'u1' });
   assert.equal(b.body.handle, a.body.handle);
   assert.equal(b.body.created, false);
@@ -147,7 +157,14 @@ test('POST /api/jobs: coalescing on unique, run-at, validation errors with stabl
   const scheduled = await api<JobJson & { runAt: string }>(server.url, 'GET', `/api/jobs/${s.body.handle}`);
   assert.equal(scheduled.body.state, 'scheduled');
   assert.equal(scheduled.body.runAt, later);
-  for (const bad of [{}, { function: '' }, { function: 'f', priority: 'urgent' }, { function: 'f', tags: [''] }, { function: 'f', payload: 'a', payloadBase64: 'YQ==' }, { function: 'f', unique: 'x'.repeat(65) }]) {
+  for (const bad of [
+    {},
+    { function: '' },
+    { function: 'f', priority: 'urgent' },
+    { function: 'f', tags: [''] },
+    { function: 'f', payload: 'a', payloadBase64: 'YQ==' },
+    { function: 'f', unique: 'x'.repeat(65) },
+  ]) {
     const res = await api<{ error: { code: string } }>(server.url, 'POST', '/api/jobs', bad);
     assert.equal(res.status, 400, JSON.stringify(bad));
     assert.equal(res.body.error.code, 'LAZ_BAD_REQUEST');

@@ -77,7 +77,14 @@ test('http.protectHealth puts /health behind the token too', async (t) => {
 test('closing the HTTP side takes its metrics listeners off the engine', async (t) => {
   const server = await serverFor(t);
   const before = server.engine.listenerCount('attempt:ended');
-  const app = await buildApp({ engine: server.engine, health: server.health, config: server.config, log: server.log, supervisors: server.supervisors, alerts: null });
+  const app = await buildApp({
+    engine: server.engine,
+    health: server.health,
+    config: server.config,
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
   assert.equal(server.engine.listenerCount('attempt:ended'), before + 1);
   await app.close();
   assert.equal(server.engine.listenerCount('attempt:ended'), before);

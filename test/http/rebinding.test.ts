@@ -13,10 +13,22 @@ test('loopback trust needs a loopback Host name (or one from http.allowedHosts)'
   const port = server.httpPort!;
   const attempt = (host: string): Promise<{ status: number }> => rawRequest(port, 'POST', '/api/jobs', { host }, job);
 
-  for (const host of ['rebind.attacker.example', `rebind.attacker.example:${port}`, '127.0.0.1.attacker.example', 'localhost.attacker.example', 'localhost:80@evil.example']) {
+  for (const host of [
+    'rebind.attacker.example',
+    `rebind.attacker.example:${port}`,
+    '127.0.0.1.attacker.example',
+    'localhost.attacker.example',
+    'localhost:80@evil.example',
+  ]) {
     assert.equal((await attempt(host)).status, 401, `Host ${JSON.stringify(host)} is not trusted`);
   }
-  const purge = await rawRequest(port, 'POST', '/api/quarantine/purge', { host: 'rebind.attacker.example', origin: 'http://rebind.attacker.example' }, '{"all":true}');
+  const purge = await rawRequest(
+    port,
+    'POST',
+    '/api/quarantine/purge',
+    { host: 'rebind.attacker.example', origin: 'http://rebind.attacker.example' },
+    '{"all":true}',
+  );
   assert.equal(purge.status, 401, 'the purge of the report is refused');
   assert.equal(server.engine.functions.get('rebound'), undefined, 'no job was created');
 

@@ -12,7 +12,10 @@ const checks: true[] = [
   true satisfies Equal<JobAnswer['priority'], 'high' | 'normal' | 'low'>,
   true satisfies Equal<JobAnswer['state'], 'queued' | 'scheduled' | 'running' | 'completed' | 'failed' | 'expired' | 'quarantined'>,
   true satisfies Equal<JobAnswer['runAt'], string | null>,
-  true satisfies Equal<JobAnswer['lives'], { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: AttemptAnswer[] }[] | undefined>,
+  true satisfies Equal<
+    JobAnswer['lives'],
+    { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: AttemptAnswer[] }[] | undefined
+  >,
   true satisfies Equal<AttemptAnswer['evidence'], { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null>,
   true satisfies Equal<FunctionAnswer['queued'], { high: number; normal: number; low: number; total: number }>,
   true satisfies Equal<WorkerAnswer['pid'], number | null>,
@@ -22,6 +25,6 @@ const checks: true[] = [
   true satisfies Equal<FunctionStats, FunctionAnswer>,
 ];
 
-test('the answers\' types come from the JSON schemas, and the dashboard reads them', () => {
+test("the answers' types come from the JSON schemas, and the dashboard reads them", () => {
   assert.equal(checks.length, 10);
 });

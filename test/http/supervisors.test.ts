@@ -34,7 +34,10 @@ test('PUT /api/supervisors/:id stores a report, GET lists it, DELETE removes it;
   assert.equal(s.stale, false);
   assert.equal(typeof s.reportedAt, 'string');
   assert.deepEqual({ ...s, reportedAt: undefined, stale: undefined }, { ...report, reportedAt: undefined, stale: undefined });
-  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['resize']);
+  assert.deepEqual(
+    server.supervisors.flapping().map((f) => f.program.name),
+    ['resize'],
+  );
 
   const bad = await put('web-1:resize', { ...report, programs: [{ ...report.programs[0], copies: -1 }] });
   assert.equal(bad.status, 400);
@@ -54,9 +57,19 @@ test('a flapping supervised program turns /health red, naming it, and green agai
   const server = await startTestServer({ httpPort: 0 });
   t.after(() => server.dispose());
   const base = `http://127.0.0.1:${server.httpPort}`;
-  const program = { name: 'resize', command: 'php worker.php', copies: 2, running: 0, restarts: 7, recycled: 0, flapping: true, lastExits: [{ at: new Date().toISOString(), code: null, signal: 'SIGSEGV' }] };
+  const program = {
+    name: 'resize',
+    command: 'php worker.php',
+    copies: 2,
+    running: 0,
+    restarts: 7,
+    recycled: 0,
+    flapping: true,
+    lastExits: [{ at: new Date().toISOString(), code: null, signal: 'SIGSEGV' }],
+  };
   const report = (flapping: boolean) => ({ id: 'w1', host: 'w1', pid: 1, intervalMs: 60_000, programs: [{ ...program, flapping, running: flapping ? 0 : 2 }] });
-  const put = (body: unknown) => fetch(`${base}/api/supervisors/w1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const put = (body: unknown) =>
+    fetch(`${base}/api/supervisors/w1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const health = async () => {
     await server.health.check();
     const res = await fetch(`${base}/health`);
@@ -69,8 +82,13 @@ test('a flapping supervised program turns /health red, naming it, and green agai
   const check = red.body.checks.find((c) => c.name === 'supervisor' && c.function === 'resize');
   assert.equal(check?.state, 'fail');
   assert.match(check!.reason, /flapping.*SIGSEGV/);
-  const workers = (await (await fetch(`${base}/api/workers`)).json()) as { supervised: { supervisor: string; name: string; flapping: boolean; lastExits: { signal: string }[] }[] };
-  assert.deepEqual(workers.supervised.map((p) => [p.supervisor, p.name, p.flapping, p.lastExits[0]?.signal]), [['w1', 'resize', true, 'SIGSEGV']]);
+  const workers = (await (await fetch(`${base}/api/workers`)).json()) as {
+    supervised: { supervisor: string; name: string; flapping: boolean; lastExits: { signal: string }[] }[];
+  };
+  assert.deepEqual(
+    workers.supervised.map((p) => [p.supervisor, p.name, p.flapping, p.lastExits[0]?.signal]),
+    [['w1', 'resize', true, 'SIGSEGV']],
+  );
 
   assert.equal((await put(report(false))).status, 200);
   const green = await health();

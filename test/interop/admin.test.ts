@@ -100,7 +100,10 @@ test('gearadmin --workers lists worker connections with their client ids and fun
   const perlLine = new RegExp(`^\\d+ 127\\.0\\.0\\.1 perl-worker-${perl.pid} : adm_perl_b adm_perl_a$`);
   assert.equal(workers.filter((l) => perlLine.test(l)).length, 1, JSON.stringify(workers));
   // The admin connection itself is listed too, with no functions.
-  assert.ok(workers.some((l) => /^\d+ 127\.0\.0\.1 - :$/.test(l)), JSON.stringify(workers));
+  assert.ok(
+    workers.some((l) => /^\d+ 127\.0\.0\.1 - :$/.test(l)),
+    JSON.stringify(workers),
+  );
   assert.deepEqual(linesOf(await admin(t, '--status'), 'adm_cli_worker\t'), ['adm_cli_worker\t0\t0\t1']);
 });
 

@@ -16,7 +16,6 @@ before(async () => {
 });
 after(() => server?.dispose());
 
-
 /** Perl task handles are `host:port//HANDLE` (README, Where Lazaret differs: B2: a handle never contains `//`). */
 function serverHandle(perlHandle: string): string {
   const [js, handle, ...rest] = perlHandle.split('//');
@@ -140,7 +139,10 @@ test('Perl: background jobs queued before any worker come out high, normal, low,
   const worker = perlWorker(t, port, 'perl_prio=reverse');
   await worker.event('complete', {}, 10_000, 6);
   assert.deepEqual(
-    worker.events().filter((e) => e.event === 'start').map((e) => e.payload),
+    worker
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.payload),
     ['H1', 'H2', 'N1', 'N2', 'L1', 'L2'],
   );
 });

@@ -16,7 +16,6 @@ before(async () => {
 });
 after(() => server?.dispose());
 
-
 /** Runs `php client.php status HANDLE` (jobStatus, i.e. GET_STATUS) and returns what it printed. */
 async function jobStatus(t: Owner, handle: string): Promise<Omit<ScriptEvent, 'event'>> {
   const { event: _event, ...status } = await phpClient(t, port, 'status', handle).event('status');
@@ -116,14 +115,11 @@ test('PHP: tasks pipelined on one connection (background, foreground, high backg
   );
   assert.equal(new Set(created.map((e) => e.handle)).size, 9);
   const completes = client.events().filter((e) => e.event === 'complete');
-  assert.deepEqual(
-    completes.map((e) => [e.workload, e.data]).sort(),
-    [
-      ['fg0', '0gf'],
-      ['fg1', '1gf'],
-      ['fg2', '2gf'],
-    ],
-  );
+  assert.deepEqual(completes.map((e) => [e.workload, e.data]).sort(), [
+    ['fg0', '0gf'],
+    ['fg1', '1gf'],
+    ['fg2', '2gf'],
+  ]);
   for (const c of completes) assert.equal(c.handle, created.find((e) => e.workload === c.workload)?.handle);
   // The worker saw each handle with the workload its client was told about.
   await worker.event('start', {}, 10_000, 9);
@@ -147,7 +143,10 @@ test('PHP: background jobs queued before any worker come out high, normal, low, 
   const worker = phpWorker(t, port, 'php_prio=reverse');
   await worker.event('start', {}, 10_000, 6);
   assert.deepEqual(
-    worker.events().filter((e) => e.event === 'start').map((e) => e.payload),
+    worker
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.payload),
     ['H1', 'H2', 'N1', 'N2', 'L1', 'L2'],
   );
 });
@@ -195,7 +194,10 @@ test('PHP: a worker killed (SIGKILL) mid-job: the job is retried and another wor
     ['crashed', 'completed'],
   );
   assert.deepEqual(
-    rescuer.events().filter((e) => e.event === 'start').map((e) => e.handle),
+    rescuer
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.handle),
     [handle],
   );
   // The client saw the first worker's progress, then the second worker's result; nothing about the crash.

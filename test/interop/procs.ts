@@ -158,7 +158,12 @@ export function start(owner: Owner, cmd: string, args: readonly string[], name =
 }
 
 /** Runs a command to its end and returns its output; fails (and kills it) when it takes too long. */
-export async function run(owner: Owner, cmd: string, args: readonly string[], timeoutMs = DEFAULT_WAIT_MS): Promise<{ exit: Exit; stdout: string; stderr: string }> {
+export async function run(
+  owner: Owner,
+  cmd: string,
+  args: readonly string[],
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<{ exit: Exit; stdout: string; stderr: string }> {
   const proc = start(owner, cmd, args);
   proc.child.stdin?.end();
   try {

@@ -30,7 +30,11 @@ after(async () => {
   await certs?.cleanup();
 });
 
-const tlsServer = (port: number, cert = certs.pem.clientCert, key = certs.pem.clientKey): { address: string; tls: { ca: string; cert: string; key: string } } => ({
+const tlsServer = (
+  port: number,
+  cert = certs.pem.clientCert,
+  key = certs.pem.clientKey,
+): { address: string; tls: { ca: string; cert: string; key: string } } => ({
   address: `127.0.0.1:${port}`,
   tls: { ca: certs.pem.ca, cert, key },
 });
@@ -72,10 +76,16 @@ test('mutual TLS refuses a client without a certificate, one from another CA, an
   ] as const) {
     const client = new Client({ servers: [server], connectTimeoutMs: 5000, reconnect: { baseMs: 10_000 } });
     t.after(() => client.close());
-    await assert.rejects(client.submitBackground('tls.never', 'x'), (err) => isClientError(err) && /certificate|alert|closed|reset|socket/i.test(err.message), what);
+    await assert.rejects(
+      client.submitBackground('tls.never', 'x'),
+      (err) => isClientError(err) && /certificate|alert|closed|reset|socket/i.test(err.message),
+      what,
+    );
   }
   // A server certificate the client does not trust is refused by the client.
-  const untrusting = new Client({ servers: [{ address: `127.0.0.1:${mtls.gearmanPort}`, tls: { ca: certs.pem.rogueCert, cert: certs.pem.clientCert, key: certs.pem.clientKey } }] });
+  const untrusting = new Client({
+    servers: [{ address: `127.0.0.1:${mtls.gearmanPort}`, tls: { ca: certs.pem.rogueCert, cert: certs.pem.clientCert, key: certs.pem.clientKey } }],
+  });
   t.after(() => untrusting.close());
   await assert.rejects(untrusting.submitBackground('tls.never', 'x'), (err) => isClientError(err) && /certificate/i.test(err.message));
 
@@ -93,12 +103,27 @@ test('mutual TLS refuses a client without a certificate, one from another CA, an
   assert.ok(!(await admin.admin('status')).includes('tls.never'), 'nothing was submitted');
 });
 
-test('lazaret check over mutual TLS, with gearmand\'s flag names', async (t) => {
+test("lazaret check over mutual TLS, with gearmand's flag names", async (t) => {
   const worker = new Worker({ servers: [tlsServer(mtls.gearmanPort)], check: true });
   t.after(() => worker.stop({ graceMs: 0 }));
   await worker.start();
   const server = `127.0.0.1:${mtls.gearmanPort}`;
-  const ok = await runCli(['check', '--server', server, '--ssl-ca-file', certs.files.ca, '--ssl-certificate', certs.files.clientCert, '--ssl-key', certs.files.clientKey, '--timeout', '10s'], { dist: true });
+  const ok = await runCli(
+    [
+      'check',
+      '--server',
+      server,
+      '--ssl-ca-file',
+      certs.files.ca,
+      '--ssl-certificate',
+      certs.files.clientCert,
+      '--ssl-key',
+      certs.files.clientKey,
+      '--timeout',
+      '10s',
+    ],
+    { dist: true },
+  );
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /lazaret check: ok: lazaret\.check on 127\.0\.0\.1:\d+ answered/);
   const bare = await runCli(['check', '--server', server, '--ssl-ca-file', certs.files.ca, '--timeout', '5s'], { dist: true });
@@ -110,7 +135,19 @@ test('lazaret check over mutual TLS, with gearmand\'s flag names', async (t) => 
 });
 
 test('openssl s_client with a client certificate speaks the admin protocol over TLS', async (t) => {
-  const proc = startWith(t, {}, 'openssl', ['s_client', '-quiet', '-verify_return_error', '-CAfile', certs.files.ca, '-cert', certs.files.clientCert, '-key', certs.files.clientKey, '-connect', `127.0.0.1:${mtls.gearmanPort}`]);
+  const proc = startWith(t, {}, 'openssl', [
+    's_client',
+    '-quiet',
+    '-verify_return_error',
+    '-CAfile',
+    certs.files.ca,
+    '-cert',
+    certs.files.clientCert,
+    '-key',
+    certs.files.clientKey,
+    '-connect',
+    `127.0.0.1:${mtls.gearmanPort}`,
+  ]);
   proc.send('version');
   const deadline = Date.now() + 10_000;
   while (!proc.stdout.includes('OK 1.1.20+lazaret')) {
@@ -147,7 +184,10 @@ test('TLS without a CA file: server authentication only; clients need no certifi
   const server = await startTestServer({ ssl: true, sslCertificate: certs.files.serverCert, sslKey: certs.files.serverKey });
   t.after(() => server.dispose());
   assert.equal(server.gearmanPlainPort, null);
-  const worker = new Worker({ servers: [{ address: `127.0.0.1:${server.gearmanPort}`, tls: { ca: certs.pem.ca } }], functions: { up: (job) => job.payload.toString().toUpperCase() } });
+  const worker = new Worker({
+    servers: [{ address: `127.0.0.1:${server.gearmanPort}`, tls: { ca: certs.pem.ca } }],
+    functions: { up: (job) => job.payload.toString().toUpperCase() },
+  });
   t.after(() => worker.stop({ graceMs: 0 }));
   await worker.start();
   const client = new Client({ servers: [{ address: `localhost:${server.gearmanPort}`, tls: { ca: certs.pem.ca } }] });
@@ -158,8 +198,15 @@ test('TLS without a CA file: server authentication only; clients need no certifi
 test('TLS settings: --ssl needs a certificate and a key; a CA file or a plain port need --ssl; unreadable files are named', async () => {
   assert.throws(() => loadConfig({ ssl: true }, {}, '/nonexistent'), /sslCertificate \(settings together\): is needed with ssl[\s\S]*sslKey/);
   assert.throws(() => loadConfig({ plainPort: 4000 }, {}, '/nonexistent'), /plainPort \(settings together\): only applies with ssl on/);
-  const config = loadConfig({ ssl: true, sslCertificate: '/nonexistent/cert.pem', sslKey: certs.files.serverKey, port: 0, httpPort: 'off', db: ':memory:', logLevel: 'silent' }, {}, '/nonexistent');
+  const config = loadConfig(
+    { ssl: true, sslCertificate: '/nonexistent/cert.pem', sslKey: certs.files.serverKey, port: 0, httpPort: 'off', db: ':memory:', logLevel: 'silent' },
+    {},
+    '/nonexistent',
+  );
   assert.equal(config.ssl, true);
-  await assert.rejects(startTestServer({ ssl: true, sslCertificate: '/nonexistent/cert.pem', sslKey: certs.files.serverKey }), /Cannot read the certificate \/nonexistent\/cert\.pem/);
+  await assert.rejects(
+    startTestServer({ ssl: true, sslCertificate: '/nonexistent/cert.pem', sslKey: certs.files.serverKey }),
+    /Cannot read the certificate \/nonexistent\/cert\.pem/,
+  );
   await assert.rejects(startTestServer({ ssl: true, sslCertificate: certs.files.serverCert, sslKey: certs.files.clientKey }), /cannot be used/);
 });

@@ -88,7 +88,7 @@ describe('admin: parseAdminLine', () => {
     ]);
   });
 
-  it('create function NAME, without gearmand\'s bare-LF truncation', () => {
+  it("create function NAME, without gearmand's bare-LF truncation", () => {
     table([
       ['create function newfn', { kind: 'createFunction', name: 'newfn' }],
       ['CREATE FUNCTION NewFn', { kind: 'createFunction', name: 'NewFn' }],
@@ -182,17 +182,14 @@ describe('admin: parseAdminLine', () => {
 });
 
 describe('admin: reply shapes', () => {
-  it('OK, OK <value>, ERR <code> [text] with gearmand\'s mix of CRLF and LF', () => {
+  it("OK, OK <value>, ERR <code> [text] with gearmand's mix of CRLF and LF", () => {
     assert.equal(OK, 'OK\r\n');
     assert.equal(okValue('1.1.20+ds'), 'OK 1.1.20+ds\n');
     assert.equal(okValue(8669), 'OK 8669\n');
     assert.equal(okValue('INFO'), 'OK INFO\n');
     assert.equal(err('UNKNOWN_JOB'), 'ERR UNKNOWN_JOB\r\n');
     assert.equal(err('UNKNOWN_SHOW_ARGUMENTS'), 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n');
-    assert.equal(
-      err('there', 'are still connected workers or executing clients'),
-      'ERR there are still connected workers or executing clients\r\n',
-    );
+    assert.equal(err('there', 'are still connected workers or executing clients'), 'ERR there are still connected workers or executing clients\r\n');
     assert.equal(err('function', 'not found'), 'ERR function not found\r\n');
   });
 
@@ -215,8 +212,7 @@ describe('admin: reply shapes', () => {
           const body = text.slice(4, -2);
           const space = body.indexOf(' ');
           rebuilt = space === -1 ? err(body) : err(body.slice(0, space), body.slice(space + 1));
-        }
-        else if (lines.length === 1 && text.startsWith('OK ')) rebuilt = okValue(text.slice(3, -1));
+        } else if (lines.length === 1 && text.startsWith('OK ')) rebuilt = okValue(text.slice(3, -1));
         else {
           assert.equal(lines.at(-1), '.', `${vf.file} seq ${p.seq}: a listing ends with .`);
           rebuilt = listing(lines.slice(0, -1));
@@ -233,7 +229,7 @@ const LISTING_KINDS = new Set(['status', 'prioritystatus', 'workers', 'showJobs'
 const STATIC_ERRORS = ['ERR UNKNOWN_COMMAND ', 'ERR UNKNOWN_SHOW_ARGUMENTS', 'ERR UNKNOWN_ERROR', 'ERR INVALID_ARGUMENTS '];
 
 describe('admin: every recorded admin request', () => {
-  it('parses to what gearmand answered (byte-exact for the parser\'s own errors)', () => {
+  it("parses to what gearmand answered (byte-exact for the parser's own errors)", () => {
     let checked = 0;
     for (const vf of loadVectors()) {
       for (const s of streamsOf(vf).filter((st) => st.dir === 'c2s')) {

@@ -5,28 +5,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder, HEADER_BYTES, type DecoderLimits } from '../../src/protocol/decoder.js';
 import { encodePacket, errorPacket, NO_JOB, NOOP, request, response, type Arg } from '../../src/protocol/encoder.js';
-import {
-  ARG_COUNT,
-  isPacketType,
-  PacketType,
-  packetName,
-  type Frame,
-  type Magic,
-  type PacketTypeNumber,
-} from '../../src/protocol/packets.js';
+import { ARG_COUNT, isPacketType, PacketType, packetName, type Frame, type Magic, type PacketTypeNumber } from '../../src/protocol/packets.js';
 import { ErrorCode, isLazaretError, type ErrorCodeValue } from '../../src/errors.js';
-import {
-  argBytes,
-  isBinary,
-  isText,
-  loadVectors,
-  prng,
-  randInt,
-  streamsOf,
-  textLines,
-  type VectorPacket,
-  type VectorStream,
-} from '../helpers/vectors.js';
+import { argBytes, isBinary, isText, loadVectors, prng, randInt, streamsOf, textLines, type VectorPacket, type VectorStream } from '../helpers/vectors.js';
 
 const LIMITS: DecoderLimits = { maxFrameBytes: 1 << 20, maxLineBytes: 8192 };
 const SEEDS_PER_STREAM = 30;
@@ -104,7 +85,10 @@ const asBuffer = (arg: Arg): Buffer => (typeof arg === 'string' ? Buffer.from(ar
 
 describe('codec: every packet type round-trips', () => {
   it('covers exactly the types 1..42', () => {
-    assert.deepEqual([...ALL_TYPES].sort((a, b) => a - b), Array.from({ length: 42 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...ALL_TYPES].sort((a, b) => a - b),
+      Array.from({ length: 42 }, (_, i) => i + 1),
+    );
     for (const t of ALL_TYPES) assert.equal(typeof ARG_COUNT[t], 'number', packetName(t));
     for (const t of [0, 43, 0x80000000, 0xffffffff, -1, 1.5]) assert.equal(isPacketType(t), false, String(t));
   });
@@ -246,7 +230,12 @@ describe('codec: stream re-framing of captured connections', () => {
         const st = prepare(s, valid, firstInvalid === -1 ? '' : ' (before the broken packet)');
         const whole = feed([st.bytes]);
         assert.deepEqual(whole, { frames: st.expected, error: undefined, pending: 0 }, `${st.name}: one chunk`);
-        const bytewise = feed(split(st.bytes, Array.from({ length: st.bytes.length - 1 }, (_, i) => i + 1)));
+        const bytewise = feed(
+          split(
+            st.bytes,
+            Array.from({ length: st.bytes.length - 1 }, (_, i) => i + 1),
+          ),
+        );
         assert.deepEqual(bytewise, { frames: st.expected, error: undefined, pending: 0 }, `${st.name}: byte by byte`);
         for (let seed = 1; seed <= SEEDS_PER_STREAM; seed++) {
           const cuts = randomCuts(prng(seed * 7919 + s.conn), st.bytes.length, st.starts);
@@ -287,9 +276,7 @@ describe('codec: stream re-framing of captured connections', () => {
 });
 
 describe('codec: broken packets from gearmand captures are refused', () => {
-  const invalid = loadVectors().flatMap((vf) =>
-    vf.packets.filter((p) => p.decoded.invalid !== undefined).map((p) => ({ file: vf.file, p })),
-  );
+  const invalid = loadVectors().flatMap((vf) => vf.packets.filter((p) => p.decoded.invalid !== undefined).map((p) => ({ file: vf.file, p })));
 
   it('there are broken packets to test (bad magic, type 0, type 43)', () => {
     assert.ok(invalid.length >= 3, `found ${invalid.length}`);
@@ -318,17 +305,12 @@ describe('codec: limits', () => {
 
   it('refuses a declared length over maxFrameBytes from the header alone', () => {
     const decoder = new Decoder(small);
-    const code = expectLazaretError(
-      () => decoder.push(header(0x00524551, PacketType.ECHO_REQ, 65)),
-      [ErrorCode.FRAME_TOO_LARGE],
-      'length 65 over 64',
-    );
+    const code = expectLazaretError(() => decoder.push(header(0x00524551, PacketType.ECHO_REQ, 65)), [ErrorCode.FRAME_TOO_LARGE], 'length 65 over 64');
     assert.equal(code, ErrorCode.FRAME_TOO_LARGE);
   });
 
   it('accepts an admin line of exactly maxLineBytes (CR counted, LF not)', () => {
-    const line = (n: number, eol: string): PlainFrame[] =>
-      decodeAll(Buffer.from(`${'s'.repeat(n)}${eol}`), small).map(plain);
+    const line = (n: number, eol: string): PlainFrame[] => decodeAll(Buffer.from(`${'s'.repeat(n)}${eol}`), small).map(plain);
     assert.deepEqual(line(31, '\r\n'), [{ magic: 'TEXT', line: 's'.repeat(31) }]);
     assert.deepEqual(line(32, '\n'), [{ magic: 'TEXT', line: 's'.repeat(32) }]);
   });

@@ -63,12 +63,7 @@ function checkFrame(f: Frame, context: string): void {
 
 function sameFrame(a: Frame, b: Frame): boolean {
   if (a.magic === 'TEXT' || b.magic === 'TEXT') return a.magic === 'TEXT' && b.magic === 'TEXT' && a.line === b.line;
-  return (
-    a.magic === b.magic &&
-    a.type === b.type &&
-    a.args.length === b.args.length &&
-    a.args.every((arg, i) => arg.equals(b.args[i]!))
-  );
+  return a.magic === b.magic && a.type === b.type && a.args.length === b.args.length && a.args.every((arg, i) => arg.equals(b.args[i]!));
 }
 
 function header(magic: number, type: number, length: number): Buffer {

@@ -15,7 +15,14 @@ interface ErrorBody {
 }
 
 async function appFor(server: TestServer, adminToken: string | null) {
-  const app = await buildApp({ engine: server.engine, health: server.health, config: { ...server.config, adminToken }, log: server.log, supervisors: server.supervisors, alerts: null });
+  const app = await buildApp({
+    engine: server.engine,
+    health: server.health,
+    config: { ...server.config, adminToken },
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
   return app;
 }
 
@@ -67,17 +74,38 @@ test('API answers: list, get, requeue, payload edit, purge, delete — and error
   }
   const ids = handles.map(jobIdOf);
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object | Buffer, contentType?: string) =>
-    app.inject({ method, url, remoteAddress: '127.0.0.1', ...(payload === undefined ? {} : { payload }), ...(contentType ? { headers: { 'content-type': contentType } } : {}) });
+    app.inject({
+      method,
+      url,
+      remoteAddress: '127.0.0.1',
+      ...(payload === undefined ? {} : { payload }),
+      ...(contentType ? { headers: { 'content-type': contentType } } : {}),
+    });
 
   const list = (await inject('GET', '/api/quarantine?limit=2')).json<{ total: number; entries: { id: number }[]; nextBeforeId: number | null }>();
   assert.equal(list.total, 3);
-  assert.deepEqual(list.entries.map((e) => e.id), [ids[2], ids[1]], 'newest first');
+  assert.deepEqual(
+    list.entries.map((e) => e.id),
+    [ids[2], ids[1]],
+    'newest first',
+  );
   assert.equal(list.nextBeforeId, ids[1]);
-  const page2 = (await inject('GET', `/api/quarantine?limit=2&beforeId=${list.nextBeforeId}`)).json<{ entries: { id: number }[]; nextBeforeId: number | null }>();
-  assert.deepEqual(page2.entries.map((e) => e.id), [ids[0]]);
+  const page2 = (await inject('GET', `/api/quarantine?limit=2&beforeId=${list.nextBeforeId}`)).json<{
+    entries: { id: number }[];
+    nextBeforeId: number | null;
+  }>();
+  assert.deepEqual(
+    page2.entries.map((e) => e.id),
+    [ids[0]],
+  );
   assert.equal(page2.nextBeforeId, null);
 
-  const one = (await inject('GET', `/api/quarantine/${ids[0]}`)).json<{ payloadBase64: string; payloadPreview: string; attemptList: unknown[]; reason: string }>();
+  const one = (await inject('GET', `/api/quarantine/${ids[0]}`)).json<{
+    payloadBase64: string;
+    payloadPreview: string;
+    attemptList: unknown[];
+    reason: string;
+  }>();
   assert.equal(one.payloadPreview, 'a');
   assert.equal(one.reason, 'max_attempts');
   assert.equal(one.attemptList.length, 1);

@@ -40,7 +40,11 @@ test('past its ttl a job is quarantined as expired, and its waiting client gets 
 
 test('a job whose deadline passes during its retry backoff does not start again', async (t) => {
   const clock = new ManualClock();
-  const server = await serverFor(t, { policies: [{ match: 'sync', ttl: 5000, backoff: { type: 'fixed', base: 10_000, cap: 10_000, jitter: false } }] }, { clock });
+  const server = await serverFor(
+    t,
+    { policies: [{ match: 'sync', ttl: 5000, backoff: { type: 'fixed', base: 10_000, cap: 10_000, jitter: false } }] },
+    { clock },
+  );
   const client = await peerFor(t, server.gearmanPort);
   const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'sync');
@@ -54,7 +58,11 @@ test('a job whose deadline passes during its retry backoff does not start again'
   clock.advance(5000);
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'expired');
-  assert.deepEqual(entry.attempts.map((a) => a.outcome), ['failed'], 'the attempt it had is kept');
+  assert.deepEqual(
+    entry.attempts.map((a) => a.outcome),
+    ['failed'],
+    'the attempt it had is kept',
+  );
   clock.advance(10_000);
   await grabNothing(worker);
 });

@@ -58,14 +58,18 @@ test('evidence in WORK_EXCEPTION, or in a WORK_WARNING before WORK_FAIL, is stor
   const base = `http://127.0.0.1:${server.httpPort}`;
   const api = (await (await fetch(`${base}/api/quarantine/${jobIdOf(viaException)}`)).json()) as { attemptList: ApiAttempt[] };
   // A signal in the evidence makes the attempt a crash (docs/evidence.md).
-  assert.deepEqual(api.attemptList.map((a) => [a.n, a.outcome, a.error, a.evidence]), [[1, 'crashed', 'Segfault', EVIDENCE]]);
+  assert.deepEqual(
+    api.attemptList.map((a) => [a.n, a.outcome, a.error, a.evidence]),
+    [[1, 'crashed', 'Segfault', EVIDENCE]],
+  );
 
   // So does `lazaret dlq show`, in its attempts table.
   const shown = await runCli(['dlq', 'show', String(jobIdOf(viaException)), '--server', base]);
   assert.equal(shown.code, 0, shown.stderr);
   const row = shown.stdout.split('\n').find((l) => l.startsWith('1 '));
   assert.ok(row, `an attempt row in:\n${shown.stdout}`);
-  for (const part of ['native-worker', 'crashed', 'Segfault', 'signal SIGSEGV', 'exit 139', 'stderr: "boom"']) assert.ok(row.includes(part), `"${part}" in ${row}`);
+  for (const part of ['native-worker', 'crashed', 'Segfault', 'signal SIGSEGV', 'exit 139', 'stderr: "boom"'])
+    assert.ok(row.includes(part), `"${part}" in ${row}`);
 
   const warned = (await (await fetch(`${base}/api/quarantine/${jobIdOf(viaWarning)}`)).json()) as { attemptList: ApiAttempt[] };
   assert.deepEqual(warned.attemptList[0]!.evidence, { ...EVIDENCE, message: 'segfault in libvips' });

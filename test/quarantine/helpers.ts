@@ -121,7 +121,10 @@ export function startChild(t: TestContext, command: string, args: string[], opti
         for (; from < lines.length; from++) if (pred(lines[from]!)) return lines[from]!;
         if (done) throw new Error(`${command} exited while waiting for ${what}; stderr: ${child.stderr.slice(-2000)}`);
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${child.stderr.slice(-2000)}`)), Math.max(0, deadline - Date.now()));
+          const timer = setTimeout(
+            () => reject(new Error(`timed out waiting for ${what}; stderr: ${child.stderr.slice(-2000)}`)),
+            Math.max(0, deadline - Date.now()),
+          );
           waiters.push(() => {
             clearTimeout(timer);
             resolve();

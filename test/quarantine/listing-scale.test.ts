@@ -29,7 +29,16 @@ function row(id: number, at: number): QuarantineRow {
     reason: REASONS[id % REASONS.length]!,
     detail: '3 attempts, 3 crashed or timed out',
     quarantinedAt: at,
-    attempts: [1, 2, 3].map((n) => ({ jobId: id, n, worker: `w${n}`, startedAt: at - 1000 * (4 - n), endedAt: at - 1000 * (3 - n), outcome: 'crashed' as const, error: 'worker disconnected', evidence: { signal: 'SIGSEGV', exitCode: 139 } })),
+    attempts: [1, 2, 3].map((n) => ({
+      jobId: id,
+      n,
+      worker: `w${n}`,
+      startedAt: at - 1000 * (4 - n),
+      endedAt: at - 1000 * (3 - n),
+      outcome: 'crashed' as const,
+      error: 'worker disconnected',
+      evidence: { signal: 'SIGSEGV', exitCode: 139 },
+    })),
   };
 }
 
@@ -65,7 +74,11 @@ test('GET /api/quarantine?limit=100 over 100,000 entries', async (t) => {
 
   const first = await timed('limit=100');
   assert.equal(first.total, N);
-  assert.deepEqual(first.entries.map((e) => e.id), Array.from({ length: 100 }, (_, i) => N - i), 'newest first');
+  assert.deepEqual(
+    first.entries.map((e) => e.id),
+    Array.from({ length: 100 }, (_, i) => N - i),
+    'newest first',
+  );
   assert.equal(first.entries[0]!.attempts, 3);
   const again = await timed('limit=100');
   assert.deepEqual(again.entries, first.entries);

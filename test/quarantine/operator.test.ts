@@ -29,7 +29,7 @@ test('cancel job: a queued job goes to quarantine as cancelled', async (t) => {
   assert.equal((await worker.next()).name, 'NO_JOB');
 });
 
-test('cancel job: a running foreground job ends cancelled, its client gets WORK_FAIL, the worker\'s late answer is ignored', async (t) => {
+test("cancel job: a running foreground job ends cancelled, its client gets WORK_FAIL, the worker's late answer is ignored", async (t) => {
   const server = await serverFor(t);
   const client = await peerFor(t, server.gearmanPort);
   const worker = await peerFor(t, server.gearmanPort);
@@ -43,7 +43,10 @@ test('cancel job: a running foreground job ends cancelled, its client gets WORK_
   assert.deepEqual((await client.next('WORK_FAIL')).text, [handle]);
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'cancelled');
-  assert.deepEqual(entry.attempts.map((a) => [a.outcome, a.worker]), [['cancelled', 'exporter']]);
+  assert.deepEqual(
+    entry.attempts.map((a) => [a.outcome, a.worker]),
+    [['cancelled', 'exporter']],
+  );
 
   const ignored = waitEvent(server.engine, 'report:ignored', (h) => h === handle);
   worker.send('WORK_COMPLETE', handle, 'done anyway');
@@ -89,11 +92,17 @@ test('hand-off: the quarantine function receives a JSON description of each quar
   assert.ok(!Number.isNaN(Date.parse(String(description.quarantinedAt))));
   assert.deepEqual(Buffer.from(String(description.payloadBase64), 'base64'), payload);
   const attempts = description.attempts as { n: number; outcome: string; error: string; evidence: Record<string, unknown> }[];
-  assert.deepEqual(attempts.map((a) => [a.n, a.outcome, a.error]), [[1, 'failed', 'card declined'], [2, 'failed', 'card declined']]);
+  assert.deepEqual(
+    attempts.map((a) => [a.n, a.outcome, a.error]),
+    [
+      [1, 'failed', 'card declined'],
+      [2, 'failed', 'card declined'],
+    ],
+  );
   assert.deepEqual(attempts[0]!.evidence, { errorClass: 'CardDeclined', message: 'card declined' });
 });
 
-test('hand-off: the JSON carries the job\'s tags, deadline, priority and submission time', async (t) => {
+test("hand-off: the JSON carries the job's tags, deadline, priority and submission time", async (t) => {
   const server = await serverFor(t, { httpPort: 0, quarantineFunction: 'dead_letters', policies: [{ match: 'send_invoice', maxAttempts: 1 }] });
   await rawWorker(server.gearmanPort, 'send_invoice', (_payload, peer, handle) => {
     peer.send('WORK_FAIL', handle);

@@ -46,7 +46,10 @@ class TestSupervisor {
     this.live.add(child);
     void child.exited.then(({ code, signal }) => {
       this.live.delete(child);
-      const started = child.lines.map(jsonLine).filter((e) => e?.event === 'start').map((e) => String(e!.payload));
+      const started = child.lines
+        .map(jsonLine)
+        .filter((e) => e?.event === 'start')
+        .map((e) => String(e!.payload));
       this.deaths.push({ pid: child.proc.pid!, signal, code, started });
       if (!this.#stopping) this.#spawn();
       const waiting = this.#onDeath;
@@ -130,7 +133,10 @@ test('a poison job among healthy ones: quarantined after exactly maxCrashes deli
   assert.equal(server.engine.jobCount, 0, 'nothing left behind');
 
   const stored = await server.engine.quarantine.get(jobIdOf(poison));
-  assert.deepEqual(stored.attempts.map((a) => a.outcome), ['crashed', 'crashed', 'crashed']);
+  assert.deepEqual(
+    stored.attempts.map((a) => a.outcome),
+    ['crashed', 'crashed', 'crashed'],
+  );
   assert.equal(stored.payload.toString(), 'poison');
 });
 
@@ -151,8 +157,5 @@ function assertPoisonEntry(entry: QuarantineRow, poison: string, maxCrashes: num
     assert.ok(a.endedAt !== null && a.endedAt >= a.startedAt);
   });
   // Each attempt names the process it killed (the PHP worker's SET_CLIENT_ID).
-  assert.deepEqual(
-    entry.attempts.map((a) => a.worker).sort(),
-    crashes.map((d) => `php-poison-${d.pid}`).sort(),
-  );
+  assert.deepEqual(entry.attempts.map((a) => a.worker).sort(), crashes.map((d) => `php-poison-${d.pid}`).sort());
 }

@@ -21,7 +21,20 @@ interface Node {
 }
 
 async function startNode(t: TestContext, db: string, config: string): Promise<Node> {
-  const child = startChild(t, process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--http-port', '0', '--db', db, '--config', config]);
+  const child = startChild(t, process.execPath, [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'serve',
+    '--port',
+    '0',
+    '--http-port',
+    '0',
+    '--db',
+    db,
+    '--config',
+    config,
+  ]);
   const waitLog = async (pred: (r: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>> =>
     jsonLine(
       await child.waitLine(
@@ -163,5 +176,9 @@ test('a graceful restart gives a running job back without charging its crash bud
   w2.send('WORK_FAIL', handle);
   const [job] = await retried;
   assert.equal(job.crashes, 0);
-  assert.deepEqual(job.history.map((a) => a.outcome), ['returned', 'failed'], 'the shutdown is on record, as not charged');
+  assert.deepEqual(
+    job.history.map((a) => a.outcome),
+    ['returned', 'failed'],
+    'the shutdown is on record, as not charged',
+  );
 });

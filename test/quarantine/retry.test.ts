@@ -80,7 +80,10 @@ test('a background job that fails every time is quarantined as max_attempts afte
   assert.equal(entry.handle, handle);
   assert.equal(entry.reason, 'max_attempts');
   assert.deepEqual(deliveries, [handle, handle, handle, handle], 'exactly maxAttempts deliveries');
-  assert.deepEqual(entry.attempts.map((a) => [a.n, a.outcome, a.error]), [1, 2, 3, 4].map((n) => [n, 'failed', 'WORK_FAIL']));
+  assert.deepEqual(
+    entry.attempts.map((a) => [a.n, a.outcome, a.error]),
+    [1, 2, 3, 4].map((n) => [n, 'failed', 'WORK_FAIL']),
+  );
   const stored = await server.engine.quarantine.get(jobIdOf(handle));
   assert.equal(stored.attempts.length, 4);
   assert.equal(server.engine.jobCount, 0);
@@ -145,7 +148,10 @@ for (const exceptions of [false, true]) {
     const [entry] = await quarantined;
     assert.equal(entry.reason, 'max_crashes');
     assert.equal(entry.unique, 'fg-crash');
-    assert.deepEqual(entry.attempts.map((a) => [a.outcome, a.worker]), [1, 2, 3].map((i) => ['crashed', `renderer-${i}`]));
+    assert.deepEqual(
+      entry.attempts.map((a) => [a.outcome, a.worker]),
+      [1, 2, 3].map((i) => ['crashed', `renderer-${i}`]),
+    );
     const stored = await server.engine.quarantine.get(entry.id);
     assert.equal(stored.payload.toString(), 'scene', 'a foreground job is quarantined whole, like any other');
     await assertNothingElse(client);
@@ -175,6 +181,9 @@ test('a crash is charged to the job the worker was running, not to the others it
   assert.equal(again.text[0], second);
   healthy.send('WORK_COMPLETE', second, 'ok');
   const [job] = await done;
-  assert.deepEqual(job.history.map((a) => a.outcome), ['returned', 'completed']);
+  assert.deepEqual(
+    job.history.map((a) => a.outcome),
+    ['returned', 'completed'],
+  );
   assert.equal(job.crashes, 0);
 });

@@ -73,7 +73,11 @@ test('three PHP workers, one hangs: after the timeout it never gets another job,
 
 test('one PHP worker that hangs, a job timeout only: the job reaches quarantine as timed_out and /health stays red', async (t) => {
   await need.php();
-  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'resize', timeout: 1000, maxCrashes: 1 }], health: { intervalMs: 10_000, unservedAfterMs: 300, rules: [] } });
+  const server = await serverFor(t, {
+    httpPort: 0,
+    policies: [{ match: 'resize', timeout: 1000, maxCrashes: 1 }],
+    health: { intervalMs: 10_000, unservedAfterMs: 300, rules: [] },
+  });
   const worker = phpHangWorker(t, server.gearmanPort);
   await worker.event('ready', {}, 15_000);
   const client = await peerFor(t, server.gearmanPort);
@@ -81,7 +85,10 @@ test('one PHP worker that hangs, a job timeout only: the job reaches quarantine 
   await submitBg(client, 'resize', 'hang', 'hang-1');
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'timed_out');
-  assert.deepEqual(entry.attempts.map((a) => a.outcome), ['timed_out']);
+  assert.deepEqual(
+    entry.attempts.map((a) => a.outcome),
+    ['timed_out'],
+  );
 
   // The next job waits for a worker that can take it; the only one is stuck, so the function is unserved.
   await submitBg(client, 'resize', 'image', 'img-1');

@@ -49,10 +49,20 @@ test('a worker whose attempt timed out is stuck until it answers: no job, not co
   assert.equal(checkOf(now.body, 'hung', 'resize').state, 'fail');
   assert.match(checkOf(now.body, 'unserved', 'resize').reason, /no worker available \(1 stuck worker\) for 30 s/);
 
-  const { body } = await api<{ workers: { name: string; stuck: { handle: string; function: string; stuckMs: number } | null }[] }>(server.url, 'GET', '/api/workers');
-  assert.deepEqual(body.workers.map((w) => [w.name, w.stuck?.handle, w.stuck?.function, w.stuck?.stuckMs]), [['php-hung', hangs, 'resize', 30_100]]);
+  const { body } = await api<{ workers: { name: string; stuck: { handle: string; function: string; stuckMs: number } | null }[] }>(
+    server.url,
+    'GET',
+    '/api/workers',
+  );
+  assert.deepEqual(
+    body.workers.map((w) => [w.name, w.stuck?.handle, w.stuck?.function, w.stuck?.stuckMs]),
+    [['php-hung', hangs, 'resize', 30_100]],
+  );
   const fns = await api<{ functions: { name: string; workers: number; stuckWorkers: number }[] }>(server.url, 'GET', '/api/functions');
-  assert.deepEqual(fns.body.functions.map((f) => [f.name, f.workers, f.stuckWorkers]), [['resize', 0, 1]]);
+  assert.deepEqual(
+    fns.body.functions.map((f) => [f.name, f.workers, f.stuckWorkers]),
+    [['resize', 0, 1]],
+  );
 
   // Another worker takes the retry at once.
   const healthy = await peerFor(t, server.gearmanPort);
@@ -100,7 +110,11 @@ test('a stuck worker is freed when it disconnects; a WORK_STATUS from it does no
   worker.socket.destroy();
   assert.equal((await freed)[1], 'disconnected');
   const after = await health(server);
-  assert.equal(after.body.checks.some((c) => c.name === 'hung'), false, 'nothing runs and nobody is stuck');
+  assert.equal(
+    after.body.checks.some((c) => c.name === 'hung'),
+    false,
+    'nothing runs and nobody is stuck',
+  );
 });
 
 test('a minWorkers rule counts only workers that are not stuck', async (t) => {

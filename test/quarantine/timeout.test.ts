@@ -47,7 +47,10 @@ test('policy timeout: timed_out attempts, late answers ignored, retried, then qu
 
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'timed_out');
-  assert.deepEqual(entry.attempts.map((a) => a.outcome), ['timed_out', 'timed_out', 'timed_out']);
+  assert.deepEqual(
+    entry.attempts.map((a) => a.outcome),
+    ['timed_out', 'timed_out', 'timed_out'],
+  );
   assert.equal(server.engine.jobCount, 0);
 });
 
@@ -79,10 +82,13 @@ test('CAN_DO_TIMEOUT from the worker applies like a policy timeout', async (t) =
   assert.equal(again.text[0], handle);
   worker.send('WORK_COMPLETE', handle, 'in time');
   const [job] = await done;
-  assert.deepEqual(job.history.map((a) => a.outcome), ['timed_out', 'completed']);
+  assert.deepEqual(
+    job.history.map((a) => a.outcome),
+    ['timed_out', 'completed'],
+  );
 });
 
-test('a report for a handle the worker never held still gets gearmand\'s ERROR', async (t) => {
+test("a report for a handle the worker never held still gets gearmand's ERROR", async (t) => {
   const server = await serverFor(t);
   const worker = await peerFor(t, server.gearmanPort);
   worker.send('CAN_DO', 'x');

@@ -19,7 +19,7 @@ function serve(t: TestContext, db: string): Child {
 
 const listening = (child: Child): Promise<string> => child.waitLine((l) => l.includes('listening on'), 'the listening line', 30_000);
 
-it('a second `lazaret serve` on the same --db refuses to start, naming the first one\'s pid; after kill -9 of the first a restart takes the file', async (t) => {
+it("a second `lazaret serve` on the same --db refuses to start, naming the first one's pid; after kill -9 of the first a restart takes the file", async (t) => {
   const fresh = await freshSqlite();
   t.after(fresh.cleanup);
   const first = serve(t, fresh.path);

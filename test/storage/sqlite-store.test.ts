@@ -96,14 +96,25 @@ describe('SqliteStore: opening', () => {
   it('migrates a version 1 database to version 2: its jobs and quarantine entries load with no tags', async (t) => {
     const path = await tempPath(t);
     const old = new Database(path);
-    migrate(old, readMigrations(migrationsDir()).filter((m) => m.version === 1), path);
+    migrate(
+      old,
+      readMigrations(migrationsDir()).filter((m) => m.version === 1),
+      path,
+    );
     old.prepare("INSERT INTO jobs (id, handle, function, unique_key, payload, priority, submitted_at) VALUES (1, 'H:x:1', 'f', 'u', x'00', 1, 5)").run();
-    old.prepare("INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, reason, quarantined_at, attempt_count, attempts) VALUES (2, 'H:x:2', 'f', '', x'', 1, 5, 'expired', 6, 0, '[]')").run();
+    old
+      .prepare(
+        "INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, reason, quarantined_at, attempt_count, attempts) VALUES (2, 'H:x:2', 'f', '', x'', 1, 5, 'expired', 6, 0, '[]')",
+      )
+      .run();
     old.close();
     const store = storeOn(t, { path });
     await store.open();
     assert.equal(await store.schemaVersion(), 4);
-    assert.deepEqual((await store.jobsLoad()).map((j) => [j.id, j.tags]), [[1, []]]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => [j.id, j.tags]),
+      [[1, []]],
+    );
     assert.deepEqual((await store.quarantineGet(2))?.tags, []);
   });
 
@@ -198,7 +209,7 @@ describe('SqliteStore: rows', () => {
 });
 
 describe('SqliteStore: late evidence', () => {
-  it('merges into an ended attempt of a stored job, into a quarantine entry\'s attempt, and touches nothing else', async (t) => {
+  it("merges into an ended attempt of a stored job, into a quarantine entry's attempt, and touches nothing else", async (t) => {
     const path = await tempPath(t);
     const store = storeOn(t, { path });
     await store.open();
@@ -206,16 +217,32 @@ describe('SqliteStore: late evidence', () => {
     await store.write({ ...emptyBatch(), endAttempts: [end(1, 1, { outcome: 'timed_out', evidence: { message: 'late' } }), end(2, 1)] });
     await store.write({
       ...emptyBatch(),
-      quarantine: [quarantined(3, { reason: 'timed_out', attempts: [endedAttempt(3, 1, { outcome: 'timed_out' }), endedAttempt(3, 2, { outcome: 'timed_out' })] })],
+      quarantine: [
+        quarantined(3, { reason: 'timed_out', attempts: [endedAttempt(3, 1, { outcome: 'timed_out' }), endedAttempt(3, 2, { outcome: 'timed_out' })] }),
+      ],
     });
     const kill = { pid: 4242, signal: 'SIGKILL', stderr: 'hanging' };
     // Job 2's attempt 2 is still running: evidence is for ended attempts only. Job 9 is nowhere.
-    await store.write({ ...emptyBatch(), lateEvidence: [{ jobId: 1, n: 1, evidence: kill }, { jobId: 2, n: 2, evidence: kill }, { jobId: 3, n: 2, evidence: kill }, { jobId: 9, n: 1, evidence: kill }] });
+    await store.write({
+      ...emptyBatch(),
+      lateEvidence: [
+        { jobId: 1, n: 1, evidence: kill },
+        { jobId: 2, n: 2, evidence: kill },
+        { jobId: 3, n: 2, evidence: kill },
+        { jobId: 9, n: 1, evidence: kill },
+      ],
+    });
     const loaded = await store.jobsLoad();
     assert.deepEqual(loaded.find((j) => j.id === 1)!.attempts[0]!.evidence, { message: 'late', ...kill });
-    assert.deepEqual(loaded.find((j) => j.id === 2)!.attempts.map((a) => a.evidence), [null, null]);
+    assert.deepEqual(
+      loaded.find((j) => j.id === 2)!.attempts.map((a) => a.evidence),
+      [null, null],
+    );
     const entry = await store.quarantineGet(3);
-    assert.deepEqual(entry!.attempts.map((a) => a.evidence), [null, kill]);
+    assert.deepEqual(
+      entry!.attempts.map((a) => a.evidence),
+      [null, kill],
+    );
   });
 });
 

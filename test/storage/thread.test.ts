@@ -70,7 +70,10 @@ it('a thread that dies fails the write waiting on it and every later call with L
   const lock = holdWriteLock(t, path);
   const waiting = store.write({ ...emptyBatch(), insertJobs: [job(1)] });
   await store.crashThreadForTest();
-  await assert.rejects(waiting, (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /thread ended/.test(err.message) && /write was not done/.test(err.message));
+  await assert.rejects(
+    waiting,
+    (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /thread ended/.test(err.message) && /write was not done/.test(err.message),
+  );
   await rejectsWith(store.idsNext(), ErrorCode.STORE_FAILED);
   await rejectsWith(store.open(), ErrorCode.STORE_FAILED);
   lock.release();
@@ -114,7 +117,7 @@ it('payloads that are views into larger blocks are stored as exactly their bytes
   assert.equal((await store.quarantineGet(7))!.payload.toString(), 'new');
 });
 
-it('the thread checkpoints the WAL into the database file between commits once it passes checkpointPages (SQLite\'s own autocheckpoint is off)', async (t) => {
+it("the thread checkpoints the WAL into the database file between commits once it passes checkpointPages (SQLite's own autocheckpoint is off)", async (t) => {
   const path = await fresh(t);
   const store = new SqliteStore({ path, checkpointPages: 16 });
   await store.open();
@@ -143,7 +146,13 @@ it('arguments that cannot cross to the thread are refused with LAZ_STORE_FAILED,
   await store.open();
   t.after(() => store.close());
   const bad = { ...job(1), tags: [() => 'not data'] } as unknown as ReturnType<typeof job>;
-  await assert.rejects(store.write({ ...emptyBatch(), insertJobs: [bad] }), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /cannot be sent/.test(err.message));
+  await assert.rejects(
+    store.write({ ...emptyBatch(), insertJobs: [bad] }),
+    (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /cannot be sent/.test(err.message),
+  );
   await store.write({ ...emptyBatch(), insertJobs: [job(2)] });
-  assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [2]);
+  assert.deepEqual(
+    (await store.jobsLoad()).map((j) => j.id),
+    [2],
+  );
 });

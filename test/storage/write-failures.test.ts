@@ -153,7 +153,14 @@ it('the engine refuses times the store cannot hold before they join a group comm
   assert.equal(iso.status, 400);
   assert.equal(server.engine.jobCount, 0);
   // The last second of 9999 is still a time.
-  const last = server.engine.submit({ fn: 'f', unique: '', payload: Buffer.from('x'), priority: 1, background: true, runAt: Date.UTC(9999, 11, 31, 23, 59, 59, 999) });
+  const last = server.engine.submit({
+    fn: 'f',
+    unique: '',
+    payload: Buffer.from('x'),
+    priority: 1,
+    background: true,
+    runAt: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  });
   await last.ready;
 });
 
@@ -184,7 +191,10 @@ it('a group commit that fails on one bad row is written again member by member: 
     rejected.map((b) => b.insertJobs.map((j) => j.id)),
     [[2]],
   );
-  assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [1, 3]);
+  assert.deepEqual(
+    (await store.jobsLoad()).map((j) => j.id),
+    [1, 3],
+  );
 });
 
 it('no error body and no /health answer shows the database folder', async (t) => {
@@ -208,7 +218,14 @@ it('a job expiring while another process holds the write lock stays visible, is 
   const clock = new ManualClock(Date.now());
   const server = await node(t, { clock });
   const client = await peerFor(t, server.gearmanPort);
-  const { job: live, ready } = server.engine.submit({ fn: 'late', unique: '', payload: Buffer.from('p'), priority: 1, background: true, deadline: clock.now() + 1000 });
+  const { job: live, ready } = server.engine.submit({
+    fn: 'late',
+    unique: '',
+    payload: Buffer.from('p'),
+    priority: 1,
+    background: true,
+    deadline: clock.now() + 1000,
+  });
   await ready;
   const handle = live.handle;
   const lock = holdWriteLock(server.path);

@@ -31,7 +31,12 @@ test('the one-program form: defaults, a name from the command, LAZARET_URL, flag
     stableAfterMs: 10_000,
     flapping: { exits: 3, windowMs: 60_000 },
   });
-  const flagged = loadSupervisorConfig({ server: 'http://other:1', maxRuntime: '30m', backoffInitial: '5ms', name: 'x' }, ['w'], { LAZARET_URL: 'http://jobs:4731' }, 'h');
+  const flagged = loadSupervisorConfig(
+    { server: 'http://other:1', maxRuntime: '30m', backoffInitial: '5ms', name: 'x' },
+    ['w'],
+    { LAZARET_URL: 'http://jobs:4731' },
+    'h',
+  );
   assert.equal(flagged.server, 'http://other:1');
   assert.equal(flagged.programs[0]!.maxRuntimeMs, 1_800_000);
   assert.equal(flagged.programs[0]!.backoff.initialMs, 5);
@@ -45,7 +50,16 @@ test('the config file form: every program with its settings', () => {
     reportInterval: '2s',
     settle: '5s',
     programs: [
-      { name: 'resize', command: ['php', 'resize.php'], copies: 4, env: { APP_ENV: 'prod' }, cwd: '/srv/app', stopGraceMs: '30s', maxRuntime: '15m', backoff: { initial: '500ms', max: '30s' } },
+      {
+        name: 'resize',
+        command: ['php', 'resize.php'],
+        copies: 4,
+        env: { APP_ENV: 'prod' },
+        cwd: '/srv/app',
+        stopGraceMs: '30s',
+        maxRuntime: '15m',
+        backoff: { initial: '500ms', max: '30s' },
+      },
       { name: 'mail', command: 'perl mail.pl 2>&1 | logger', stableAfter: '1m', flapping: { exits: 5, window: '10m' } },
     ],
   });
@@ -54,12 +68,25 @@ test('the config file form: every program with its settings', () => {
   assert.equal(c.reportIntervalMs, 2000);
   assert.equal(c.settleMs, 5000);
   const [resize, mail] = c.programs;
-  assert.deepEqual([resize!.copies, resize!.env, resize!.cwd, resize!.stopGraceMs, resize!.maxRuntimeMs, resize!.backoff], [4, { APP_ENV: 'prod' }, '/srv/app', 30_000, 900_000, { initialMs: 500, maxMs: 30_000 }]);
-  assert.deepEqual([mail!.command, mail!.copies, mail!.stableAfterMs, mail!.flapping], ['perl mail.pl 2>&1 | logger', 1, 60_000, { exits: 5, windowMs: 600_000 }]);
+  assert.deepEqual(
+    [resize!.copies, resize!.env, resize!.cwd, resize!.stopGraceMs, resize!.maxRuntimeMs, resize!.backoff],
+    [4, { APP_ENV: 'prod' }, '/srv/app', 30_000, 900_000, { initialMs: 500, maxMs: 30_000 }],
+  );
+  assert.deepEqual(
+    [mail!.command, mail!.copies, mail!.stableAfterMs, mail!.flapping],
+    ['perl mail.pl 2>&1 | logger', 1, 60_000, { exits: 5, windowMs: 600_000 }],
+  );
 });
 
 test('a bad config lists every problem with where it came from', () => {
-  const path = file({ sever: 'x', programs: [{ name: 'a b', command: [], copies: 0, backoff: { initial: '2s', max: '1s' } }, { name: 'ok', command: 'x', maxRuntime: 'soon' }, { name: 'ok', command: 'y' }] });
+  const path = file({
+    sever: 'x',
+    programs: [
+      { name: 'a b', command: [], copies: 0, backoff: { initial: '2s', max: '1s' } },
+      { name: 'ok', command: 'x', maxRuntime: 'soon' },
+      { name: 'ok', command: 'y' },
+    ],
+  });
   assert.throws(
     () => loadSupervisorConfig({ config: path, server: 'ftp://x' }, [], {}, 'h'),
     (err: unknown) => {
@@ -88,8 +115,16 @@ test('a bad config lists every problem with where it came from', () => {
 test('killStuckAfter: a duration, "off" or null for never, a clear problem for anything else', () => {
   assert.equal(loadSupervisorConfig({ killStuckAfter: '30s' }, ['w'], {}, 'h').programs[0]!.killStuckAfterMs, 30_000);
   assert.equal(loadSupervisorConfig({ killStuckAfter: 'off' }, ['w'], {}, 'h').programs[0]!.killStuckAfterMs, null);
-  const path = file({ programs: [{ command: ['a'], killStuckAfter: null }, { name: 'b', command: ['b'], killStuckAfter: '2m' }] });
-  assert.deepEqual(loadSupervisorConfig({ config: path }, [], {}, 'h').programs.map((p) => p.killStuckAfterMs), [null, 120_000]);
+  const path = file({
+    programs: [
+      { command: ['a'], killStuckAfter: null },
+      { name: 'b', command: ['b'], killStuckAfter: '2m' },
+    ],
+  });
+  assert.deepEqual(
+    loadSupervisorConfig({ config: path }, [], {}, 'h').programs.map((p) => p.killStuckAfterMs),
+    [null, 120_000],
+  );
   assert.throws(
     () => loadSupervisorConfig({ config: file({ programs: [{ command: ['a'], killStuckAfter: 'soon' }] }) }, [], {}, 'h'),
     (err: unknown) => isLazaretError(err) && /programs\[0\]\.killStuckAfter .*must be a duration/.test(err.message),

@@ -84,7 +84,10 @@ export function supervise(t: TestContext, cwd: string, args: string[], env: Node
 
 /** Every pid the supervisor reported starting. */
 export function childPids(proc: Proc): number[] {
-  return proc.events().filter((e) => e.event === 'spawned').map((e) => Number(e.childPid));
+  return proc
+    .events()
+    .filter((e) => e.event === 'spawned')
+    .map((e) => Number(e.childPid));
 }
 
 /** One `lazaret ARGS` run to its end. */
@@ -130,4 +133,3 @@ export async function reported(server: TestServer): Promise<Reported[]> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/supervisors`);
   return ((await res.json()) as { supervisors: Reported[] }).supervisors;
 }
-

@@ -24,7 +24,10 @@ interface ShownAttempt {
 
 test('a supervised PHP worker killed by SIGSEGV: every attempt of the quarantined job says SIGSEGV, with the pid and stderr', async (t) => {
   await need.php();
-  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'resize', maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }] });
+  const server = await serverFor(t, {
+    httpPort: 0,
+    policies: [{ match: 'resize', maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }],
+  });
   const url = `http://127.0.0.1:${server.httpPort}`;
   const dir = await tempDir(t);
   await writeFile(
@@ -53,12 +56,18 @@ test('a supervised PHP worker killed by SIGSEGV: every attempt of the quarantine
   assert.equal(entry.reason, 'max_crashes');
 
   await sup.event('exited', { signal: 'SIGSEGV' }, 15_000, 3);
-  const deaths = sup.events().filter((e) => e.event === 'exited').map((e) => Number(e.childPid));
+  const deaths = sup
+    .events()
+    .filter((e) => e.event === 'exited')
+    .map((e) => Number(e.childPid));
   assert.equal(deaths.length, 3);
   const shown = await lazaret(dir, ['dlq', 'show', String(jobIdOf(handle)), '--json', '--server', url]);
   assert.equal(shown.code, 0, shown.stderr);
   const attempts = (JSON.parse(shown.stdout) as { attemptList: ShownAttempt[] }).attemptList;
-  assert.deepEqual(attempts.map((a) => [a.outcome, a.evidence?.signal, a.evidence?.pid]), deaths.map((pid) => ['crashed', 'SIGSEGV', pid]));
+  assert.deepEqual(
+    attempts.map((a) => [a.outcome, a.evidence?.signal, a.evidence?.pid]),
+    deaths.map((pid) => ['crashed', 'SIGSEGV', pid]),
+  );
   for (const [i, a] of attempts.entries()) {
     assert.match(a.worker, new RegExp(`^127\\.0\\.0\\.1:\\d+ pid ${deaths[i]}$`), 'named by address and pid');
     assert.match(a.error, /killed by SIGSEGV while running the job/);

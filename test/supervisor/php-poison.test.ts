@@ -19,7 +19,10 @@ const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/poison-worker.php')
 
 test('a supervised PHP worker that segfaults on a poison payload is restarted every time; the poison is quarantined, the healthy jobs complete', async (t) => {
   await need.php();
-  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'resize', maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }] });
+  const server = await serverFor(t, {
+    httpPort: 0,
+    policies: [{ match: 'resize', maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }],
+  });
   const dir = await tempDir(t);
   await writeFile(
     join(dir, 'supervise.json'),
@@ -53,7 +56,10 @@ test('a supervised PHP worker that segfaults on a poison payload is restarted ev
   const [entry] = await quarantined;
   assert.equal(entry.handle, poison);
   assert.equal(entry.reason, 'max_crashes');
-  assert.deepEqual(entry.attempts.map((a) => a.outcome), ['crashed', 'crashed', 'crashed']);
+  assert.deepEqual(
+    entry.attempts.map((a) => a.outcome),
+    ['crashed', 'crashed', 'crashed'],
+  );
 
   await eventually(() => (healthy.every((h) => completed.has(h)) ? true : undefined), 'every healthy job to complete');
   assert.equal(completed.has(poison), false);
@@ -76,8 +82,14 @@ test('a supervised PHP worker that segfaults on a poison payload is restarted ev
     return programs?.[0]?.running === 2 && programs[0].restarts === 3 ? programs : undefined;
   }, 'the server to hear of 3 restarts and 2 running copies');
   assert.equal(p!.flapping, true, 'three deaths within a minute: flapping');
-  assert.deepEqual(p!.lastExits.map((e) => e.signal), ['SIGSEGV', 'SIGSEGV', 'SIGSEGV']);
-  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['resize']);
+  assert.deepEqual(
+    p!.lastExits.map((e) => e.signal),
+    ['SIGSEGV', 'SIGSEGV', 'SIGSEGV'],
+  );
+  assert.deepEqual(
+    server.supervisors.flapping().map((f) => f.program.name),
+    ['resize'],
+  );
   const flap = sup.events().find((e) => e.event === 'flapping');
   assert.equal(flap?.signal, 'SIGSEGV');
 

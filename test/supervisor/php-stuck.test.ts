@@ -19,7 +19,10 @@ const PHP_WORKER = join(REPO_ROOT, 'test/quarantine/fixtures/hang-worker.php');
 
 test('a supervised PHP worker stuck past its timeout is killed after killStuckAfter and restarted; the hanging job is quarantined as timed_out', async (t) => {
   await need.php();
-  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'resize', timeout: 1000, maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }] });
+  const server = await serverFor(t, {
+    httpPort: 0,
+    policies: [{ match: 'resize', timeout: 1000, maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }],
+  });
   const dir = await tempDir(t);
   await writeFile(
     join(dir, 'supervise.json'),
@@ -49,7 +52,10 @@ test('a supervised PHP worker stuck past its timeout is killed after killStuckAf
 
   const [entry] = await quarantined;
   assert.equal(entry.reason, 'timed_out');
-  assert.deepEqual(entry.attempts.map((a) => a.outcome), ['timed_out', 'timed_out', 'timed_out']);
+  assert.deepEqual(
+    entry.attempts.map((a) => a.outcome),
+    ['timed_out', 'timed_out', 'timed_out'],
+  );
   await lastEvidence;
 
   // Three copies hung on it, and each was killed for it.

@@ -15,14 +15,31 @@ test('a program that exits at once is restarted with growing delays, never gives
   t.after(() => server.dispose());
   const dir = await tempDir(t);
   const sup = supervise(t, dir, [
-    '--name', 'crasher', '--id', 'crash-test', '--server', `http://127.0.0.1:${server.httpPort}`,
-    '--backoff-initial', '5ms', '--backoff-max', '80ms', '--report-interval', '200ms',
-    '--', 'sh', '-c', 'echo "dying on purpose" >&2; exit 3',
+    '--name',
+    'crasher',
+    '--id',
+    'crash-test',
+    '--server',
+    `http://127.0.0.1:${server.httpPort}`,
+    '--backoff-initial',
+    '5ms',
+    '--backoff-max',
+    '80ms',
+    '--report-interval',
+    '200ms',
+    '--',
+    'sh',
+    '-c',
+    'echo "dying on purpose" >&2; exit 3',
   ]);
 
   await sup.event('exited', {}, 15_000, 25);
   const exits = sup.events().filter((e) => e.event === 'exited');
-  assert.deepEqual(exits.slice(0, 6).map((e) => e.ceilingMs), [5, 10, 20, 40, 80, 80], 'the ceiling doubles up to --backoff-max');
+  assert.deepEqual(
+    exits.slice(0, 6).map((e) => e.ceilingMs),
+    [5, 10, 20, 40, 80, 80],
+    'the ceiling doubles up to --backoff-max',
+  );
   for (const e of exits) {
     assert.equal(e.code, 3);
     assert.ok(Number(e.delayMs) >= 0 && Number(e.delayMs) <= Number(e.ceilingMs), `delay ${e.delayMs} under its ceiling ${e.ceilingMs}`);
@@ -49,8 +66,14 @@ test('a program that exits at once is restarted with growing delays, never gives
   assert.equal(p.command, `sh -c 'echo "dying on purpose" >&2; exit 3'`);
   assert.equal(p.copies, 1);
   assert.ok(p.lastExits.length > 0 && p.lastExits.every((e) => e.code === 3 && e.signal === null));
-  assert.deepEqual(server.supervisors.flapping().map((f) => f.program.name), ['crasher']);
-  assert.deepEqual(server.supervisors.checks().map((c) => [c.state, c.function]), [['fail', 'crasher']]);
+  assert.deepEqual(
+    server.supervisors.flapping().map((f) => f.program.name),
+    ['crasher'],
+  );
+  assert.deepEqual(
+    server.supervisors.checks().map((c) => [c.state, c.function]),
+    [['fail', 'crasher']],
+  );
 });
 
 test('SIGTERM stops every copy and what they forked (SIGKILL for the one ignoring SIGTERM), exits 0, deregisters and leaves no orphan', async (t) => {
@@ -72,8 +95,17 @@ test('SIGTERM stops every copy and what they forked (SIGKILL for the one ignorin
   );
   const sup = supervise(t, dir, ['--config', 'supervise.json']);
   await sup.event('kid', {}, 15_000, 3);
-  await eventually(async () => ((await reported(server))[0]?.programs.every((p) => p.running === p.copies) ? true : undefined), 'the report of 3 running copies');
-  const pids = [...childPids(sup), ...sup.events().filter((e) => e.event === 'kid').map((e) => Number(e.pid))];
+  await eventually(
+    async () => ((await reported(server))[0]?.programs.every((p) => p.running === p.copies) ? true : undefined),
+    'the report of 3 running copies',
+  );
+  const pids = [
+    ...childPids(sup),
+    ...sup
+      .events()
+      .filter((e) => e.event === 'kid')
+      .map((e) => Number(e.pid)),
+  ];
   assert.equal(pids.length, 6);
   assert.ok(pids.every((pid) => !gone(pid)));
 
@@ -81,7 +113,11 @@ test('SIGTERM stops every copy and what they forked (SIGKILL for the one ignorin
   assert.deepEqual(await sup.done(15_000), { code: 0, signal: null });
   assert.ok(pids.every(gone), 'every copy and every process it forked is gone');
   const killed = sup.events().filter((e) => e.event === 'killed');
-  assert.deepEqual(killed.map((e) => e.program), ['stubborn'], 'only the copy that ignored SIGTERM needed SIGKILL');
+  assert.deepEqual(
+    killed.map((e) => e.program),
+    ['stubborn'],
+    'only the copy that ignored SIGTERM needed SIGKILL',
+  );
   assert.deepEqual(await reported(server), [], 'a supervisor that stops on purpose deregisters instead of going stale');
   const status = await lazaret(dir, ['supervise', 'status', '--json']);
   assert.equal(status.code, 1, 'no supervisor runs any more');
@@ -115,9 +151,16 @@ test('supervise restart: a rolling restart replaces the copies one at a time, ea
 
   const status = await lazaret(dir, ['supervise', 'status', '--json']);
   assert.equal(status.code, 0);
-  const [s] = JSON.parse(status.stdout) as { alive: boolean; rollout: { running: boolean; finished: number; lastResult: string; lastFinishedAt: string }; programs: { restarts: number; instances: { pid: number }[] }[] }[];
+  const [s] = JSON.parse(status.stdout) as {
+    alive: boolean;
+    rollout: { running: boolean; finished: number; lastResult: string; lastFinishedAt: string };
+    programs: { restarts: number; instances: { pid: number }[] }[];
+  }[];
   assert.equal(s!.alive, true);
-  assert.deepEqual({ ...s!.rollout, lastFinishedAt: typeof s!.rollout.lastFinishedAt }, { running: false, finished: 1, lastResult: 'ok', lastFinishedAt: 'string' });
+  assert.deepEqual(
+    { ...s!.rollout, lastFinishedAt: typeof s!.rollout.lastFinishedAt },
+    { running: false, finished: 1, lastResult: 'ok', lastFinishedAt: 'string' },
+  );
   const now = s!.programs[0]!.instances.map((i) => i.pid);
   assert.deepEqual(now, childPids(sup).slice(3));
   assert.ok(now.every((pid) => !before.includes(pid) && !gone(pid)));
@@ -130,8 +173,20 @@ test('maxRuntime: a copy that runs too long is recycled (SIGTERM, SIGKILL after 
   t.after(() => server.dispose());
   const dir = await tempDir(t);
   const sup = supervise(t, dir, [
-    '--name', 'leaky', '--server', `http://127.0.0.1:${server.httpPort}`, '--max-runtime', '300ms', '--stop-grace', '200ms', '--report-interval', '200ms',
-    '--', 'sh', '-c', 'trap "" TERM; exec sleep 300',
+    '--name',
+    'leaky',
+    '--server',
+    `http://127.0.0.1:${server.httpPort}`,
+    '--max-runtime',
+    '300ms',
+    '--stop-grace',
+    '200ms',
+    '--report-interval',
+    '200ms',
+    '--',
+    'sh',
+    '-c',
+    'trap "" TERM; exec sleep 300',
   ]);
   await sup.event('recycled', {}, 15_000, 2);
   const recycled = sup.events().filter((e) => e.event === 'recycled');

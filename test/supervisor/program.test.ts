@@ -35,7 +35,10 @@ test('a program that always dies is restarted forever, the delay doubling up to 
     clock.advance(delays[delays.length - 1]!);
   }
   assert.deepEqual(delays.slice(0, 8), [10, 20, 40, 80, 160, 320, 640, 1000]);
-  assert.ok(delays.slice(7).every((d) => d === 1000), 'capped, never growing without bound');
+  assert.ok(
+    delays.slice(7).every((d) => d === 1000),
+    'capped, never growing without bound',
+  );
   assert.equal(spawner.children.length, 201, 'never gives up');
   assert.equal(r.status().restarts, 200);
   assert.equal(r.status().running, 1);
@@ -97,7 +100,10 @@ test('maxRuntime: a copy running too long gets SIGTERM, SIGKILL after the grace,
   assert.equal(s.recycled, 1);
   assert.equal(s.restarts, 1);
   assert.equal(s.flapping, false);
-  assert.deepEqual(s.lastExits.map((e) => e.signal), ['SIGKILL']);
+  assert.deepEqual(
+    s.lastExits.map((e) => e.signal),
+    ['SIGKILL'],
+  );
 
   const polite = spawner.last;
   clock.advance(60_000);
@@ -129,7 +135,16 @@ function supervisor(copies: number) {
   const clock = new ManualClock();
   const spawner = new FakeSpawner();
   const { log, lines } = recordingLog();
-  const config = { id: 'test', server: 'http://127.0.0.1:1', token: null, reportIntervalMs: 5000, stateDir: '.', settleMs: 500, logLevel: 'info', programs: [program({ copies })] };
+  const config = {
+    id: 'test',
+    server: 'http://127.0.0.1:1',
+    token: null,
+    reportIntervalMs: 5000,
+    stateDir: '.',
+    settleMs: 500,
+    logLevel: 'info',
+    programs: [program({ copies })],
+  };
   const s = new Supervisor(config, { clock, random: () => 1, spawn: spawner.spawn, log, host: 'h', pid: 1 });
   return { clock, spawner, lines, s };
 }
@@ -150,19 +165,33 @@ test('rolling restart: one copy at a time, each new copy settling before the nex
   const rollout = s.rollingRestart();
   assert.equal(s.status().rollout.running, true);
   await settle();
-  assert.deepEqual(old.map((c) => c.alive), [false, true, true], 'only the first copy is stopped');
+  assert.deepEqual(
+    old.map((c) => c.alive),
+    [false, true, true],
+    'only the first copy is stopped',
+  );
   assert.equal(spawner.children.length, 4);
   clock.advance(499);
   await settle();
-  assert.deepEqual(old.map((c) => c.alive), [false, true, true], 'the second waits for the first to settle');
+  assert.deepEqual(
+    old.map((c) => c.alive),
+    [false, true, true],
+    'the second waits for the first to settle',
+  );
   clock.advance(1);
   await settle();
-  assert.deepEqual(old.map((c) => c.alive), [false, false, true]);
+  assert.deepEqual(
+    old.map((c) => c.alive),
+    [false, false, true],
+  );
   await drive(clock, () => s.status().rollout.finished === 1);
   await rollout;
   assert.equal(s.status().rollout.lastResult, 'ok');
   assert.equal(spawner.live.length, 3);
-  assert.ok(spawner.live.every((c) => !old.includes(c)), 'every copy replaced');
+  assert.ok(
+    spawner.live.every((c) => !old.includes(c)),
+    'every copy replaced',
+  );
   assert.equal(s.status().programs[0]!.restarts, 0, 'a deploy is not a death');
 });
 
@@ -176,7 +205,10 @@ test('rolling restart stops at a new copy that dies while settling; the old copi
   await settle();
   await rollout;
   assert.equal(s.status().rollout.lastResult, 'failed');
-  assert.deepEqual(old.map((c) => c.alive), [false, true, true]);
+  assert.deepEqual(
+    old.map((c) => c.alive),
+    [false, true, true],
+  );
   assert.ok(lines.some((l) => l.event === 'rollout_failed' && l.level === 50));
   clock.advance(1000);
   assert.equal(s.status().programs[0]!.running, 3, 'the broken copy is still restarted with backoff');

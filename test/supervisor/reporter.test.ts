@@ -24,7 +24,12 @@ async function endpoint(t: TestContext): Promise<{ url: string; seen: Seen[]; st
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body: body === '' ? null : (JSON.parse(body) as Record<string, unknown>) });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        auth: req.headers.authorization,
+        body: body === '' ? null : (JSON.parse(body) as Record<string, unknown>),
+      });
       res.writeHead(status.code, { 'content-type': 'application/json' }).end(status.answer);
     });
   });
@@ -37,7 +42,16 @@ function setup(url: string) {
   const clock = new ManualClock();
   const { log, lines } = recordingLog();
   let restarts = 0;
-  const config: SupervisorConfig = { id: 'web-1:resize', server: url, token: 'sekret', reportIntervalMs: 1000, stateDir: '.', settleMs: 0, logLevel: 'info', programs: [] };
+  const config: SupervisorConfig = {
+    id: 'web-1:resize',
+    server: url,
+    token: 'sekret',
+    reportIntervalMs: 1000,
+    stateDir: '.',
+    settleMs: 0,
+    logLevel: 'info',
+    programs: [],
+  };
   const status = (): SupervisorStatus => ({
     id: config.id,
     host: 'web-1',
@@ -47,7 +61,9 @@ function setup(url: string) {
     updatedAt: '',
     stopping: false,
     rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null },
-    programs: [{ name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: restarts++, recycled: 0, flapping: false, lastExits: [], instances: [] }],
+    programs: [
+      { name: 'resize', command: 'php w.php', copies: 2, running: 2, restarts: restarts++, recycled: 0, flapping: false, lastExits: [], instances: [] },
+    ],
   });
   return { clock, lines, reporter: new Reporter(config, { clock, log, status }) };
 }
@@ -88,7 +104,10 @@ test('reporter: PUTs the documented shape with the token, again every interval, 
   assert.equal(seen.length, 3, 'and one every interval');
 
   await reporter.stop();
-  assert.deepEqual(seen.slice(-1).map((s) => [s.method, s.url]), [['DELETE', '/api/supervisors/web-1%3Aresize']]);
+  assert.deepEqual(
+    seen.slice(-1).map((s) => [s.method, s.url]),
+    [['DELETE', '/api/supervisors/web-1%3Aresize']],
+  );
   clock.advance(10_000);
   await reporter.settled();
   assert.equal(seen.length, 4, 'nothing after the stop');
@@ -115,13 +134,23 @@ test('reporter: a failing server is logged once per outage, never thrown, and re
   await reporter.stop();
 });
 
-test('reporter: stuck copies named in the server\'s answer are handed on; malformed entries are dropped', async (t) => {
+test("reporter: stuck copies named in the server's answer are handed on; malformed entries are dropped", async (t) => {
   const { url, status } = await endpoint(t);
   const clock = new ManualClock();
   const { log } = recordingLog();
   const handed: unknown[] = [];
   const config: SupervisorConfig = { id: 's', server: url, token: null, reportIntervalMs: 1000, stateDir: '.', settleMs: 0, logLevel: 'info', programs: [] };
-  const statusOf = (): SupervisorStatus => ({ id: 's', host: 'h', pid: 1, server: url, startedAt: '', updatedAt: '', stopping: false, rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null }, programs: [] });
+  const statusOf = (): SupervisorStatus => ({
+    id: 's',
+    host: 'h',
+    pid: 1,
+    server: url,
+    startedAt: '',
+    updatedAt: '',
+    stopping: false,
+    rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null },
+    programs: [],
+  });
   const reporter = new Reporter(config, { clock, log, status: statusOf, stuck: (copies) => handed.push(...copies) });
   const good = { pid: 1234, worker: '127.0.0.1:5000 pid 1234', function: 'resize', handle: 'H:x:1', stuckMs: 61_000 };
   status.answer = JSON.stringify({ ok: true, stuck: [good, { pid: 'x' }, null] });

@@ -43,7 +43,13 @@ test('supervise restart does not SIGHUP a live unrelated process named by a stal
   staleState(stateDir, 'old-format', pid);
 
   const states = readStates(stateDir);
-  assert.deepEqual(states.map((s) => [s.status.id, s.alive]), [['new-format', false], ['old-format', false]]);
+  assert.deepEqual(
+    states.map((s) => [s.status.id, s.alive]),
+    [
+      ['new-format', false],
+      ['old-format', false],
+    ],
+  );
 
   const restart = await lazaret(dir, ['supervise', 'restart', '--state-dir', stateDir, '--no-wait']);
   assert.equal(restart.code, 1, restart.stdout + restart.stderr);
@@ -58,7 +64,13 @@ test('supervise restart does not SIGHUP a live unrelated process named by a stal
 
 test('state files naming pid 0, -1, 1 or no number are never taken for a running supervisor', async (t) => {
   const dir = await tempDir(t);
-  for (const [id, pid] of [['zero', 0], ['minus-one', -1], ['init', 1], ['text', '42'], ['fraction', 1.5]] as const) {
+  for (const [id, pid] of [
+    ['zero', 0],
+    ['minus-one', -1],
+    ['init', 1],
+    ['text', '42'],
+    ['fraction', 1.5],
+  ] as const) {
     staleState(dir, id, pid as number, { processStartTime: processStartTime(1) });
   }
   assert.ok(readStates(dir).every((s) => !s.alive));
@@ -70,7 +82,10 @@ test('a real supervisor passes the check: its state file records its start time'
   await sup.event('spawned', {}, 15_000);
   const state = JSON.parse(readFileSync(join(dir, 'data/supervise/real.json'), 'utf8')) as { pid: number; processStartTime: string };
   assert.equal(state.processStartTime, processStartTime(state.pid));
-  assert.deepEqual(readStates(join(dir, 'data/supervise')).map((s) => s.alive), [true]);
+  assert.deepEqual(
+    readStates(join(dir, 'data/supervise')).map((s) => s.alive),
+    [true],
+  );
 });
 
 test('supervised programs do not inherit LAZARET_TOKEN, LAZARET_ADMIN_TOKEN or their _FILE variants', async (t) => {

@@ -31,7 +31,9 @@ function tlsFrom(opts: CheckOptions): { ca?: Buffer; cert?: Buffer; key?: Buffer
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new LazaretError(ErrorCode.BAD_REQUEST, `Cannot read ${file}: ${(err as Error).message}`, { hint: '--ssl-ca-file, --ssl-certificate and --ssl-key take PEM files' });
+      throw new LazaretError(ErrorCode.BAD_REQUEST, `Cannot read ${file}: ${(err as Error).message}`, {
+        hint: '--ssl-ca-file, --ssl-certificate and --ssl-key take PEM files',
+      });
     }
   };
   return { ca: read(opts.sslCaFile), cert: read(opts.sslCertificate), key: read(opts.sslKey) };

@@ -139,7 +139,12 @@ function printHistory(h: History, io: CliIO): void {
   }
   if (h.audit.length > 0) {
     io.out('\naudit:\n');
-    io.out(table(['AT', 'ACTION', 'BY', 'CLIENT', 'PEER'], h.audit.map((a) => [a.at, a.action, a.actor, a.client ?? '-', a.peer ?? '-'])));
+    io.out(
+      table(
+        ['AT', 'ACTION', 'BY', 'CLIENT', 'PEER'],
+        h.audit.map((a) => [a.at, a.action, a.actor, a.client ?? '-', a.peer ?? '-']),
+      ),
+    );
   }
 }
 
@@ -161,7 +166,10 @@ export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOption
   const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
   const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
   if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
-  else io.out(`${safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`)}\n`);
+  else
+    io.out(
+      `${safe(`requeued ${res.requeued.length} job${res.requeued.length === 1 ? '' : 's'}${res.requeued.length ? `: ${res.requeued.map((j) => `${j.id} (${j.handle})`).join(', ')}` : ''}`)}\n`,
+    );
   if (args.length > 0 && res.requeued.length < args.length) {
     io.err(`not found in quarantine: ${args.filter((a) => !res.requeued.some((j) => String(j.id) === a)).join(', ')}\n`);
     return 1;

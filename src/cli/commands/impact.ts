@@ -43,7 +43,15 @@ export async function impact(opts: ImpactOptions, io: CliIO): Promise<number> {
   io.out(
     table(
       ['TAG', 'JOBS', `WAITED>${opts.waitedLongerThan ?? '5m'}`, 'FAILED', 'EXPIRED', 'QUARANTINED', 'WORST WAIT'],
-      report.rows.map((r) => [r.tag, String(r.jobs), String(r.waitedTooLong), String(r.failed), String(r.expired), String(r.quarantined), duration(r.worstWaitMs)]),
+      report.rows.map((r) => [
+        r.tag,
+        String(r.jobs),
+        String(r.waitedTooLong),
+        String(r.failed),
+        String(r.expired),
+        String(r.quarantined),
+        duration(r.worstWaitMs),
+      ]),
     ),
   );
   return 0;

@@ -37,7 +37,11 @@ export function statusTable(functions: FunctionRow[], now = new Date()): string 
   ]);
   const flagged = functions.filter((f) => f.queued.total > 0 && f.workers === 0);
   const note =
-    flagged.length === 0 ? '' : flagged.some((f) => f.stuckWorkers) ? '(!) jobs queued and no worker that can take them (stuck workers are in a job that timed out)\n' : '(!) jobs queued and no worker connected\n';
+    flagged.length === 0
+      ? ''
+      : flagged.some((f) => f.stuckWorkers)
+        ? '(!) jobs queued and no worker that can take them (stuck workers are in a job that timed out)\n'
+        : '(!) jobs queued and no worker connected\n';
   return head + table(['FUNCTION', 'HIGH', 'NORMAL', 'LOW', 'SCHEDULED', 'RUNNING', 'WORKERS', 'OLDEST', 'DONE/FAILED PER MIN', 'QUARANTINED'], rows) + note;
 }
 

@@ -29,9 +29,13 @@ export async function runSupervise(command: string[], flags: SuperviseFlags, io:
   }
   const previous = readStates(state.dir).find((s) => s.file === state.path && s.status.pid !== process.pid);
   if (previous?.alive) {
-    throw new LazaretError(ErrorCode.CONFIG_INVALID, `A supervisor with id "${config.id}" already runs (pid ${previous.status.pid}, state file ${previous.file})`, {
-      hint: 'give this one another --id (or "id" in its config file), or another --state-dir',
-    });
+    throw new LazaretError(
+      ErrorCode.CONFIG_INVALID,
+      `A supervisor with id "${config.id}" already runs (pid ${previous.status.pid}, state file ${previous.file})`,
+      {
+        hint: 'give this one another --id (or "id" in its config file), or another --state-dir',
+      },
+    );
   }
   warnLeftovers(previous, log);
 
@@ -125,7 +129,12 @@ function findStates(stateDir: string | undefined, io: CliIO): { dir: string; sta
 export async function superviseStatus(flags: StatusFlags, io: CliIO): Promise<number> {
   const { states } = findStates(flags.stateDir, io);
   if (flags.json) {
-    io.out(`${safeJson(states.map((s) => ({ ...s.status, alive: s.alive })), 2)}\n`);
+    io.out(
+      `${safeJson(
+        states.map((s) => ({ ...s.status, alive: s.alive })),
+        2,
+      )}\n`,
+    );
     return states.some((s) => s.alive) ? 0 : 1;
   }
   const now = Date.now();
@@ -171,7 +180,8 @@ export async function superviseRestart(flags: RestartFlags, io: CliIO): Promise<
     return 1;
   }
   const timeoutMs = flags.timeout === undefined ? 600_000 : Number(flags.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new LazaretError(ErrorCode.BAD_REQUEST, `--timeout must be a number of seconds, got "${flags.timeout}"`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new LazaretError(ErrorCode.BAD_REQUEST, `--timeout must be a number of seconds, got "${flags.timeout}"`);
   let failed = 0;
   for (const target of targets) {
     const { id, pid, rollout } = target.status;

@@ -70,7 +70,8 @@ function run(conn: Connection, cmd: AdminCommand): string {
     case 'prioritystatus':
       return listing(
         [...engine.functions.all()].map(
-          (f) => `${escapeControls(f.name)}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${availableWorkers(f)}`,
+          (f) =>
+            `${escapeControls(f.name)}\t${f.queued[0] + f.scheduled[0]}\t${f.queued[1] + f.scheduled[1]}\t${f.queued[2] + f.scheduled[2]}\t${availableWorkers(f)}`,
         ),
       );
     case 'workers':

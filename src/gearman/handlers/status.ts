@@ -14,7 +14,5 @@ export const handleGetStatus: Handler = (conn, args) => {
 
 export const handleGetStatusUnique: Handler = (conn, args) => {
   const s = conn.ctx.engine.statusUnique(args[0]!.toString());
-  conn.reply(
-    response(PacketType.STATUS_RES_UNIQUE, args[0]!, flag(s.known), flag(s.running), String(s.numerator), String(s.denominator), String(s.waiters)),
-  );
+  conn.reply(response(PacketType.STATUS_RES_UNIQUE, args[0]!, flag(s.known), flag(s.running), String(s.numerator), String(s.denominator), String(s.waiters)));
 };

@@ -22,7 +22,9 @@ The HTTP API under /api, /health and /metrics work without it.
 export function dashboardRoutes(dir = DASHBOARD_DIR): FastifyPluginAsync {
   return async (app) => {
     if (!existsSync(`${dir}index.html`)) {
-      app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(NOT_BUILT));
+      app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+        reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(NOT_BUILT),
+      );
       return;
     }
     await app.register(fastifyStatic, {

@@ -8,7 +8,10 @@ import { availableWorkers, stuckWorkers } from '../../core/worker.js';
 import { functionSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
-const counts = { type: 'object', properties: { queued: { type: 'integer' }, running: { type: 'integer' }, completed: { type: 'integer' }, failed: { type: 'integer' } } };
+const counts = {
+  type: 'object',
+  properties: { queued: { type: 'integer' }, running: { type: 'integer' }, completed: { type: 'integer' }, failed: { type: 'integer' } },
+};
 
 export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPluginAsync {
   const { engine } = ctx;
@@ -59,7 +62,10 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
                 stepMs: { type: 'integer' },
                 points: {
                   type: 'array',
-                  items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, functions: { type: 'object', additionalProperties: counts } } },
+                  items: {
+                    type: 'object',
+                    properties: { at: { type: 'string', format: 'date-time' }, functions: { type: 'object', additionalProperties: counts } },
+                  },
                 },
               },
             },
@@ -70,7 +76,9 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
         stepMs: STEP_MS,
         points: activity.history(request.query.minutes ?? 60).map((p) => ({
           at: new Date(p.at).toISOString(),
-          functions: Object.fromEntries([...p.functions].map(([name, a]) => [name, { queued: a.queued, running: a.running, completed: a.completed, failed: a.failed }])),
+          functions: Object.fromEntries(
+            [...p.functions].map(([name, a]) => [name, { queued: a.queued, running: a.running, completed: a.completed, failed: a.failed }]),
+          ),
         })),
       }),
     );

@@ -45,7 +45,11 @@ export function impactRoutes(ctx: HttpContext): FastifyPluginAsync {
           response: {
             200: {
               type: 'object',
-              properties: { since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' }, rows: { type: 'array', items: impactRowSchema } },
+              properties: {
+                since: { type: 'string', format: 'date-time' },
+                until: { type: 'string', format: 'date-time' },
+                rows: { type: 'array', items: impactRowSchema },
+              },
             },
             '4xx': errorSchema,
           },
@@ -56,7 +60,8 @@ export function impactRoutes(ctx: HttpContext): FastifyPluginAsync {
         const now = ctx.engine.clock.now();
         const since = sinceTime(q.since ?? DEFAULT_SINCE, now);
         const waitedLongerThan = parseDuration(q.waitedLongerThan ?? DEFAULT_WAIT);
-        if (waitedLongerThan === null) throw new LazaretError(ErrorCode.BAD_REQUEST, `waitedLongerThan must be a duration such as 5m, got "${q.waitedLongerThan}"`);
+        if (waitedLongerThan === null)
+          throw new LazaretError(ErrorCode.BAD_REQUEST, `waitedLongerThan must be a duration such as 5m, got "${q.waitedLongerThan}"`);
         const rows = await impactReport(ctx.engine, { since, waitedLongerThan, ...(q.by ? { key: q.by } : {}) });
         return { since: new Date(since).toISOString(), until: new Date(now).toISOString(), rows };
       },

@@ -7,7 +7,12 @@ import type { EventStreams } from '../event-streams.js';
 import type { HttpContext } from '../server.js';
 import { findJob, notFound } from '../find-job.js';
 
-export async function streamJobEvents(ctx: HttpContext, streams: EventStreams, request: FastifyRequest<{ Params: { handle: string } }>, reply: FastifyReply): Promise<void> {
+export async function streamJobEvents(
+  ctx: HttpContext,
+  streams: EventStreams,
+  request: FastifyRequest<{ Params: { handle: string } }>,
+  reply: FastifyReply,
+): Promise<void> {
   const { engine } = ctx;
   const handle = request.params.handle;
   const live = engine.job(handle);

@@ -16,7 +16,12 @@ import { findJob, notFound } from '../find-job.js';
 import { EventStreams } from '../event-streams.js';
 import { streamJobEvents } from './job-events.js';
 
-const time = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0, maximum: MAX_TIME_MS }] };
+const time = {
+  anyOf: [
+    { type: 'string', format: 'date-time' },
+    { type: 'integer', minimum: 0, maximum: MAX_TIME_MS },
+  ],
+};
 
 interface SubmitBody {
   function: string;
@@ -85,7 +90,12 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
               unique: { type: 'string', description: 'jobs of one function with the same unique key coalesce' },
               runAt: time,
               deadline: time,
-              tags: { type: 'array', maxItems: MAX_TAGS, items: { type: 'string', minLength: 1, maxLength: MAX_TAG_LENGTH }, description: 'by convention key:value, e.g. user_id:42' },
+              tags: {
+                type: 'array',
+                maxItems: MAX_TAGS,
+                items: { type: 'string', minLength: 1, maxLength: MAX_TAG_LENGTH },
+                description: 'by convention key:value, e.g. user_id:42',
+              },
             },
           },
           response: {

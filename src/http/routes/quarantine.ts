@@ -12,7 +12,6 @@ import type { HttpContext } from '../server.js';
 
 const PREVIEW_BYTES = 1024;
 
-
 function badRequest(message: string): LazaretError {
   return new LazaretError(ErrorCode.BAD_REQUEST, message);
 }
@@ -95,29 +94,44 @@ function parseId(raw: string): number {
 export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
   const q = ctx.engine.quarantine;
   return async (app) => {
-    app.get('/', { schema: doc('List quarantined jobs, newest first (filters: function, reason, since, before, ids; paging: limit, beforeId)') }, async (request) => {
-      const query = request.query as Record<string, unknown>;
-      const limit = query.limit === undefined ? 100 : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw badRequest('limit must be a whole number >= 1');
-      const beforeId = query.beforeId === undefined ? undefined : parseId(String(query.beforeId));
-      const { entries, total } = await q.list(parseFilter(query), { limit, ...(beforeId === undefined ? {} : { beforeId }) });
-      const last = entries[entries.length - 1];
-      return { total, entries: entries.map(summaryJson), nextBeforeId: entries.length === limit && last ? last.id : null };
-    });
+    app.get(
+      '/',
+      { schema: doc('List quarantined jobs, newest first (filters: function, reason, since, before, ids; paging: limit, beforeId)') },
+      async (request) => {
+        const query = request.query as Record<string, unknown>;
+        const limit = query.limit === undefined ? 100 : Number(query.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw badRequest('limit must be a whole number >= 1');
+        const beforeId = query.beforeId === undefined ? undefined : parseId(String(query.beforeId));
+        const { entries, total } = await q.list(parseFilter(query), { limit, ...(beforeId === undefined ? {} : { beforeId }) });
+        const last = entries[entries.length - 1];
+        return { total, entries: entries.map(summaryJson), nextBeforeId: entries.length === limit && last ? last.id : null };
+      },
+    );
 
-    app.get('/:id', { schema: { ...doc('One quarantined job: payload, every attempt, its earlier lives and audit trail'), params: idParams } }, async (request) => {
-      const id = parseId((request.params as { id: string }).id);
-      const entry = await q.get(id);
-      return { ...entryJson(entry), ...historyView(await q.history(id)) };
-    });
+    app.get(
+      '/:id',
+      { schema: { ...doc('One quarantined job: payload, every attempt, its earlier lives and audit trail'), params: idParams } },
+      async (request) => {
+        const id = parseId((request.params as { id: string }).id);
+        const entry = await q.get(id);
+        return { ...entryJson(entry), ...historyView(await q.history(id)) };
+      },
+    );
 
     // Answers also once the entry left quarantine (requeued, purged), for the retention period.
-    app.get('/:id/history', { schema: { ...doc("A job's earlier lives with every attempt, and who requeued, edited or purged it"), params: idParams } }, async (request) => {
-      const id = parseId((request.params as { id: string }).id);
-      const entries = await q.history(id);
-      if (entries.length === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No history for job id ${id}`, { hint: 'a job has history once it was requeued, edited or purged; it is kept for results.retention after the job is gone' });
-      return { id, ...historyView(entries) };
-    });
+    app.get(
+      '/:id/history',
+      { schema: { ...doc("A job's earlier lives with every attempt, and who requeued, edited or purged it"), params: idParams } },
+      async (request) => {
+        const id = parseId((request.params as { id: string }).id);
+        const entries = await q.history(id);
+        if (entries.length === 0)
+          throw new LazaretError(ErrorCode.NOT_FOUND, `No history for job id ${id}`, {
+            hint: 'a job has history once it was requeued, edited or purged; it is kept for results.retention after the job is gone',
+          });
+        return { id, ...historyView(entries) };
+      },
+    );
 
     app.post('/requeue', { schema: doc('Requeue quarantined jobs with a fresh budget (ids or filters, or all: true)') }, async (request) => {
       const body = (request.body ?? {}) as Record<string, unknown>;

@@ -15,7 +15,9 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
         schema: {
           summary: 'Worker connections (functions, current job, running time, hung) and supervised programs (flapping, last exits)',
           tags: ['workers'],
-          response: { 200: { type: 'object', properties: { workers: { type: 'array', items: workerSchema }, supervised: { type: 'array', items: supervisedSchema } } } },
+          response: {
+            200: { type: 'object', properties: { workers: { type: 'array', items: workerSchema }, supervised: { type: 'array', items: supervisedSchema } } },
+          },
         },
       },
       async () => {
@@ -34,11 +36,26 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
             connectedAt: iso(w.conn.connectedAt),
             pid: w.conn.pid,
             // The oldest attempt it never answered for after its timeout: it takes no job until it does.
-            stuck: stuck === undefined ? null : { handle: stuck.handle, function: stuck.fn.name, startedAt: iso(stuck.startedAt), timedOutAt: iso(stuck.timedOutAt), stuckMs: Math.max(0, now - stuck.timedOutAt) },
+            stuck:
+              stuck === undefined
+                ? null
+                : {
+                    handle: stuck.handle,
+                    function: stuck.fn.name,
+                    startedAt: iso(stuck.startedAt),
+                    timedOutAt: iso(stuck.timedOutAt),
+                    stuckMs: Math.max(0, now - stuck.timedOutAt),
+                  },
             job:
               job === undefined || startedAt === null
                 ? null
-                : { handle: job.handle, function: job.fn.name, startedAt: iso(startedAt), runningMs, hung: runningMs > ctx.health.hangThresholdFor(job.fn.name) },
+                : {
+                    handle: job.handle,
+                    function: job.fn.name,
+                    startedAt: iso(startedAt),
+                    runningMs,
+                    hung: runningMs > ctx.health.hangThresholdFor(job.fn.name),
+                  },
           };
         });
         // Programs run by `lazaret supervise`, flapping ones first: a worker that keeps dying is never

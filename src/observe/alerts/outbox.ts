@@ -148,7 +148,9 @@ export class AlertOutbox extends TypedEmitter<OutboxEvents> implements AlertStat
     }
     const limit = this.#undeliveredAfterMs;
     if (stuck.length > 0) return [{ name: 'alerts', state: 'fail', reason: `alerts undelivered: ${stuck.join('; ')}`, value: worst, threshold: limit }];
-    return [{ name: 'alerts', state: 'ok', reason: `${this.pending} alert(s) waiting, none failing for ${Math.round(limit / 1000)}s`, value: 0, threshold: limit }];
+    return [
+      { name: 'alerts', state: 'ok', reason: `${this.pending} alert(s) waiting, none failing for ${Math.round(limit / 1000)}s`, value: 0, threshold: limit },
+    ];
   }
 
   /** Stops sending; what is still waiting stays stored for the next run. */
@@ -163,7 +165,8 @@ export class AlertOutbox extends TypedEmitter<OutboxEvents> implements AlertStat
     if (q.rows.length >= this.#maxPerHook) {
       // The one in flight stays: its answer is on the way.
       const [old] = q.rows.splice(q.busy ? 1 : 0, 1);
-      if (old !== undefined) void this.#drop(old, `more than ${this.#maxPerHook} alerts waiting for ${q.label}; the oldest was dropped (is the receiver down?)`);
+      if (old !== undefined)
+        void this.#drop(old, `more than ${this.#maxPerHook} alerts waiting for ${q.label}; the oldest was dropped (is the receiver down?)`);
     }
     q.rows.push(row);
     this.#kick(q);

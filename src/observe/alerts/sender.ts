@@ -71,7 +71,16 @@ export class AlertSender {
     }
     if (this.#sentInWindow < this.#opts.quarantinePerMinute) {
       this.#sentInWindow++;
-      const job = { id: entry.id, handle: entry.handle, function: entry.function, unique: entry.unique, reason: entry.reason, detail: entry.detail, attempts: entry.attempts.length, quarantinedAt: iso(entry.quarantinedAt) };
+      const job = {
+        id: entry.id,
+        handle: entry.handle,
+        function: entry.function,
+        unique: entry.unique,
+        reason: entry.reason,
+        detail: entry.detail,
+        attempts: entry.attempts.length,
+        quarantinedAt: iso(entry.quarantinedAt),
+      };
       this.#send('job.quarantined', { job });
       return;
     }

@@ -16,7 +16,13 @@ export interface RunningAlerts {
 }
 
 /** Starts the node's alerts (resuming stored ones); null when no webhook is configured. */
-export async function startAlerts(engine: Engine, store: StorageAdapter, health: HealthChecker, config: Readonly<Config>, log: Logger): Promise<RunningAlerts | null> {
+export async function startAlerts(
+  engine: Engine,
+  store: StorageAdapter,
+  health: HealthChecker,
+  config: Readonly<Config>,
+  log: Logger,
+): Promise<RunningAlerts | null> {
   if (config.alerts.webhooks.length === 0) return null;
   const clock = engine.clock;
   const outbox = new AlertOutbox(store, config.alerts.webhooks, {

@@ -64,12 +64,7 @@ export function prepareBulkIds(db: Database, sql: (count: number) => string): (i
 }
 
 /** `head` is `INSERT INTO table (col, …)`; `columns` is how many it names. */
-export function prepareBulkInsert<T>(
-  db: Database,
-  head: string,
-  columns: number,
-  values: (row: T) => readonly BindValue[],
-): (rows: readonly T[]) => void {
+export function prepareBulkInsert<T>(db: Database, head: string, columns: number, values: (row: T) => readonly BindValue[]): (rows: readonly T[]) => void {
   return prepareBulk(db, (rows) => `${head} VALUES ${tuples(rows, columns)}`, columns, values);
 }
 

@@ -36,14 +36,10 @@ export function toStoreError(err: unknown, op: string, where: string): LazaretEr
   // SQLITE_BUSY (and its extended codes) means another connection held the lock past busy_timeout;
   // SQLITE_LOCKED is the same conflict inside one process. Both are worth a retry, unlike the rest.
   if (code !== null && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
-    return new LazaretError(
-      ErrorCode.STORE_BUSY,
-      `SQLite store ${where} stayed locked by another connection during ${op} (${code}: ${text}).`,
-      {
-        hint: 'Only one Lazaret node may use a SQLite file. If a backup or another tool holds it, retry later or raise busyTimeoutMs.',
-        cause: err,
-      },
-    );
+    return new LazaretError(ErrorCode.STORE_BUSY, `SQLite store ${where} stayed locked by another connection during ${op} (${code}: ${text}).`, {
+      hint: 'Only one Lazaret node may use a SQLite file. If a backup or another tool holds it, retry later or raise busyTimeoutMs.',
+      cause: err,
+    });
   }
   const hint = hintFor(code);
   return new LazaretError(
@@ -55,9 +51,7 @@ export function toStoreError(err: unknown, op: string, where: string): LazaretEr
 
 /** A row that cannot be what this code wrote: reported like any other store failure. */
 export function corruptRow(table: string, id: number, what: string): LazaretError {
-  return new LazaretError(
-    ErrorCode.STORE_FAILED,
-    `Row ${id} of table ${table} is corrupt: ${what}.`,
-    { hint: 'The database was changed outside Lazaret; restore it from a backup or fix the row by hand.' },
-  );
+  return new LazaretError(ErrorCode.STORE_FAILED, `Row ${id} of table ${table} is corrupt: ${what}.`, {
+    hint: 'The database was changed outside Lazaret; restore it from a backup or fix the row by hand.',
+  });
 }

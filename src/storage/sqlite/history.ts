@@ -71,7 +71,10 @@ export function prepareHistory(db: Database): HistoryOperations {
   );
   const addAll = db.transaction((entries: readonly NewHistoryEntry[]) => {
     for (const e of entries) {
-      const life = e.life === null ? null : JSON.stringify({ end: e.life.end, detail: e.life.detail, endedAt: e.life.endedAt, attempts: JSON.parse(attemptsJson(e.life.attempts)) as unknown });
+      const life =
+        e.life === null
+          ? null
+          : JSON.stringify({ end: e.life.end, detail: e.life.detail, endedAt: e.life.endedAt, attempts: JSON.parse(attemptsJson(e.life.attempts)) as unknown });
       insert.run(e.jobId, e.at, e.action, e.actor, e.client, e.peer, life);
     }
   });
@@ -88,7 +91,9 @@ export function prepareHistory(db: Database): HistoryOperations {
  * Records `action` for every quarantine entry matching `filter`, with the entry's life (its reason and
  * attempts) when `withLife`. Call inside the transaction that then changes those entries.
  */
-export function prepareRecordFromQuarantine(cache: StatementCache): (filter: QuarantineFilter, action: HistoryAction, by: AuditStamp, withLife: boolean) => void {
+export function prepareRecordFromQuarantine(
+  cache: StatementCache,
+): (filter: QuarantineFilter, action: HistoryAction, by: AuditStamp, withLife: boolean) => void {
   return (filter, action, by, withLife) => {
     const { where, params } = filterSql(filter);
     const life = withLife ? "json_object('end', reason, 'detail', detail, 'endedAt', quarantined_at, 'attempts', json(attempts))" : 'NULL';

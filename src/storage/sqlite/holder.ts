@@ -16,9 +16,7 @@ export interface Holder {
 
 export function recordHolder(db: Database.Database, now: number): void {
   const holder: Holder = { pid: process.pid, host: hostname(), since: now };
-  db.prepare(`INSERT INTO meta (key, value) VALUES ('${HOLDER_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
-    JSON.stringify(holder),
-  );
+  db.prepare(`INSERT INTO meta (key, value) VALUES ('${HOLDER_KEY}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(holder));
 }
 
 /** The recorded holder of the database at `path`; null when it cannot be read. Opens it read-only. */

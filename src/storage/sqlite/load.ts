@@ -8,9 +8,7 @@ export function prepareJobsLoad(db: Database): () => StoredJob[] {
   const jobs = db.prepare<[], JobRecord>(
     'SELECT id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags FROM jobs ORDER BY id',
   );
-  const attempts = db.prepare<[], AttemptRecord>(
-    'SELECT job_id, n, worker, started_at, ended_at, outcome, error, evidence FROM attempts ORDER BY job_id, n',
-  );
+  const attempts = db.prepare<[], AttemptRecord>('SELECT job_id, n, worker, started_at, ended_at, outcome, error, evidence FROM attempts ORDER BY job_id, n');
 
   // Two ordered scans merged in one pass (no per-job query), inside one read transaction so both see
   // the same snapshot.

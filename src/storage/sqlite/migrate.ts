@@ -23,10 +23,7 @@ const FILE_NAME = /^(\d{4})_([A-Za-z0-9_-]+)\.sql$/;
  * to the src/storage/sqlite/migrations/ folder the package ships.
  */
 export function migrationsDir(): string {
-  const candidates = [
-    new URL('./migrations/', import.meta.url),
-    new URL('../../../src/storage/sqlite/migrations/', import.meta.url),
-  ];
+  const candidates = [new URL('./migrations/', import.meta.url), new URL('../../../src/storage/sqlite/migrations/', import.meta.url)];
   for (const url of candidates) {
     const dir = fileURLToPath(url);
     if (existsSync(dir)) return dir;
@@ -68,9 +65,7 @@ export function prepareSchemaVersion(db: Database): () => number {
  * the database in messages.
  */
 export function migrate(db: Database, migrations: readonly Migration[], where: string): number {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS lazaret_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
-  );
+  db.exec('CREATE TABLE IF NOT EXISTS lazaret_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
   const known = migrations[migrations.length - 1]?.version ?? 0;
   const schemaVersion = prepareSchemaVersion(db);
   const found = schemaVersion();
@@ -83,9 +78,7 @@ export function migrate(db: Database, migrations: readonly Migration[], where: s
   }
 
   const isApplied = db.prepare<[number], number>('SELECT 1 FROM lazaret_migrations WHERE version = ?').pluck();
-  const record = db.prepare<[number, string, number]>(
-    'INSERT INTO lazaret_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-  );
+  const record = db.prepare<[number, string, number]>('INSERT INTO lazaret_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations) {
     if (isApplied.get(m.version) !== undefined) continue;
     const apply = db.transaction(() => {

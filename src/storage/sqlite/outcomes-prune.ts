@@ -4,8 +4,6 @@
 import type { Database } from 'better-sqlite3';
 
 export function prepareOutcomesPrune(db: Database): (before: number, limit: number) => number {
-  const prune = db.prepare<[number, number]>(
-    'DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE finished_at < ? ORDER BY finished_at LIMIT ?)',
-  );
+  const prune = db.prepare<[number, number]>('DELETE FROM outcomes WHERE id IN (SELECT id FROM outcomes WHERE finished_at < ? ORDER BY finished_at LIMIT ?)');
   return (before, limit) => prune.run(before, Math.max(0, Math.floor(limit))).changes;
 }

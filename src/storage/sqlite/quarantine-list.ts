@@ -6,12 +6,9 @@ import { filterSql, type StatementCache } from './quarantine-filter.js';
 import { toQuarantineSummary, type QuarantineSummaryRecord } from './rows.js';
 
 // length() of a BLOB reads its size from the record header, not the payload itself.
-const COLUMNS =
-  'id, handle, function, unique_key, priority, reason, detail, attempt_count, length(payload) AS payload_bytes, submitted_at, quarantined_at';
+const COLUMNS = 'id, handle, function, unique_key, priority, reason, detail, attempt_count, length(payload) AS payload_bytes, submitted_at, quarantined_at';
 
-export function prepareQuarantineList(
-  cache: StatementCache,
-): (filter: QuarantineFilter, page: QuarantinePage) => QuarantineSummary[] {
+export function prepareQuarantineList(cache: StatementCache): (filter: QuarantineFilter, page: QuarantinePage) => QuarantineSummary[] {
   return (filter, page) => {
     const limit = Math.max(0, Math.floor(page.limit));
     if (limit === 0) return [];

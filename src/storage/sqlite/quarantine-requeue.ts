@@ -9,10 +9,7 @@ import { filterSql, type StatementCache } from './quarantine-filter.js';
 import { prepareJobsInsert } from './jobs-insert.js';
 import { toJobRow, type JobRecord } from './rows.js';
 
-export function prepareQuarantineRequeue(
-  db: Database,
-  cache: StatementCache,
-): (filter: QuarantineFilter, now: number, by?: AuditStamp) => JobRow[] {
+export function prepareQuarantineRequeue(db: Database, cache: StatementCache): (filter: QuarantineFilter, now: number, by?: AuditStamp) => JobRow[] {
   const record = prepareRecordFromQuarantine(cache);
   const insertJobs = prepareJobsInsert(db);
   const remove = db.prepare<[string]>('DELETE FROM quarantine WHERE id IN (SELECT value FROM json_each(?))');

@@ -250,9 +250,13 @@ export class SqliteStore implements StorageAdapter {
         this.#pending.delete(id);
         if (this.#pending.size === 0) thread.unref();
         reject(
-          new LazaretError(ErrorCode.STORE_FAILED, `${op} on the SQLite store ${this.describe()} got arguments that cannot be sent to its thread: ${(err as Error).message}`, {
-            hint: 'This is a Lazaret bug: please report it with this message.',
-          }),
+          new LazaretError(
+            ErrorCode.STORE_FAILED,
+            `${op} on the SQLite store ${this.describe()} got arguments that cannot be sent to its thread: ${(err as Error).message}`,
+            {
+              hint: 'This is a Lazaret bug: please report it with this message.',
+            },
+          ),
         );
       }
     });
@@ -313,10 +317,7 @@ export class SqliteStore implements StorageAdapter {
   #unusable(op: string): LazaretError {
     if (this.#state === 'failed') return this.#threadStopped(op);
     return this.#state === 'closed'
-      ? new LazaretError(
-          ErrorCode.STORE_CLOSED,
-          `${op} on the SQLite store ${this.describe()} after close(); a closed store stays closed, create a new one.`,
-        )
+      ? new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.describe()} after close(); a closed store stays closed, create a new one.`)
       : new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the SQLite store ${this.describe()} before open(); call open() first.`);
   }
 }

@@ -19,19 +19,15 @@ export const WATERMARK_KEY = 'id_watermark';
 
 export function prepareWrite(db: Database): (batch: WriteBatch) => void {
   const insertJobs = prepareJobsInsert(db);
-  const startAttempts = prepareBulkInsert<AttemptStart>(
-    db,
-    'INSERT INTO attempts (job_id, n, worker, started_at)',
-    4,
-    (a) => [a.jobId, a.n, a.worker, a.startedAt],
-  );
-  const endAttempt = db.prepare(
-    'UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ? WHERE job_id = ? AND n = ?',
-  );
+  const startAttempts = prepareBulkInsert<AttemptStart>(db, 'INSERT INTO attempts (job_id, n, worker, started_at)', 4, (a) => [
+    a.jobId,
+    a.n,
+    a.worker,
+    a.startedAt,
+  ]);
+  const endAttempt = db.prepare('UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ? WHERE job_id = ? AND n = ?');
   const setRunAt = db.prepare('UPDATE jobs SET run_at = ? WHERE id = ?');
-  const addEvidence = db.prepare(
-    "UPDATE attempts SET evidence = json_patch(coalesce(evidence, '{}'), ?) WHERE job_id = ? AND n = ? AND ended_at IS NOT NULL",
-  );
+  const addEvidence = db.prepare("UPDATE attempts SET evidence = json_patch(coalesce(evidence, '{}'), ?) WHERE job_id = ? AND n = ? AND ended_at IS NOT NULL");
   const quarantinedAttempts = db.prepare<[number], { attempts: string }>('SELECT attempts FROM quarantine WHERE id = ?');
   const setQuarantinedAttempts = db.prepare('UPDATE quarantine SET attempts = ? WHERE id = ?');
   const lateEvidence = (items: readonly LateEvidence[]): void => {

@@ -86,7 +86,11 @@ test('a webhook keeps at most maxPerHook alerts; the oldest waiting one is dropp
   await failed;
   assert.equal(outbox.pending, 3);
   assert.equal(outbox.dropped, 2);
-  assert.deepEqual((await store.alertsList()).map((a) => a.delivery), ['d-1', 'd-4', 'd-5'], 'the one in flight stays');
+  assert.deepEqual(
+    (await store.alertsList()).map((a) => a.delivery),
+    ['d-1', 'd-4', 'd-5'],
+    'the one in flight stays',
+  );
 });
 
 test('a check that stays red is alerted again every repeatEvery, and no more once it recovered', async (t) => {
@@ -94,7 +98,11 @@ test('a check that stays red is alerted again every repeatEvery, and no more onc
   const clock = new ManualClock();
   const server = await serverFor(
     t,
-    { httpPort: 0, health: healthWith([{ function: 'ship_label', minWorkers: 1 }]), alerts: { webhooks: [{ url: hook.url, secret: null, events: ['health.failed', 'health.recovered'] }] } },
+    {
+      httpPort: 0,
+      health: healthWith([{ function: 'ship_label', minWorkers: 1 }]),
+      alerts: { webhooks: [{ url: hook.url, secret: null, events: ['health.failed', 'health.recovered'] }] },
+    },
     { clock },
   );
   const client = await peerFor(t, server.gearmanPort);
@@ -126,10 +134,13 @@ test('a check that stays red is alerted again every repeatEvery, and no more onc
   while (checkOf((await health(server)).body, 'workers', 'ship_label').state !== 'fail') clock.advance(1000);
   const next = await hook.until((r, i) => workers(r) && i > hook.got.indexOf(repeat) && r.body.event === 'health.failed');
   assert.equal(next.body.repeat, undefined, 'a new outage, not a repeat of the old one');
-  assert.deepEqual(ofWorkers().map((r) => [r.body.event, r.body.repeat]), [
-    ['health.failed', undefined],
-    ['health.failed', 1],
-    ['health.recovered', undefined],
-    ['health.failed', undefined],
-  ]);
+  assert.deepEqual(
+    ofWorkers().map((r) => [r.body.event, r.body.repeat]),
+    [
+      ['health.failed', undefined],
+      ['health.failed', 1],
+      ['health.recovered', undefined],
+      ['health.failed', undefined],
+    ],
+  );
 });

@@ -34,7 +34,12 @@ async function deliver(t: TestContext, clock: Clock): Promise<Received> {
   const hook = await receiver(t);
   const store = new SqliteStore({ path: ':memory:' });
   await store.open();
-  const outbox = new AlertOutbox(store, [{ url: hook.url, secret: SECRET, events: ['health.failed'] }], { clock, log: pino({ level: 'silent' }), retryForMs: 60_000, undeliveredAfterMs: 60_000 });
+  const outbox = new AlertOutbox(store, [{ url: hook.url, secret: SECRET, events: ['health.failed'] }], {
+    clock,
+    log: pino({ level: 'silent' }),
+    retryForMs: 60_000,
+    undeliveredAfterMs: 60_000,
+  });
   await outbox.start();
   t.after(async () => {
     outbox.close();

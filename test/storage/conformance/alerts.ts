@@ -7,7 +7,15 @@ import type { NewAlert } from '../../../src/storage/types.js';
 import type { Harness } from './harness.js';
 
 function alert(n: number, over: Partial<NewAlert> = {}): NewAlert {
-  return { hook: 'https://ops.example.com/hook', event: 'health.failed', delivery: `d-${n}`, body: `{"n":${n}}`, createdAt: 1_700_000_000_000 + n, nextAt: 1_700_000_000_000 + n, ...over };
+  return {
+    hook: 'https://ops.example.com/hook',
+    event: 'health.failed',
+    delivery: `d-${n}`,
+    body: `{"n":${n}}`,
+    createdAt: 1_700_000_000_000 + n,
+    nextAt: 1_700_000_000_000 + n,
+    ...over,
+  };
 }
 
 export function alertsTests(h: Harness): void {
@@ -17,9 +25,18 @@ export function alertsTests(h: Harness): void {
     const added = await store.alertsAdd([alert(1), alert(2, { hook: 'http://b.example/x', event: 'job.quarantined' })]);
     assert.equal(added.length, 2);
     assert.ok(added[0]!.id < added[1]!.id);
-    assert.deepEqual(added[1], { ...alert(2, { hook: 'http://b.example/x', event: 'job.quarantined' }), id: added[1]!.id, attempts: 0, failingSince: null, lastError: null });
+    assert.deepEqual(added[1], {
+      ...alert(2, { hook: 'http://b.example/x', event: 'job.quarantined' }),
+      id: added[1]!.id,
+      attempts: 0,
+      failingSince: null,
+      lastError: null,
+    });
     const later = await store.alertsAdd([alert(3)]);
-    assert.deepEqual((await store.alertsList()).map((a) => a.delivery), ['d-1', 'd-2', 'd-3']);
+    assert.deepEqual(
+      (await store.alertsList()).map((a) => a.delivery),
+      ['d-1', 'd-2', 'd-3'],
+    );
     assert.ok(later[0]!.id > added[1]!.id);
   });
 
@@ -31,7 +48,10 @@ export function alertsTests(h: Harness): void {
     const [first] = await store.alertsList();
     assert.deepEqual([first!.attempts, first!.nextAt, first!.failingSince, first!.lastError], [3, 42, 7, 'ECONNREFUSED']);
     assert.equal(await store.alertsDelete([a!.id, 999_999]), 1);
-    assert.deepEqual((await store.alertsList()).map((x) => x.id), [b!.id]);
+    assert.deepEqual(
+      (await store.alertsList()).map((x) => x.id),
+      [b!.id],
+    );
     assert.equal(await store.alertsDelete([]), 0);
   });
 

@@ -43,7 +43,10 @@ export function attemptsTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(1)] }));
     for (let n = 1; n <= 12; n++) await store.write(batch({ startAttempts: [start(1, n)], endAttempts: [end(1, n)] }));
     const [loaded] = await store.jobsLoad();
-    assert.deepEqual(loaded?.attempts.map((a) => a.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      loaded?.attempts.map((a) => a.n),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
   });
 
   it('an end with retryAt sets the job runAt (backoff); one without leaves it', async (t) => {
@@ -129,7 +132,10 @@ export function attemptsTests(h: Harness): void {
     starts.splice(130, 0, start(999, 1));
     await rejectsWith(store.write(batch({ startAttempts: starts, deleteJobs: [1, 2] })), ErrorCode.STORE_FAILED);
     const loaded = await store.jobsLoad();
-    assert.deepEqual(loaded.map((j) => j.id), ids);
+    assert.deepEqual(
+      loaded.map((j) => j.id),
+      ids,
+    );
     assert.ok(loaded.every((j) => j.attempts.length === 0));
   });
 }

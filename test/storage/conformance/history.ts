@@ -10,9 +10,12 @@ import { batch, endedAttempt, quarantined, type Harness } from './harness.js';
 const BY: AuditStamp = { at: 1_700_000_300_000, actor: 'token', client: 'cli', peer: '10.0.0.7' };
 
 export function historyTests(h: Harness): void {
-  it('a requeue with a stamp keeps each entry\'s life; without one it records nothing', async (t) => {
+  it("a requeue with a stamp keeps each entry's life; without one it records nothing", async (t) => {
     const store = await h.open(t);
-    const q = quarantined(5, { attempts: [endedAttempt(5, 1), endedAttempt(5, 2, { outcome: 'crashed', error: null, evidence: { signal: 'SIGSEGV' } })], detail: 'two tries' });
+    const q = quarantined(5, {
+      attempts: [endedAttempt(5, 1), endedAttempt(5, 2, { outcome: 'crashed', error: null, evidence: { signal: 'SIGSEGV' } })],
+      detail: 'two tries',
+    });
     await store.write(batch({ quarantine: [q, quarantined(6)] }));
     await store.quarantineRequeue({ ids: [5] }, 1_700_000_400_000, BY);
     await store.quarantineRequeue({ ids: [6] }, 1_700_000_400_000);
@@ -20,7 +23,12 @@ export function historyTests(h: Harness): void {
     assert.equal(history.length, 1);
     const { seq, ...rest } = history[0]!;
     assert.ok(Number.isInteger(seq));
-    assert.deepEqual(rest, { ...BY, jobId: 5, action: 'requeued', life: { end: 'max_attempts', detail: 'two tries', endedAt: q.quarantinedAt, attempts: q.attempts } });
+    assert.deepEqual(rest, {
+      ...BY,
+      jobId: 5,
+      action: 'requeued',
+      life: { end: 'max_attempts', detail: 'two tries', endedAt: q.quarantinedAt, attempts: q.attempts },
+    });
     assert.deepEqual(await store.historyFind(6), []);
   });
 
@@ -30,22 +38,36 @@ export function historyTests(h: Harness): void {
     assert.equal(await store.quarantineUpdatePayload(1, Buffer.from('fixed'), { ...BY, client: 'dashboard' }), true);
     assert.equal(await store.quarantineUpdatePayload(99, Buffer.from('x'), BY), false);
     assert.equal(await store.quarantinePurge({ function: 'resize' }, { ...BY, at: BY.at + 1 }), 1);
-    assert.deepEqual((await store.historyFind(1)).map((e) => [e.action, e.client, e.life?.end ?? null, e.life?.attempts.length ?? null]), [
-      ['edited', 'dashboard', null, null],
-      ['purged', 'cli', 'max_attempts', 1],
-    ]);
+    assert.deepEqual(
+      (await store.historyFind(1)).map((e) => [e.action, e.client, e.life?.end ?? null, e.life?.attempts.length ?? null]),
+      [
+        ['edited', 'dashboard', null, null],
+        ['purged', 'cli', 'max_attempts', 1],
+      ],
+    );
     assert.deepEqual(await store.historyFind(2), []);
     assert.deepEqual(await store.historyFind(99), []);
   });
 
   it('historyAdd appends in order; historyPrune only takes jobs that are gone and quiet since before', async (t) => {
     const store = await h.open(t);
-    const finished = (jobId: number, at: number): NewHistoryEntry => ({ jobId, at, action: 'finished', actor: 'server', client: null, peer: null, life: { end: 'completed', detail: null, endedAt: at, attempts: [endedAttempt(jobId, 1, { outcome: 'completed', error: null })] } });
+    const finished = (jobId: number, at: number): NewHistoryEntry => ({
+      jobId,
+      at,
+      action: 'finished',
+      actor: 'server',
+      client: null,
+      peer: null,
+      life: { end: 'completed', detail: null, endedAt: at, attempts: [endedAttempt(jobId, 1, { outcome: 'completed', error: null })] },
+    });
     await store.write(batch({ quarantine: [quarantined(3)] }));
     await store.quarantineRequeue({ ids: [3] }, 1_700_000_400_000, { ...BY, at: 100 });
     // 3 is queued again: its history stays whatever its age.
     await store.historyAdd([finished(1, 100), finished(1, 200), finished(2, 100), finished(4, 100), finished(4, 5000)]);
-    assert.deepEqual((await store.historyFind(1)).map((e) => e.at), [100, 200]);
+    assert.deepEqual(
+      (await store.historyFind(1)).map((e) => e.at),
+      [100, 200],
+    );
     assert.equal((await store.historyFind(1))[0]!.life!.attempts[0]!.outcome, 'completed');
     assert.equal(await store.historyPrune(1000, 500), 3, 'jobs 1 and 2; not 3 (queued), not 4 (recent)');
     assert.deepEqual(await store.historyFind(1), []);

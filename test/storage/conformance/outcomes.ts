@@ -33,7 +33,10 @@ export function outcomesTests(h: Harness): void {
     const store = await h.open(t);
     const tags = ['user_id:42', 'account.id:7'];
     await store.write(batch({ insertJobs: [job(1, { tags }), job(2)] }));
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.tags), [tags, []]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.tags),
+      [tags, []],
+    );
     await store.write(batch({ quarantine: [quarantined(1, { tags })] }));
     assert.deepEqual((await store.quarantineGet(1))?.tags, tags);
     const [requeued] = await store.quarantineRequeue({ ids: [1] }, T0);
@@ -45,7 +48,10 @@ export function outcomesTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(1), job(2)], startAttempts: [start(1, 1)] }));
     const done = outcome(1, { tags: ['user_id:42'], progress: { numerator: 3, denominator: 4 }, result: Buffer.from([0, 1, 2, 255]) });
     await store.write(batch({ deleteJobs: [1], outcomes: [done] }));
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [2]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      [2],
+    );
 
     const since = T0;
     assert.deepEqual(await store.outcomesFind({ id: 1, handle: 'H:test:1', finishedSince: since, limit: 10 }), [done]);
@@ -62,7 +68,10 @@ export function outcomesTests(h: Harness): void {
     await store.write(batch({ outcomes: [outcome(1, { state: 'quarantined' })] }));
     await store.write(batch({ outcomes: [outcome(1, { state: 'completed', attempts: 2 })] }));
     const found = await store.outcomesFind({ handle: 'H:test:1', finishedSince: 0, limit: 10 });
-    assert.deepEqual(found.map((o) => [o.state, o.attempts]), [['completed', 2]]);
+    assert.deepEqual(
+      found.map((o) => [o.state, o.attempts]),
+      [['completed', 2]],
+    );
     await store.write(batch({ insertJobs: [job(5)] }));
     await assert.rejects(store.write(batch({ outcomes: [outcome(9)], insertJobs: [job(5)] })));
     assert.deepEqual(await store.outcomesFind({ handle: 'H:test:9', finishedSince: 0, limit: 10 }), []);
@@ -76,7 +85,10 @@ export function outcomesTests(h: Harness): void {
     assert.equal(await store.outcomesPrune(cutoff, 5), 2);
     assert.equal(await store.outcomesPrune(cutoff, 5), 0);
     const left = await store.outcomesFind({ finishedSince: 0, limit: 100 });
-    assert.deepEqual(left.map((o) => o.id), [10, 9, 8]);
+    assert.deepEqual(
+      left.map((o) => o.id),
+      [10, 9, 8],
+    );
   });
 
   it('sums outcomes per tag: jobs, waited too long, failed, expired, quarantined, worst wait', async (t) => {
@@ -99,7 +111,10 @@ export function outcomesTests(h: Harness): void {
     assert.deepEqual(byTag['user_id:1'], { tag: 'user_id:1', jobs: 2, waitedTooLong: 1, failed: 0, expired: 0, quarantined: 1, worstWaitMs: 600_000 });
     assert.deepEqual(byTag['user_id:2'], { tag: 'user_id:2', jobs: 1, waitedTooLong: 1, failed: 0, expired: 1, quarantined: 0, worstWaitMs: 900_000 });
     const all = await store.outcomesImpact({ since: 0, waitedLongerThan: 300_000 });
-    assert.ok(all.some((r) => r.tag === 'plan:pro'), 'without a key every tag counts');
+    assert.ok(
+      all.some((r) => r.tag === 'plan:pro'),
+      'without a key every tag counts',
+    );
     assert.equal(all.find((r) => r.tag === 'user_id:1')?.failed, 1);
   });
 

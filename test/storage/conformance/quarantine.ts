@@ -83,14 +83,14 @@ export function quarantineTests(h: Harness): void {
       deadline: 1_800_000_000_000,
       reason: 'max_crashes',
       detail: '2 of 2 crashes',
-      attempts: [
-        endedAttempt(7, 1, { outcome: 'crashed', evidence: { exitCode: 139, signal: 'SIGSEGV' } }),
-        endedAttempt(7, 2, { outcome: 'crashed' }),
-      ],
+      attempts: [endedAttempt(7, 1, { outcome: 'crashed', evidence: { exitCode: 139, signal: 'SIGSEGV' } }), endedAttempt(7, 2, { outcome: 'crashed' })],
     });
     await store.write(batch({ endAttempts: [end(7, 2, { outcome: 'crashed' })], quarantine: [entry] }));
 
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [8]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      [8],
+    );
     const got = await store.quarantineGet(7);
     assert.deepEqual(got, entry);
     assert.ok(Buffer.isBuffer(got?.payload));
@@ -123,7 +123,10 @@ export function quarantineTests(h: Harness): void {
     const store = await h.open(t);
     const attempts = [endedAttempt(4, 3), endedAttempt(4, 1), endedAttempt(4, 2)];
     await store.write(batch({ quarantine: [quarantined(4, { attempts })] }));
-    assert.deepEqual((await store.quarantineGet(4))?.attempts.map((a) => a.n), [1, 2, 3]);
+    assert.deepEqual(
+      (await store.quarantineGet(4))?.attempts.map((a) => a.n),
+      [1, 2, 3],
+    );
   });
 
   it('quarantineGet of an unknown id is null', async (t) => {
@@ -135,7 +138,10 @@ export function quarantineTests(h: Harness): void {
     const store = await h.open(t);
     const rows = await seed(store);
     for (const filter of FILTERS) {
-      const expected = rows.filter((q) => matches(q, filter)).sort((a, b) => b.id - a.id).map(summaryOf);
+      const expected = rows
+        .filter((q) => matches(q, filter))
+        .sort((a, b) => b.id - a.id)
+        .map(summaryOf);
       assert.deepEqual(await store.quarantineList(filter, { limit: 100 }), expected, `list ${JSON.stringify(filter)}`);
       assert.equal(await store.quarantineCount(filter), expected.length, `count ${JSON.stringify(filter)}`);
     }
@@ -145,7 +151,10 @@ export function quarantineTests(h: Harness): void {
     const store = await h.open(t);
     const rows = await seed(store);
     for (const filter of [{}, { function: 'resize' }, { reason: 'expired' as const }]) {
-      const expected = rows.filter((q) => matches(q, filter)).map((q) => q.id).sort((a, b) => b - a);
+      const expected = rows
+        .filter((q) => matches(q, filter))
+        .map((q) => q.id)
+        .sort((a, b) => b - a);
       const seen: number[] = [];
       let beforeId: number | undefined;
       for (;;) {
@@ -179,9 +188,7 @@ export function quarantineTests(h: Harness): void {
 
   it('requeues by ids: same id and handle, no attempts, no deadline, runAt = now', async (t) => {
     const store = await h.open(t);
-    const entries = [1, 2, 3].map((id) =>
-      quarantined(id, { deadline: 1_750_000_000_000, priority: 0, attempts: [endedAttempt(id, 1), endedAttempt(id, 2)] }),
-    );
+    const entries = [1, 2, 3].map((id) => quarantined(id, { deadline: 1_750_000_000_000, priority: 0, attempts: [endedAttempt(id, 1), endedAttempt(id, 2)] }));
     await store.write(batch({ insertJobs: [job(10)], quarantine: entries }));
     await store.quarantineUpdatePayload(3, Buffer.from('fixed'));
 
@@ -197,7 +204,10 @@ export function quarantineTests(h: Harness): void {
       { ...expected[1]!, attempts: [] },
       { ...job(10), attempts: [] },
     ]);
-    assert.deepEqual((await store.quarantineList({}, { limit: 10 })).map((s) => s.id), [2]);
+    assert.deepEqual(
+      (await store.quarantineList({}, { limit: 10 })).map((s) => s.id),
+      [2],
+    );
     assert.equal(await store.quarantineGet(1), null);
   });
 
@@ -206,14 +216,23 @@ export function quarantineTests(h: Harness): void {
     const rows = await seed(store);
     const requeued = await store.quarantineRequeue({ function: 'email' }, 5);
     const emailIds = rows.filter((q) => q.function === 'email').map((q) => q.id);
-    assert.deepEqual(requeued.map((j) => j.id), emailIds);
+    assert.deepEqual(
+      requeued.map((j) => j.id),
+      emailIds,
+    );
     assert.equal(await store.quarantineCount({ function: 'email' }), 0);
     assert.equal(await store.quarantineCount({}), rows.length - emailIds.length);
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), emailIds);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      emailIds,
+    );
 
     const again = quarantined(3, { function: 'email', reason: 'cancelled', attempts: [] });
     await store.write(batch({ quarantine: [again] }));
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), emailIds.filter((id) => id !== 3));
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      emailIds.filter((id) => id !== 3),
+    );
     assert.deepEqual(await store.quarantineGet(3), again);
   });
 
@@ -271,7 +290,10 @@ export function quarantineTests(h: Harness): void {
       const page = await store.quarantineList(filter, beforeId === undefined ? { limit: 50 } : { beforeId, limit: 50 });
       const ms = performance.now() - t0;
       assert.ok(page.length > 0, label);
-      assert.ok(page.every((s, i) => i === 0 || s.id < page[i - 1]!.id), `${label}: newest first`);
+      assert.ok(
+        page.every((s, i) => i === 0 || s.id < page[i - 1]!.id),
+        `${label}: newest first`,
+      );
       t.diagnostic(`${label}: ${page.length} rows in ${ms.toFixed(2)} ms`);
     }
     t0 = performance.now();

@@ -94,7 +94,10 @@ export function recoveryTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(4)] }));
     await store.ping(1000);
     await store.ping(2000);
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [4]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      [4],
+    );
     assert.equal(await store.idsNext(), 5);
     assert.equal(await store.quarantineCount({}), 0);
   });

@@ -15,7 +15,10 @@ export function submitTests(h: Harness): void {
     await store.write(batch({ insertJobs: jobs }));
 
     const loaded = await store.jobsLoad();
-    assert.deepEqual(loaded, jobs.map((j) => ({ ...j, attempts: [] })));
+    assert.deepEqual(
+      loaded,
+      jobs.map((j) => ({ ...j, attempts: [] })),
+    );
     for (const j of loaded) assert.ok(Buffer.isBuffer(j.payload), 'payloads come back as Buffers');
   });
 
@@ -23,7 +26,10 @@ export function submitTests(h: Harness): void {
     const store = await h.open(t);
     await store.write(batch({ insertJobs: [job(5), job(2)] }));
     await store.write(batch({ insertJobs: [job(9), job(1)] }));
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [1, 2, 5, 9]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      [1, 2, 5, 9],
+    );
   });
 
   it('commits thousands of jobs in one batch', async (t) => {
@@ -76,6 +82,9 @@ export function submitTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(1)] }));
     await rejectsWith(store.write(batch({ insertJobs: [job(1)] })), ErrorCode.STORE_FAILED);
     await store.write(batch({ insertJobs: [job(2)] }));
-    assert.deepEqual((await store.jobsLoad()).map((j) => j.id), [1, 2]);
+    assert.deepEqual(
+      (await store.jobsLoad()).map((j) => j.id),
+      [1, 2],
+    );
   });
 }

@@ -16,10 +16,14 @@ export function Attempts({ list, caption = 'Attempts' }: { list: Attempt[]; capt
         <caption>{caption}</caption>
         <thead>
           <tr>
-            <th scope="col" class="n">#</th>
+            <th scope="col" class="n">
+              #
+            </th>
             <th scope="col">Worker</th>
             <th scope="col">Started</th>
-            <th scope="col" class="n">Ran</th>
+            <th scope="col" class="n">
+              Ran
+            </th>
             <th scope="col">Outcome</th>
             <th scope="col">Exit / signal</th>
             <th scope="col">Error</th>
@@ -28,10 +32,16 @@ export function Attempts({ list, caption = 'Attempts' }: { list: Attempt[]; capt
         <tbody>
           {list.map((a) => (
             <tr key={a.n} data-testid="attempt">
-              <td class="num n" data-label="#">{a.n}</td>
+              <td class="num n" data-label="#">
+                {a.n}
+              </td>
               <td data-label="Worker">{a.worker}</td>
-              <td class="num" data-label="Started">{time(a.startedAt)}</td>
-              <td class="num n" data-label="Ran">{a.endedAt ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '—'}</td>
+              <td class="num" data-label="Started">
+                {time(a.startedAt)}
+              </td>
+              <td class="num n" data-label="Ran">
+                {a.endedAt ? duration(Date.parse(a.endedAt) - Date.parse(a.startedAt)) : '—'}
+              </td>
               <td data-label="Outcome">
                 <span class={`outcome outcome-${a.outcome ?? 'none'}`}>{a.outcome ?? 'unfinished'}</span>
               </td>

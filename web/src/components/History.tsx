@@ -12,7 +12,10 @@ export function History({ lives, audit }: { lives: Life[]; audit: AuditEntry[] }
       {lives.map((l) => (
         <div key={l.life} data-testid="life">
           <h3>
-            Life {l.life}: <span class={`reason reason-${l.end}`}>{l.end}</span> {l.detail} <span class="muted">· ended {time(l.endedAt)}, then {l.endedBy}</span>
+            Life {l.life}: <span class={`reason reason-${l.end}`}>{l.end}</span> {l.detail}{' '}
+            <span class="muted">
+              · ended {time(l.endedAt)}, then {l.endedBy}
+            </span>
           </h3>
           <Attempts list={l.attempts} caption={`Attempts of life ${l.life}`} />
         </div>
@@ -33,11 +36,15 @@ export function History({ lives, audit }: { lives: Life[]; audit: AuditEntry[] }
             <tbody>
               {audit.map((a, i) => (
                 <tr key={i} data-testid="audit">
-                  <td class="num" data-label="When">{time(a.at)}</td>
+                  <td class="num" data-label="When">
+                    {time(a.at)}
+                  </td>
                   <td data-label="Action">{a.action}</td>
                   <td data-label="By">{a.actor}</td>
                   <td data-label="Client">{a.client ?? '—'}</td>
-                  <td class="num" data-label="Peer">{a.peer ?? '—'}</td>
+                  <td class="num" data-label="Peer">
+                    {a.peer ?? '—'}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -27,7 +27,13 @@ export function Sparkline({ values: given, label, current, tone = 'queue' }: Pro
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label={`${label}, last hour, peak ${max}`}>
         {area ? <path class="area" d={area} /> : null}
-        {line ? <path class="line" d={line} vector-effect="non-scaling-stroke" /> : <text x="4" y={H / 2 + 4}>no samples yet</text>}
+        {line ? (
+          <path class="line" d={line} vector-effect="non-scaling-stroke" />
+        ) : (
+          <text x="4" y={H / 2 + 4}>
+            no samples yet
+          </text>
+        )}
       </svg>
     </figure>
   );

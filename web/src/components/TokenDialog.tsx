@@ -32,8 +32,8 @@ export function TokenDialog() {
         }}
       >
         <p class="dialog-body">
-          {asking?.reason ?? ''}. The server listens beyond loopback, so it needs its admin token
-          (<code>adminToken</code>). It is kept for this browser tab only.
+          {asking?.reason ?? ''}. The server listens beyond loopback, so it needs its admin token (<code>adminToken</code>). It is kept for this browser tab
+          only.
         </p>
         <label>
           Token

@@ -38,7 +38,12 @@ function SearchForm({ by, q }: { by: By; q: string }) {
       </label>
       <label class="grow">
         {kind === 'tag' ? 'Tag (key:value)' : kind === 'unique' ? 'Unique key' : 'Handle'}
-        <input type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} placeholder={kind === 'tag' ? 'user_id:42' : kind === 'handle' ? 'H:host:123' : ''} />
+        <input
+          type="search"
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          placeholder={kind === 'tag' ? 'user_id:42' : kind === 'handle' ? 'H:host:123' : ''}
+        />
       </label>
       <button type="submit" class="primary">
         Find
@@ -51,7 +56,10 @@ function Progress({ p }: { p: JobInfo['progress'] }) {
   if (!p || p.denominator <= 0) return <>—</>;
   return (
     <>
-      <progress value={p.numerator} max={p.denominator} aria-label="Progress" /> <span class="num">{p.numerator} / {p.denominator}</span>
+      <progress value={p.numerator} max={p.denominator} aria-label="Progress" />{' '}
+      <span class="num">
+        {p.numerator} / {p.denominator}
+      </span>
     </>
   );
 }
@@ -109,7 +117,15 @@ function JobDetail({ handle }: { handle: string }) {
           <dt>Deadline</dt>
           <dd class="num">{time(j.deadline)}</dd>
           <dt>Tags</dt>
-          <dd>{j.tags.length ? j.tags.map((t) => <a key={t} class="tag" href={href('jobs', [], { by: 'tag', q: t })}>{t}</a>) : '—'}</dd>
+          <dd>
+            {j.tags.length
+              ? j.tags.map((t) => (
+                  <a key={t} class="tag" href={href('jobs', [], { by: 'tag', q: t })}>
+                    {t}
+                  </a>
+                ))
+              : '—'}
+          </dd>
         </dl>
       ) : null}
       {j?.result ? (
@@ -128,7 +144,9 @@ function JobList({ by, q }: { by: 'unique' | 'tag'; q: string }) {
   return (
     <>
       <Problem error={jobs.error} what="Job search" />
-      {jobs.data && jobs.data.jobs.length === 0 ? <p class="muted">No live or recently finished job has {by === 'tag' ? 'this tag' : 'this unique key'}.</p> : null}
+      {jobs.data && jobs.data.jobs.length === 0 ? (
+        <p class="muted">No live or recently finished job has {by === 'tag' ? 'this tag' : 'this unique key'}.</p>
+      ) : null}
       {jobs.data?.jobs.length ? (
         <div class="table-wrap">
           <table class="list">
@@ -137,7 +155,9 @@ function JobList({ by, q }: { by: 'unique' | 'tag'; q: string }) {
                 <th scope="col">Handle</th>
                 <th scope="col">Function</th>
                 <th scope="col">State</th>
-                <th scope="col" class="n">Attempts</th>
+                <th scope="col" class="n">
+                  Attempts
+                </th>
                 <th scope="col">Submitted</th>
               </tr>
             </thead>

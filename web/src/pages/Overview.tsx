@@ -68,9 +68,7 @@ function FunctionCard({ f, history }: { f: FunctionStats; history: History | nul
         </div>
         <div>
           <dt>Quarantined</dt>
-          <dd class="num">
-            {f.quarantined > 0 ? <a href={href('quarantine', [], { function: f.name })}>{count(f.quarantined)}</a> : '0'}
-          </dd>
+          <dd class="num">{f.quarantined > 0 ? <a href={href('quarantine', [], { function: f.name })}>{count(f.quarantined)}</a> : '0'}</dd>
         </div>
       </dl>
       <div class="sparks">
@@ -96,7 +94,9 @@ export function Overview() {
       {list === null && !functions.error ? <p class="muted">Loading…</p> : null}
       {list?.length === 0 ? <p class="muted">No functions yet: no worker has registered and no job was submitted.</p> : null}
       <div class="fn-grid">
-        {list?.map((f) => <FunctionCard key={f.name} f={f} history={history.data} />)}
+        {list?.map((f) => (
+          <FunctionCard key={f.name} f={f} history={history.data} />
+        ))}
       </div>
     </section>
   );

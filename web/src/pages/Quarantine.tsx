@@ -70,7 +70,11 @@ function Filters({ params, functions }: { params: URLSearchParams; functions: st
 }
 
 function describe(filter: Filter): string {
-  const parts = [filter.function && `function ${filter.function}`, filter.reason && `reason ${filter.reason}`, filter.since && `since ${new Date(filter.since).toLocaleString()}`].filter(Boolean);
+  const parts = [
+    filter.function && `function ${filter.function}`,
+    filter.reason && `reason ${filter.reason}`,
+    filter.since && `since ${new Date(filter.since).toLocaleString()}`,
+  ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'no filter: the whole quarantine';
 }
 
@@ -134,10 +138,40 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
         <button type="button" onClick={refresh}>
           Refresh
         </button>
-        <ConfirmButton label="Requeue selected" disabled={!ids.length} question={<p>Requeue {ids.length} selected job(s) with a fresh attempt budget?</p>} onConfirm={() => act('requeue', { ids })} />
-        <ConfirmButton label="Purge selected" danger disabled={!ids.length} question={<p>Delete {ids.length} selected job(s) for good? This cannot be undone.</p>} onConfirm={() => act('purge', { ids })} />
-        <ConfirmButton label={`Requeue all ${total}`} disabled={!total} question={<p>Requeue every job matching {describe(filter)} ({total} now)?</p>} onConfirm={() => act('requeue', allFilter)} />
-        <ConfirmButton label={`Purge all ${total}`} danger disabled={!total} question={<p>Delete every job matching {describe(filter)} ({total} now) for good? This cannot be undone.</p>} onConfirm={() => act('purge', allFilter)} />
+        <ConfirmButton
+          label="Requeue selected"
+          disabled={!ids.length}
+          question={<p>Requeue {ids.length} selected job(s) with a fresh attempt budget?</p>}
+          onConfirm={() => act('requeue', { ids })}
+        />
+        <ConfirmButton
+          label="Purge selected"
+          danger
+          disabled={!ids.length}
+          question={<p>Delete {ids.length} selected job(s) for good? This cannot be undone.</p>}
+          onConfirm={() => act('purge', { ids })}
+        />
+        <ConfirmButton
+          label={`Requeue all ${total}`}
+          disabled={!total}
+          question={
+            <p>
+              Requeue every job matching {describe(filter)} ({total} now)?
+            </p>
+          }
+          onConfirm={() => act('requeue', allFilter)}
+        />
+        <ConfirmButton
+          label={`Purge all ${total}`}
+          danger
+          disabled={!total}
+          question={
+            <p>
+              Delete every job matching {describe(filter)} ({total} now) for good? This cannot be undone.
+            </p>
+          }
+          onConfirm={() => act('purge', allFilter)}
+        />
       </div>
       {message ? (
         <p class={`notice ${message.error ? 'error' : 'success'}`} role="status">
@@ -161,8 +195,12 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
               <th scope="col">Function</th>
               <th scope="col">Reason</th>
               <th scope="col">Detail</th>
-              <th scope="col" class="n">Attempts</th>
-              <th scope="col" class="n">Payload</th>
+              <th scope="col" class="n">
+                Attempts
+              </th>
+              <th scope="col" class="n">
+                Payload
+              </th>
               <th scope="col">Quarantined</th>
             </tr>
           </thead>
@@ -179,9 +217,15 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
                 <td data-label="Reason">
                   <span class={`reason reason-${e.reason}`}>{e.reason}</span>
                 </td>
-                <td class="detail" data-label="Detail">{e.detail}</td>
-                <td class="num n" data-label="Attempts">{e.attempts}</td>
-                <td class="num n" data-label="Payload">{bytes(e.payloadBytes)}</td>
+                <td class="detail" data-label="Detail">
+                  {e.detail}
+                </td>
+                <td class="num n" data-label="Attempts">
+                  {e.attempts}
+                </td>
+                <td class="num n" data-label="Payload">
+                  {bytes(e.payloadBytes)}
+                </td>
                 <td class="num" data-label="Quarantined" title={e.quarantinedAt}>
                   {ago(e.quarantinedAt)}
                 </td>

@@ -70,7 +70,11 @@ export function QuarantineEntry({ id }: { id: string }) {
   const requeue = async (): Promise<void> => {
     try {
       const res = await api<{ requeued: { handle: string }[] }>('/api/quarantine/requeue', { method: 'POST', body: { ids: [Number(id)] } });
-      setDone(res.requeued.length ? { kind: 'requeued', handle: res.requeued[0]!.handle } : { kind: 'error', text: 'Nothing was requeued: the job has left quarantine.' });
+      setDone(
+        res.requeued.length
+          ? { kind: 'requeued', handle: res.requeued[0]!.handle }
+          : { kind: 'error', text: 'Nothing was requeued: the job has left quarantine.' },
+      );
     } catch (err) {
       setDone({ kind: 'error', text: `Requeue failed: ${(err as Error).message}` });
     }
@@ -129,7 +133,15 @@ export function QuarantineEntry({ id }: { id: string }) {
             <dd class="num">{time(e.deadline)}</dd>
           </dl>
           <div class="toolbar" role="group" aria-label="Actions">
-            <ConfirmButton label="Requeue" question={<p>Send job {e.id} back to {e.function} with a fresh attempt budget?</p>} onConfirm={requeue} />
+            <ConfirmButton
+              label="Requeue"
+              question={
+                <p>
+                  Send job {e.id} back to {e.function} with a fresh attempt budget?
+                </p>
+              }
+              onConfirm={requeue}
+            />
             <EditAndRequeue entry={e} bytes={bytes} onDone={setDone} />
             <ConfirmButton label="Purge" danger question={<p>Delete job {e.id} and its attempts for good? This cannot be undone.</p>} onConfirm={purge} />
           </div>

@@ -23,8 +23,8 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
     <>
       {stuck > 0 ? (
         <p class="notice error" role="alert" data-testid="stuck-notice">
-          {stuck} worker{stuck === 1 ? ' is' : 's are'} stuck in an attempt that timed out: no job goes to {stuck === 1 ? 'it' : 'them'} until
-          it answers or disconnects.
+          {stuck} worker{stuck === 1 ? ' is' : 's are'} stuck in an attempt that timed out: no job goes to {stuck === 1 ? 'it' : 'them'} until it answers or
+          disconnects.
         </p>
       ) : null}
       {hung > 0 ? (
@@ -40,7 +40,9 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
               <th scope="col">Address</th>
               <th scope="col">Functions</th>
               <th scope="col">Doing</th>
-              <th scope="col" class="n">For</th>
+              <th scope="col" class="n">
+                For
+              </th>
               <th scope="col">Connected</th>
             </tr>
           </thead>
@@ -51,7 +53,9 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
                   {w.name || w.id}
                   {w.pid !== null && !w.name.includes(`pid ${w.pid}`) ? <span class="muted num"> pid {w.pid}</span> : null}
                 </td>
-                <td class="num" data-label="Address">{w.address}</td>
+                <td class="num" data-label="Address">
+                  {w.address}
+                </td>
                 <td data-label="Functions">{w.functions.join(', ') || '—'}</td>
                 <td data-label="Doing">
                   {w.stuck ? (
@@ -78,7 +82,9 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
                     <span class="muted">idle</span>
                   )}
                 </td>
-                <td class="num n" data-label="For">{w.job ? duration(w.job.runningMs) : '—'}</td>
+                <td class="num n" data-label="For">
+                  {w.job ? duration(w.job.runningMs) : '—'}
+                </td>
                 <td class="num" data-label="Connected" title={time(w.connectedAt)}>
                   {since(w.connectedAt)}
                 </td>
@@ -92,7 +98,12 @@ function WorkerTable({ workers }: { workers: WorkerInfo[] }) {
 }
 
 function exits(p: SupervisorInfo['programs'][number]): string {
-  return p.lastExits.slice(-3).map((e) => `${e.signal ?? `exit ${e.code ?? '?'}`} ${since(e.at)}`).join('; ') || '—';
+  return (
+    p.lastExits
+      .slice(-3)
+      .map((e) => `${e.signal ?? `exit ${e.code ?? '?'}`} ${since(e.at)}`)
+      .join('; ') || '—'
+  );
 }
 
 function Supervisors({ list }: { list: SupervisorInfo[] }) {
@@ -110,8 +121,12 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
           <tr>
             <th scope="col">Supervisor</th>
             <th scope="col">Program</th>
-            <th scope="col" class="n">Running</th>
-            <th scope="col" class="n">Restarts</th>
+            <th scope="col" class="n">
+              Running
+            </th>
+            <th scope="col" class="n">
+              Restarts
+            </th>
             <th scope="col">Last exits</th>
           </tr>
         </thead>
@@ -134,7 +149,9 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
                   {p.restarts}
                   {p.recycled ? <div class="muted small">{p.recycled} recycled</div> : null}
                 </td>
-                <td class="small" data-label="Last exits">{exits(p)}</td>
+                <td class="small" data-label="Last exits">
+                  {exits(p)}
+                </td>
               </tr>
             )),
           )}
