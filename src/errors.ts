@@ -37,6 +37,7 @@ export const ErrorCode = {
   TOO_MANY_FUNCTIONS: 'LAZ_TOO_MANY_FUNCTIONS',
   BAD_CLIENT_ID: 'LAZ_BAD_CLIENT_ID',
   TLS_HANDSHAKE: 'LAZ_TLS_HANDSHAKE',
+  HTTP_ON_GEARMAN: 'LAZ_HTTP_ON_GEARMAN',
   /** An HTTP request failed on a bug of the server's; the details are in its log only. */
   INTERNAL: 'LAZ_INTERNAL',
   /** The dashboard got an HTTP error whose body carries no Lazaret error code (a proxy's page, an empty body). */

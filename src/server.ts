@@ -3,11 +3,13 @@
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
 import { checkExposure, type Config } from './config.js';
+import { ErrorCode } from './errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { Engine } from './core/engine.js';
 import { PolicyBook } from './core/policy.js';
 import { TagRules } from './core/tags.js';
 import type { Connection } from './gearman/connection.js';
+import { httpConnectionsAllowed, readDescriptors } from './gearman/descriptors.js';
 import { GearmanServer } from './gearman/server.js';
 import type { HttpServer } from './http/server.js';
 import { startAlerts, type RunningAlerts } from './observe/alerts/start.js';
@@ -104,8 +106,17 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   if (config.httpPort !== null) {
     // Loaded only when wanted: fastify costs about 10 MiB of memory.
     const { startHttp } = await import('./http/server.js');
+    const fds = readDescriptors();
+    const httpAllowed = httpConnectionsAllowed(config.http.maxConnections, fds, gearman.maxConnections);
+    if (fds !== null && httpAllowed < config.http.maxConnections) {
+      log.warn(
+        { code: ErrorCode.DESCRIPTOR_LIMIT, maxConnections: config.http.maxConnections, allowed: httpAllowed, ulimit: fds.limit, open: fds.open },
+        `http.maxConnections ${config.http.maxConnections} is more than the file-descriptor limit leaves beside the Gearman connections (ulimit -n ${fds.limit}): accepting at most ${httpAllowed} HTTP connections; raise ulimit -n`,
+      );
+    }
+    const httpConfig = { ...config, http: { ...config.http, maxConnections: httpAllowed } };
     try {
-      http = await startHttp({ engine, health, config, log, supervisors, alerts: alerts?.outbox ?? null });
+      http = await startHttp({ engine, health, config: httpConfig, log, supervisors, alerts: alerts?.outbox ?? null });
     } catch (err) {
       // Nothing may keep running when the start fails (a bad certificate, a port in use).
       gearman.stopAccepting();

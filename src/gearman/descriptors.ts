@@ -34,3 +34,16 @@ export function connectionsAllowed(wanted: number, fds: DescriptorBudget | null,
   if (fds === null) return wanted;
   return Math.max(0, Math.min(wanted, fds.limit - fds.open - reserve));
 }
+
+/** Descriptors kept for the store, the logs and the files read at run time, out of the reserve. */
+export const HTTP_RESERVE_MARGIN = 32;
+
+/**
+ * The most HTTP connections that fit beside `gearmanAllowed` Gearman connections: the HTTP port can be
+ * flooded as well, and past the descriptor limit accept() fails on both ports and the store cannot open
+ * a file, with nothing logged. Under a tight limit HTTP gets the reserve less a margin.
+ */
+export function httpConnectionsAllowed(wanted: number, fds: DescriptorBudget | null, gearmanAllowed: number): number {
+  if (fds === null) return wanted;
+  return Math.max(1, Math.min(wanted, fds.limit - fds.open - gearmanAllowed - HTTP_RESERVE_MARGIN));
+}

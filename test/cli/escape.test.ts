@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csvCell, guardFormula } from '../../src/csv.js';
 import { safeJson } from '../../src/cli/format.js';
+import { processStartTime } from '../../src/supervisor/identity.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { waitEvent } from '../helpers/events.js';
 import { httpServer } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
@@ -136,4 +139,31 @@ test('supervise status escapes what a state file says', async (t) => {
   assert.match(out, /is NOT running/);
   assert.ok(out.includes('sup\\x1b[2J') && out.includes('prog\\x1b]0;title\\x07'), out);
   clean(await runCli(['supervise', 'status', '--json', '--state-dir', dir]), 'supervise status --json', 1);
+});
+
+test('supervise restart escapes the id a state file gives', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lazaret-esc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A process that passes for the supervisor (its pid and start time match the file); SIGHUP ends it.
+  const stand = spawn('sleep', ['300'], { stdio: 'ignore' });
+  t.after(() => void stand.kill('SIGKILL'));
+  await once(stand, 'spawn');
+  const now = new Date().toISOString();
+  await writeFile(
+    join(dir, 'evil.json'),
+    JSON.stringify({
+      id: `sup${ESC}[2J${CSI}1m`,
+      host: 'h',
+      pid: stand.pid,
+      processStartTime: processStartTime(stand.pid!),
+      server: 'http://127.0.0.1:1',
+      startedAt: now,
+      updatedAt: now,
+      stopping: false,
+      rollout: { running: false, finished: 0, lastResult: null, lastFinishedAt: null },
+      programs: [],
+    }),
+  );
+  const out = clean(await runCli(['supervise', 'restart', '--no-wait', '--state-dir', dir]), 'supervise restart');
+  assert.ok(out.includes('sup\\x1b[2J'), out);
 });

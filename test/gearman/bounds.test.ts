@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { RawPeer } from '../helpers/gearman-client.js';
 import { sync } from './util.js';
 import { MAGIC_REQ, rawHeader } from '../helpers/hostile-frames.js';
 import { peerFor, serverFor } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -227,4 +228,63 @@ test('descriptor limit: under a low ulimit -n the server warns at start, refuses
   const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
   assert.equal(health.status, 200);
   await health.arrayBuffer();
+});
+
+test('descriptor limit: an HTTP flood under a low ulimit -n leaves the Gearman port and the store working', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lazaret-fd-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const child = spawn('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" dist/cli/main.js serve --port 0 --http-port 0 --db "${dir}/db.sqlite"`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => void child.kill('SIGKILL'));
+  const lines: Record<string, unknown>[] = [];
+  let rest = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (c: Buffer) => {
+    const parts = (rest + c.toString()).split('\n');
+    rest = parts.pop()!;
+    for (const raw of parts) if (raw.startsWith('{')) lines.push(JSON.parse(raw) as Record<string, unknown>);
+    for (const w of waiters.splice(0)) w();
+  });
+  const logged = async (pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const found = lines.find(pred);
+      if (found) return found;
+      if (child.exitCode !== null) throw new Error(`server exited: ${JSON.stringify(lines)}`);
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const started = await logged((l) => typeof l.gearman === 'string');
+  // Logged before the listening line.
+  const warning = lines.find((l) => l.code === 'LAZ_DESCRIPTOR_LIMIT' && /http\.maxConnections/.test(String(l.msg)));
+  assert.ok(warning !== undefined && (warning.allowed as number) < 200, JSON.stringify(lines));
+  const port = Number(String(started.gearman).split(':').pop());
+  const httpPort = Number(String(started.http).split(':').pop());
+
+  // More half-sent HTTP requests than the process has descriptors.
+  const flood: Socket[] = [];
+  for (let i = 0; i < 250; i++) {
+    const s = connect(httpPort, '127.0.0.1');
+    s.on('error', () => {});
+    flood.push(s);
+    await once(s, 'connect');
+    s.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+  }
+  t.after(() => flood.forEach((s) => s.destroy()));
+  const peer = await RawPeer.connect(port);
+  t.after(() => peer.close());
+  assert.match(await peer.admin('version'), /^OK /, 'the Gearman port still accepts and answers');
+  for (const s of flood) s.destroy();
+  // Node closes the flood's connections one turn after they go: ask until one is free.
+  const status = await eventually(async () => {
+    try {
+      const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
+      await health.arrayBuffer();
+      return health.status;
+    } catch {
+      return undefined;
+    }
+  }, '/health once the flood left');
+  assert.equal(status, 200);
 });

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode, isLazaretError } from '../../src/errors.js';
@@ -51,6 +52,23 @@ it('a second store on the same file in one process is refused too, and gets the 
   const third = new SqliteStore({ path: fresh.path });
   await third.open();
   await third.close();
+});
+
+it('a symbolic link to the database, or to its folder, is the same file: a second store through it is refused', async (t) => {
+  const fresh = await freshSqlite();
+  t.after(fresh.cleanup);
+  const first = new SqliteStore({ path: fresh.path });
+  await first.open();
+  t.after(() => first.close());
+  const other = join(dirname(fresh.path), 'other');
+  mkdirSync(other);
+  symlinkSync(fresh.path, join(other, 'link.db'));
+  symlinkSync(dirname(fresh.path), join(other, 'folder'));
+  for (const path of [join(other, 'link.db'), join(other, 'folder', 'lazaret.db')]) {
+    const second = new SqliteStore({ path });
+    await assert.rejects(second.open(), (err: unknown) => isLazaretError(err, ErrorCode.STORE_LOCKED), path);
+  }
+  assert.ok(!existsSync(join(other, 'link.db.lock')), 'the lock sits beside the real file only');
 });
 
 it("another application's SQLite file (a users table) is refused and left exactly as it was", async (t) => {

@@ -176,7 +176,7 @@ export async function superviseRestart(flags: RestartFlags, io: CliIO): Promise<
   const { dir, states } = findStates(flags.stateDir, io);
   const targets = states.filter((s) => s.alive && (flags.id === undefined || s.status.id === flags.id));
   if (targets.length === 0) {
-    io.err(`no running supervisor${flags.id ? ` with id ${flags.id}` : ''} in ${dir}\n`);
+    io.err(`no running supervisor${flags.id ? ` with id ${safe(flags.id)}` : ''} in ${safe(dir)}\n`);
     return 1;
   }
   const timeoutMs = flags.timeout === undefined ? 600_000 : Number(flags.timeout) * 1000;
@@ -190,12 +190,12 @@ export async function superviseRestart(flags: RestartFlags, io: CliIO): Promise<
     // Checked again right before the signal: the supervisor may have ended since the file was read.
     const current = readStates(dir).find((s) => s.file === target.file);
     if (!current?.alive || current.status.pid !== pid) {
-      io.err(`supervisor ${id}: pid ${pid} is no longer that supervisor; not signalled\n`);
+      io.err(`supervisor ${safe(String(id))}: pid ${pid} is no longer that supervisor; not signalled\n`);
       failed++;
       continue;
     }
     process.kill(pid, 'SIGHUP');
-    io.out(`supervisor ${id} (pid ${pid}): rolling restart requested\n`);
+    io.out(`supervisor ${safe(String(id))} (pid ${pid}): rolling restart requested\n`);
     if (flags.wait === false) continue;
     const deadline = Date.now() + timeoutMs;
     let result: string | null = null;
@@ -207,7 +207,7 @@ export async function superviseRestart(flags: RestartFlags, io: CliIO): Promise<
       else if (now.status.rollout.finished >= until) result = now.status.rollout.lastResult ?? 'failed';
       else if (Date.now() > deadline) result = `not finished after ${timeoutMs / 1000}s`;
     }
-    io.out(`supervisor ${id}: rolling restart ${result === 'ok' ? 'finished, every copy replaced' : `FAILED: ${result}`}\n`);
+    io.out(`supervisor ${safe(String(id))}: rolling restart ${result === 'ok' ? 'finished, every copy replaced' : `FAILED: ${safe(result)}`}\n`);
     if (result !== 'ok') failed++;
   }
   return failed === 0 ? 0 : 1;

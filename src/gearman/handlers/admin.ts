@@ -1,7 +1,7 @@
 // The admin text protocol (README, Pointing existing clients at it). Each reply is one write.
 
 import { tokenEquals } from '../../access.js';
-import { ErrorCode, isLazaretError } from '../../errors.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { escapeControls } from '../../protocol/escape.js';
 import { changesState, err, listing, OK, okValue, parseAdminLine, plusEncode, type AdminCommand } from '../../protocol/admin.js';
 import type { Connection } from '../connection.js';
@@ -33,7 +33,19 @@ function authenticate(conn: Connection, token: string): string {
   return err('PERMISSION_DENIED', 'bad+admin+token');
 }
 
+/**
+ * A web page can make a browser post to the Gearman port (a form or a `fetch` of `text/plain` needs no
+ * preflight), and every body line would be read as an admin command with loopback's trust: `shutdown`
+ * from any site the operator visits. No admin command looks like an HTTP request line or a Host header,
+ * so the connection ends on the first one, before the body is read.
+ */
+const HTTP_REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/\d(\.\d)?\r?$/;
+const HOST_HEADER = /^host:/i;
+
 export function handleAdminLine(conn: Connection, line: string): void {
+  if (HTTP_REQUEST_LINE.test(line) || HOST_HEADER.test(line)) {
+    throw new LazaretError(ErrorCode.HTTP_ON_GEARMAN, 'HTTP request on the Gearman port; use the HTTP port');
+  }
   const cmd = parseAdminLine(line);
   if (cmd.kind === 'auth') {
     conn.reply(authenticate(conn, cmd.token));

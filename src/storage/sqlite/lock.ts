@@ -11,9 +11,9 @@ export interface StoreLock {
   release(): void;
 }
 
-/** Takes the lock of the database at `dbPath`; null when another connection holds it. */
-export function acquireLock(dbPath: string): StoreLock | null {
-  const db = new Database(`${dbPath}.lock`);
+/** Takes the lock file at `lockPath` (<db>.lock); null when another connection holds it. */
+export function acquireLock(lockPath: string): StoreLock | null {
+  const db = new Database(lockPath);
   try {
     db.pragma('busy_timeout = 0');
     // The rollback journal stays in memory: the lock file never gets a -journal companion.

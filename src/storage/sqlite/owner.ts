@@ -3,9 +3,9 @@
 // durable before anything is acknowledged, runs each operation with the busy retry, and checkpoints
 // between commits.
 
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { Checkpointer, CHECKPOINT_PAGES_DEFAULT } from './checkpoint.js';
@@ -30,6 +30,19 @@ export interface OwnerOptions {
 const BUSY_PAUSE_FIRST_MS = 5;
 const BUSY_PAUSE_MAX_MS = 200;
 
+/**
+ * The file a path finally names, so a symbolic link to the database (or to its folder) takes the same
+ * lock as the real path: the lock sits beside the real file. A file not created yet has no links to
+ * follow but its folder may.
+ */
+function lockPath(path: string): string {
+  try {
+    return `${realpathSync(path)}.lock`;
+  } catch {
+    return join(realpathSync(dirname(path)), `${basename(path)}.lock`);
+  }
+}
+
 /** Blocks this thread (never the event loop: this runs in the store's own thread). */
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 function pause(ms: number): void {
@@ -40,6 +53,7 @@ export class SqliteOwner {
   readonly #options: OwnerOptions;
   #lock: StoreLock | null = null;
   #lockCreated = false;
+  #lockPath: string | null = null;
   /** The outermost folder this open created for the file, if any (its parent must learn of it too). */
   #firstFolderCreated: string | undefined;
   #db: Database.Database | null = null;
@@ -82,8 +96,8 @@ export class SqliteOwner {
       this.#lock?.release();
       this.#lock = null;
       // Refusing a file leaves nothing of ours beside it.
-      if (this.#lockCreated && (isLazaretError(err, ErrorCode.STORE_FOREIGN) || isLazaretError(err, ErrorCode.STORE_NO_SCHEMA))) {
-        rmSync(`${path}.lock`, { force: true });
+      if (this.#lockCreated && this.#lockPath !== null && (isLazaretError(err, ErrorCode.STORE_FOREIGN) || isLazaretError(err, ErrorCode.STORE_NO_SCHEMA))) {
+        rmSync(this.#lockPath, { force: true });
       }
       throw toStoreError(err, 'open', this.describe());
     }
@@ -93,8 +107,9 @@ export class SqliteOwner {
     const { path } = this.#options;
     // The folder may not exist yet; openDatabase creates it, but the lock file comes first.
     this.#firstFolderCreated = mkdirSync(dirname(path), { recursive: true });
-    this.#lockCreated = !existsSync(`${path}.lock`);
-    this.#lock = acquireLock(path);
+    this.#lockPath = lockPath(path);
+    this.#lockCreated = !existsSync(this.#lockPath);
+    this.#lock = acquireLock(this.#lockPath);
     if (this.#lock !== null) return;
     const holder = readHolder(path);
     const who =
