@@ -170,11 +170,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#started = true;
     this.#ids.start(await this.store.idsNext());
     const stored = await this.store.jobsLoad();
+    // Jobs requeued before the restart: the life they are living joins their history when it ends.
+    const requeued = new Set(await this.store.historyLiveJobs());
+    const restored: Job[] = [];
     const now = this.clock.now();
     let interrupted = 0;
     for (const row of stored) {
       // A reloaded job still coalesces later submissions of its function and unique (README, Where Lazaret differs: B2).
       const job = this.#restore(row);
+      if (requeued.has(job.id)) restored.push(job);
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
       const first = row.attempts[0];
@@ -192,6 +196,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
         this.#admit(job);
       }
     }
+    // Before the commit below: a job the interrupted attempt sent back to quarantine announces it after it.
+    this.quarantine.restored(restored);
     await this.#commit.flush();
     this.results.start();
     this.#log.info({ jobs: stored.length, interrupted }, 'store loaded');

@@ -1,7 +1,8 @@
 // A job's lives. A requeue or purge keeps the quarantine entry's life (the store does it in the same
 // transaction); the last life of a requeued job is kept here when it finishes, since a completed job's
-// attempts are deleted with it. Only jobs requeued by this run are followed: one requeued before a
-// restart keeps its earlier lives and the audit trail, not the attempts of the life that finished.
+// attempts are deleted with it. The jobs followed are those requeued by this run and, at start, every
+// stored job that has history (a requeue before a restart). The last life is written after the commit
+// that finished the job: a crash between the two loses its attempts, not the earlier lives.
 
 import type { Logger } from 'pino';
 import type { StorageAdapter } from '../storage/adapter.js';

@@ -84,6 +84,11 @@ export class Quarantine {
     return jobs;
   }
 
+  /** Requeued jobs reloaded at start: their current life is kept in their history when it ends, as after a requeue by this run. */
+  restored(jobs: readonly Job[]): void {
+    this.#history.follow(jobs);
+  }
+
   /** Replaces the payload (the fix), then requeues the job. */
   async edit(id: number, payload: Buffer, by: Actor = SERVER_ACTOR): Promise<Job> {
     await this.#host.flush();

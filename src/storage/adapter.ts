@@ -91,4 +91,6 @@ export interface StorageAdapter {
    * is older than `before`; returns how many.
    */
   historyPrune(before: number, limit: number): Promise<number>;
+  /** Ids of stored (live) jobs that have history: requeued jobs whose current life is still running. */
+  historyLiveJobs(): Promise<number[]>;
 }

@@ -1,16 +1,19 @@
 // A requeue keeps the history: a job fails into quarantine, is requeued through the real CLI and then
 // completes; its earlier attempts and the audit entry (when, by whom: loopback, the CLI) are still
 // listed by the job API, /api/quarantine/:id/history and `lazaret dlq show`. A purge from the dashboard
-// is recorded the same way, with the life it ended.
+// is recorded the same way, with the life it ended. A requeue before a restart keeps the life that
+// finishes after it.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rawWorker } from '../helpers/gearman-client.js';
+import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
 import { jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { api } from '../http/helpers.js';
 import { runCli } from './run-cli.js';
-import { peerFor, serverFor } from '../helpers/server.js';
+import { peerFor, serverFor, startTestServer } from '../helpers/server.js';
 import { waitEvent } from '../helpers/events.js';
+import { freshSqlite } from '../helpers/store.js';
+import { eventually } from '../helpers/wait.js';
 
 interface Attempt {
   n: number;
@@ -154,5 +157,46 @@ test('a change made with the admin token is recorded as by token; an odd X-Lazar
   assert.deepEqual(
     history.body.audit.map((a) => [a.action, a.actor, a.client]),
     [['purged', 'token', null]],
+  );
+});
+
+test('a job requeued before a restart keeps the attempts of the life it finishes after it', async (t) => {
+  const file = await freshSqlite();
+  t.after(file.cleanup);
+  const policies = [{ match: 'img', maxAttempts: 1 }];
+  const first = await startTestServer({ httpPort: 0, policies }, { dbPath: file.path });
+  let url = `http://127.0.0.1:${first.httpPort}`;
+  const failing = await rawWorker(first.gearmanPort, 'img', (_payload, peer, handle) => {
+    peer.send('WORK_FAIL', handle);
+    return null;
+  });
+  const client = await RawPeer.connect(first.gearmanPort);
+  const quarantined = waitEvent(first.engine, 'job:quarantined');
+  const handle = await submitBg(client, 'img', 'photo-2');
+  const id = jobIdOf(handle);
+  await quarantined;
+  failing.close();
+  client.close();
+  // Requeued with no worker left: the job is stored, queued, when the node stops.
+  assert.equal((await api(url, 'POST', '/api/quarantine/requeue', { ids: [id] })).status, 200);
+  await first.dispose();
+
+  const second = await serverFor(t, { httpPort: 0, policies }, { dbPath: file.path });
+  url = `http://127.0.0.1:${second.httpPort}`;
+  const completed = waitEvent(second.engine, 'job:finished', (o) => o.id === id && o.state === 'completed');
+  const worker = await rawWorker(second.gearmanPort, 'img', () => Buffer.from('done'));
+  t.after(() => worker.close());
+  await completed;
+  // The last life is written after the commit that finished the job: no event announces it.
+  const lives = await eventually(async () => {
+    const job = await api<History>(url, 'GET', `/api/jobs/${encodeURIComponent(handle)}`);
+    return job.body.lives.length === 2 ? job.body.lives : undefined;
+  }, 'the finished life in the history');
+  assert.deepEqual(
+    lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.map((a) => [a.n, a.outcome])]),
+    [
+      [1, 'max_attempts', 'requeued', [[1, 'failed']]],
+      [2, 'completed', 'finished', [[1, 'completed']]],
+    ],
   );
 });

@@ -1,4 +1,4 @@
-// Issue 4: `lazaret dlq list|show|requeue|edit|purge`, end to end. The real CLI runs as a child process
+// `lazaret dlq list|show|requeue|edit|purge`, end to end. The real CLI runs as a child process
 // against a real server's HTTP API, the way an operator uses it; the server runs in this process so the
 // test can wait on its engine events.
 

@@ -1,4 +1,4 @@
-// Issue 5: `lazaret impact` and `lazaret status`, the built command against a running server whose jobs
+// `lazaret impact` and `lazaret status`, the built command against a running server whose jobs
 // waited, failed, expired and were quarantined for known users (tags from a payload rule).
 
 import assert from 'node:assert/strict';

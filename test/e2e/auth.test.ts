@@ -1,4 +1,4 @@
-// Issue 7: beyond loopback the API needs the admin token. The page asks for it on the first 401, keeps
+// Beyond loopback the API needs the admin token. The page asks for it on the first 401, keeps
 // it in sessionStorage only, and sends it as a bearer token — also for the mutations.
 
 import { test } from 'node:test';

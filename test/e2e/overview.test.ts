@@ -1,4 +1,4 @@
-// Issue 7: the overview shows /health as it is, and a failing check is impossible to miss. A real PHP
+// The overview shows /health as it is, and a failing check is impossible to miss. A real PHP
 // worker serves "resize" under a minWorkers rule; when it stops while jobs wait, the check turns red.
 // Its charts draw the server's history of the last hour.
 

@@ -1,4 +1,4 @@
-// Issue 7: every page renders at laptop and phone widths with a live server behind it — a worker busy
+// Every page renders at laptop and phone widths with a live server behind it — a worker busy
 // with a job, one quarantined job — and leaves a screenshot for a person to look at. Routes this server
 // does not have yet must read "not available", never break the page.
 

@@ -1,4 +1,4 @@
-// Issue 7: a job that kills a real PHP worker's job process shows up in the dashboard's quarantine view
+// A job that kills a real PHP worker's job process shows up in the dashboard's quarantine view
 // with its signal, and the operator brings it back from the browser: requeue, edit-and-requeue, purge.
 
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Issue 7: on the workers page, an attempt that runs past its hang threshold stands out. The server's
+// On the workers page, an attempt that runs past its hang threshold stands out. The server's
 // clock is moved past the default threshold (10 min) while a worker holds a job.
 
 import { test } from 'node:test';

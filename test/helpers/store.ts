@@ -3,6 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 
 export interface FreshSqlite {
   /** A database file that does not exist yet, in a folder of its own. */
@@ -17,4 +19,19 @@ export async function freshSqlite(): Promise<FreshSqlite> {
     path: join(dir, 'lazaret.db'),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** The write lock of the database, held by a second connection as another process would; released at the end of `t` too. */
+export function holdWriteLock(path: string, t?: TestContext): { release(): void } {
+  const db = new Database(path);
+  db.exec('BEGIN IMMEDIATE');
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    db.exec('ROLLBACK');
+    db.close();
+  };
+  t?.after(release);
+  return { release };
 }

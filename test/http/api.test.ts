@@ -1,4 +1,4 @@
-// Issue 5: the rest of the data API — functions, history, workers, the OpenAPI document, CORS and the
+// The rest of the data API — functions, history, workers, the OpenAPI document, CORS and the
 // token — against a running server with real Gearman workers.
 
 import assert from 'node:assert/strict';

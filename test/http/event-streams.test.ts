@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { api, httpServer, SseReader } from './helpers.js';
 import { peerFor } from '../helpers/server.js';
 import { waitEvent } from '../helpers/events.js';
+import { eventually } from '../helpers/wait.js';
 
 type Server = Awaited<ReturnType<typeof httpServer>>;
 
@@ -21,15 +21,6 @@ async function open(t: TestContext, server: Server, handle: string): Promise<Sse
   t.after(() => sse.close());
   if (sse.status === 200) await sse.next((e) => e.event === 'state');
   return sse;
-}
-
-/** Polls a condition the server reaches on its own (a socket close it noticed); no event announces it. */
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(10);
-  }
 }
 
 test('streams are capped per job and in all, with 503 LAZ_TOO_MANY_STREAMS; a closed stream frees its slot', async (t) => {
@@ -48,11 +39,12 @@ test('streams are capped per job and in all, with 503 LAZ_TOO_MANY_STREAMS; a cl
   await global.body?.cancel();
 
   first.close();
-  await until('a slot is free', async () => {
+  // The server notices the closed socket on its own; no event announces it.
+  await eventually(async () => {
     const res = await fetch(`${server.url}/api/jobs/${c}/events`);
     await res.body?.cancel();
     return res.status === 200;
-  });
+  }, 'a slot is free');
   // A finished job's stream is one event and holds no slot, even at the cap.
   assert.equal((await fetch(`${server.url}/api/jobs/H:test:424242/events`)).status, 404);
 });
@@ -76,7 +68,7 @@ test('many streams share one set of engine listeners: no listener-leak warning',
     [],
   );
   for (const s of streams) s.close();
-  await until('every stream is closed', () => server.engine.listenerCount('job:progress') === before);
+  await eventually(() => server.engine.listenerCount('job:progress') === before, 'every stream is closed');
 });
 
 /** An event-stream request on a raw socket that then stops reading: the kernel buffers fill up. */

@@ -1,4 +1,4 @@
-// Issue 5: jobs over HTTP — submit, follow by SSE, fetch the result — with real Gearman workers on a
+// Jobs over HTTP — submit, follow by SSE, fetch the result — with real Gearman workers on a
 // real server, and the same for jobs submitted over Gearman.
 
 import assert from 'node:assert/strict';

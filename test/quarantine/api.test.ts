@@ -1,4 +1,4 @@
-// Issue 4: the /api/quarantine routes — the answers an operator's tools rely on, errors with stable
+// The /api/quarantine routes — the answers an operator's tools rely on, errors with stable
 // codes, and the bearer token that guards the API from beyond loopback (fastify inject stands in for a
 // remote peer, which one host cannot be for itself).
 

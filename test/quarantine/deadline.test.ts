@@ -1,4 +1,4 @@
-// Issue 4: deadlines. A job with a deadline (policy ttl) never starts after it: it is quarantined as
+// Deadlines. A job with a deadline (policy ttl) never starts after it: it is quarantined as
 // expired, and a waiting foreground client gets WORK_FAIL at once.
 
 import { test } from 'node:test';

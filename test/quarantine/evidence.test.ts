@@ -1,4 +1,4 @@
-// Issue 4: the evidence convention (docs/evidence.md). A worker in any language attaches exit code,
+// The evidence convention (docs/evidence.md). A worker in any language attaches exit code,
 // signal, stderr tail and error class to a failure with `LAZARET-EVIDENCE {json}` in WORK_EXCEPTION, or
 // in a WORK_WARNING before WORK_FAIL; it is stored on the attempt and shown by the API and `dlq show`.
 

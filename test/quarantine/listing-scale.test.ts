@@ -1,4 +1,4 @@
-// Issue 4: "listing stays fast with 100,000 entries". The entries go in through the store adapter in
+// "listing stays fast with 100,000 entries". The entries go in through the store adapter in
 // one WriteBatch (as group commits would put them there); the listing is timed through the real HTTP
 // API. The figures are printed, not asserted: a loaded CI machine must not fail the suite.
 

@@ -1,4 +1,4 @@
-// Issue 4: `cancel job` sends a job to quarantine as cancelled (never a silent delete), and the hand-off
+// `cancel job` sends a job to quarantine as cancelled (never a silent delete), and the hand-off
 // submits each quarantined job to the configured quarantine function as a documented JSON description.
 
 import { test } from 'node:test';

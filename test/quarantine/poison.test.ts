@@ -1,4 +1,4 @@
-// Issue 4, the reason Lazaret exists: one job that kills its worker (a real PHP worker process dying of
+// The reason Lazaret exists: one job that kills its worker (a real PHP worker process dying of
 // SIGSEGV) must be stopped after exactly maxCrashes deliveries, with every attempt on record, while the
 // healthy jobs around it all complete and the server keeps handing out work.
 

@@ -1,4 +1,4 @@
-// Issue 4: budgets and deadlines hold across a kill -9 and a restart. The server is the real
+// Budgets and deadlines hold across a kill -9 and a restart. The server is the real
 // `lazaret serve` process; the test follows its JSON log to know what it has done.
 
 import { test, type TestContext } from 'node:test';

@@ -1,4 +1,4 @@
-// Issue 4: counted attempts and what a policy does with them — backoff behind healthy jobs, the
+// Counted attempts and what a policy does with them — backoff behind healthy jobs, the
 // maxAttempts and maxCrashes budgets for background and foreground jobs.
 
 import { test } from 'node:test';

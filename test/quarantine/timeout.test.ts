@@ -1,4 +1,4 @@
-// Issue 4: timeouts. A delivery that runs past its timeout (policy, or the worker's CAN_DO_TIMEOUT) ends
+// Timeouts. A delivery that runs past its timeout (policy, or the worker's CAN_DO_TIMEOUT) ends
 // as timed_out; what its worker says afterwards is ignored without an ERROR; the job is retried, and
 // after maxCrashes timeouts it is quarantined as timed_out. Time moves only when the test says so.
 

@@ -12,7 +12,7 @@ import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/s
 import { emptyBatch } from '../../src/storage/types.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { testConfig } from '../helpers/server.js';
-import { freshSqlite } from '../helpers/store.js';
+import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 import { api } from '../http/helpers.js';
 import { job, quarantined, rejectsWith } from './conformance/harness.js';
 
@@ -20,20 +20,6 @@ async function fresh(t: TestContext): Promise<string> {
   const file = await freshSqlite();
   t.after(file.cleanup);
   return file.path;
-}
-
-function holdWriteLock(t: TestContext, path: string): { release(): void } {
-  const db = new Database(path);
-  db.exec('BEGIN IMMEDIATE');
-  let held = true;
-  const release = (): void => {
-    if (!held) return;
-    held = false;
-    db.exec('ROLLBACK');
-    db.close();
-  };
-  t.after(release);
-  return { release };
 }
 
 async function server(t: TestContext, options: SqliteStoreOptions): Promise<RunningServer & { store: SqliteStore }> {
@@ -47,7 +33,7 @@ it('while SQLite blocks the store thread for seconds on a held lock, admin `vers
   const path = await fresh(t);
   // One blocking wait inside SQLite as long as the whole timeout: on the event loop this froze the server.
   const node = await server(t, { path, busyTimeoutMs: 20_000, busyWaitMs: 20_000 });
-  const lock = holdWriteLock(t, path);
+  const lock = holdWriteLock(path, t);
   const client = await RawPeer.connect(node.gearmanPort);
   t.after(() => client.close());
   const admin = await RawPeer.connect(node.gearmanPort);
@@ -67,7 +53,7 @@ it('a thread that dies fails the write waiting on it and every later call with L
   const store = new SqliteStore({ path, busyTimeoutMs: 20_000 });
   await store.open();
   t.after(() => store.close());
-  const lock = holdWriteLock(t, path);
+  const lock = holdWriteLock(path, t);
   const waiting = store.write({ ...emptyBatch(), insertJobs: [job(1)] });
   await store.crashThreadForTest();
   await assert.rejects(

@@ -16,7 +16,7 @@ import { SqliteStore } from '../../src/storage/sqlite/store.js';
 import type { WriteBatch } from '../../src/storage/types.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { type ConfigPatch, peerFor, testConfig } from '../helpers/server.js';
-import { freshSqlite } from '../helpers/store.js';
+import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 import { api } from '../http/helpers.js';
 import { grab, submitBg } from '../quarantine/helpers.js';
 import { job } from './conformance/harness.js';
@@ -54,21 +54,6 @@ class LogLines extends Writable {
 }
 
 const handlesOf = (l: Record<string, unknown>): string[] => (Array.isArray(l.handles) ? (l.handles as string[]) : []);
-
-/** The write lock of the database, held by a second connection as another process would. */
-function holdWriteLock(path: string): { release(): void } {
-  const db = new Database(path);
-  db.exec('BEGIN IMMEDIATE');
-  let held = true;
-  return {
-    release: () => {
-      if (!held) return;
-      held = false;
-      db.exec('ROLLBACK');
-      db.close();
-    },
-  };
-}
 
 interface Node extends RunningServer {
   path: string;

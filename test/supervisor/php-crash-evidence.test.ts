@@ -1,11 +1,13 @@
 // Crash evidence for workers in any language: a PHP worker (no client id) under a real `lazaret supervise`
 // segfaults on a payload. The supervisor reports the death (pid, signal, stderr tail); the server puts it
-// on the attempt that process's connection held, so `lazaret dlq show --json` says SIGSEGV and the pid.
+// on the attempt that process's connection held, so `lazaret dlq show --json` and the hand-off JSON say
+// SIGSEGV and the pid.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rawWorker } from '../helpers/gearman-client.js';
 import { need } from '../interop/procs.js';
 import { jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { lazaret, REPO_ROOT, supervise, tempDir } from './helpers.js';
@@ -26,6 +28,7 @@ test('a supervised PHP worker killed by SIGSEGV: every attempt of the quarantine
   await need.php();
   const server = await serverFor(t, {
     httpPort: 0,
+    quarantineFunction: 'dead_letters',
     policies: [{ match: 'resize', maxCrashes: 3, backoff: { type: 'fixed', base: 20, cap: 20, jitter: false } }],
   });
   const url = `http://127.0.0.1:${server.httpPort}`;
@@ -49,6 +52,12 @@ test('a supervised PHP worker killed by SIGSEGV: every attempt of the quarantine
   const sup = supervise(t, dir, ['--config', 'supervise.json']);
   await sup.event('ready', {}, 15_000);
 
+  const handedOff: Buffer[] = [];
+  const handOffDone = waitEvent(server.engine, 'job:completed', (job) => job.fn.name === 'dead_letters', 30_000);
+  await rawWorker(server.gearmanPort, 'dead_letters', (payload) => {
+    handedOff.push(payload);
+    return Buffer.from('noted');
+  }).then((w) => t.after(() => w.close()));
   const quarantined = waitEvent(server.engine, 'job:quarantined', (e) => e.unique === 'segv-1', 30_000);
   const client = await peerFor(t, server.gearmanPort);
   const handle = await submitBg(client, 'resize', 'segv', 'segv-1');
@@ -73,6 +82,14 @@ test('a supervised PHP worker killed by SIGSEGV: every attempt of the quarantine
     assert.match(a.error, /killed by SIGSEGV while running the job/);
     assert.match(a.evidence?.stderr ?? '', /about to crash on H:/);
   }
+
+  // The hand-off worker is told the same, without asking the API.
+  await handOffDone;
+  const described = JSON.parse(handedOff[0]!.toString()) as { attempts: ShownAttempt[] };
+  assert.deepEqual(
+    described.attempts.map((a) => [a.outcome, a.evidence?.signal, a.evidence?.pid]),
+    deaths.map((pid) => ['crashed', 'SIGSEGV', pid]),
+  );
 
   // The human form says it too.
   const text = await lazaret(dir, ['dlq', 'show', String(jobIdOf(handle)), '--server', url]);

@@ -53,6 +53,7 @@ export interface HistoryOperations {
   historyAdd: (entries: readonly NewHistoryEntry[]) => void;
   historyFind: (jobId: number) => HistoryEntry[];
   historyPrune: (before: number, limit: number) => number;
+  historyLiveJobs: () => number[];
 }
 
 export function prepareHistory(db: Database): HistoryOperations {
@@ -69,6 +70,7 @@ export function prepareHistory(db: Database): HistoryOperations {
          AND NOT EXISTS (SELECT 1 FROM job_history l WHERE l.job_id = h.job_id AND l.at >= ?)
        LIMIT ?)`,
   );
+  const live = db.prepare<[], { job_id: number }>('SELECT DISTINCT job_id FROM job_history WHERE job_id IN (SELECT id FROM jobs) ORDER BY job_id');
   const addAll = db.transaction((entries: readonly NewHistoryEntry[]) => {
     for (const e of entries) {
       const life =
@@ -84,6 +86,7 @@ export function prepareHistory(db: Database): HistoryOperations {
     },
     historyFind: (jobId) => find.all(jobId).map(toEntry),
     historyPrune: (before, limit) => prune.run(before, before, limit).changes,
+    historyLiveJobs: () => live.all().map((r) => r.job_id),
   };
 }
 

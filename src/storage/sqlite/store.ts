@@ -228,6 +228,10 @@ export class SqliteStore implements StorageAdapter {
     return this.#call('historyPrune', [before, limit]);
   }
 
+  historyLiveJobs(): Promise<number[]> {
+    return this.#call('historyLiveJobs', []);
+  }
+
   // async so that a refusal reaches the caller as a rejection, never synchronously.
   async #call<T>(op: OperationName, args: unknown[]): Promise<T> {
     if (this.#state !== 'open') throw this.#unusable(op);

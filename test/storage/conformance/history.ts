@@ -76,6 +76,17 @@ export function historyTests(h: Harness): void {
     assert.equal(await store.historyPrune(10_000, 1), 1, 'the limit holds');
   });
 
+  it('historyLiveJobs names the stored jobs that have history: requeued ones, not quarantined or gone ones', async (t) => {
+    const store = await h.open(t);
+    await store.write(batch({ quarantine: [quarantined(7), quarantined(8), quarantined(9)] }));
+    await store.quarantineRequeue({ ids: [9, 7] }, 1_700_000_400_000, BY);
+    assert.equal(await store.quarantineUpdatePayload(8, Buffer.from('fixed'), BY), true);
+    await store.historyAdd([{ jobId: 4, at: 100, action: 'finished', actor: 'server', client: null, peer: null, life: null }]);
+    assert.deepEqual(await store.historyLiveJobs(), [7, 9]);
+    await store.write(batch({ deleteJobs: [7] }));
+    assert.deepEqual(await store.historyLiveJobs(), [9]);
+  });
+
   it('history survives a reopen', async (t) => {
     const made = await h.openReopenable(t);
     if (made === null) return;

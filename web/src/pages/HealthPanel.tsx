@@ -10,7 +10,7 @@ function checkName(c: HealthCheck): string {
   return c.function ? `${c.name} · ${c.function}` : c.name;
 }
 
-/** Checks whose value and threshold are durations in ms (src/core/health.ts); the others count things. */
+/** Checks whose value and threshold are durations in ms (src/observe/health.ts); the others count things. */
 const DURATION_CHECKS = new Set(['unserved', 'stalled', 'oldest_queued_age', 'hung', 'p95_wait', 'p95_run']);
 
 /**
