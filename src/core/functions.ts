@@ -111,6 +111,8 @@ export function functionNameProblem(name: string, maxBytes: number): string | nu
   if (name === '') return 'Function name is empty';
   const bytes = Buffer.byteLength(name);
   if (bytes > maxBytes) return `Function name of ${bytes} bytes is over the limit of ${maxBytes}`;
+  // Bytes that are not UTF-8 arrive as U+FFFD: two different byte strings would become one function.
+  if (name.includes('\uFFFD')) return 'Function name is not valid UTF-8 (it decodes to U+FFFD)';
   const m = CONTROL.exec(name);
   if (m) return `Function name contains the control character U+${m[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} at position ${m.index}`;
   return null;
@@ -120,7 +122,7 @@ export function checkFunctionName(name: string, maxBytes: number): void {
   const problem = functionNameProblem(name, maxBytes);
   if (problem !== null) {
     throw new LazaretError(ErrorCode.BAD_FUNCTION_NAME, problem, {
-      hint: 'function names are printable text without tabs, newlines or other control characters',
+      hint: 'function names are printable UTF-8 text without tabs, newlines or other control characters',
     });
   }
 }

@@ -91,6 +91,19 @@ test('names already stored with control characters (an older database) are escap
   assert.equal(await admin.admin('bogus\x1b[2J'), 'ERR UNKNOWN_COMMAND Unknown+server+commandbogus\\x1b[2J\r\n');
 });
 
+test('names that are not UTF-8 are refused: two byte strings never become one function', async (t) => {
+  const server = await serverFor(t);
+  const peer = await peerFor(t, server);
+  for (const name of [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff]), Buffer.from('caf\xe9', 'latin1')]) {
+    const e = await peer.request('CAN_DO', [name], 'ERROR');
+    assert.deepEqual([e.text[0], e.text[1]], ['INVALID_FUNCTION_NAME', 'Function name is not valid UTF-8 (it decodes to U+FFFD)']);
+    assert.equal((await peer.request('SUBMIT_JOB_BG', [name, '', 'x'], 'ERROR')).text[0], 'INVALID_FUNCTION_NAME');
+  }
+  await peer.request('SUBMIT_JOB_BG', ['café', '', 'x'], 'JOB_CREATED');
+  const admin = await peerFor(t, server);
+  assert.equal(await admin.admin('status'), 'café\t1\t0\t0\n.\n');
+});
+
 test('SET_CLIENT_ID with a newline is refused with ERROR INVALID_CLIENT_ID and forges no line in workers', async (t) => {
   const server = await serverFor(t);
   const worker = await peerFor(t, server);
