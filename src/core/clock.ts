@@ -1,31 +1,9 @@
-// Time comes from here only, so tests can move it.
+// Time comes from a Clock only, so tests can move it: the real one is src/clock.ts, the one tests move is
+// ManualClock below.
 
-export interface TimerRef {
-  cancel(): void;
-}
+import type { Clock, TimerRef } from '../clock.js';
 
-export interface Clock {
-  now(): number;
-  /** Calls fn once after ms milliseconds (of this clock's time). */
-  setTimer(ms: number, fn: () => void): TimerRef;
-}
-
-/** setTimeout's ceiling (about 24.8 days); a longer delay would fire after 1 ms. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, fn) {
-    let t: NodeJS.Timeout;
-    // Far-off times (an epoch job for next year) are reached in steps below the ceiling.
-    const arm = (left: number): void => {
-      t = setTimeout(() => (left > MAX_TIMEOUT_MS ? arm(left - MAX_TIMEOUT_MS) : fn()), Math.min(Math.max(0, left), MAX_TIMEOUT_MS));
-      t.unref?.();
-    };
-    arm(ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+export { systemClock, type Clock, type TimerRef } from '../clock.js';
 
 /** A clock that only moves when told to; timers fire in time order during advance(). */
 export class ManualClock implements Clock {

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { routeTable } from '../../src/http/auth.js';
-import { startHttp } from '../../src/http/server.js';
 import { startTestServer } from '../helpers/server.js';
-import { rawRequest } from './helpers.js';
+import { httpSideFor, rawRequest } from './helpers.js';
 
 const TOKEN = 'a-long-enough-admin-token';
 
@@ -59,15 +58,7 @@ export function spellings(path: string): string[] {
 test('no spelling of a protected path gets past the token', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, trustLoopback: false, http: { protectHealth: true, protectMetrics: true } });
   t.after(() => server.dispose());
-  const http = await startHttp({
-    engine: server.engine,
-    health: server.health,
-    config: { ...server.config, httpPort: 0 },
-    log: server.log,
-    supervisors: server.supervisors,
-    alerts: null,
-  });
-  t.after(() => http.close());
+  const http = await httpSideFor(t, server);
 
   const routes = routeTable(http.app).filter((r) => r.auth !== 'open' && r.method !== 'OPTIONS');
   const urls = new Set(routes.map((r) => r.url));
@@ -99,15 +90,7 @@ test('no spelling of a protected path gets past the token', async (t) => {
 test('a job submitted through an encoded path without the token is never created', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, trustLoopback: false });
   t.after(() => server.dispose());
-  const http = await startHttp({
-    engine: server.engine,
-    health: server.health,
-    config: { ...server.config, httpPort: 0 },
-    log: server.log,
-    supervisors: server.supervisors,
-    alerts: null,
-  });
-  t.after(() => http.close());
+  const http = await httpSideFor(t, server);
   const res = await rawRequest(http.port, 'POST', '/%61pi/jobs', {}, '{"function":"sneaky"}');
   assert.equal(res.status, 401);
   assert.equal(server.engine.functions.get('sneaky') !== undefined, false);

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { routeTable } from '../../src/http/auth.js';
-import { startHttp } from '../../src/http/server.js';
 import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
 import { startTestServer } from '../helpers/server.js';
 import { prng, randInt } from '../helpers/vectors.js';
+import { httpSideFor } from './helpers.js';
 
 const REQUESTS = Number(process.env.LAZARET_HTTP_FUZZ_REQUESTS ?? 1500);
 const SEED = Number(process.env.LAZARET_FUZZ_SEED ?? 0x4877_f022);
@@ -230,15 +230,7 @@ const LEAKS = [/\/(?:work|home|tmp|usr|var|root|src|dist|node_modules)\/[\w.-]+/
 test('seeded HTTP fuzz: no 500, nothing internal in any answer, jobs keep flowing', async (t) => {
   const server = await startTestServer({ adminToken: TOKEN, http: { corsOrigins: ['https://app.example.com'], maxEventStreams: 50 } });
   t.after(() => server.dispose());
-  const http = await startHttp({
-    engine: server.engine,
-    health: server.health,
-    config: { ...server.config, httpPort: 0 },
-    log: server.log,
-    supervisors: server.supervisors,
-    alerts: null,
-  });
-  t.after(() => http.close());
+  const http = await httpSideFor(t, server);
   const routes = [...new Set(routeTable(http.app).map((r) => r.url))];
 
   const worker = await rawWorker(server.gearmanPort, REAL_FN, (payload) => Buffer.concat([Buffer.from('done:'), payload]));

@@ -6,6 +6,7 @@ import type { TestContext } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { HealthRule } from '../../src/observe/health.js';
+import { startHttp, type HttpServer } from '../../src/http/server.js';
 import type { ConfigPatch, TestServer } from '../helpers/server.js';
 import { serverFor } from '../helpers/server.js';
 
@@ -14,6 +15,23 @@ export { grab, submitBg } from '../quarantine/helpers.js';
 export async function httpServer(t: TestContext, patch: ConfigPatch = {}, clock?: Clock): Promise<TestServer & { url: string }> {
   const server = await serverFor(t, { httpPort: 0, ...patch }, clock ? { clock } : {});
   return Object.assign(server, { url: `http://127.0.0.1:${server.httpPort}` });
+}
+
+/**
+ * A second HTTP side over a test server's engine, closed when the test ends: for tests that need the
+ * fastify app itself (its route table), which a running server does not expose.
+ */
+export async function httpSideFor(t: TestContext, server: TestServer): Promise<HttpServer> {
+  const http = await startHttp({
+    engine: server.engine,
+    health: server.health,
+    config: { ...server.config, httpPort: 0 },
+    log: server.log,
+    supervisors: server.supervisors,
+    alerts: null,
+  });
+  t.after(() => http.close());
+  return http;
 }
 
 export async function api<T>(
