@@ -14,7 +14,7 @@ import { Activity } from '../observe/activity.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import { classifyRoutes, registerAuth } from './auth.js';
 import { registerBrowserGuards } from './browser.js';
-import { registerErrorHandler } from './errors.js';
+import { registerErrorHandler, registerNotFoundHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { functionRoutes } from './routes/functions.js';
@@ -62,6 +62,7 @@ export async function buildApp(ctx: HttpContext, tls: SecureContextOptions | nul
   // Past it, Node closes each new connection as it arrives: a flood cannot take every descriptor.
   app.server.maxConnections = ctx.config.http.maxConnections;
   registerErrorHandler(app);
+  registerNotFoundHandler(app);
   classifyRoutes(app);
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
   if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
