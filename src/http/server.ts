@@ -13,6 +13,7 @@ import cors from '@fastify/cors';
 import { Activity } from '../observe/activity.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import { classifyRoutes, registerAuth } from './auth.js';
+import { AuthFailureLog } from './auth-failures.js';
 import { registerBrowserGuards } from './browser.js';
 import { registerErrorHandler, registerNotFoundHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
@@ -67,7 +68,7 @@ export async function buildApp(ctx: HttpContext, tls: SecureContextOptions | nul
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
   if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
   registerBrowserGuards(app, ctx.config);
-  registerAuth(app, ctx.config);
+  registerAuth(app, ctx.config, new AuthFailureLog(ctx.log.child({ component: 'http' }), ctx.engine.clock));
   await registerOpenApi(app);
   const activity = new Activity(ctx.engine);
   activity.start();
