@@ -4,7 +4,8 @@
 // the window ends. Peers are held in a bounded map; past it, new peers share one summary.
 
 import type { Logger } from 'pino';
-import type { Clock, TimerRef } from '../clock.js';
+import type { Clock, TimerRef } from '../core/clock.js';
+import { peerGroup } from '../peer-group.js';
 
 export const AUTH_FAILURE_WINDOW_MS = 10_000;
 /** Peers tracked at once; beyond them, failures from new peers are only counted (one summary line). */
@@ -39,17 +40,19 @@ export class AuthFailureLog {
 
   record(f: AuthFailure): void {
     const now = this.clock.now();
-    const w = this.#peers.get(f.peer);
+    // One IPv6 host may use a whole /64: counted per address, it could write a line per address.
+    const key = peerGroup(f.peer);
+    const w = this.#peers.get(key);
     if (w !== undefined && now - w.since < this.windowMs) {
       w.suppressed++;
       w.lastRoute = `${f.method} ${f.route}`;
-      w.timer ??= this.clock.setTimer(w.since + this.windowMs - now, () => this.#summarize(f.peer));
+      w.timer ??= this.clock.setTimer(w.since + this.windowMs - now, () => this.#summarize(key));
       return;
     }
     if (w !== undefined) {
       // Its summary timer is due but has not run yet: the count is written before the window restarts.
-      if (w.suppressed > 0) this.#summarize(f.peer);
-      this.#forget(f.peer, w);
+      if (w.suppressed > 0) this.#summarize(key);
+      this.#forget(key, w);
     }
     this.#prune(now);
     if (this.#peers.size >= this.maxPeers) {
@@ -57,7 +60,7 @@ export class AuthFailureLog {
       this.#overflowTimer ??= this.clock.setTimer(this.windowMs, () => this.#summarizeOverflow());
       return;
     }
-    this.#peers.set(f.peer, { since: now, suppressed: 0, lastRoute: '', timer: null });
+    this.#peers.set(key, { since: now, suppressed: 0, lastRoute: '', timer: null });
     this.log.warn({ peer: f.peer, method: f.method, route: f.route, tokenConfigured: f.tokenConfigured }, 'HTTP request refused: wrong bearer token');
   }
 
@@ -69,6 +72,7 @@ export class AuthFailureLog {
     this.#overflowTimer = null;
   }
 
+  /** `peer` is the group key: an IPv4 address, or an IPv6 /64 prefix. */
   #summarize(peer: string): void {
     const w = this.#peers.get(peer);
     if (w === undefined) return;

@@ -6,7 +6,7 @@
 // back from the route the router actually matched: the router decodes `%61pi` to `api`, so any check on
 // the raw URL text could be walked around. A route added later under /api is guarded without more code.
 
-import { isLoopback, tokenEquals } from '../access.js';
+import { isLoopback, peerAddress, tokenEquals } from '../access.js';
 import type { AuthFailureLog } from './auth-failures.js';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../config.js';
@@ -84,7 +84,7 @@ export function authorize(request: FastifyRequest, config: Readonly<Config>, fai
   // A missing token is a client not set up yet; a wrong one may be someone guessing.
   if (given !== null) {
     failures?.record({
-      peer: request.socket.remoteAddress ?? 'unknown',
+      peer: peerAddress(request.socket.remoteAddress),
       method: request.method,
       route: request.routeOptions.url ?? request.url,
       tokenConfigured: token !== null,

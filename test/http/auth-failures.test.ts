@@ -48,7 +48,7 @@ test('a wrong bearer token is logged at warn with the peer and the route; a miss
   const line = logged[0]!;
   assert.equal(line.msg, REFUSED);
   assert.equal(line.level, 40);
-  assert.match(String(line.peer), /^(::ffff:)?127\.0\.0\.1$/);
+  assert.equal(line.peer, '127.0.0.1');
   assert.equal(line.route, '/api/quarantine', 'the matched route, not the raw URL');
   assert.equal(line.method, 'GET');
   assert.ok(!JSON.stringify(line).includes('not-the-token'), 'the guess itself is not logged');
@@ -97,5 +97,16 @@ test('peers beyond the tracked number share one summary line', () => {
   log.record({ peer: '10.0.1.1', method: 'GET', route: '/api/jobs', tokenConfigured: true });
   assert.equal(lines.length, 7);
   assert.equal(lines[6]!.peer, '10.0.1.1');
+  log.close();
+});
+
+test('one IPv6 /64 is one peer: a guesser cannot write a line per address', () => {
+  const { logger, lines } = capture();
+  const clock = new ManualClock();
+  const log = new AuthFailureLog(logger, clock, 1000);
+  for (let i = 1; i <= 100; i++) log.record({ peer: `2001:db8:1:2::${i.toString(16)}`, method: 'GET', route: '/api/jobs', tokenConfigured: true });
+  assert.equal(lines.length, 1);
+  clock.advance(1000);
+  assert.deepEqual([lines[1]!.peer, lines[1]!.suppressed], ['2001:db8:1:2::/64', 99]);
   log.close();
 });
