@@ -30,6 +30,7 @@ export class AuthFailureLog {
   readonly #peers = new Map<string, Window>();
   #overflow = 0;
   #overflowTimer: TimerRef | null = null;
+  #lastPrune = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly log: Logger,
@@ -98,7 +99,9 @@ export class AuthFailureLog {
 
   /** Drops peers whose window ended with nothing left to sum up. */
   #prune(now: number): void {
-    if (this.#peers.size < this.maxPeers) return;
+    // At most one sweep per window: a flood from many new peers must not sweep the whole map on each try.
+    if (this.#peers.size < this.maxPeers || now - this.#lastPrune < this.windowMs) return;
+    this.#lastPrune = now;
     for (const [peer, w] of this.#peers) {
       if (w.timer === null && now - w.since >= this.windowMs) this.#forget(peer, w);
     }
