@@ -32,7 +32,7 @@ export interface Limits {
   identifyTimeoutMs: number;
   /** Bytes of unfinished packets buffered across all Gearman connections; 0 = unlimited. */
   maxBufferedBytes: number;
-  /** Gearman connections from one peer address; 0 = unlimited. */
+  /** Gearman connections from one peer (an address; IPv6 by its /64, see src/peer-group.ts); 0 = unlimited. */
   maxConnectionsPerPeer: number;
   /** Longest function name (and SET_CLIENT_ID) a peer may use, bytes. */
   maxFunctionNameBytes: number;

@@ -6,6 +6,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { peerAddress } from '../access.js';
+import { peerGroup } from '../peer-group.js';
 import { ErrorCode } from '../errors.js';
 import { errorPacket } from '../protocol/encoder.js';
 import { InputBudget } from './budget.js';
@@ -106,7 +107,8 @@ export class GearmanServer {
   /** Counts a new socket against the limits; the refusal when it is over one. */
   #admit(socket: Socket): { code: string; message: string; limit: number } | null {
     const limits = this.#ctx.config.limits;
-    const peer = peerAddress(socket.remoteAddress);
+    // An IPv6 host picks addresses from a whole /64: counted per exact address, it would be unbounded.
+    const peer = peerGroup(socket.remoteAddress);
     const fromPeer = this.#perPeer.get(peer) ?? 0;
     if (this.#open >= this.maxConnections) {
       return { code: ErrorCode.TOO_MANY_CONNECTIONS, message: `Too many connections (limit ${this.maxConnections})`, limit: this.maxConnections };
@@ -114,7 +116,7 @@ export class GearmanServer {
     if (limits.maxConnectionsPerPeer > 0 && fromPeer >= limits.maxConnectionsPerPeer) {
       return {
         code: ErrorCode.TOO_MANY_FROM_PEER,
-        message: `Too many connections from ${peer} (limit ${limits.maxConnectionsPerPeer} per address)`,
+        message: `Too many connections from ${peer} (limit ${limits.maxConnectionsPerPeer} per ${peer.endsWith('/64') ? '/64' : 'address'})`,
         limit: limits.maxConnectionsPerPeer,
       };
     }

@@ -6,7 +6,8 @@
 // back from the route the router actually matched: the router decodes `%61pi` to `api`, so any check on
 // the raw URL text could be walked around. A route added later under /api is guarded without more code.
 
-import { isLoopback, tokenEquals } from '../access.js';
+import { isLoopback, peerAddress, tokenEquals } from '../access.js';
+import type { AuthFailureLog } from './auth-failures.js';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { ErrorCode, LazaretError } from '../errors.js';
@@ -75,11 +76,20 @@ export function loopbackTrusted(request: FastifyRequest, config: Readonly<Config
   return name !== null && (LOOPBACK_NAMES.has(name) || config.http.allowedHosts.some((h) => h.toLowerCase() === name));
 }
 
-export function authorize(request: FastifyRequest, config: Readonly<Config>): void {
+export function authorize(request: FastifyRequest, config: Readonly<Config>, failures?: AuthFailureLog): void {
   const token = config.adminToken;
   const given = bearerToken(request.headers.authorization);
   if (token !== null && given !== null && tokenEquals(given, token)) return;
   if (loopbackTrusted(request, config)) return;
+  // A missing token is a client not set up yet; a wrong one may be someone guessing.
+  if (given !== null) {
+    failures?.record({
+      peer: peerAddress(request.socket.remoteAddress),
+      method: request.method,
+      route: request.routeOptions.url ?? request.url,
+      tokenConfigured: token !== null,
+    });
+  }
   if (token === null) {
     throw new LazaretError(ErrorCode.UNAUTHORIZED, 'The API is open to loopback only until an admin token is configured', {
       hint: 'set adminToken (LAZARET_ADMIN_TOKEN) on the server and send it as "Authorization: Bearer TOKEN"',
@@ -102,8 +112,9 @@ export function classifyRoutes(app: FastifyInstance): void {
 }
 
 /** After CORS, so a browser can read the 401 of a cross-origin call. */
-export function registerAuth(app: FastifyInstance, config: Readonly<Config>): void {
+export function registerAuth(app: FastifyInstance, config: Readonly<Config>, failures?: AuthFailureLog): void {
   app.addHook('onRequest', async (request) => {
-    if (guarded(request.routeOptions.config?.auth, config)) authorize(request, config);
+    if (guarded(request.routeOptions.config?.auth, config)) authorize(request, config, failures);
   });
+  if (failures !== undefined) app.addHook('onClose', async () => failures.close());
 }

@@ -17,6 +17,24 @@ const STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.TOO_MANY_FUNCTIONS]: 503,
 };
 
+/**
+ * Every path no route matched, and a known path asked with a method it does not take (the router tells
+ * the two apart only by trying every method, so both are one 404): the same body as every other error, so
+ * a client parses one shape. The dashboard needs no fallback page: its routes live in the URL's hash.
+ */
+export function registerNotFoundHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    return reply.status(404).send({
+      error: {
+        code: ErrorCode.NOT_FOUND,
+        message: `No route ${request.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`,
+        hint: 'the API routes and their methods are listed in /api/openapi.json',
+      },
+    });
+  });
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (isLazaretError(err)) {

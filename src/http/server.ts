@@ -13,8 +13,9 @@ import cors from '@fastify/cors';
 import { Activity } from '../observe/activity.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import { classifyRoutes, registerAuth } from './auth.js';
+import { AuthFailureLog } from './auth-failures.js';
 import { registerBrowserGuards } from './browser.js';
-import { registerErrorHandler } from './errors.js';
+import { registerErrorHandler, registerNotFoundHandler } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { functionRoutes } from './routes/functions.js';
@@ -62,11 +63,12 @@ export async function buildApp(ctx: HttpContext, tls: SecureContextOptions | nul
   // Past it, Node closes each new connection as it arrives: a flood cannot take every descriptor.
   app.server.maxConnections = ctx.config.http.maxConnections;
   registerErrorHandler(app);
+  registerNotFoundHandler(app);
   classifyRoutes(app);
   // Before auth: a browser's preflight carries no token and must still learn the allowed origins.
   if (ctx.config.http.corsOrigins.length > 0) await app.register(cors, { origin: [...ctx.config.http.corsOrigins] });
   registerBrowserGuards(app, ctx.config);
-  registerAuth(app, ctx.config);
+  registerAuth(app, ctx.config, new AuthFailureLog(ctx.log.child({ component: 'http' }), ctx.engine.clock));
   await registerOpenApi(app);
   const activity = new Activity(ctx.engine);
   activity.start();

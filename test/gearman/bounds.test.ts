@@ -160,6 +160,19 @@ test('maxConnectionsPerPeer: one address past its share gets ERROR SERVER_BUSY; 
   }
 });
 
+test('maxConnectionsPerPeer over IPv6: counted for ::1 as for any address', async (t) => {
+  const server = await serverFor(t, { host: '::1', limits: { maxConnectionsPerPeer: 2 } }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT') return null;
+    throw err;
+  });
+  if (server === null) return t.skip('no IPv6 loopback on this machine');
+  await sync(await peerFor(t, server, '::1'));
+  await sync(await peerFor(t, server, '::1'));
+  const third = await peerFor(t, server, '::1');
+  assert.deepEqual((await third.next('ERROR')).text, ['SERVER_BUSY', 'Too many connections from ::1 (limit 2 per address)']);
+  await third.waitClosed();
+});
+
 test('descriptor limit: parsed from /proc/self/limits; connections allowed keep the reserve free', () => {
   const text =
     'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n';
