@@ -16,7 +16,10 @@ const checks: true[] = [
     JobAnswer['lives'],
     { life: number; end: string; detail: string | null; endedAt: string; endedBy: string; attempts: AttemptAnswer[] }[] | undefined
   >,
-  true satisfies Equal<AttemptAnswer['evidence'], { exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null>,
+  true satisfies Equal<
+    AttemptAnswer['evidence'],
+    { pid?: number; exitCode?: number; signal?: string; stderr?: string; errorClass?: string; message?: string } | null
+  >,
   true satisfies Equal<FunctionAnswer['queued'], { high: number; normal: number; low: number; total: number }>,
   true satisfies Equal<WorkerAnswer['pid'], number | null>,
   true satisfies Equal<ImpactRowAnswer['worstWaitMs'], number>,
