@@ -144,6 +144,11 @@ export const impactRowSchema = {
   },
 } as const;
 
+export const impactSchema = {
+  type: 'object',
+  properties: { since: isoTime, until: isoTime, rows: { type: 'array', items: impactRowSchema } },
+} as const;
+
 export const supervisedSchema = {
   type: 'object',
   properties: {
@@ -276,6 +281,7 @@ export type AuditAnswer = Shape<typeof historyProperties.audit.items>;
 export type FunctionAnswer = Shape<typeof functionSchema>;
 export type WorkerAnswer = Shape<typeof workerSchema>;
 export type ImpactRowAnswer = Shape<typeof impactRowSchema>;
+export type ImpactAnswer = Shape<typeof impactSchema>;
 export type SupervisedAnswer = Shape<typeof supervisedSchema>;
 export type QuarantineSummaryAnswer = Shape<typeof quarantineSummarySchema>;
 export type QuarantineListAnswer = Shape<typeof quarantineListSchema>;

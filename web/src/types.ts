@@ -1,12 +1,13 @@
 // Shapes of the HTTP API (docs/http-api.md, docs/quarantine.md) as the dashboard reads them: from the
 // server's JSON schemas (src/http/schemas.ts) where it has them, declared here where it has none yet
-// (history, health, impact's envelope).
+// (history, health).
 
 import { QUARANTINE_REASONS, type Evidence, type PriorityName, type QuarantineReason } from '../../src/domain.js';
 import type {
   AttemptAnswer,
   AuditAnswer,
   FunctionAnswer,
+  ImpactAnswer,
   ImpactRowAnswer,
   JobAnswer,
   LifeAnswer,
@@ -87,8 +88,4 @@ export type Purged = PurgedAnswer;
 
 export type ImpactRow = ImpactRowAnswer;
 
-export interface Impact {
-  since: string;
-  until: string;
-  rows: ImpactRow[];
-}
+export type Impact = ImpactAnswer;
