@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QuarantineReason } from '../../src/domain.js';
+import type { ExitReport, ProgramReport, SupervisorReport } from '../../src/supervisor/report.js';
 import type {
   AttemptAnswer,
   FunctionAnswer,
@@ -46,6 +47,10 @@ const checks: true[] = [
   >,
   true satisfies Equal<SupervisorAnswer['programs'][number]['recycled'], number>,
   true satisfies Equal<SupervisorAnswer['programs'][number]['pids'], number[] | undefined>,
+  // What a supervisor sends (supervisor/report.ts) is what GET /api/supervisors answers, plus two fields.
+  true satisfies Equal<ExitReport, SupervisorAnswer['programs'][number]['lastExits'][number]>,
+  true satisfies Equal<ProgramReport, SupervisorAnswer['programs'][number]>,
+  true satisfies Equal<SupervisorReport, Omit<SupervisorAnswer, 'reportedAt' | 'stale'>>,
   // The dashboard reads these very types.
   true satisfies Equal<JobInfo, JobAnswer>,
   true satisfies Equal<FunctionStats, FunctionAnswer>,
@@ -55,5 +60,5 @@ const checks: true[] = [
 ];
 
 test("the answers' types come from the JSON schemas, and the dashboard reads them", () => {
-  assert.equal(checks.length, 21);
+  assert.equal(checks.length, 24);
 });
