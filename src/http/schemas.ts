@@ -1,7 +1,7 @@
 // JSON schemas of the API's shapes: fastify validates and serialises with them, and @fastify/swagger
 // turns them into /api/openapi.json (docs/http-api.md is the overview).
 
-import { PRIORITY_NAMES } from '../domain.js';
+import { PRIORITY_NAMES, QUARANTINE_REASONS } from '../domain.js';
 import type { Optional, Shape } from './shape.js';
 
 // Literal types all the way down, so http/shape.ts can turn each schema into the TypeScript type of the answer.
@@ -31,6 +31,7 @@ const attemptSchema = {
       // Each field only when the worker gave it (docs/evidence.md).
       required: [],
       properties: {
+        pid: { type: 'integer' },
         exitCode: { type: 'integer' },
         signal: { type: 'string' },
         stderr: { type: 'string' },
@@ -143,6 +144,11 @@ export const impactRowSchema = {
   },
 } as const;
 
+export const impactSchema = {
+  type: 'object',
+  properties: { since: isoTime, until: isoTime, rows: { type: 'array', items: impactRowSchema } },
+} as const;
+
 export const supervisedSchema = {
   type: 'object',
   properties: {
@@ -163,6 +169,109 @@ export const supervisedSchema = {
   },
 } as const;
 
+const quarantineSummarySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    handle: { type: 'string' },
+    function: { type: 'string' },
+    unique: { type: 'string' },
+    priority: { type: 'string', enum: PRIORITY_NAMES },
+    reason: { type: 'string', enum: QUARANTINE_REASONS },
+    detail: nullable('string'),
+    attempts: count,
+    payloadBytes: count,
+    submittedAt: isoTime,
+    quarantinedAt: isoTime,
+  },
+} as const;
+
+export const quarantineListSchema = {
+  type: 'object',
+  properties: {
+    total: count,
+    entries: { type: 'array', items: quarantineSummarySchema },
+    nextBeforeId: { ...nullable('integer'), description: 'The beforeId of the next page, null on the last one' },
+  },
+} as const;
+
+export const quarantineEntrySchema = {
+  type: 'object',
+  properties: {
+    ...quarantineSummarySchema.properties,
+    deadline: nullable('string', { format: 'date-time' }),
+    payloadBase64: { type: 'string' },
+    payloadPreview: { type: 'string', description: 'The first 1024 bytes of the payload, as UTF-8' },
+    payloadTruncated: { type: 'boolean' },
+    attemptList: { type: 'array', items: attemptSchema },
+    ...historyProperties,
+  },
+} as const;
+
+export const quarantineHistorySchema = { type: 'object', properties: { id: { type: 'integer' }, ...historyProperties } } as const;
+
+export const requeuedSchema = {
+  type: 'object',
+  properties: {
+    requeued: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, handle: { type: 'string' }, function: { type: 'string' } } } },
+  },
+} as const;
+
+export const purgedSchema = { type: 'object', properties: { purged: count } } as const;
+
+// What GET /api/supervisors answers: each report as the supervisor sent it (http/routes/supervisors.ts
+// validates it), with when it came and whether it is stale. Fields a supervisor may leave out are
+// optional here too.
+const exitSchema = {
+  type: 'object',
+  required: ['at', 'code', 'signal'],
+  properties: {
+    at: isoTime,
+    code: nullable('integer'),
+    signal: nullable('string'),
+    pid: nullable('integer'),
+    stderr: { type: 'string' },
+    message: { type: 'string' },
+  },
+} as const;
+
+const programSchema = {
+  type: 'object',
+  required: ['name', 'command', 'copies', 'running', 'restarts', 'recycled', 'flapping', 'lastExits'],
+  properties: {
+    name: { type: 'string' },
+    command: { type: 'string' },
+    copies: count,
+    running: count,
+    restarts: count,
+    recycled: count,
+    flapping: { type: 'boolean' },
+    lastExits: { type: 'array', items: exitSchema },
+    pids: { type: 'array', items: { type: 'integer' } },
+  },
+} as const;
+
+export const supervisorListSchema = {
+  type: 'object',
+  properties: {
+    supervisors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          host: { type: 'string' },
+          pid: { type: 'integer' },
+          intervalMs: count,
+          reportedAt: isoTime,
+          stale: { type: 'boolean' },
+          programs: { type: 'array', items: programSchema },
+        },
+      },
+    },
+  },
+} as const;
+
 // The answers' TypeScript types, from the schemas above: what the dashboard (web/src/types.ts) and the
 // CLI read.
 export type JobAnswer = Optional<Shape<typeof jobSchema>, 'result' | 'lives' | 'audit'>;
@@ -172,4 +281,13 @@ export type AuditAnswer = Shape<typeof historyProperties.audit.items>;
 export type FunctionAnswer = Shape<typeof functionSchema>;
 export type WorkerAnswer = Shape<typeof workerSchema>;
 export type ImpactRowAnswer = Shape<typeof impactRowSchema>;
+export type ImpactAnswer = Shape<typeof impactSchema>;
 export type SupervisedAnswer = Shape<typeof supervisedSchema>;
+export type QuarantineSummaryAnswer = Shape<typeof quarantineSummarySchema>;
+export type QuarantineListAnswer = Shape<typeof quarantineListSchema>;
+export type QuarantineEntryAnswer = Shape<typeof quarantineEntrySchema>;
+export type QuarantineHistoryAnswer = Shape<typeof quarantineHistorySchema>;
+export type RequeuedAnswer = Shape<typeof requeuedSchema>;
+export type PurgedAnswer = Shape<typeof purgedSchema>;
+export type SupervisorAnswer = Shape<typeof supervisorListSchema.properties.supervisors.items>;
+export type SupervisorListAnswer = Shape<typeof supervisorListSchema>;

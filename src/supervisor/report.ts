@@ -1,7 +1,8 @@
 // What `lazaret supervise` tells the server (PUT /api/supervisors/:id) and what the server answers,
 // declared once for both sides: the supervisor builds it (reporter.ts), the server keeps it
 // (observe/supervisors.ts) and validates it (http/routes/supervisors.ts). Types only, so the server may
-// import this file without importing the supervisor (docs/architecture.md, Layers).
+// import this file without importing the supervisor (docs/architecture.md, Layers). GET /api/supervisors
+// answers these shapes through http/schemas.ts; test/http/schema-types.test.ts keeps the two equal.
 
 export interface ExitReport {
   /** ISO time. */

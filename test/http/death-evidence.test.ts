@@ -40,11 +40,13 @@ const SEGV = { at: '2026-12-06T10:00:01.000Z', code: null, signal: 'SIGSEGV', pi
 
 test('disconnect first, then the report: the attempt waits for it and ends crashed with the signal, pid and stderr', async (t) => {
   const clock = new ManualClock();
-  const server = await httpServer(t, {}, clock);
+  // One attempt: the crash quarantines the job, so the API shows the evidence as it stored it.
+  const server = await httpServer(t, { policies: [{ match: '*', maxAttempts: 1 }] }, clock);
   assert.equal((await api(server.url, 'PUT', '/api/supervisors/s1', report([]))).status, 200);
   const { worker, handle } = await holdingWorker(t, server);
 
   const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === handle);
+  const quarantined = waitEvent(server.engine, 'job:quarantined', (e) => e.handle === handle);
   worker.socket.destroy();
   await eventually(() => server.engine.workers.size === 0, 'the disconnect seen');
   assert.equal(server.engine.status(handle).running, true, 'parked: waiting for the report');
@@ -52,6 +54,9 @@ test('disconnect first, then the report: the attempt waits for it and ends crash
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'crashed');
   assert.deepEqual(attempt.evidence, { pid: ME, signal: 'SIGSEGV', stderr: SEGV.stderr });
+  const [entry] = await quarantined;
+  const shown = await api<{ attemptList: { evidence: unknown }[] }>(server.url, 'GET', `/api/quarantine/${entry.id}`);
+  assert.deepEqual(shown.body.attemptList[0]!.evidence, attempt.evidence, 'the API keeps the pid');
   assert.match(attempt.error ?? '', new RegExp(`^worker 127\\.0\\.0\\.1:\\d+ pid ${ME} killed by SIGSEGV while running the job$`));
   assert.match(attempt.worker, new RegExp(`pid ${ME}$`));
 });

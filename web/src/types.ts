@@ -1,8 +1,25 @@
 // Shapes of the HTTP API (docs/http-api.md, docs/quarantine.md) as the dashboard reads them: from the
-// server's JSON schemas (src/http/schemas.ts) where it has them, declared here where it has none yet.
+// server's JSON schemas (src/http/schemas.ts) where it has them, declared here where it has none yet
+// (history, health).
 
 import { QUARANTINE_REASONS, type Evidence, type PriorityName, type QuarantineReason } from '../../src/domain.js';
-import type { AttemptAnswer, AuditAnswer, FunctionAnswer, ImpactRowAnswer, JobAnswer, LifeAnswer, WorkerAnswer } from '../../src/http/schemas.js';
+import type {
+  AttemptAnswer,
+  AuditAnswer,
+  FunctionAnswer,
+  ImpactAnswer,
+  ImpactRowAnswer,
+  JobAnswer,
+  LifeAnswer,
+  PurgedAnswer,
+  QuarantineEntryAnswer,
+  QuarantineListAnswer,
+  QuarantineSummaryAnswer,
+  RequeuedAnswer,
+  SupervisorAnswer,
+  SupervisorListAnswer,
+  WorkerAnswer,
+} from '../../src/http/schemas.js';
 
 export type Priority = PriorityName;
 
@@ -38,25 +55,10 @@ export interface Health {
 /** `stuck`: its attempt timed out and it never answered: it gets no job until it answers or disconnects. */
 export type WorkerInfo = WorkerAnswer;
 
-export interface SupervisorInfo {
-  id: string;
-  host: string;
-  pid: number;
-  intervalMs?: number;
-  reportedAt: string;
-  stale: boolean;
-  programs: {
-    name: string;
-    command: string;
-    copies: number;
-    running: number;
-    restarts: number;
-    /** Copies replaced on purpose (maxRuntime, rolling restart), not counted as failures. */
-    recycled?: number;
-    flapping: boolean;
-    lastExits: { at: string; code: number | null; signal: string | null }[];
-  }[];
-}
+/** A program's `recycled`: copies replaced on purpose (maxRuntime, rolling restart), not counted as failures. */
+export type SupervisorInfo = SupervisorAnswer;
+
+export type SupervisorList = SupervisorListAnswer;
 
 /** `lives` and `audit` on the single-job answer only. */
 export type JobInfo = JobAnswer;
@@ -64,19 +66,7 @@ export type JobInfo = JobAnswer;
 export type Reason = QuarantineReason;
 export const REASONS = QUARANTINE_REASONS;
 
-export interface QuarantineSummary {
-  id: number;
-  handle: string;
-  function: string;
-  unique: string;
-  priority: Priority;
-  reason: Reason;
-  detail: string;
-  attempts: number;
-  payloadBytes: number;
-  submittedAt: string;
-  quarantinedAt: string;
-}
+export type QuarantineSummary = QuarantineSummaryAnswer;
 
 export type { Evidence };
 
@@ -87,26 +77,15 @@ export type Life = LifeAnswer;
 
 export type AuditEntry = AuditAnswer;
 
-export interface QuarantineEntry extends QuarantineSummary {
-  deadline: string | null;
-  payloadBase64: string;
-  payloadPreview: string;
-  payloadTruncated: boolean;
-  attemptList: Attempt[];
-  lives: Life[];
-  audit: AuditEntry[];
-}
+export type QuarantineEntry = QuarantineEntryAnswer;
 
-export interface QuarantineList {
-  total: number;
-  entries: QuarantineSummary[];
-  nextBeforeId: number | null;
-}
+export type QuarantineList = QuarantineListAnswer;
+
+/** What requeue and payload edits answer: the jobs now queued again. */
+export type Requeued = RequeuedAnswer;
+
+export type Purged = PurgedAnswer;
 
 export type ImpactRow = ImpactRowAnswer;
 
-export interface Impact {
-  since: string;
-  until: string;
-  rows: ImpactRow[];
-}
+export type Impact = ImpactAnswer;

@@ -5,7 +5,7 @@ import { ErrorCode, isLazaretError, LazaretError } from '../../errors.js';
 import { ApiClient, type ApiOptions } from '../api.js';
 import { ago, safe, safeJson, safeLines, table, timeArg } from '../format.js';
 import type { CliIO } from '../io.js';
-import type { AttemptAnswer, AuditAnswer, LifeAnswer } from '../../http/schemas.js';
+import type { AttemptAnswer, PurgedAnswer, QuarantineEntryAnswer, QuarantineHistoryAnswer, QuarantineListAnswer, RequeuedAnswer } from '../../http/schemas.js';
 
 export interface FilterOptions {
   function?: string;
@@ -14,33 +14,10 @@ export interface FilterOptions {
   olderThan?: string;
 }
 
-interface Summary {
-  id: number;
-  handle: string;
-  function: string;
-  unique: string;
-  priority: string;
-  reason: string;
-  detail: string | null;
-  attempts: number;
-  payloadBytes: number;
-  submittedAt: string;
-  quarantinedAt: string;
-}
-
 type Attempt = AttemptAnswer;
 
-interface History {
-  lives: LifeAnswer[];
-  audit: AuditAnswer[];
-}
-
-interface Entry extends Summary, History {
-  deadline: string | null;
-  payloadPreview: string;
-  payloadTruncated: boolean;
-  attemptList: Attempt[];
-}
+/** The lives and audit trail, on an entry and on the history of a job no longer in quarantine. */
+type History = Pick<QuarantineHistoryAnswer, 'lives' | 'audit'>;
 
 function filterBody(f: FilterOptions): Record<string, string> {
   const out: Record<string, string> = {};
@@ -62,7 +39,7 @@ function ids(args: string[]): number[] {
 export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolean; limit?: string }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
   const params = new URLSearchParams({ ...filterBody(opts), limit: opts.limit ?? '1000' });
-  const res = await api.request<{ total: number; entries: Summary[] }>('GET', `/api/quarantine?${params}`);
+  const res = await api.request<QuarantineListAnswer>('GET', `/api/quarantine?${params}`);
   if (opts.json) {
     io.out(`${safeJson(res.entries, 2)}\n`);
     return 0;
@@ -84,13 +61,13 @@ export async function dlqList(opts: ApiOptions & FilterOptions & { json?: boolea
 export async function dlqShow(id: string, opts: ApiOptions & { json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
   const [n] = ids([id]);
-  let e: Entry;
+  let e: QuarantineEntryAnswer;
   try {
-    e = await api.request<Entry>('GET', `/api/quarantine/${n}`);
+    e = await api.request<QuarantineEntryAnswer>('GET', `/api/quarantine/${n}`);
   } catch (err) {
     // Requeued or purged: no longer in quarantine, but its lives and who acted are kept.
     if (!isLazaretError(err, ErrorCode.NOT_FOUND)) throw err;
-    const h = await api.request<History & { id: number }>('GET', `/api/quarantine/${n}/history`).catch(() => {
+    const h = await api.request<QuarantineHistoryAnswer>('GET', `/api/quarantine/${n}/history`).catch(() => {
       throw err;
     });
     if (opts.json) io.out(`${safeJson(h, 2)}\n`);
@@ -164,7 +141,7 @@ export function describeFailure(a: Attempt): string {
 export async function dlqRequeue(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to requeue, or --all (optionally with --function / --reason / --since)');
-  const res = await api.request<{ requeued: { id: number; handle: string; function: string }[] }>('POST', '/api/quarantine/requeue', body);
+  const res = await api.request<RequeuedAnswer>('POST', '/api/quarantine/requeue', body);
   if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
   else
     io.out(
@@ -181,7 +158,7 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
   const api = new ApiClient(opts, io);
   const [n] = ids([id]);
   const payload = opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile);
-  const res = await api.request<{ requeued: { id: number; handle: string }[] }>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
+  const res = await api.request<RequeuedAnswer>('PUT', `/api/quarantine/${n}/payload`, undefined, payload);
   if (opts.json) io.out(`${safeJson(res.requeued, 2)}\n`);
   else io.out(`${safe(`payload of ${n} replaced (${payload.length} bytes); requeued as ${res.requeued[0]?.handle}`)}\n`);
   return 0;
@@ -190,7 +167,7 @@ export async function dlqEdit(id: string, opts: ApiOptions & { payloadFile: stri
 export async function dlqPurge(args: string[], opts: ApiOptions & FilterOptions & { all?: boolean; json?: boolean }, io: CliIO): Promise<number> {
   const api = new ApiClient(opts, io);
   const body = selection(args, opts, 'Name ids to purge, or --older-than T, or --all (with optional filters)');
-  const res = await api.request<{ purged: number }>('POST', '/api/quarantine/purge', body);
+  const res = await api.request<PurgedAnswer>('POST', '/api/quarantine/purge', body);
   io.out(opts.json ? `${safeJson(res)}\n` : `purged ${res.purged} quarantined job${res.purged === 1 ? '' : 's'}\n`);
   return 0;
 }

@@ -4,7 +4,7 @@
 import { ApiClient, type ApiOptions } from '../api.js';
 import { csvLine, duration, safe, safeJson, table } from '../format.js';
 import type { CliIO } from '../io.js';
-import type { ImpactRowAnswer } from '../../http/schemas.js';
+import type { ImpactAnswer } from '../../http/schemas.js';
 
 export interface ImpactOptions extends ApiOptions {
   since?: string;
@@ -14,11 +14,7 @@ export interface ImpactOptions extends ApiOptions {
   csv?: boolean;
 }
 
-interface ImpactReport {
-  since: string;
-  until: string;
-  rows: ImpactRowAnswer[];
-}
+type ImpactReport = ImpactAnswer;
 
 const COLUMNS = ['tag', 'jobs', 'waitedTooLong', 'failed', 'expired', 'quarantined', 'worstWaitMs'] as const;
 

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Activity } from '../../observe/activity.js';
 import { STEP_MS } from '../../observe/activity.js';
 import { availableWorkers, stuckWorkers } from '../../core/worker.js';
-import { functionSchema } from '../schemas.js';
+import { type FunctionAnswer, functionSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 const counts = {
@@ -25,11 +25,11 @@ export function functionRoutes(ctx: HttpContext, activity: Activity): FastifyPlu
           response: { 200: { type: 'object', properties: { functions: { type: 'array', items: functionSchema } } } },
         },
       },
-      async () => {
+      async (): Promise<{ functions: FunctionAnswer[] }> => {
         const quarantined = await engine.quarantine.countByFunction();
         const now = engine.clock.now();
         const names = new Set([...[...engine.functions.all()].map((f) => f.name), ...Object.keys(quarantined)]);
-        const functions = [...names].sort().map((name) => {
+        const functions = [...names].sort().map((name): FunctionAnswer => {
           const f = engine.functions.get(name);
           const oldest = f?.oldestQueuedAt() ?? null;
           return {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { parseDuration } from '../../duration.js';
 import { impactReport } from '../../observe/impact.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
-import { errorSchema, impactRowSchema } from '../schemas.js';
+import { errorSchema, type ImpactAnswer, impactSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 interface ImpactQuerystring {
@@ -43,19 +43,12 @@ export function impactRoutes(ctx: HttpContext): FastifyPluginAsync {
             },
           },
           response: {
-            200: {
-              type: 'object',
-              properties: {
-                since: { type: 'string', format: 'date-time' },
-                until: { type: 'string', format: 'date-time' },
-                rows: { type: 'array', items: impactRowSchema },
-              },
-            },
+            200: impactSchema,
             '4xx': errorSchema,
           },
         },
       },
-      async (request) => {
+      async (request): Promise<ImpactAnswer> => {
         const q = request.query;
         const now = ctx.engine.clock.now();
         const since = sinceTime(q.since ?? DEFAULT_SINCE, now);

@@ -8,6 +8,18 @@ import { ErrorCode, LazaretError } from '../../errors.js';
 import type { QuarantineFilter, QuarantineRow, QuarantineSummary } from '../../core/records.js';
 import { actorOf } from '../actor.js';
 import { historyView } from '../history-view.js';
+import {
+  type PurgedAnswer,
+  purgedSchema,
+  type QuarantineEntryAnswer,
+  type QuarantineHistoryAnswer,
+  quarantineEntrySchema,
+  quarantineHistorySchema,
+  quarantineListSchema,
+  type QuarantineSummaryAnswer,
+  type RequeuedAnswer,
+  requeuedSchema,
+} from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 const PREVIEW_BYTES = 1024;
@@ -51,7 +63,7 @@ export function parseFilter(q: Record<string, unknown>): QuarantineFilter {
   return filter;
 }
 
-export function summaryJson(e: QuarantineSummary) {
+export function summaryJson(e: QuarantineSummary): QuarantineSummaryAnswer {
   return {
     id: e.id,
     handle: e.handle,
@@ -62,12 +74,12 @@ export function summaryJson(e: QuarantineSummary) {
     detail: e.detail,
     attempts: e.attempts,
     payloadBytes: e.payloadBytes,
-    submittedAt: iso(e.submittedAt),
-    quarantinedAt: iso(e.quarantinedAt),
+    submittedAt: iso(e.submittedAt)!,
+    quarantinedAt: iso(e.quarantinedAt)!,
   };
 }
 
-function entryJson(e: QuarantineRow) {
+function entryJson(e: QuarantineRow): Omit<QuarantineEntryAnswer, 'lives' | 'audit'> {
   const preview = e.payload.subarray(0, PREVIEW_BYTES);
   return {
     ...summaryJson({ ...e, attempts: e.attempts.length, payloadBytes: e.payload.length }),
@@ -79,11 +91,12 @@ function entryJson(e: QuarantineRow) {
   };
 }
 
-// Route documentation for the OpenAPI document; the handlers validate their own input (parseFilter).
-const doc = (summary: string) => ({ summary, tags: ['quarantine'] });
+// Route documentation for the OpenAPI document, and the answer's schema: fastify serialises with it, so
+// it lists every field the handler returns. The handlers validate their own input (parseFilter).
+const doc = (summary: string, answer: object) => ({ summary, tags: ['quarantine'], response: { 200: answer } });
 const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } } as const;
 
-const jobJson = (j: Job) => ({ id: j.id, handle: j.handle, function: j.fn.name });
+const jobJson = (j: Job): RequeuedAnswer['requeued'][number] => ({ id: j.id, handle: j.handle, function: j.fn.name });
 
 function parseId(raw: string): number {
   const [id] = parseIds(raw) ?? [];
@@ -96,7 +109,7 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
     app.get(
       '/',
-      { schema: doc('List quarantined jobs, newest first (filters: function, reason, since, before, ids; paging: limit, beforeId)') },
+      { schema: doc('List quarantined jobs, newest first (filters: function, reason, since, before, ids; paging: limit, beforeId)', quarantineListSchema) },
       async (request) => {
         const query = request.query as Record<string, unknown>;
         const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -110,18 +123,19 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
 
     app.get(
       '/:id',
-      { schema: { ...doc('One quarantined job: payload, every attempt, its earlier lives and audit trail'), params: idParams } },
+      { schema: { ...doc('One quarantined job: payload, every attempt, its earlier lives and audit trail', quarantineEntrySchema), params: idParams } },
       async (request) => {
         const id = parseId((request.params as { id: string }).id);
         const entry = await q.get(id);
-        return { ...entryJson(entry), ...historyView(await q.history(id)) };
+        const answer: QuarantineEntryAnswer = { ...entryJson(entry), ...historyView(await q.history(id)) };
+        return answer;
       },
     );
 
     // Answers also once the entry left quarantine (requeued, purged), for the retention period.
     app.get(
       '/:id/history',
-      { schema: { ...doc("A job's earlier lives with every attempt, and who requeued, edited or purged it"), params: idParams } },
+      { schema: { ...doc("A job's earlier lives with every attempt, and who requeued, edited or purged it", quarantineHistorySchema), params: idParams } },
       async (request) => {
         const id = parseId((request.params as { id: string }).id);
         const entries = await q.history(id);
@@ -129,40 +143,53 @@ export function quarantineRoutes(ctx: HttpContext): FastifyPluginAsync {
           throw new LazaretError(ErrorCode.NOT_FOUND, `No history for job id ${id}`, {
             hint: 'a job has history once it was requeued, edited or purged; it is kept for results.retention after the job is gone',
           });
-        return { id, ...historyView(entries) };
+        const answer: QuarantineHistoryAnswer = { id, ...historyView(entries) };
+        return answer;
       },
     );
 
-    app.post('/requeue', { schema: doc('Requeue quarantined jobs with a fresh budget (ids or filters, or all: true)') }, async (request) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const jobs = await q.requeue(parseFilter(body), body.all === true, actorOf(request, ctx.config));
-      return { requeued: jobs.map(jobJson) };
-    });
+    app.post(
+      '/requeue',
+      { schema: doc('Requeue quarantined jobs with a fresh budget (ids or filters, or all: true)', requeuedSchema) },
+      async (request): Promise<RequeuedAnswer> => {
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        const jobs = await q.requeue(parseFilter(body), body.all === true, actorOf(request, ctx.config));
+        return { requeued: jobs.map(jobJson) };
+      },
+    );
 
     // The body is the new payload, raw (application/octet-stream) or JSON { payloadBase64 } / { payload }.
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    app.put('/:id/payload', { schema: { ...doc('Replace the payload of a quarantined job, then requeue it'), params: idParams } }, async (request) => {
-      const id = parseId((request.params as { id: string }).id);
-      let payload: Buffer;
-      if (Buffer.isBuffer(request.body)) payload = request.body;
-      else {
+    app.put(
+      '/:id/payload',
+      { schema: { ...doc('Replace the payload of a quarantined job, then requeue it', requeuedSchema), params: idParams } },
+      async (request): Promise<RequeuedAnswer> => {
+        const id = parseId((request.params as { id: string }).id);
+        let payload: Buffer;
+        if (Buffer.isBuffer(request.body)) payload = request.body;
+        else {
+          const body = (request.body ?? {}) as Record<string, unknown>;
+          if (typeof body.payloadBase64 === 'string') payload = Buffer.from(body.payloadBase64, 'base64');
+          else if (typeof body.payload === 'string') payload = Buffer.from(body.payload);
+          else throw badRequest('send the new payload as application/octet-stream, or JSON {"payloadBase64": "..."}');
+        }
+        if (payload.length > ctx.config.limits.maxPayloadBytes) {
+          throw new LazaretError(ErrorCode.PAYLOAD_TOO_LARGE, `Payload of ${payload.length} bytes is over the limit of ${ctx.config.limits.maxPayloadBytes}`);
+        }
+        return { requeued: [jobJson(await q.edit(id, payload, actorOf(request, ctx.config)))] };
+      },
+    );
+
+    app.post(
+      '/purge',
+      { schema: doc('Delete quarantined jobs for good (ids or filters, or all: true)', purgedSchema) },
+      async (request): Promise<PurgedAnswer> => {
         const body = (request.body ?? {}) as Record<string, unknown>;
-        if (typeof body.payloadBase64 === 'string') payload = Buffer.from(body.payloadBase64, 'base64');
-        else if (typeof body.payload === 'string') payload = Buffer.from(body.payload);
-        else throw badRequest('send the new payload as application/octet-stream, or JSON {"payloadBase64": "..."}');
-      }
-      if (payload.length > ctx.config.limits.maxPayloadBytes) {
-        throw new LazaretError(ErrorCode.PAYLOAD_TOO_LARGE, `Payload of ${payload.length} bytes is over the limit of ${ctx.config.limits.maxPayloadBytes}`);
-      }
-      return { requeued: [jobJson(await q.edit(id, payload, actorOf(request, ctx.config)))] };
-    });
+        return { purged: await q.purge(parseFilter(body), body.all === true, actorOf(request, ctx.config)) };
+      },
+    );
 
-    app.post('/purge', { schema: doc('Delete quarantined jobs for good (ids or filters, or all: true)') }, async (request) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      return { purged: await q.purge(parseFilter(body), body.all === true, actorOf(request, ctx.config)) };
-    });
-
-    app.delete('/:id', { schema: { ...doc('Delete one quarantined job'), params: idParams } }, async (request) => {
+    app.delete('/:id', { schema: { ...doc('Delete one quarantined job', purgedSchema), params: idParams } }, async (request): Promise<PurgedAnswer> => {
       const id = parseId((request.params as { id: string }).id);
       const purged = await q.purge({ ids: [id] }, false, actorOf(request, ctx.config));
       if (purged === 0) throw new LazaretError(ErrorCode.NOT_FOUND, `No quarantined job with id ${id}`);

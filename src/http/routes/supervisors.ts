@@ -7,6 +7,7 @@ import type { Engine } from '../../core/engine.js';
 import { iso } from '../../core/handoff.js';
 import { DEFAULT_REPORT_INTERVAL_MS, type ReportAnswer, type StuckCopy, type SupervisorReport } from '../../observe/supervisors.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
+import { type SupervisorListAnswer, supervisorListSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 const exitSchema = {
@@ -59,9 +60,14 @@ const idParams = {
 export function supervisorRoutes(ctx: HttpContext): FastifyPluginAsync {
   const registry = ctx.supervisors;
   return async (app) => {
-    app.get('/', async () => ({
-      supervisors: registry.list().map((s) => ({ ...s, reportedAt: iso(s.reportedAt) })),
-    }));
+    // The answer's schema lists every field a report may carry: fastify serialises with it.
+    app.get(
+      '/',
+      { schema: { summary: 'What each supervisor reported last, and whether it is stale', tags: ['supervisors'], response: { 200: supervisorListSchema } } },
+      async (): Promise<SupervisorListAnswer> => ({
+        supervisors: registry.list().map((s) => ({ ...s, reportedAt: iso(s.reportedAt)! })),
+      }),
+    );
 
     app.put('/:id', { schema: { params: idParams, body: reportSchema } }, async (request) => {
       const { id } = request.params as { id: string };

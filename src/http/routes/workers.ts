@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../core/handoff.js';
-import { supervisedSchema, workerSchema } from '../schemas.js';
+import { type SupervisedAnswer, supervisedSchema, type WorkerAnswer, workerSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
 
 export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
@@ -20,9 +20,9 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
           },
         },
       },
-      async () => {
+      async (): Promise<{ workers: WorkerAnswer[]; supervised: SupervisedAnswer[] }> => {
         const now = engine.clock.now();
-        const workers = [...engine.workers].map((w) => {
+        const workers = [...engine.workers].map((w): WorkerAnswer => {
           // held is in assignment order: the first is the one it is most likely running.
           const job = w.held.values().next().value;
           const startedAt = job?.current?.startedAt ?? null;
@@ -33,7 +33,7 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
             name: w.conn.name,
             address: w.conn.address,
             functions: [...w.abilities.keys()],
-            connectedAt: iso(w.conn.connectedAt),
+            connectedAt: iso(w.conn.connectedAt)!,
             pid: w.conn.pid,
             // The oldest attempt it never answered for after its timeout: it takes no job until it does.
             stuck:
@@ -42,8 +42,8 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
                 : {
                     handle: stuck.handle,
                     function: stuck.fn.name,
-                    startedAt: iso(stuck.startedAt),
-                    timedOutAt: iso(stuck.timedOutAt),
+                    startedAt: iso(stuck.startedAt)!,
+                    timedOutAt: iso(stuck.timedOutAt)!,
                     stuckMs: Math.max(0, now - stuck.timedOutAt),
                   },
             job:
@@ -52,7 +52,7 @@ export function workerRoutes(ctx: HttpContext): FastifyPluginAsync {
                 : {
                     handle: job.handle,
                     function: job.fn.name,
-                    startedAt: iso(startedAt),
+                    startedAt: iso(startedAt)!,
                     runningMs,
                     hung: runningMs > ctx.health.hangThresholdFor(job.fn.name),
                   },

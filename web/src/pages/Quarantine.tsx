@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { bytes, parseSpan, since as ago } from '../format.js';
 import { href, replaceParams } from '../router.js';
-import { REASONS, type FunctionStats, type QuarantineList, type QuarantineSummary } from '../types.js';
+import { REASONS, type FunctionStats, type Purged, type QuarantineList, type QuarantineSummary, type Requeued } from '../types.js';
 import { useApi } from '../use-api.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
 import { Problem } from '../components/Problem.js';
@@ -110,7 +110,7 @@ export function Quarantine({ params }: { params: URLSearchParams }) {
   };
   const act = async (what: 'requeue' | 'purge', body: object): Promise<void> => {
     try {
-      const res = await api<{ requeued?: unknown[]; purged?: number }>(`/api/quarantine/${what}`, { method: 'POST', body });
+      const res = await api<Partial<Requeued & Purged>>(`/api/quarantine/${what}`, { method: 'POST', body });
       const n = what === 'requeue' ? (res.requeued?.length ?? 0) : (res.purged ?? 0);
       setMessage({ text: `${what === 'requeue' ? 'Requeued' : 'Purged'} ${n} job${n === 1 ? '' : 's'}.` });
     } catch (e) {

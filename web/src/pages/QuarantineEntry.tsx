@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { time } from '../format.js';
 import { asText, decodeBase64, encodeBase64 } from '../payload.js';
 import { href } from '../router.js';
-import type { QuarantineEntry as Entry } from '../types.js';
+import type { QuarantineEntry as Entry, Requeued } from '../types.js';
 import { useApi } from '../use-api.js';
 import { Attempts } from '../components/Attempts.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
@@ -24,7 +24,7 @@ function EditAndRequeue({ entry, bytes, onDone }: { entry: Entry; bytes: Uint8Ar
   const save = async (): Promise<void> => {
     try {
       const payloadBase64 = asBase64 ? value.replace(/\s+/g, '') : encodeBase64(new TextEncoder().encode(value));
-      const res = await api<{ requeued: { handle: string }[] }>(`/api/quarantine/${entry.id}/payload`, { method: 'PUT', body: { payloadBase64 } });
+      const res = await api<Requeued>(`/api/quarantine/${entry.id}/payload`, { method: 'PUT', body: { payloadBase64 } });
       onDone({ kind: 'requeued', handle: res.requeued[0]?.handle ?? entry.handle });
     } catch (e) {
       onDone({ kind: 'error', text: `Edit failed: ${(e as Error).message}` });
@@ -69,7 +69,7 @@ export function QuarantineEntry({ id }: { id: string }) {
 
   const requeue = async (): Promise<void> => {
     try {
-      const res = await api<{ requeued: { handle: string }[] }>('/api/quarantine/requeue', { method: 'POST', body: { ids: [Number(id)] } });
+      const res = await api<Requeued>('/api/quarantine/requeue', { method: 'POST', body: { ids: [Number(id)] } });
       setDone(
         res.requeued.length
           ? { kind: 'requeued', handle: res.requeued[0]!.handle }

@@ -3,7 +3,7 @@
 
 import { duration, since, time } from '../format.js';
 import { href } from '../router.js';
-import type { SupervisorInfo, WorkerInfo } from '../types.js';
+import type { SupervisorInfo, SupervisorList, WorkerInfo } from '../types.js';
 import { MIN_POLL_MS, useApi } from '../use-api.js';
 import { Problem } from '../components/Problem.js';
 
@@ -163,7 +163,7 @@ function Supervisors({ list }: { list: SupervisorInfo[] }) {
 
 export function Workers() {
   const workers = useApi<{ workers: WorkerInfo[] }>('/api/workers', { everyMs: MIN_POLL_MS });
-  const supervisors = useApi<{ supervisors: SupervisorInfo[] }>('/api/supervisors', { everyMs: SUPERVISOR_POLL_MS });
+  const supervisors = useApi<SupervisorList>('/api/supervisors', { everyMs: SUPERVISOR_POLL_MS });
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Workers</h1>
