@@ -2,7 +2,7 @@
 // completes; its earlier attempts and the audit entry (when, by whom: loopback, the CLI) are still
 // listed by the job API, /api/quarantine/:id/history and `lazaret dlq show`. A purge from the dashboard
 // is recorded the same way, with the life it ended. A requeue before a restart keeps the life that
-// finishes after it.
+// finishes after it, committed with the job's end (no later write needed).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import { api } from '../http/helpers.js';
 import { runCli } from './run-cli.js';
 import { peerFor, serverFor, startTestServer } from '../helpers/server.js';
 import { waitEvent } from '../helpers/events.js';
-import { freshSqlite } from '../helpers/store.js';
+import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 
 interface Attempt {
   n: number;
@@ -193,6 +193,43 @@ test('a job requeued before a restart keeps the attempts of the life it finishes
     [
       [1, 'max_attempts', 'requeued', [[1, 'failed']]],
       [2, 'completed', 'finished', [[1, 'completed']]],
+    ],
+  );
+});
+
+test("a requeued job's last life is committed with its end: no later write is needed to keep it", async (t) => {
+  const server = await serverFor(t, { policies: [{ match: 'img', maxAttempts: 1 }] });
+  let fixed = false;
+  const worker = await rawWorker(server.gearmanPort, 'img', (_payload, peer, handle) => {
+    if (fixed) return Buffer.from('done');
+    peer.send('WORK_FAIL', handle);
+    return null;
+  });
+  t.after(() => worker.close());
+  const client = await peerFor(t, server.gearmanPort);
+  const quarantined = waitEvent(server.engine, 'job:quarantined');
+  const id = jobIdOf(await submitBg(client, 'img', 'photo-3'));
+  await quarantined;
+  // Another process takes the write lock the moment the job's end has committed, as if the node died
+  // then: no write after that commit lands while it holds it.
+  let lock: { release(): void } | null = null;
+  const completed = new Promise<void>((resolve) => {
+    server.engine.on('job:finished', (o) => {
+      if (o.id !== id || o.state !== 'completed') return;
+      lock = holdWriteLock(server.dbPath, t);
+      resolve();
+    });
+  });
+  fixed = true;
+  await server.engine.quarantine.requeue({ ids: [id] });
+  await completed;
+  const history = await server.engine.quarantine.history(id);
+  (lock as { release(): void } | null)?.release();
+  assert.deepEqual(
+    history.map((e) => [e.action, e.life?.end, e.life?.attempts.map((a) => a.outcome)]),
+    [
+      ['requeued', 'max_attempts', ['failed']],
+      ['finished', 'completed', ['completed']],
     ],
   );
 });
