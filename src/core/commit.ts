@@ -15,8 +15,8 @@ import type { StorageAdapter } from '../storage/adapter.js';
 import { ErrorCode, isLazaretError } from '../errors.js';
 import { batchSize, emptyBatch, type WriteBatch } from '../storage/types.js';
 
-type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'quarantine' | 'deleteJobs' | 'outcomes' | 'lateEvidence';
-const FIELDS: readonly ArrayField[] = ['insertJobs', 'startAttempts', 'endAttempts', 'quarantine', 'deleteJobs', 'outcomes', 'lateEvidence'];
+type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'quarantine' | 'deleteJobs' | 'outcomes' | 'lateEvidence' | 'history';
+const FIELDS: readonly ArrayField[] = ['insertJobs', 'startAttempts', 'endAttempts', 'quarantine', 'deleteJobs', 'outcomes', 'lateEvidence', 'history'];
 /** Fields whose rows a caller undoes in memory when told they were not stored. */
 const UNDOABLE: ReadonlySet<ArrayField> = new Set(['insertJobs', 'startAttempts']);
 
@@ -247,6 +247,7 @@ function endsOf(b: WriteBatch): Ends {
     deleteJobs: b.deleteJobs.length,
     outcomes: b.outcomes.length,
     lateEvidence: b.lateEvidence.length,
+    history: b.history.length,
   };
 }
 

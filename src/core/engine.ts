@@ -32,6 +32,7 @@ import { isCrash, judge } from './judge.js';
 import { PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
 import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
+import { lastLife } from './history.js';
 import { TagRules } from './tags.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
 import { Worker, type StuckAttempt } from './worker.js';
@@ -172,13 +173,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const stored = await this.store.jobsLoad();
     // Jobs requeued before the restart: the life they are living joins their history when it ends.
     const requeued = new Set(await this.store.historyLiveJobs());
-    const restored: Job[] = [];
     const now = this.clock.now();
     let interrupted = 0;
     for (const row of stored) {
       // A reloaded job still coalesces later submissions of its function and unique (README, Where Lazaret differs: B2).
       const job = this.#restore(row);
-      if (requeued.has(job.id)) restored.push(job);
+      job.requeued = requeued.has(job.id);
       job.attempts = row.attempts.length;
       // The run-at stored now may be a retry's: the wait before the first start is only approximate.
       const first = row.attempts[0];
@@ -196,8 +196,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
         this.#admit(job);
       }
     }
-    // Before the commit below: a job the interrupted attempt sent back to quarantine announces it after it.
-    this.quarantine.restored(restored);
     await this.#commit.flush();
     this.results.start();
     this.#log.info({ jobs: stored.length, interrupted }, 'store loaded');
@@ -208,7 +206,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.results.stop();
-    this.quarantine.close();
     for (const timer of this.#parked.values()) timer.cancel();
     for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
     for (const job of this.#jobs.values()) {
@@ -905,6 +902,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const row of rows) {
       if (this.#jobs.has(row.id)) continue;
       const job = this.#restore(row);
+      job.requeued = true;
       this.#admit(job);
       jobs.push(job);
     }
@@ -997,9 +995,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Records how a job ended (in the same group commit as its deletion or quarantine) and announces it. */
   #finish(job: Job, state: OutcomeState, result: Buffer | null): void {
     const keep = this.results.keeps(job);
-    if (!keep && this.listenerCount('job:finished') === 0) return;
+    if (!keep && !job.requeued && this.listenerCount('job:finished') === 0) return;
     const outcome = outcomeRow(job, state, result, this.clock.now());
     if (keep) this.#commit.stage().outcomes.push(outcome);
+    const life = lastLife(job, outcome);
+    if (life !== null) this.#commit.stage().history.push(life);
     this.#emitCommitted(true, 'job:finished', outcome);
   }
 

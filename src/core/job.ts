@@ -60,6 +60,8 @@ export interface Job {
   deadline: number | null;
   /** Stored: a background submission created or joined it. */
   durable: boolean;
+  /** Taken out of quarantine by an operator: the life it lives now joins its history when it ends. */
+  requeued: boolean;
   state: JobState;
   /** Foreground clients attached to it. */
   waiters: Waiter[];
@@ -101,6 +103,7 @@ export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 
     priority: fields.priority,
     submittedAt: fields.submittedAt,
     durable: fields.durable,
+    requeued: false,
     queuedAt: fields.submittedAt,
     runAt: null,
     deadline: null,

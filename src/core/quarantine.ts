@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type { HistoryEntry, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
-import { JobHistory, SERVER_ACTOR, type Actor, type HistoryHost } from './history.js';
+import { SERVER_ACTOR, type Actor } from './history.js';
+import type { Clock } from './clock.js';
 import type { Job } from './job.js';
 
-export interface QuarantineHost extends HistoryHost {
+export interface QuarantineHost {
+  readonly store: StorageAdapter;
+  readonly clock: Clock;
   /** Commits what is staged, so a listing sees every quarantine so far. */
   flush(): Promise<void>;
   /** An entry made in memory whose write has not committed yet. */
@@ -22,12 +25,10 @@ export const MAX_PAGE = 1000;
 export class Quarantine {
   readonly #host: QuarantineHost;
   readonly #log: Logger;
-  readonly #history: JobHistory;
 
   constructor(host: QuarantineHost, log: Logger) {
     this.#host = host;
     this.#log = log;
-    this.#history = new JobHistory(host, log);
   }
 
   /**
@@ -35,11 +36,7 @@ export class Quarantine {
    * quarantine). No flush: history is written by the operator's actions themselves, never staged.
    */
   history(jobId: number): Promise<HistoryEntry[]> {
-    return this.#history.find(jobId);
-  }
-
-  close(): void {
-    this.#history.close();
+    return this.#host.store.historyFind(jobId);
   }
 
   async list(filter: QuarantineFilter, page: QuarantinePage): Promise<{ entries: QuarantineSummary[]; total: number }> {
@@ -79,14 +76,8 @@ export class Quarantine {
     await this.#host.flush();
     const rows = await this.#host.store.quarantineRequeue(filter, this.#host.clock.now(), { ...by, at: this.#host.clock.now() });
     const jobs = this.#host.requeued(rows);
-    this.#history.follow(jobs);
     this.#log.info({ count: jobs.length, filter, by }, 'quarantined jobs requeued by an operator');
     return jobs;
-  }
-
-  /** Requeued jobs reloaded at start: their current life is kept in their history when it ends, as after a requeue by this run. */
-  restored(jobs: readonly Job[]): void {
-    this.#history.follow(jobs);
   }
 
   /** Replaces the payload (the fix), then requeues the job. */

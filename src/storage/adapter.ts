@@ -17,7 +17,6 @@ import type {
   QuarantineRow,
   QuarantineSummary,
   NewAlert,
-  NewHistoryEntry,
   StoredJob,
   WriteBatch,
 } from './types.js';
@@ -82,8 +81,6 @@ export interface StorageAdapter {
   /** Deletes delivered or abandoned alerts; returns how many existed. */
   alertsDelete(ids: readonly number[]): Promise<number>;
 
-  /** Appends history entries (e.g. the last life of a requeued job that finished). */
-  historyAdd(entries: readonly NewHistoryEntry[]): Promise<void>;
   /** A job's history, oldest first; empty when it has none. */
   historyFind(jobId: number): Promise<HistoryEntry[]>;
   /**

@@ -93,6 +93,11 @@ export interface WriteBatch {
    * wherever it is stored now: the job's attempts or its quarantine entry.
    */
   lateEvidence: LateEvidence[];
+  /**
+   * The life a requeued job just finished (its attempts are deleted with it), kept in its history in the
+   * same transaction as the job's deletion.
+   */
+  history: NewHistoryEntry[];
 }
 
 export interface LateEvidence {
@@ -102,7 +107,7 @@ export interface LateEvidence {
 }
 
 export function emptyBatch(): WriteBatch {
-  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], lateEvidence: [], idWatermark: null };
+  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], lateEvidence: [], history: [], idWatermark: null };
 }
 
 export function batchSize(b: WriteBatch): number {
@@ -114,6 +119,7 @@ export function batchSize(b: WriteBatch): number {
     b.deleteJobs.length +
     b.outcomes.length +
     b.lateEvidence.length +
+    b.history.length +
     (b.idWatermark === null ? 0 : 1)
   );
 }

@@ -2,7 +2,7 @@
 // completes; its earlier attempts and the audit entry (when, by whom: loopback, the CLI) are still
 // listed by the job API, /api/quarantine/:id/history and `lazaret dlq show`. A purge from the dashboard
 // is recorded the same way, with the life it ended. A requeue before a restart keeps the life that
-// finishes after it.
+// finishes after it, committed with the job's end (no later write needed).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,8 +12,7 @@ import { api } from '../http/helpers.js';
 import { runCli } from './run-cli.js';
 import { peerFor, serverFor, startTestServer } from '../helpers/server.js';
 import { waitEvent } from '../helpers/events.js';
-import { freshSqlite } from '../helpers/store.js';
-import { eventually } from '../helpers/wait.js';
+import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 
 interface Attempt {
   n: number;
@@ -187,16 +186,50 @@ test('a job requeued before a restart keeps the attempts of the life it finishes
   const worker = await rawWorker(second.gearmanPort, 'img', () => Buffer.from('done'));
   t.after(() => worker.close());
   await completed;
-  // The last life is written after the commit that finished the job: no event announces it.
-  const lives = await eventually(async () => {
-    const job = await api<History>(url, 'GET', `/api/jobs/${encodeURIComponent(handle)}`);
-    return job.body.lives.length === 2 ? job.body.lives : undefined;
-  }, 'the finished life in the history');
+  // The last life is committed with the job's end, which the event follows: it is there at once.
+  const job = await api<History>(url, 'GET', `/api/jobs/${encodeURIComponent(handle)}`);
   assert.deepEqual(
-    lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.map((a) => [a.n, a.outcome])]),
+    job.body.lives.map((l) => [l.life, l.end, l.endedBy, l.attempts.map((a) => [a.n, a.outcome])]),
     [
       [1, 'max_attempts', 'requeued', [[1, 'failed']]],
       [2, 'completed', 'finished', [[1, 'completed']]],
+    ],
+  );
+});
+
+test("a requeued job's last life is committed with its end: no later write is needed to keep it", async (t) => {
+  const server = await serverFor(t, { policies: [{ match: 'img', maxAttempts: 1 }] });
+  let fixed = false;
+  const worker = await rawWorker(server.gearmanPort, 'img', (_payload, peer, handle) => {
+    if (fixed) return Buffer.from('done');
+    peer.send('WORK_FAIL', handle);
+    return null;
+  });
+  t.after(() => worker.close());
+  const client = await peerFor(t, server.gearmanPort);
+  const quarantined = waitEvent(server.engine, 'job:quarantined');
+  const id = jobIdOf(await submitBg(client, 'img', 'photo-3'));
+  await quarantined;
+  // Another process takes the write lock the moment the job's end has committed, as if the node died
+  // then: no write after that commit lands while it holds it.
+  let lock: { release(): void } | null = null;
+  const completed = new Promise<void>((resolve) => {
+    server.engine.on('job:finished', (o) => {
+      if (o.id !== id || o.state !== 'completed') return;
+      lock = holdWriteLock(server.dbPath, t);
+      resolve();
+    });
+  });
+  fixed = true;
+  await server.engine.quarantine.requeue({ ids: [id] });
+  await completed;
+  const history = await server.engine.quarantine.history(id);
+  (lock as { release(): void } | null)?.release();
+  assert.deepEqual(
+    history.map((e) => [e.action, e.life?.end, e.life?.attempts.map((a) => a.outcome)]),
+    [
+      ['requeued', 'max_attempts', ['failed']],
+      ['finished', 'completed', ['completed']],
     ],
   );
 });

@@ -4,13 +4,14 @@
 // after a failed job, and `exit()` inside a callback is recorded as a failure, not a crash.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { REPO_ROOT, submitBg } from '../quarantine/helpers.js';
+import { submitBg } from '../quarantine/helpers.js';
+import { documented } from './documented.js';
 import { need, start } from './procs.js';
 import { waitEvent } from '../helpers/events.js';
 
@@ -29,16 +30,6 @@ after(async () => {
   await server?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The code block of `lang` in the section `heading` of docs/workers.md. */
-async function documented(heading: string, lang: string): Promise<string> {
-  const doc = await readFile(join(REPO_ROOT, 'docs/workers.md'), 'utf8');
-  const from = doc.indexOf(`## ${heading}`);
-  assert.notEqual(from, -1, `section "${heading}" in docs/workers.md`);
-  const m = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(doc.slice(from));
-  assert.ok(m, `a ${lang} block under "${heading}"`);
-  return m[1]!;
-}
 
 async function script(name: string, code: string): Promise<string> {
   const file = join(dir, name);

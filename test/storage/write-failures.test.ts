@@ -13,7 +13,7 @@ import { GroupCommit, type CommitEvents } from '../../src/core/commit.js';
 import { ErrorCode, isLazaretError } from '../../src/errors.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { SqliteStore } from '../../src/storage/sqlite/store.js';
-import type { WriteBatch } from '../../src/storage/types.js';
+import type { NewHistoryEntry, WriteBatch } from '../../src/storage/types.js';
 import { RawPeer } from '../helpers/gearman-client.js';
 import { type ConfigPatch, peerFor, testConfig } from '../helpers/server.js';
 import { freshSqlite, holdWriteLock } from '../helpers/store.js';
@@ -163,12 +163,16 @@ it('a group commit that fails on one bad row is written again member by member: 
     abandoned: () => undefined,
   };
   const commit = new GroupCommit(store, events);
+  // History rows (a requeued job's last life) go with their own member when the group is split.
+  const life = (jobId: number): NewHistoryEntry => ({ jobId, at: 1, action: 'finished', actor: 'server', client: null, peer: null, life: null });
   commit.stage().insertJobs.push(job(1));
+  commit.stage().history.push(life(1));
   const first = commit.committed();
   // Past the engine's checks, as a future bug might be: a REAL where STRICT wants an INTEGER.
   commit.stage().insertJobs.push(job(2, { runAt: 1e300 }));
   const bad = commit.committed();
   commit.stage().insertJobs.push(job(3));
+  commit.stage().history.push(life(3));
   const third = commit.committed();
   await Promise.all([first, third]);
   await assert.rejects(bad, (err: unknown) => isLazaretError(err, ErrorCode.STORE_FAILED) && /SQLITE_CONSTRAINT_DATATYPE/.test(err.message));
@@ -180,6 +184,7 @@ it('a group commit that fails on one bad row is written again member by member: 
     (await store.jobsLoad()).map((j) => j.id),
     [1, 3],
   );
+  assert.deepEqual([(await store.historyFind(1)).length, (await store.historyFind(3)).length], [1, 1]);
 });
 
 it('no error body and no /health answer shows the database folder', async (t) => {

@@ -1,5 +1,6 @@
-// A job's history: historyAdd(), historyFind(), historyPrune(), and the rows an operator's action on
-// quarantine entries leaves (recordFromQuarantine, run inside that action's transaction).
+// A job's history: historyFind(), historyPrune(), the rows write() adds for a batch (prepareHistoryInsert,
+// run inside the batch's transaction), and the rows an operator's action on quarantine entries leaves
+// (recordFromQuarantine, run inside that action's transaction).
 
 import type { Database } from 'better-sqlite3';
 import type { AuditStamp, HistoryAction, HistoryEntry, JobLife, NewHistoryEntry, QuarantineFilter } from '../types.js';
@@ -50,16 +51,12 @@ function toEntry(r: Row): HistoryEntry {
 }
 
 export interface HistoryOperations {
-  historyAdd: (entries: readonly NewHistoryEntry[]) => void;
   historyFind: (jobId: number) => HistoryEntry[];
   historyPrune: (before: number, limit: number) => number;
   historyLiveJobs: () => number[];
 }
 
 export function prepareHistory(db: Database): HistoryOperations {
-  const insert = db.prepare<[number, number, string, string, string | null, string | null, string | null]>(
-    'INSERT INTO job_history (job_id, at, action, actor, client, peer, life) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
   const find = db.prepare<[number], Row>('SELECT * FROM job_history WHERE job_id = ? ORDER BY seq');
   // Only the history of jobs that are gone: a job still queued or quarantined keeps all of it.
   const prune = db.prepare<[number, number, number]>(
@@ -71,7 +68,19 @@ export function prepareHistory(db: Database): HistoryOperations {
        LIMIT ?)`,
   );
   const live = db.prepare<[], { job_id: number }>('SELECT DISTINCT job_id FROM job_history WHERE job_id IN (SELECT id FROM jobs) ORDER BY job_id');
-  const addAll = db.transaction((entries: readonly NewHistoryEntry[]) => {
+  return {
+    historyFind: (jobId) => find.all(jobId).map(toEntry),
+    historyPrune: (before, limit) => prune.run(before, before, limit).changes,
+    historyLiveJobs: () => live.all().map((r) => r.job_id),
+  };
+}
+
+/** Appends history rows. Call inside the transaction of the change they record. */
+export function prepareHistoryInsert(db: Database): (entries: readonly NewHistoryEntry[]) => void {
+  const insert = db.prepare<[number, number, string, string, string | null, string | null, string | null]>(
+    'INSERT INTO job_history (job_id, at, action, actor, client, peer, life) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  return (entries) => {
     for (const e of entries) {
       const life =
         e.life === null
@@ -79,14 +88,6 @@ export function prepareHistory(db: Database): HistoryOperations {
           : JSON.stringify({ end: e.life.end, detail: e.life.detail, endedAt: e.life.endedAt, attempts: JSON.parse(attemptsJson(e.life.attempts)) as unknown });
       insert.run(e.jobId, e.at, e.action, e.actor, e.client, e.peer, life);
     }
-  });
-  return {
-    historyAdd: (entries) => {
-      if (entries.length > 0) addAll.immediate(entries);
-    },
-    historyFind: (jobId) => find.all(jobId).map(toEntry),
-    historyPrune: (before, limit) => prune.run(before, before, limit).changes,
-    historyLiveJobs: () => live.all().map((r) => r.job_id),
   };
 }
 

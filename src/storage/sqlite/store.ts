@@ -22,7 +22,6 @@ import type {
   ImpactRow,
   JobRow,
   NewAlert,
-  NewHistoryEntry,
   OutcomeFilter,
   OutcomeRow,
   QuarantineFilter,
@@ -214,10 +213,6 @@ export class SqliteStore implements StorageAdapter {
 
   alertsDelete(ids: readonly number[]): Promise<number> {
     return this.#call('alertsDelete', [ids]);
-  }
-
-  historyAdd(entries: readonly NewHistoryEntry[]): Promise<void> {
-    return this.#call('historyAdd', [entries]);
   }
 
   historyFind(jobId: number): Promise<HistoryEntry[]> {

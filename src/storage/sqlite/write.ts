@@ -11,6 +11,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AttemptStart, LateEvidence, QuarantineRow, WriteBatch } from '../types.js';
 import { marks, prepareBulkIds, prepareBulkInsert } from './bulk.js';
+import { prepareHistoryInsert } from './history.js';
 import { prepareJobsInsert } from './jobs-insert.js';
 import { prepareOutcomesInsert } from './outcomes-insert.js';
 import { attemptsJson, evidenceJson, tagsJson } from './rows.js';
@@ -78,6 +79,7 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
   // The watermark only rises: two batches committed out of order must not hand ids out twice.
   // better-sqlite3 binds every JS number as a REAL; meta.value is ANY, so the cast keeps it an integer.
   const insertOutcomes = prepareOutcomesInsert(db);
+  const insertHistory = prepareHistoryInsert(db);
   const raiseWatermark = db.prepare(
     `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', CAST(? AS INTEGER))
      ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
@@ -100,6 +102,8 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     removeJobs(b.deleteJobs);
     insertOutcomes(b.outcomes);
     lateEvidence(b.lateEvidence);
+    // A requeued job's last life, committed with its deletion: no crash can keep one without the other.
+    insertHistory(b.history);
     if (b.idWatermark !== null && b.idWatermark !== undefined) raiseWatermark.run(b.idWatermark);
   });
 

@@ -37,6 +37,15 @@ my %behaviours = (
     fail => sub { return undef; },
     # Dying makes Gearman::Worker send WORK_EXCEPTION and then WORK_FAIL for the same handle (B15).
     die => sub { my ($job) = @_; die 'perl-boom: ' . $job->arg . "\n"; },
+    # Dies of SIGSEGV on the payload "segv" (as a native extension would); anything else is reversed.
+    segv => sub {
+        my ($job) = @_;
+        return scalar reverse $job->arg unless $job->arg eq 'segv';
+        print STDERR 'about to crash on ' . $job->handle . "\n";
+        kill 'SEGV', $$;
+        sleep 10;
+        return undef;
+    },
     # Reports progress, then waits for a line on stdin (or to be killed) before completing.
     hold => sub {
         my ($job) = @_;

@@ -1,13 +1,26 @@
 // A job's history: a requeue or purge with an audit stamp keeps the entry's life in the same
-// transaction, an edit is recorded without one, entries come back oldest first, and only the history of
+// transaction, an edit is recorded without one, a batch's history rows commit with the rest of it (a
+// requeued job's last life with its deletion), entries come back oldest first, and only the history of
 // jobs that are gone is pruned.
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { AuditStamp, NewHistoryEntry } from '../../../src/storage/types.js';
-import { batch, endedAttempt, quarantined, type Harness } from './harness.js';
+import { batch, endedAttempt, job, quarantined, start, type Harness } from './harness.js';
 
 const BY: AuditStamp = { at: 1_700_000_300_000, actor: 'token', client: 'cli', peer: '10.0.0.7' };
+
+function finished(jobId: number, at: number): NewHistoryEntry {
+  return {
+    jobId,
+    at,
+    action: 'finished',
+    actor: 'server',
+    client: null,
+    peer: null,
+    life: { end: 'completed', detail: null, endedAt: at, attempts: [endedAttempt(jobId, 1, { outcome: 'completed', error: null })] },
+  };
+}
 
 export function historyTests(h: Harness): void {
   it("a requeue with a stamp keeps each entry's life; without one it records nothing", async (t) => {
@@ -49,21 +62,32 @@ export function historyTests(h: Harness): void {
     assert.deepEqual(await store.historyFind(99), []);
   });
 
-  it('historyAdd appends in order; historyPrune only takes jobs that are gone and quiet since before', async (t) => {
+  it("a batch's history rows commit in its transaction: with the job's deletion, or not at all", async (t) => {
     const store = await h.open(t);
-    const finished = (jobId: number, at: number): NewHistoryEntry => ({
-      jobId,
-      at,
-      action: 'finished',
-      actor: 'server',
-      client: null,
-      peer: null,
-      life: { end: 'completed', detail: null, endedAt: at, attempts: [endedAttempt(jobId, 1, { outcome: 'completed', error: null })] },
-    });
+    await store.write(batch({ quarantine: [quarantined(5)] }));
+    await store.quarantineRequeue({ ids: [5] }, 1_700_000_400_000, BY);
+    await store.write(batch({ startAttempts: [start(5, 1)] }));
+    await store.write(batch({ deleteJobs: [5], history: [finished(5, 500)] }));
+    assert.deepEqual(await store.historyLiveJobs(), []);
+    assert.deepEqual(
+      (await store.historyFind(5)).map((e) => [e.action, e.life?.end, e.life?.attempts.map((a) => a.outcome)]),
+      [
+        ['requeued', 'max_attempts', ['failed']],
+        ['finished', 'completed', ['completed']],
+      ],
+    );
+    // A batch that fails (a job id taken twice) leaves no history row behind.
+    await store.write(batch({ insertJobs: [job(6)] }));
+    await assert.rejects(store.write(batch({ insertJobs: [job(6)], deleteJobs: [6], history: [finished(6, 600)] })));
+    assert.deepEqual(await store.historyFind(6), []);
+  });
+
+  it('history rows append in order; historyPrune only takes jobs that are gone and quiet since before', async (t) => {
+    const store = await h.open(t);
     await store.write(batch({ quarantine: [quarantined(3)] }));
     await store.quarantineRequeue({ ids: [3] }, 1_700_000_400_000, { ...BY, at: 100 });
     // 3 is queued again: its history stays whatever its age.
-    await store.historyAdd([finished(1, 100), finished(1, 200), finished(2, 100), finished(4, 100), finished(4, 5000)]);
+    await store.write(batch({ history: [finished(1, 100), finished(1, 200), finished(2, 100), finished(4, 100), finished(4, 5000)] }));
     assert.deepEqual(
       (await store.historyFind(1)).map((e) => e.at),
       [100, 200],
@@ -81,7 +105,7 @@ export function historyTests(h: Harness): void {
     await store.write(batch({ quarantine: [quarantined(7), quarantined(8), quarantined(9)] }));
     await store.quarantineRequeue({ ids: [9, 7] }, 1_700_000_400_000, BY);
     assert.equal(await store.quarantineUpdatePayload(8, Buffer.from('fixed'), BY), true);
-    await store.historyAdd([{ jobId: 4, at: 100, action: 'finished', actor: 'server', client: null, peer: null, life: null }]);
+    await store.write(batch({ history: [{ jobId: 4, at: 100, action: 'finished', actor: 'server', client: null, peer: null, life: null }] }));
     assert.deepEqual(await store.historyLiveJobs(), [7, 9]);
     await store.write(batch({ deleteJobs: [7] }));
     assert.deepEqual(await store.historyLiveJobs(), [9]);
