@@ -468,6 +468,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
           job.attempts--;
           job.worker = null;
           w.held.delete(job.handle);
+          w.sent.delete(job.handle);
           job.fn.running--;
           this.#makeRunnable(job);
         }
@@ -614,11 +615,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #failHeld(w: Worker, death: Death | null): void {
     let first = true;
     for (const job of [...w.held.values()]) {
+      if (!w.sent.has(job.handle)) {
+        // Perl's Gearman::Worker, for one, hangs up when a JOB_ASSIGN takes over 0.5 s: that is no crash.
+        this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before the job was sent to it (not charged)`, null);
+        continue;
+      }
       if (!first) this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before starting the job (not charged)`, null);
       else if (death) this.#fail(job, 'crashed', `worker ${w.conn.name} ${describeDeath(death)} while running the job`, deathEvidence(death));
       else this.#fail(job, 'crashed', `worker ${w.conn.name} disconnected while running the job`, null);
       first = false;
     }
+  }
+
+  /** The gearman layer wrote the job's JOB_ASSIGN to the worker: from now on a disconnect is charged. */
+  assignmentSent(w: Worker, job: Job): void {
+    if (w.held.get(job.handle) === job) w.sent.add(job.handle);
   }
 
   /**
@@ -790,6 +801,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.timer = null;
     if (job.worker) {
       job.worker.held.delete(job.handle);
+      job.worker.sent.delete(job.handle);
       job.worker.rememberEnded(job.handle);
       job.worker = null;
     }

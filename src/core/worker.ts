@@ -27,6 +27,12 @@ export class Worker {
   readonly abilities = new Map<string, Ability>();
   /** Jobs assigned to this worker, by handle, in assignment order. */
   readonly held = new Map<string, Job>();
+  /**
+   * Handles of held jobs whose JOB_ASSIGN has been written to the connection. A held job not in here
+   * waits for its attempt to be stored (or its worker's process to be found): if the worker leaves
+   * meanwhile, it never saw the job, so the job cannot have killed it.
+   */
+  readonly sent = new Set<string>();
   sleeping = false;
   /** The function a NOOP was sent for, until the next grab. */
   wokenFor: FunctionState | null = null;

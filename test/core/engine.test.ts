@@ -40,10 +40,12 @@ function worker(engine: Engine, fn = 'resize', timeout: number | null = null): W
   return w;
 }
 
+/** What the gearman layer does: claim, wait for the attempt to be stored, send the job. */
 async function grab(engine: Engine, w: Worker) {
   const a = engine.grab(w);
   assert.ok(a, 'a job was handed out');
   assert.equal(await a.ready, true);
+  engine.assignmentSent(w, a.job);
   return a.job;
 }
 
@@ -165,4 +167,34 @@ test('the engine emits only through its two helpers, so a stored change cannot b
   const source = await readFile(new URL('../../src/core/engine.ts', import.meta.url), 'utf8');
   const direct = source.split('\n').filter((line) => /\bthis\.emit\(/.test(line));
   assert.equal(direct.length, 3, `only #emitCommitted (twice) and #emitLive call this.emit:\n${direct.join('\n')}`);
+});
+
+test('a worker that leaves before its job was sent to it is not charged: the job goes back uncounted', async () => {
+  const { engine, clock } = await start([{ match: 'resize', maxCrashes: 1, backoff: FIXED }]);
+  const job = await submit(engine);
+  const w = worker(engine);
+  const a = engine.grab(w);
+  assert.ok(a);
+  assert.equal(await a.ready, true);
+  // The worker hangs up before the JOB_ASSIGN went out (Perl's Gearman::Worker does after 0.5 s).
+  const ended = waitEvent(engine, 'attempt:ended');
+  engine.removeWorker(w);
+  const [, attempt] = await ended;
+  assert.equal(attempt.outcome, 'returned');
+  assert.match(attempt.error ?? '', /before the job was sent to it/);
+  assert.equal(job.crashes, 0, 'the crash budget is untouched');
+  assert.notEqual(job.state, 'done', 'not quarantined with maxCrashes 1');
+
+  // Once sent, a disconnect is a crash, and with maxCrashes 1 the job is quarantined.
+  clock.advance(1000);
+  const w2 = worker(engine);
+  await grab(engine, w2);
+  const quarantined = waitEvent(engine, 'job:quarantined');
+  engine.removeWorker(w2);
+  const [entry] = await quarantined;
+  assert.equal(entry.reason, 'max_crashes');
+  assert.deepEqual(
+    entry.attempts.map((x) => x.outcome),
+    ['returned', 'crashed'],
+  );
 });

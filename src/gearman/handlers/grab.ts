@@ -10,7 +10,8 @@ import type { Handler } from './index.js';
 import { findPeerProcess } from '../peer-process.js';
 
 /** Longest a same-host worker's first job waits for its process to be found. */
-const IDENTIFY_WAIT_MS = 1000;
+// Well under the 0.5 s Perl's Gearman::Worker waits for a JOB_ASSIGN before it hangs up.
+const IDENTIFY_WAIT_MS = 200;
 
 /** Same-host workers whose process is being looked up: their jobs are sent once it is known. */
 const identifying = new WeakMap<Connection, Promise<void>>();
@@ -66,13 +67,18 @@ export function handleGrab(kind: 'JOB_ASSIGN' | 'JOB_ASSIGN_UNIQ'): Handler {
       return;
     }
     const { job, ready } = assignment;
+    const worker = workerOf(conn);
     const known = identified(conn);
     if (ready === null && known === null) {
       conn.reply(assignPacket(kind, job));
+      conn.ctx.engine.assignmentSent(worker, job);
       return;
     }
     const answer = conn.defer();
-    void Promise.all([ready ?? true, known]).then(([stored]) => answer(stored ? assignPacket(kind, job) : NO_JOB));
+    void Promise.all([ready ?? true, known]).then(([stored]) => {
+      answer(stored ? assignPacket(kind, job) : NO_JOB);
+      if (stored) conn.ctx.engine.assignmentSent(worker, job);
+    });
   };
 }
 
