@@ -10,8 +10,10 @@ import type { Handler } from './index.js';
 import { findPeerProcess } from '../peer-process.js';
 
 /** Longest a same-host worker's first job waits for its process to be found. */
-// Well under the 0.5 s Perl's Gearman::Worker waits for a JOB_ASSIGN before it hangs up.
-const IDENTIFY_WAIT_MS = 200;
+// A /proc scan takes milliseconds on a quiet host and much longer on a loaded one. Perl's Gearman::Worker
+// hangs up when a JOB_ASSIGN takes over 0.5 s; that costs it a reconnect, not the job a crash (the
+// engine returns a job that was never sent uncharged).
+const IDENTIFY_WAIT_MS = 1000;
 
 /** Same-host workers whose process is being looked up: their jobs are sent once it is known. */
 const identifying = new WeakMap<Connection, Promise<void>>();
