@@ -7,7 +7,7 @@ import { Backoff } from './backoff.js';
 import type { ChildExit, ChildHandle, Spawner } from './child.js';
 import { commandText, type ProgramConfig } from './config.js';
 import { ExitHistory, STDERR_EVIDENCE_CHARS, type ExitRecord } from './exits.js';
-import type { ExitReport, StuckCopy } from './report.js';
+import type { ProgramReport, StuckCopy } from './report.js';
 
 export type { StuckCopy };
 
@@ -34,15 +34,8 @@ export interface CopyStatus {
   nextStartAt: string | null;
 }
 
-export interface ProgramStatus {
-  name: string;
-  command: string;
-  copies: number;
-  running: number;
-  restarts: number;
-  recycled: number;
-  flapping: boolean;
-  lastExits: ExitReport[];
+/** What a program reports to the server (supervisor/report.ts), plus each copy for `supervise status`. */
+export interface ProgramStatus extends Omit<ProgramReport, 'pids'> {
   instances: CopyStatus[];
 }
 

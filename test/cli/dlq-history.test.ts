@@ -5,7 +5,7 @@
 // finishes after it, committed with the job's end (no later write needed).
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { RawPeer, rawWorker } from '../helpers/gearman-client.js';
 import { jobIdOf, submitBg } from '../quarantine/helpers.js';
 import { api } from '../http/helpers.js';
@@ -24,16 +24,22 @@ interface History {
   audit: { action: string; actor: string; client: string | null; peer: string | null; at: string }[];
 }
 
-test('after a requeue through the CLI and a success, every attempt of both lives and the requeue stay listed', async (t) => {
-  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'img', maxAttempts: 2, backoff: { type: 'fixed', base: 5, cap: 5, jitter: false } }] });
-  const url = `http://127.0.0.1:${server.httpPort}`;
+/** A worker of `img` that fails every job until fix() is called, then completes them with "done". */
+async function failsUntilFixed(t: TestContext, port: number): Promise<{ fix(): void }> {
   let fixed = false;
-  const worker = await rawWorker(server.gearmanPort, 'img', (_payload, peer, handle) => {
+  const worker = await rawWorker(port, 'img', (_payload, peer, handle) => {
     if (fixed) return Buffer.from('done');
     peer.send('WORK_FAIL', handle);
     return null;
   });
   t.after(() => worker.close());
+  return { fix: () => void (fixed = true) };
+}
+
+test('after a requeue through the CLI and a success, every attempt of both lives and the requeue stay listed', async (t) => {
+  const server = await serverFor(t, { httpPort: 0, policies: [{ match: 'img', maxAttempts: 2, backoff: { type: 'fixed', base: 5, cap: 5, jitter: false } }] });
+  const url = `http://127.0.0.1:${server.httpPort}`;
+  const worker = await failsUntilFixed(t, server.gearmanPort);
   const client = await peerFor(t, server.gearmanPort);
 
   const quarantined = waitEvent(server.engine, 'job:quarantined');
@@ -41,7 +47,7 @@ test('after a requeue through the CLI and a success, every attempt of both lives
   const id = jobIdOf(handle);
   await quarantined;
 
-  fixed = true;
+  worker.fix();
   const completed = waitEvent(server.engine, 'job:finished', (o) => o.id === id && o.state === 'completed');
   const requeue = await runCli(['dlq', 'requeue', String(id), '--server', url], { timeoutMs: 60_000 });
   assert.equal(requeue.code, 0, requeue.stderr);
@@ -199,13 +205,7 @@ test('a job requeued before a restart keeps the attempts of the life it finishes
 
 test("a requeued job's last life is committed with its end: no later write is needed to keep it", async (t) => {
   const server = await serverFor(t, { policies: [{ match: 'img', maxAttempts: 1 }] });
-  let fixed = false;
-  const worker = await rawWorker(server.gearmanPort, 'img', (_payload, peer, handle) => {
-    if (fixed) return Buffer.from('done');
-    peer.send('WORK_FAIL', handle);
-    return null;
-  });
-  t.after(() => worker.close());
+  const worker = await failsUntilFixed(t, server.gearmanPort);
   const client = await peerFor(t, server.gearmanPort);
   const quarantined = waitEvent(server.engine, 'job:quarantined');
   const id = jobIdOf(await submitBg(client, 'img', 'photo-3'));
@@ -220,7 +220,7 @@ test("a requeued job's last life is committed with its end: no later write is ne
       resolve();
     });
   });
-  fixed = true;
+  worker.fix();
   await server.engine.quarantine.requeue({ ids: [id] });
   await completed;
   const history = await server.engine.quarantine.history(id);
