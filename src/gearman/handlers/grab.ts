@@ -63,13 +63,13 @@ function assignPacket(kind: 'JOB_ASSIGN' | 'JOB_ASSIGN_UNIQ', job: Job): Buffer 
 
 export function handleGrab(kind: 'JOB_ASSIGN' | 'JOB_ASSIGN_UNIQ'): Handler {
   return (conn) => {
-    const assignment = conn.ctx.engine.grab(workerOf(conn));
+    const worker = workerOf(conn);
+    const assignment = conn.ctx.engine.grab(worker);
     if (assignment === null) {
       conn.reply(NO_JOB);
       return;
     }
     const { job, ready } = assignment;
-    const worker = workerOf(conn);
     const known = identified(conn);
     if (ready === null && known === null) {
       conn.reply(assignPacket(kind, job));
