@@ -40,6 +40,7 @@ import { DEFAULT_RETENTION_MS, dueWait, idOfHandle, outcomeRow, Results } from '
 import { lastLife } from './history.js';
 import { TagRules } from './tags.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
+import { Wakeup } from './wakeup.js';
 import { Worker, type StuckAttempt } from './worker.js';
 
 export interface EngineLimits {
@@ -163,9 +164,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** New jobs the store did not insert because a stored job had their key, until their submitters are told. */
   readonly #coalesced = new Map<number, Coalesced>();
   readonly #window: number;
-  /** The timer for the earliest scheduled job in the store, and its time. */
-  #dueTimer: TimerRef | null = null;
-  #dueAt: number | null = null;
+  /** Wakes up for the earliest scheduled job in the store, and for the earliest deadline there. */
+  readonly #due: Wakeup;
+  readonly #expiry: Wakeup;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -187,6 +188,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#tagRules = opts.tagRules ?? new TagRules();
     this.#supervision = opts.supervision ?? null;
     this.#window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
+    this.#due = new Wakeup(this.clock, () => this.#moveDue());
+    this.#expiry = new Wakeup(this.clock, () => this.#expireStored());
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
     this.#commit = new GroupCommit(this.store, {
       rejected: (err, b) =>
@@ -221,7 +224,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const id of await this.store.historyLiveJobs()) this.#requeuedIds.add(id);
     const now = this.clock.now();
     const interrupted = await this.store.recover(now);
-    const { counts, nextRunAt } = await this.store.countsLoad();
+    const { counts, nextRunAt, nextDeadline } = await this.store.countsLoad();
     let queued = 0;
     for (const c of counts) {
       const fn = this.functions.ensure(c.function);
@@ -244,7 +247,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.current = open;
       this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
     }
-    this.#armDue(nextRunAt);
+    this.#due.arm(nextRunAt);
+    this.#expiry.arm(nextDeadline);
     await this.#commit.flush();
     this.results.start();
     this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
@@ -257,8 +261,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.results.stop();
     for (const timer of this.#parked.values()) timer.cancel();
     for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
-    this.#dueTimer?.cancel();
-    this.#dueTimer = null;
+    this.#due.cancel();
+    this.#expiry.cancel();
     // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
     const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {
@@ -400,9 +404,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const fn = job.fn;
     const p = job.priority;
     this.#forget(job);
+    this.#expiry.arm(job.deadline);
     if (place === 'scheduled') {
       fn.scheduled[p]++;
-      this.#armDue(job.runAt);
+      this.#due.arm(job.runAt);
       return;
     }
     if (fn.stored[p] === 0) fn.storedSince[p] = job.queuedAt;
@@ -928,8 +933,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
     else fn.storing[p]++;
     // Counted where it waits once the store has it there (a due move or a refill before would miss it).
     void this.#commit.committed().then(() => {
+      this.#expiry.arm(job.deadline);
       if (place === 'scheduled') {
-        this.#armDue(runAt);
+        this.#due.arm(runAt);
         return;
       }
       fn.storing[p]--;
@@ -1097,16 +1103,24 @@ export class Engine extends TypedEmitter<EngineEvents> {
     await this.flush();
     const row = await this.store.jobHold(id);
     if (row === null) return this.#jobs.byHandle(handle) ?? null;
-    const fn = this.functions.ensure(row.function);
-    if (row.state === 'scheduled') fn.scheduled[row.priority]--;
-    else if (row.state === 'queued') fn.stored[row.priority]--;
-    const job = this.#restore(row);
     if (row.handle !== handle) {
       // Another job has this id's number under another prefix: give it back untouched.
       this.#commit.stage().releaseJobs.push(row.id);
-      this.#forget(job);
       return null;
     }
+    return this.#adopt(row);
+  }
+
+  /**
+   * A job the store just let this node hold (cancel, expiry), in memory to be acted on at once: out of
+   * the count it was in, state `stored` (in no queue). null when memory already has it.
+   */
+  #adopt(row: StoredJob): Job | null {
+    if (this.#jobs.has(row.id)) return null;
+    const fn = this.functions.ensure(row.function);
+    if (row.state === 'scheduled') fn.scheduled[row.priority] = Math.max(0, fn.scheduled[row.priority] - 1);
+    else if (row.state === 'queued') fn.stored[row.priority] = Math.max(0, fn.stored[row.priority] - 1);
+    const job = this.#restore(row);
     job.state = 'stored';
     return job;
   }
@@ -1211,25 +1225,24 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (rows.length > 0) this.#refill(fn, p);
   }
 
-  /** Wakes up at `at` (or earlier, if already set so) to move the scheduled jobs that are due into their queues. */
-  #armDue(at: number | null): void {
-    if (at === null || this.#closed) return;
-    if (this.#dueTimer !== null && this.#dueAt !== null && this.#dueAt <= at) return;
-    this.#dueTimer?.cancel();
-    this.#dueAt = at;
-    const fire = (): void => {
-      this.#dueTimer = null;
-      this.#dueAt = null;
-      this.#moveDue();
-    };
-    const delay = at - this.clock.now();
-    if (delay > 0) {
-      this.#dueTimer = this.clock.setTimer(delay, fire);
-      return;
-    }
-    // Already due (a batch left more, or time passed while the store answered): on the next turn.
-    const immediate = setImmediate(fire);
-    this.#dueTimer = { cancel: () => clearImmediate(immediate) };
+  /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */
+  #expireStored(): void {
+    if (this.#closed) return;
+    const now = this.clock.now();
+    this.store.deadlineTake(now, DUE_BATCH).then(
+      ({ jobs, nextDeadline }) => {
+        for (const row of jobs) {
+          const job = this.#adopt(row);
+          if (job !== null) this.#expire(job);
+        }
+        this.#expiry.arm(jobs.length >= DUE_BATCH ? now : nextDeadline);
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        this.#log.error({ err }, 'could not read the deadlines of stored jobs; trying again');
+        this.#expiry.arm(now + STORE_RETRY_MS);
+      },
+    );
   }
 
   #moveDue(): void {
@@ -1246,12 +1259,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
           fn.stored[m.priority] += m.n;
           this.#refill(fn, m.priority);
         }
-        this.#armDue(n >= DUE_BATCH ? now : nextRunAt);
+        this.#due.arm(n >= DUE_BATCH ? now : nextRunAt);
       },
       (err: unknown) => {
         if (this.#closed) return;
         this.#log.error({ err }, 'could not move due scheduled jobs into their queues; trying again');
-        this.#armDue(now + STORE_RETRY_MS);
+        this.#due.arm(now + STORE_RETRY_MS);
       },
     );
   }

@@ -11,6 +11,7 @@ import type {
   ImpactQuery,
   ImpactRow,
   DueMoved,
+  Expired,
   JobCounts,
   JobRow,
   JobSummary,
@@ -68,6 +69,8 @@ export interface StorageAdapter {
   windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]>;
   /** Moves up to `limit` scheduled jobs due at `now` to the back of their queues, earliest run-at first. */
   dueMove(now: number, limit: number): Promise<DueMoved>;
+  /** Holds up to `limit` jobs no node holds whose deadline is at or before `now`, earliest first, for the caller to quarantine. */
+  deadlineTake(now: number, limit: number): Promise<Expired>;
   /** One stored job in any state, or null. */
   jobGet(id: number): Promise<StoredJob | null>;
   /** Holds one queued or scheduled job and returns it as it was (its state before); null when it is not stored or already held. */

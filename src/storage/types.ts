@@ -107,6 +107,16 @@ export interface JobCounts {
   counts: JobCount[];
   /** The earliest run-at of the scheduled jobs; null when none is scheduled. */
   nextRunAt: number | null;
+  /** The earliest deadline of the jobs no node holds; null when none has one. */
+  nextDeadline: number | null;
+}
+
+/** What deadlineTake() did. */
+export interface Expired {
+  /** Jobs whose deadline passed, now held by the caller, as they were (their state before). */
+  jobs: StoredJob[];
+  /** The earliest deadline still waiting; null when none is. */
+  nextDeadline: number | null;
 }
 
 /** What dueMove() did. */

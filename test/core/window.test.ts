@@ -201,3 +201,21 @@ test('a restart in the middle of a drain: windowed jobs keep their place, runnin
   const order = await drain(second.engine, w2, 12);
   assert.deepEqual(order, [...names('j', 12).slice(1), 'j0']);
 });
+
+test('a job waiting in the store past its deadline is quarantined as expired at its deadline, not when a window reaches it', async () => {
+  const { engine, clock, store } = await start();
+  const t = clock.now();
+  for (const p of names('j', 6)) await submit(engine, { payload: p });
+  const r = engine.submit({ fn: 'resize', unique: '', payload: Buffer.from('late'), priority: 1, background: true, deadline: t + 500 });
+  const told = await r.ready;
+  assert.equal(engine.job(told!.handle), undefined, 'beyond the window');
+  const quarantined = waitEvent(engine, 'job:quarantined');
+  clock.advance(500);
+  const [entry] = await quarantined;
+  assert.equal(entry.reason, 'expired');
+  assert.equal(entry.handle, told!.handle);
+  assert.equal((await store.quarantineGet(entry.id))?.reason, 'expired');
+  assert.equal(engine.functions.get('resize')!.total, 6);
+  const w = worker(engine);
+  assert.deepEqual(await drain(engine, w, 6), names('j', 6));
+});

@@ -4,7 +4,7 @@
 // on an index of migration 0005; none scans the jobs table.
 
 import type { Database, Statement } from 'better-sqlite3';
-import type { DueMoved, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
+import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import { CHUNK, marks, prepareBulkIds } from './bulk.js';
 import { JOB_COLUMNS, priorityOf, stateOf, tagsOf, toAttemptRow, toJobRow, type AttemptRecord, type JobRecord } from './rows.js';
 import type { SeqCounter } from './seq.js';
@@ -14,6 +14,7 @@ export interface QueueOperations {
   countsLoad: () => JobCounts;
   windowFill: (fn: string, priority: Priority, limit: number) => StoredJob[];
   dueMove: (now: number, limit: number) => DueMoved;
+  deadlineTake: (now: number, limit: number) => Expired;
   jobGet: (id: number) => StoredJob | null;
   jobHold: (id: number) => StoredJob | null;
   jobsPage: (afterId: number, limit: number) => JobSummary[];
@@ -48,6 +49,7 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
     .prepare<[string, number], number>(`SELECT queued_at FROM jobs WHERE function = ? AND priority = ? AND state = 'queued' ORDER BY seq LIMIT 1`)
     .pluck();
   const nextRunAt = db.prepare<[], number | null>(`SELECT min(run_at) FROM jobs WHERE state = 'scheduled'`).pluck();
+  const nextDeadline = db.prepare<[], number | null>(`SELECT min(deadline) FROM jobs WHERE deadline IS NOT NULL AND state <> 'held'`).pluck();
   const countsLoad = db.transaction((): JobCounts => {
     const byKey = new Map<string, JobCounts['counts'][number]>();
     for (const r of counts.iterate()) {
@@ -65,7 +67,7 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
         c.scheduled = r.n;
       }
     }
-    return { counts: [...byKey.values()], nextRunAt: nextRunAt.get() ?? null };
+    return { counts: [...byKey.values()], nextRunAt: nextRunAt.get() ?? null, nextDeadline: nextDeadline.get() ?? null };
   });
 
   // ---- windowFill
@@ -96,6 +98,16 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
     }
     seq.save();
     return { moved: [...moved.values()], nextRunAt: nextRunAt.get() ?? null };
+  });
+
+  // ---- deadlineTake
+  const expired = db.prepare<[number, number], JobRecord>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE deadline IS NOT NULL AND state <> 'held' AND deadline <= ? ORDER BY deadline, id LIMIT ?`,
+  );
+  const deadlineTake = db.transaction((now: number, limit: number): Expired => {
+    const rows = expired.all(now, Math.min(limit, MAX_ROWS));
+    holdIds(rows.map((r) => r.id));
+    return { jobs: withAttempts(rows), nextDeadline: nextDeadline.get() ?? null };
   });
 
   // ---- single jobs
@@ -154,6 +166,7 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
     countsLoad: () => countsLoad.deferred(),
     windowFill: (fn, priority, limit) => windowFill.immediate(fn, priority, limit),
     dueMove: (now, limit) => dueMove.immediate(now, limit),
+    deadlineTake: (now, limit) => deadlineTake.immediate(now, limit),
     jobGet,
     jobHold: (id) => jobHold.immediate(id),
     jobsPage,

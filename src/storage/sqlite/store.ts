@@ -32,6 +32,7 @@ import type {
   WriteBatch,
   WriteResult,
   DueMoved,
+  Expired,
   JobCounts,
   JobSummary,
   Priority,
@@ -170,6 +171,10 @@ export class SqliteStore implements StorageAdapter {
 
   dueMove(now: number, limit: number): Promise<DueMoved> {
     return this.#call('dueMove', [now, limit]);
+  }
+
+  deadlineTake(now: number, limit: number): Promise<Expired> {
+    return this.#call('deadlineTake', [now, limit]);
   }
 
   jobGet(id: number): Promise<StoredJob | null> {

@@ -42,6 +42,8 @@ INSERT INTO meta (key, value) VALUES ('seq_next', (SELECT coalesce(max(seq), 0) 
 CREATE INDEX jobs_queue ON jobs (function, priority, state, seq);
 -- Scheduled jobs that are due, earliest first.
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state = 'scheduled';
+-- Deadlines of the jobs waiting in the store (memory watches those of the jobs it holds).
+CREATE INDEX jobs_deadline ON jobs (deadline) WHERE deadline IS NOT NULL AND state <> 'held';
 -- Jobs held in a node's memory, for that node's next start.
 CREATE INDEX jobs_held ON jobs (id) WHERE state = 'held';
 CREATE UNIQUE INDEX jobs_coalesce ON jobs (function, coalesce_key) WHERE coalesce_key IS NOT NULL;
