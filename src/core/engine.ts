@@ -373,7 +373,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         throw err;
       },
     );
-    return { job, created: true, ready };
+    return { job, created: true, ready: handled(ready) };
   }
 
   /** A new durable job's insert committed: it enters its window, or the store's counts. */
@@ -425,9 +425,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
       const batch = this.#commit.stage();
       batch.insertJobs.push(jobRow(job, 'held', coalescingKey(job.unique, job.payload)));
       if (job.current) batch.startAttempts.push({ jobId: job.id, n: job.current.n, worker: job.current.worker, startedAt: job.current.startedAt });
-      return { job, created: false, ready: this.#commit.committed().then(() => told) };
+      const ready = this.#commit.committed().then(() => {
+        // Met a job of its key that only the store holds: this one stays memory's, that one the store's.
+        this.#coalesced.delete(job.id);
+        return told;
+      });
+      return { job, created: false, ready: handled(ready) };
     }
-    return { job, created: false, ready: job.state === 'pending' ? this.#commit.committed().then(() => told) : null };
+    return { job, created: false, ready: job.state === 'pending' ? handled(this.#commit.committed().then(() => told)) : null };
   }
 
   /** A client connection went away, or stopped waiting on this job. */
@@ -932,17 +937,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (place === 'scheduled') fn.scheduled[p]++;
     else fn.storing[p]++;
     // Counted where it waits once the store has it there (a due move or a refill before would miss it).
-    void this.#commit.committed().then(() => {
-      this.#expiry.arm(job.deadline);
-      if (place === 'scheduled') {
-        this.#due.arm(runAt);
-        return;
-      }
-      fn.storing[p]--;
-      if (fn.stored[p] === 0) fn.storedSince[p] = now;
-      fn.stored[p]++;
-      this.#refill(fn, p);
-    });
+    this.#commit.committed().then(
+      () => {
+        this.#expiry.arm(job.deadline);
+        if (place === 'scheduled') {
+          this.#due.arm(runAt);
+          return;
+        }
+        fn.storing[p]--;
+        if (fn.stored[p] === 0) fn.storedSince[p] = now;
+        fn.stored[p]++;
+        this.#refill(fn, p);
+      },
+      // Only at close, with the change never stored (logged by the group commit): the store has the job as it was.
+      () => undefined,
+    );
   }
 
   /** Marks the running attempt ended and releases the worker's hold. */
@@ -1379,6 +1388,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
   flush(): Promise<void> {
     return this.#commit.flush();
   }
+}
+
+/**
+ * The same promise, marked handled: a submitter that does not wait for the answer (the quarantine
+ * hand-off) must not turn a refused commit into an unhandled rejection. Those who await it still see it.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 function minTimeout(a: number | null, b: number | null): number | null {

@@ -111,7 +111,7 @@ test('budgets and deadlines survive kill -9: crashes keep counting, a running jo
 
   // ---- second life, same store
   const second = await startNode(t, db, config);
-  const loaded = await second.waitLog((r) => r.msg === 'store loaded', 'the "store loaded" log line');
+  const loaded = await second.waitLog((r) => r.msg === 'store opened', 'the "store opened" log line');
   assert.equal(loaded.interrupted, 1, 'one job was running when the server died');
 
   const expired = await quarantined(second, jobIdOf(brief));

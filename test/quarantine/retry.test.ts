@@ -28,7 +28,10 @@ test('backoff puts a retried job behind the healthy jobs, including ones submitt
   // While it backs off, the others run.
   const first = await grab(worker);
   assert.equal(first.text[0], b);
+  // Due, it is moved from the store to the back of the line (one store call later).
+  const requeued = waitEvent(server.engine, 'job:queued', (job) => job.handle === a);
   clock.advance(1000);
+  await requeued;
   const d = await submitBg(client, 'thumb', 'd');
   worker.send('WORK_COMPLETE', b, 'ok');
 
