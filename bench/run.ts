@@ -82,7 +82,13 @@ if (flags.help) {
   process.stdout.write(
     `${text
       .split('\n')
-      .filter((l) => l.startsWith('//'))
+      .slice(
+        0,
+        Math.max(
+          0,
+          text.split('\n').findIndex((l) => !l.startsWith('//')),
+        ),
+      )
       .map((l) => l.slice(3))
       .join('\n')}\n`,
   );
