@@ -568,12 +568,13 @@ async function benchRestart(): Promise<void> {
     const name = `restart ${short(kind === 'gearmand-sqlite' ? gearmandBacklog : backlog)}`;
     const r = await restartCase(kind, name);
     if (!r) continue;
+    // A smaller gearmand backlog gets rows of its own: a ratio between different backlogs would mislead.
     const jobs = kind === 'gearmand-sqlite' ? gearmandBacklog : backlog;
-    const rr = row(`restart -> first job, ${short(backlog)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0);
+    const rr = row(`restart -> first job, ${short(jobs)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0);
     record(rr, kind, r.firstJobMs);
-    if (r.loaded !== backlog) rr.notes[kind] = `${short(r.loaded)} queued`;
-    record(row(`restart -> listening, ${short(backlog)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0), kind, r.listenMs);
-    if (r.rss) record(row(`RSS at the first job after restart, ${short(backlog)}`, bigPayloadLabel, 'MiB', 'lower', {}, 1), kind, r.rss.rssKiB / 1024);
+    if (r.loaded !== jobs) rr.notes[kind] = `${short(r.loaded)} queued`;
+    record(row(`restart -> listening, ${short(jobs)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0), kind, r.listenMs);
+    if (r.rss) record(row(`RSS at the first job after restart, ${short(jobs)}`, bigPayloadLabel, 'MiB', 'lower', {}, 1), kind, r.rss.rssKiB / 1024);
     progress(
       name,
       kind,
