@@ -1,7 +1,7 @@
 // Workload 2: drain. Preload N background jobs, then K workers grab and complete one job at a time until
 // the queue is empty (every worker got NO_JOB).
 
-import { Meter, type Rate } from './lib/meter.js';
+import { cpuSecondsOf, Meter, type Rate } from './lib/meter.js';
 import { closeAll, latch } from './lib/peer.js';
 import { connectWorkers } from './lib/workers.js';
 import { preload, type PreloadResult } from './submit.js';
@@ -20,6 +20,8 @@ export interface DrainOptions {
   maxMs: number;
   /** The jobs are already in the server's queue (seeded in its store before it started): no preload. */
   seeded?: boolean;
+  /** The server's pid: its CPU time over the drain phase is reported (serverCpuSec). */
+  pid?: number;
 }
 
 export interface DrainResult extends Rate {
@@ -29,6 +31,8 @@ export interface DrainResult extends Rate {
   /** Every worker saw an empty queue before maxMs. */
   emptied: boolean;
   errors: number;
+  /** CPU seconds the server used from the workers' first GRAB_JOB to the last worker's stop (all `drained` jobs); null without a pid. */
+  serverCpuSec: number | null;
 }
 
 export async function drain(port: number, o: DrainOptions): Promise<DrainResult> {
@@ -62,13 +66,17 @@ export async function drain(port: number, o: DrainOptions): Promise<DrainResult>
   });
   meter = new Meter(o.warmupMs, o.maxMs);
   const timer = setTimeout(() => end.done(), o.warmupMs + o.maxMs + 100);
+  const cpuBefore = o.pid === undefined ? null : cpuSecondsOf(o.pid);
+  let cpuAfter: number | null = null;
   go();
   try {
     await end.promise;
+    cpuAfter = o.pid === undefined ? null : cpuSecondsOf(o.pid);
   } finally {
     clearTimeout(timer);
     closeAll(peers);
   }
   const errors = peers.reduce((n, p) => n + p.errors, 0);
-  return { ...meter.rate(), preload: loaded, drained: meter.total, emptied: foundEmpty === o.workers, errors };
+  const serverCpuSec = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
+  return { ...meter.rate(), preload: loaded, drained: meter.total, emptied: foundEmpty === o.workers, errors, serverCpuSec };
 }

@@ -12,26 +12,55 @@
 //                                      turns, and keep the median (the disk's fsync time is noisy)
 //   npm run bench -- --synchronous full  Lazaret with the default synchronous: full only (default: full and
 //                                      normal side by side, the "Lazaret/normal" column is full's ratio to normal)
+//
+// Large backlogs (not in the default run; ask for them with --only, e.g. --only rss-1m,restart-1m,drain-1m):
+//   rss-1m      server RSS with the backlog queued (Lazaret and gearmand in memory)
+//   restart-1m  submit the backlog, SIGKILL the server, start it on the same store: spawn -> first JOB_ASSIGN
+//               to a waiting worker (Lazaret; gearmand+libsqlite3 with its queue table seeded directly, since
+//               submitting through it commits one job at a time: it replays the table exactly as after a crash)
+//   drain-1m    drain rate with the backlog queued against a 20,000-job drain, and the server's CPU per job
+//               (Lazaret and gearmand in memory); the drain rows also print the server's CPU per drained job
+//   --backlog N            jobs queued for those rows (default 1000000)
+//   --backlog-payload B    payload bytes of each of those jobs (default 1024)
+//   --gearmand-backlog N   rows seeded for gearmand+libsqlite3 in restart-1m (default: --backlog)
+// With 1,000,000 jobs the three take about 25-40 minutes on 2 CPUs: each Lazaret preload takes minutes,
+// and gearmand's in-memory queue accepts jobs ever slower as it grows (about 9 minutes for 1M of 1 KiB).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { drain } from './drain.js';
+import { drain, type DrainResult } from './drain.js';
 import { inProcessCost, whileScraping } from './http-overhead.js';
 import { seedGearmandQueue } from './lib/gearmand-seed.js';
 import { measuredSpanUs, quantile, watchServer, type Rate } from './lib/meter.js';
 import { fmt, Report, type Row } from './lib/report.js';
-import { findOnPath, gearmandVersion, lazaretEntry, SERVER_LABEL, startServer, type LaunchSettings, type ServerKind } from './lib/servers.js';
+import {
+  findOnPath,
+  freePort,
+  gearmandVersion,
+  lazaretEntry,
+  memoryOf,
+  SERVER_LABEL,
+  spawnServer,
+  startServer,
+  type LaunchSettings,
+  type ServerHandle,
+  type ServerKind,
+} from './lib/servers.js';
 import { pipeline } from './pipeline.js';
 import { roundTrip } from './roundtrip.js';
 import { poisonStorm } from './poison.js';
 import { queuedRss } from './rss.js';
-import { submitBackground } from './submit.js';
+import { preload, submitBackground } from './submit.js';
+import { firstJobAfterStart } from './restart.js';
 import { workerLib } from './worker-lib.js';
 
-const WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib', 'http'] as const;
+const DEFAULT_WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib', 'http'] as const;
+/** The large-backlog rows take minutes each: only when named in --only. */
+const WORKLOADS = [...DEFAULT_WORKLOADS, 'rss-1m', 'restart-1m', 'drain-1m'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: flags } = parseArgs({
@@ -43,6 +72,9 @@ const { values: flags } = parseArgs({
     lazaret: { type: 'string' },
     synchronous: { type: 'string', default: 'both' },
     rounds: { type: 'string', default: '1' },
+    backlog: { type: 'string', default: '1000000' },
+    'backlog-payload': { type: 'string', default: '1024' },
+    'gearmand-backlog': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -52,7 +84,13 @@ if (flags.help) {
   process.stdout.write(
     `${text
       .split('\n')
-      .filter((l) => l.startsWith('//'))
+      .slice(
+        0,
+        Math.max(
+          0,
+          text.split('\n').findIndex((l) => !l.startsWith('//')),
+        ),
+      )
       .map((l) => l.slice(3))
       .join('\n')}\n`,
   );
@@ -61,13 +99,25 @@ if (flags.help) {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = flags.quick;
-const asked = flags.only === undefined ? [...WORKLOADS] : flags.only.split(',').map((w) => w.trim());
+const asked = flags.only === undefined ? [...DEFAULT_WORKLOADS] : flags.only.split(',').map((w) => w.trim());
 const unknown = asked.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown workload ${unknown.join(', ')}; known: ${WORKLOADS.join(', ')}\n`);
   process.exit(2);
 }
 const only = new Set(asked as Workload[]);
+/** A whole number >= min from an option, or exit with a clear message. */
+function countOption(name: string, text: string, min: number): number {
+  const n = Number(text.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`bench: --${name} takes a whole number of at least ${min}; got ${text}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const backlog = countOption('backlog', flags.backlog, 1);
+const backlogPayload = countOption('backlog-payload', flags['backlog-payload'], 0);
+const gearmandBacklog = flags['gearmand-backlog'] === undefined ? backlog : countOption('gearmand-backlog', flags['gearmand-backlog'], 1);
 const gearmandBin = flags['no-gearmand'] ? null : findOnPath('gearmand');
 const forced = flags.lazaret === 'src' || flags.lazaret === 'dist' ? flags.lazaret : undefined;
 const lazaret = lazaretEntry(root, forced, () => process.stdout.write('building dist/ (tsc -p tsconfig.build.json): it is missing or older than src/ ...\n'));
@@ -85,6 +135,18 @@ const T = {
   // One child per CPU: more only queue for the same cores.
   workerLib: { poolSize: availableParallelism() },
   http: { rounds: quick ? 2 : 5 },
+  /** The large-backlog rows: the preload may take minutes; the drain is measured over a window, not to empty. */
+  big: {
+    conns: 8,
+    window: 64,
+    budgetMs: 30 * 60_000,
+    settleMs: 1000,
+    /** The restarted server's time to its first job, at most. */
+    restartTimeoutMs: 10 * 60_000,
+    smallDrainJobs: 20_000,
+    drainWorkers: 16,
+    drainMaxMs: quick ? 3000 : 8000,
+  },
   /** How many times each submit, drain and pipeline case runs; the median is kept. */
   rounds: Math.max(1, Math.floor(Number(flags.rounds)) || 1),
 };
@@ -233,22 +295,33 @@ async function benchDrain(): Promise<void> {
       const r = await runCase(
         kind,
         name,
-        (port) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn, payload: payloadOf(size), seeded }),
+        (port, pid) => drain(port, { ...T.drain, warmupMs: Math.min(T.warmupMs, 250), fn, payload: payloadOf(size), seeded, pid }),
         seeded ? { prepare: (dir) => seedGearmandQueue(join(dir, 'gearmand.db'), fn, payloadOf(size), T.drain.jobs) } : {},
       );
       if (!r) continue;
       const rr = row(`drain, ${T.drain.workers} workers`, sizeLabel(size), 'jobs/s', 'higher', { gearmand: 0.7, 'gearmand-sqlite': 20, ...FULL_VS_NORMAL });
       record(rr, kind, r.perSec);
+      const perJob = cpuPerJobUs(r);
+      if (perJob !== null) record(row('server CPU per drained job', sizeLabel(size), 'µs', 'lower', {}, 1), kind, perJob);
       const partial = r.preload.loaded < T.drain.jobs ? `only ${fmt(r.preload.loaded)} preloaded in ${r.preload.seconds.toFixed(1)} s; ` : '';
       if (partial) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
       progress(
         name,
         kind,
         `${fmt(r.perSec)} jobs/s`,
-        `${partial}${fmt(r.drained)} drained${r.emptied ? '' : ' (window closed before the queue was empty)'}, measured ${fmt(r.count)} in ${r.seconds.toFixed(2)} s${cpuText(r.cpu)}${errorText(r.errors + r.preload.errors, r.preload.lastError)}`,
+        `${partial}${fmt(r.drained)} drained${r.emptied ? '' : ' (window closed before the queue was empty)'}, measured ${fmt(r.count)} in ${r.seconds.toFixed(2)} s${cpuText(r.cpu)}${perJobText(perJob)}${errorText(r.errors + r.preload.errors, r.preload.lastError)}`,
       );
     }
   }
+}
+
+/** The server's CPU time over a whole drain divided by the jobs drained in it, in microseconds. */
+function cpuPerJobUs(r: DrainResult): number | null {
+  return r.serverCpuSec === null || r.drained === 0 ? null : (r.serverCpuSec * 1e6) / r.drained;
+}
+
+function perJobText(us: number | null): string {
+  return us === null ? '' : `; server CPU ${us.toFixed(1)} µs per drained job`;
 }
 
 async function benchPipeline(): Promise<void> {
@@ -439,6 +512,172 @@ async function benchHttpOverhead(): Promise<void> {
   row(`/metrics + /health, ${c.functions} functions`, '-', 'ms', 'lower', {}, 2).values.lazaret = c.scrapeMs;
 }
 
+// ------------------------------------------------------------------ large backlogs (--only rss-1m,restart-1m,drain-1m)
+
+/** 1000000 -> "1M", 20000 -> "20k", else the number. */
+const short = (n: number): string => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : fmt(n));
+const bigPayload = Buffer.alloc(backlogPayload, 0x61);
+const bigPayloadLabel = backlogPayload === 1024 ? '1 KiB' : `${backlogPayload} B`;
+
+async function benchRssBig(): Promise<void> {
+  const b = T.big;
+  const kinds = servers.filter((s) => s !== 'gearmand-sqlite');
+  out(
+    `9. server RSS with ${fmt(backlog)} queued ${bigPayloadLabel} background jobs (VmRSS ${b.settleMs} ms after the last JOB_CREATED; gearmand+libsqlite3 skipped: same in-memory queue)`,
+  );
+  for (const kind of inTurns(kinds)) {
+    const name = `RSS ${short(backlog)} queued`;
+    const r = await runCase(kind, name, (port, pid) =>
+      queuedRss(port, pid, {
+        jobs: backlog,
+        conns: b.conns,
+        window: b.window,
+        budgetMs: b.budgetMs,
+        settleMs: b.settleMs,
+        fn: 'bench_rss_big',
+        payload: bigPayload,
+      }),
+    );
+    if (!r?.loaded || !r.idle) continue;
+    const mib = r.loaded.rssKiB / 1024;
+    const rr = row(`RSS, ${short(backlog)} queued`, bigPayloadLabel, 'MiB', 'lower', { gearmand: 1 }, 1);
+    record(rr, kind, mib);
+    if (r.preload.loaded < backlog) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
+    record(
+      row(`RSS growth per queued job, ${short(backlog)}`, bigPayloadLabel, 'bytes', 'lower', {}),
+      kind,
+      ((r.loaded.rssKiB - r.idle.rssKiB) * 1024) / Math.max(1, r.preload.loaded),
+    );
+    progress(
+      name,
+      kind,
+      `${mib.toFixed(1)} MiB`,
+      `idle ${(r.idle.rssKiB / 1024).toFixed(1)} MiB, peak ${(r.loaded.hwmKiB / 1024).toFixed(1)} MiB, ${fmt(r.preload.loaded)} jobs loaded in ${r.preload.seconds.toFixed(1)} s (${fmt(r.preload.loaded / Math.max(0.001, r.preload.seconds))}/s)${errorText(r.preload.errors, r.preload.lastError)}`,
+    );
+  }
+}
+
+async function benchRestart(): Promise<void> {
+  const kinds = servers.filter((s) => s !== 'gearmand');
+  out(`10. restart to first job: ${fmt(backlog)} queued ${bigPayloadLabel} background jobs, SIGKILL, the server started again on the same store and port;`);
+  out('    time from the spawn to the first JOB_ASSIGN received by a worker that connects as soon as the port accepts (polling every 5 ms)');
+  if (kinds.includes('gearmand-sqlite')) {
+    out(
+      `    gearmand+libsqlite3: BACKLOG ${fmt(gearmandBacklog)} rows seeded into its queue table (submitting commits one job at a time, a few hundred/s); its start replays them as after a crash`,
+    );
+  }
+  for (const kind of inTurns(kinds)) {
+    const name = `restart ${short(kind === 'gearmand-sqlite' ? gearmandBacklog : backlog)}`;
+    const r = await restartCase(kind, name);
+    if (!r) continue;
+    // A smaller gearmand backlog gets rows of its own: a ratio between different backlogs would mislead.
+    const jobs = kind === 'gearmand-sqlite' ? gearmandBacklog : backlog;
+    const rr = row(`restart -> first job, ${short(jobs)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0);
+    record(rr, kind, r.firstJobMs);
+    if (r.loaded !== jobs) rr.notes[kind] = `${short(r.loaded)} queued`;
+    record(row(`restart -> listening, ${short(jobs)} queued`, bigPayloadLabel, 'ms', 'lower', {}, 0), kind, r.listenMs);
+    if (r.rss) record(row(`RSS at the first job after restart, ${short(jobs)}`, bigPayloadLabel, 'MiB', 'lower', {}, 1), kind, r.rss.rssKiB / 1024);
+    progress(
+      name,
+      kind,
+      `${fmt(r.firstJobMs)} ms`,
+      `listening after ${fmt(r.listenMs)} ms, ${r.noJobs} NO_JOB before the first job; RSS then ${r.rss ? (r.rss.rssKiB / 1024).toFixed(1) : '?'} MiB; ${fmt(r.loaded)} of ${fmt(jobs)} jobs ${kind === 'gearmand-sqlite' ? 'seeded' : 'submitted'} in ${r.preloadSec.toFixed(1)} s${errorText(r.errors, r.lastError)}`,
+    );
+  }
+}
+
+/** One restart case on its own fresh store: fill it, SIGKILL (Lazaret), start again and time the first job. */
+async function restartCase(kind: ServerKind, name: string) {
+  const b = T.big;
+  const id = `${String(++caseNo).padStart(2, '0')}-${name.replaceAll(' ', '')}-${kind}`;
+  const settings: LaunchSettings = { root, dir: join(tmpRoot, id), lazaret, gearmand: gearmandBin, profileDir: null, profileName: id };
+  const fn = 'bench_restart';
+  let server: ServerHandle | null = null;
+  try {
+    mkdirSync(settings.dir, { recursive: true });
+    let port: number;
+    let filled: { loaded: number; seconds: number; errors: number; lastError: string };
+    if (kind === 'gearmand-sqlite') {
+      const t = performance.now();
+      seedGearmandQueue(join(settings.dir, 'gearmand.db'), fn, bigPayload, gearmandBacklog);
+      filled = { loaded: gearmandBacklog, seconds: (performance.now() - t) / 1000, errors: 0, lastError: '' };
+      port = await freePort();
+    } else {
+      server = await startServer(kind, settings);
+      port = server.port;
+      filled = await preload(port, { conns: b.conns, window: b.window, count: backlog, budgetMs: b.budgetMs, fn, payload: bigPayload });
+      await server.kill();
+    }
+    const spawnedAt = performance.now();
+    const { handle, child } = await spawnServer(kind, settings, port);
+    server = handle;
+    const first = await firstJobAfterStart(port, fn, spawnedAt, b.restartTimeoutMs, () => child.exitCode === null && child.signalCode === null);
+    return { ...first, rss: memoryOf(handle.pid), loaded: filled.loaded, preloadSec: filled.seconds, errors: filled.errors, lastError: filled.lastError };
+  } catch (err) {
+    out(`  ${name.padEnd(18)} ${SERVER_LABEL[kind].padEnd(16)} ERROR: ${(err as Error).message}`);
+    const tail = server?.logTail();
+    if (tail) out(`    server log: ${tail.split('\n').slice(-5).join('\n    ')}`);
+    return null;
+  } finally {
+    await server?.stop();
+    rmSync(settings.dir, { recursive: true, force: true });
+  }
+}
+
+async function benchDrainBig(): Promise<void> {
+  const b = T.big;
+  const kinds = inMemoryOnly;
+  const sizes = [b.smallDrainJobs, backlog];
+  out(
+    `11. drain with a large backlog: ${fmt(backlog)} queued ${bigPayloadLabel} jobs against ${fmt(b.smallDrainJobs)}; ${b.drainWorkers} workers GRAB_JOB / WORK_COMPLETE one job at a time,`,
+  );
+  out(
+    `    measured after a ${Math.min(T.warmupMs, 250)} ms warm-up until empty or for at most ${fmt(b.drainMaxMs)} ms; server CPU (utime + stime) over the whole drain per job drained`,
+  );
+  for (const kind of inTurns(kinds)) {
+    for (const jobs of sizes) {
+      const name = `drain ${short(jobs)} queued`;
+      const r = await runCase(kind, name, (port, pid) =>
+        drain(port, {
+          workers: b.drainWorkers,
+          fn: 'bench_drain_big',
+          payload: bigPayload,
+          jobs,
+          preloadBudgetMs: b.budgetMs,
+          preloadConns: b.conns,
+          preloadWindow: b.window,
+          warmupMs: Math.min(T.warmupMs, 250),
+          maxMs: b.drainMaxMs,
+          pid,
+        }),
+      );
+      if (!r) continue;
+      const rr = row(`drain, ${short(jobs)} queued`, bigPayloadLabel, 'jobs/s', 'higher', {});
+      record(rr, kind, r.perSec);
+      if (r.preload.loaded < jobs) rr.notes[kind] = `${fmt(r.preload.loaded)} jobs`;
+      const perJob = cpuPerJobUs(r);
+      if (perJob !== null) record(row(`server CPU per drained job, ${short(jobs)} queued`, bigPayloadLabel, 'µs', 'lower', {}, 1), kind, perJob);
+      progress(
+        name,
+        kind,
+        `${fmt(r.perSec)} jobs/s`,
+        `${fmt(r.preload.loaded)} preloaded in ${r.preload.seconds.toFixed(1)} s; ${fmt(r.drained)} drained${r.emptied ? '' : ' (window closed first)'}, measured ${fmt(r.count)} in ${r.seconds.toFixed(2)} s${cpuText(r.cpu)}${perJobText(perJob)}${errorText(r.errors + r.preload.errors, r.preload.lastError)}`,
+      );
+    }
+  }
+  const small = row(`drain, ${short(b.smallDrainJobs)} queued`, bigPayloadLabel, 'jobs/s', 'higher', {});
+  const big = row(`drain, ${short(backlog)} queued`, bigPayloadLabel, 'jobs/s', 'higher', {});
+  const ratio = row(`drain ${short(backlog)} / ${short(b.smallDrainJobs)} queued`, bigPayloadLabel, 'ratio', 'higher', {}, 2);
+  for (const kind of kinds) {
+    const s = small.values[kind];
+    const l = big.values[kind];
+    if (s !== undefined && l !== undefined && s > 0) {
+      ratio.values[kind] = l / s;
+      out(`   ${SERVER_LABEL[kind]}: ${fmt(l)} / ${fmt(s)} jobs/s = ${(l / s).toFixed(2)}x of the ${short(b.smallDrainJobs)}-job drain rate`);
+    }
+  }
+}
+
 function cpuText(cpu: { server: number; loadgen: number } | null): string {
   return cpu ? `; CPU server ${(cpu.server * 100).toFixed(0)}%, load generator ${(cpu.loadgen * 100).toFixed(0)}%` : '';
 }
@@ -481,6 +720,9 @@ try {
   if (only.has('poison')) await benchPoison();
   if (only.has('worker-lib')) await benchWorkerLib();
   if (only.has('http')) await benchHttpOverhead();
+  if (only.has('rss-1m')) await benchRssBig();
+  if (only.has('restart-1m')) await benchRestart();
+  if (only.has('drain-1m')) await benchDrainBig();
   out();
   report.printTable();
   if (profileDir) {

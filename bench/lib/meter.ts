@@ -39,19 +39,25 @@ export function measuredSpanUs(): [number, number] | null {
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-function sample(): CpuSample | null {
-  if (serverPid === null) return null;
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat; null if it is gone. */
+export function cpuSecondsOf(pid: number): number | null {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
   // Fields after "(comm)": state is the first; utime and stime are the 12th and 13th (clock ticks, 100/s).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function sample(): CpuSample | null {
+  if (serverPid === null) return null;
+  const server = cpuSecondsOf(serverPid);
+  if (server === null) return null;
   const own = process.cpuUsage();
-  return { at: performance.now(), server: ticks / 100, loadgen: (own.user + own.system) / 1e6 };
+  return { at: performance.now(), server, loadgen: (own.user + own.system) / 1e6 };
 }
 
 export class Meter {

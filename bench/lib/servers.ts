@@ -72,6 +72,8 @@ export interface ServerHandle {
   /** What the process logged, for error messages. */
   logTail(): string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or a power cut would: no shutdown code runs. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export interface LaunchSettings {
@@ -87,6 +89,8 @@ export interface LaunchSettings {
   lazaretConfig?: object;
   /** Lazaret with its HTTP side on (a free port); off by default. */
   http?: boolean;
+  /** How long the server may take to listen (default 30 s; a server replaying a large queue takes longer). */
+  listenTimeoutMs?: number;
 }
 
 const live = new Set<ChildProcess>();
@@ -136,6 +140,23 @@ export async function startServer(kind: ServerKind, s: LaunchSettings): Promise<
 }
 
 async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promise<ServerHandle> {
+  const { handle, child } = await spawnServer(kind, s, port);
+  try {
+    await waitListening(port, child, s.listenTimeoutMs ?? 30000);
+    // The HTTP side starts after the Gearman port: a case must not meet it half ready.
+    if (handle.httpPort !== null) await waitListening(handle.httpPort, child, 30000);
+  } catch (err) {
+    await handle.stop();
+    throw new Error(`${kind} did not start: ${(err as Error).message}\n${handle.logTail()}`);
+  }
+  return handle;
+}
+
+/**
+ * Starts the server on a given port (its store in s.dir, as launch does) and returns at once, without
+ * waiting for it to listen: the restart workload times the way from here to its first job itself.
+ */
+export async function spawnServer(kind: ServerKind, s: LaunchSettings, port: number): Promise<{ handle: ServerHandle; child: ChildProcess }> {
   hookExit();
   mkdirSync(s.dir, { recursive: true });
   const logFile = join(s.dir, `${kind}.log`);
@@ -201,16 +222,13 @@ async function launch(kind: ServerKind, s: LaunchSettings, port: number): Promis
       child.kill('SIGKILL');
       await within(exited, 5000);
     },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await within(exited, 10000);
+    },
   };
-  try {
-    await waitListening(port, child, 30000);
-    // The HTTP side starts after the Gearman port: a case must not meet it half ready.
-    if (httpPort !== null) await waitListening(httpPort, child, 30000);
-  } catch (err) {
-    await handle.stop();
-    throw new Error(`${kind} did not start: ${(err as Error).message}\n${logTail()}`);
-  }
-  return handle;
+  return { handle, child };
 }
 
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
