@@ -235,22 +235,9 @@ export class Connection implements Waiter, WorkerConn {
     this.#out.push(data);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      Connection.#dirty.push(this);
-      if (Connection.#dirty.length === 1) setImmediate(Connection.#flushDirty);
+      process.nextTick(() => this.#flush());
     }
   }
-
-  /**
-   * Connections with replies queued in this turn of the event loop. They are written once the turn's I/O
-   * callbacks (every packet read, every commit finished) have run: a connection gets one write per turn
-   * however many of its replies were released in it, in the order they were queued.
-   */
-  static #dirty: Connection[] = [];
-  static readonly #flushDirty = (): void => {
-    const dirty = Connection.#dirty;
-    Connection.#dirty = [];
-    for (const conn of dirty) conn.#flush();
-  };
 
   #flush(): void {
     this.#flushScheduled = false;
