@@ -20,6 +20,9 @@ import type {
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  JobFilter,
+  JobImpactQuery,
+  JobImpactRow,
   JobRow,
   NewAlert,
   OutcomeFilter,
@@ -187,6 +190,14 @@ export class SqliteStore implements StorageAdapter {
 
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
     return this.#call('jobsPage', [afterId, limit]);
+  }
+
+  jobsFind(filter: JobFilter): Promise<JobSummary[]> {
+    return this.#call('jobsFind', [filter]);
+  }
+
+  jobsImpact(query: JobImpactQuery): Promise<JobImpactRow[]> {
+    return this.#call('jobsImpact', [query]);
   }
 
   idsNext(): Promise<number> {
