@@ -15,6 +15,7 @@ import type {
   JobImpactRow,
   DueMoved,
   Expired,
+  FoundJob,
   JobCounts,
   JobRow,
   JobSummary,
@@ -84,7 +85,7 @@ export interface StorageAdapter {
    * Stored jobs (any state) matching every given field, without payloads, at most `limit`. With a
    * function: in line (by priority, then held, queued, scheduled, each by place); else by id.
    */
-  jobsFind(filter: JobFilter): Promise<JobSummary[]>;
+  jobsFind(filter: JobFilter): Promise<FoundJob[]>;
   /**
    * Per tag, over the stored jobs no node holds (queued or scheduled): how many have waited and how long
    * at worst, a wait counted as the engine counts it in memory (to the first start for a job that ran,

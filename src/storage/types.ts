@@ -143,6 +143,13 @@ export interface JobSummary {
   attempts: number;
 }
 
+/** A stored job as jobsFind() lists it: its summary, its deadline and when it first started. */
+export interface FoundJob extends JobSummary {
+  deadline: number | null;
+  /** When its first attempt started; null if it never ran. */
+  startedAt: number | null;
+}
+
 /** Which stored jobs jobsFind() returns: every given field must match. */
 export interface JobFilter {
   function?: string;

@@ -9,7 +9,7 @@
 // - a unique or a tag alone walk the table by id and stop at LIMIT; the tag test looks at the JSON text
 //   first (LIKE) and parses the array (json_each) only for the rows that may match.
 
-import type { JobFilter, JobSummary } from '../types.js';
+import type { FoundJob, JobFilter } from '../types.js';
 import { MAX_ROWS } from './queue.js';
 import type { StatementCache } from './quarantine-filter.js';
 import { priorityOf, stateOf, tagsOf, type SqlValue } from './rows.js';
@@ -25,18 +25,20 @@ interface SummaryRecord {
   submitted_at: number;
   queued_at: number;
   run_at: number | null;
+  deadline: number | null;
   attempts: number;
+  started_at: number | null;
 }
 
-const COLUMNS =
-  'id, handle, function, unique_key, priority, state, tags, submitted_at, queued_at, run_at, (SELECT count(*) FROM attempts WHERE job_id = jobs.id) AS attempts';
+const COLUMNS = `id, handle, function, unique_key, priority, state, tags, submitted_at, queued_at, run_at, deadline,
+  (SELECT count(*) FROM attempts WHERE job_id = jobs.id) AS attempts, (SELECT min(started_at) FROM attempts WHERE job_id = jobs.id) AS started_at`;
 
 /** `%"tag"%` as LIKE sees it: the tag as JSON writes it in the array, with LIKE's own wildcards escaped by `!`. */
 function tagPattern(tag: string): string {
   return `%${JSON.stringify(tag).replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
-export function prepareJobsFind(cache: StatementCache): (filter: JobFilter) => JobSummary[] {
+export function prepareJobsFind(cache: StatementCache): (filter: JobFilter) => FoundJob[] {
   return (filter) => {
     const limit = Math.max(0, Math.min(Math.floor(filter.limit), MAX_ROWS));
     if (limit === 0) return [];
@@ -78,6 +80,8 @@ export function prepareJobsFind(cache: StatementCache): (filter: JobFilter) => J
       queuedAt: r.queued_at,
       runAt: r.run_at,
       attempts: r.attempts,
+      deadline: r.deadline,
+      startedAt: r.started_at,
     }));
   };
 }

@@ -7,10 +7,10 @@ import type {
   AuditStamp,
   ImpactQuery,
   ImpactRow,
+  FoundJob,
   JobFilter,
   JobImpactQuery,
   JobImpactRow,
-  JobSummary,
   JobRow,
   OutcomeFilter,
   OutcomeRow,
@@ -58,7 +58,7 @@ export interface Operations extends AlertOperations, HistoryOperations, QueueOpe
   outcomesFind: (filter: OutcomeFilter) => OutcomeRow[];
   outcomesPrune: (before: number, limit: number) => number;
   outcomesImpact: (query: ImpactQuery) => ImpactRow[];
-  jobsFind: (filter: JobFilter) => JobSummary[];
+  jobsFind: (filter: JobFilter) => FoundJob[];
   jobsImpact: (query: JobImpactQuery) => JobImpactRow[];
 }
 

@@ -20,6 +20,7 @@ import type {
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  FoundJob,
   JobFilter,
   JobImpactQuery,
   JobImpactRow,
@@ -192,7 +193,7 @@ export class SqliteStore implements StorageAdapter {
     return this.#call('jobsPage', [afterId, limit]);
   }
 
-  jobsFind(filter: JobFilter): Promise<JobSummary[]> {
+  jobsFind(filter: JobFilter): Promise<FoundJob[]> {
     return this.#call('jobsFind', [filter]);
   }
 

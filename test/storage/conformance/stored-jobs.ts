@@ -52,6 +52,8 @@ export function storedJobsTests(h: Harness): void {
       queuedAt: T0 + 3,
       runAt: T0 + 10_000_000,
       attempts: 0,
+      deadline: null,
+      startedAt: null,
     });
   });
 
@@ -61,10 +63,10 @@ export function storedJobsTests(h: Harness): void {
     await store.write(batch({ startAttempts: [start(1, 1)] }));
     await store.write(batch({ endAttempts: [end(1, 1, { requeue: back(null) })] }));
     assert.deepEqual(
-      (await store.jobsFind({ function: 'resize', limit: 10 })).map((j) => [j.id, j.state, j.attempts]),
+      (await store.jobsFind({ function: 'resize', limit: 10 })).map((j) => [j.id, j.state, j.attempts, j.startedAt]),
       [
-        [2, 'queued', 0],
-        [1, 'queued', 1],
+        [2, 'queued', 0, null],
+        [1, 'queued', 1, start(1, 1).startedAt],
       ],
       'a requeued job waits at the back of the line',
     );
