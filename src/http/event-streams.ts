@@ -283,7 +283,8 @@ export class EventStreams {
         try {
           if (!s.closed) await this.#lookUpOne(s);
         } catch (err) {
-          this.log.warn({ err, handle: s.handle }, 'could not look up the job of an event stream; trying again later');
+          // A stream ended meanwhile (the server closing, its store with it) has nothing to retry.
+          if (!s.closed) this.log.warn({ err, handle: s.handle }, 'could not look up the job of an event stream; trying again later');
         } finally {
           s.lookingUp = false;
           s.sinceLookup = 0;

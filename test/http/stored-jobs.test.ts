@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { waitEvent } from '../helpers/events.js';
 import { peerFor } from '../helpers/server.js';
+import { eventually } from '../helpers/wait.js';
 import { api, grab, httpServer, SseReader } from './helpers.js';
 
 interface JobJson {
@@ -163,5 +164,35 @@ test('a stream follows a durable job through a retry backoff spent in the store,
   assert.equal(
     sse.events.some((e) => e.event === 'gone'),
     false,
+  );
+});
+
+test('a stream on a job only the store holds reads it there now and then, and stays open while it waits', async (t) => {
+  const server = await httpServer(t, { queue: { window: WINDOW } });
+  const handles: string[] = [];
+  for (let i = 0; i < WINDOW + 2; i++) handles.push((await api<{ handle: string }>(server.url, 'POST', '/api/jobs', { function: 'unserved' })).body.handle);
+  const last = handles.at(-1)!;
+  assert.equal(server.engine.job(last), undefined);
+  const store = server.engine.store;
+  const jobGet = store.jobGet.bind(store);
+  let reads = 0;
+  store.jobGet = async (id) => {
+    const row = await jobGet(id);
+    if (row?.handle === last) reads++;
+    return row;
+  };
+  t.after(() => {
+    store.jobGet = jobGet;
+  });
+  const sse = await SseReader.open(`${server.url}/api/jobs/${encodeURIComponent(last)}/events`);
+  t.after(() => sse.close());
+  assert.equal((await sse.next((e) => e.event === 'state')).data.state, 'queued');
+  const opened = reads;
+  // The look-up at open, then the sweeps' ones: the store still has it, so the stream goes on.
+  await eventually(() => reads >= opened + 2, 'two look-ups of the stored job after the stream opened');
+  assert.equal(sse.ended, false);
+  assert.deepEqual(
+    sse.events.map((e) => [e.event, e.data.state]),
+    [['state', 'queued']],
   );
 });
