@@ -5,7 +5,7 @@ import { iso } from '../core/handoff.js';
 import { PRIORITY_NAMES } from '../domain.js';
 import type { Job } from '../core/job.js';
 import type { JobAnswer } from './schemas.js';
-import type { OutcomeRow, QuarantineRow, StoredJob } from '../core/records.js';
+import type { FoundJob, OutcomeRow, QuarantineRow, StoredJob } from '../core/records.js';
 
 export type JobStateName = JobAnswer['state'];
 
@@ -49,6 +49,27 @@ export function storedJobView(j: StoredJob): JobView {
     runAt: iso(j.runAt),
     deadline: iso(j.deadline),
     startedAt: iso(j.attempts[0]?.startedAt ?? null),
+    finishedAt: null,
+    tags: [...j.tags],
+    result: null,
+    quarantineId: null,
+  };
+}
+
+/** A stored job as a search lists it (no attempts read): queued beyond the windows, or scheduled. */
+export function foundJobView(j: FoundJob): JobView {
+  return {
+    handle: j.handle,
+    function: j.function,
+    unique: j.unique,
+    priority: PRIORITY_NAMES[j.priority],
+    state: j.state === 'scheduled' ? 'scheduled' : 'queued',
+    progress: null,
+    attempts: j.attempts,
+    submittedAt: iso(j.submittedAt)!,
+    runAt: iso(j.runAt),
+    deadline: iso(j.deadline),
+    startedAt: iso(j.startedAt),
     finishedAt: null,
     tags: [...j.tags],
     result: null,

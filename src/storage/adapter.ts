@@ -10,8 +10,12 @@ import type {
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  JobFilter,
+  JobImpactQuery,
+  JobImpactRow,
   DueMoved,
   Expired,
+  FoundJob,
   JobCounts,
   JobRow,
   JobSummary,
@@ -77,6 +81,17 @@ export interface StorageAdapter {
   jobHold(id: number): Promise<StoredJob | null>;
   /** Stored jobs with an id above `afterId`, by id, without payloads. */
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
+  /**
+   * Stored jobs (any state) matching every given field, without payloads, at most `limit`. With a
+   * function: in line (by priority, then held, queued, scheduled, each by place); else by id.
+   */
+  jobsFind(filter: JobFilter): Promise<FoundJob[]>;
+  /**
+   * Per tag, over the stored jobs no node holds (queued or scheduled): how many have waited and how long
+   * at worst, a wait counted as the engine counts it in memory (to the first start for a job that ran,
+   * else to `now` for a queued one; a scheduled job that never ran has not waited yet and is left out).
+   */
+  jobsImpact(query: JobImpactQuery): Promise<JobImpactRow[]>;
   /** The lowest id the store has never handed out (max of stored ids and the watermark, plus one). */
   idsNext(): Promise<number>;
 

@@ -143,6 +143,40 @@ export interface JobSummary {
   attempts: number;
 }
 
+/** A stored job as jobsFind() lists it: its summary, its deadline and when it first started. */
+export interface FoundJob extends JobSummary {
+  deadline: number | null;
+  /** When its first attempt started; null if it never ran. */
+  startedAt: number | null;
+}
+
+/** Which stored jobs jobsFind() returns: every given field must match. */
+export interface JobFilter {
+  function?: string;
+  /** A non-empty unique (jobs without one never match). */
+  unique?: string;
+  /** A whole tag, e.g. `user_id:42`. */
+  tag?: string;
+  limit: number;
+}
+
+/** What jobsImpact() counts: the stored jobs no node holds, as they wait now. */
+export interface JobImpactQuery {
+  now: number;
+  /** A wait above this counts as waited too long, ms. */
+  waitedLongerThan: number;
+  /** Only tags of this key (`user_id` matches `user_id:*`); absent = every tag. */
+  key?: string;
+}
+
+/** Per tag: the stored jobs no node holds that have waited (queued ones, and ones that ran before). */
+export interface JobImpactRow {
+  tag: string;
+  jobs: number;
+  waitedTooLong: number;
+  worstWaitMs: number;
+}
+
 export interface QuarantineRow {
   /** The job's id; also the quarantine entry's id. */
   id: number;

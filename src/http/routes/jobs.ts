@@ -11,7 +11,7 @@ import type { OutcomeRow } from '../../core/records.js';
 import { PRIORITY_NAMES, type Priority, type PriorityName } from '../../domain.js';
 import { errorSchema, jobSchema } from '../schemas.js';
 import type { HttpContext } from '../server.js';
-import { liveJobView, outcomeView, type JobView } from '../views.js';
+import { foundJobView, liveJobView, outcomeView, type JobView } from '../views.js';
 import { findJob, notFound } from '../find-job.js';
 import { EventStreams } from '../event-streams.js';
 import { streamJobEvents } from './job-events.js';
@@ -69,7 +69,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
     const { maxEventStreams, maxEventStreamsPerJob, maxEventStreamBytes, idleTimeoutMs } = ctx.config.http;
     const limits = { maxStreams: maxEventStreams, maxStreamsPerJob: maxEventStreamsPerJob, maxBufferedBytes: maxEventStreamBytes, idleTimeoutMs };
-    const streams = new EventStreams(engine, limits, ctx.log.child({ component: 'http' }));
+    const streams = new EventStreams(engine, limits, ctx.log.child({ component: 'http' }), (handle) => findJob(ctx, handle));
     // preClose: before fastify waits for open connections, which an event stream would keep open.
     app.addHook('preClose', async () => streams.close());
     app.post<{ Body: SubmitBody }>(
@@ -134,7 +134,7 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
       '/',
       {
         schema: {
-          summary: 'Find live and recently finished jobs',
+          summary: 'Find jobs in memory, waiting in the store, and recently finished',
           tags: ['jobs'],
           querystring: {
             type: 'object',
@@ -151,15 +151,31 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 100;
+        const filter = pick(q);
+        // The store first (what is staged committed, so it has every job memory let go), then memory with
+        // no await in between: a job a window took from the store is in memory by then, and shown from there.
+        await engine.flush();
+        const stored = await engine.store.jobsFind({ ...filter, limit });
         const jobs: JobView[] = [];
+        const seen = new Set<string>();
+        const add = (view: JobView): void => {
+          jobs.push(withoutResult(view));
+          seen.add(view.handle);
+        };
         for (const job of engine.jobs()) {
           if (jobs.length >= limit) break;
-          if (job.state !== 'done' && matches(job, q)) jobs.push(withoutResult(liveJobView(job)));
+          if (job.state !== 'done' && job.state !== 'stored' && matches(job, q)) add(liveJobView(job));
+        }
+        // Queued beyond the windows, scheduled, waiting a retry's backoff: only the store has them.
+        for (const found of stored) {
+          if (jobs.length >= limit) break;
+          if (seen.has(found.handle)) continue;
+          const live = engine.job(found.handle);
+          add(live !== undefined && live.state !== 'done' ? liveJobView(live) : foundJobView(found));
         }
         if (jobs.length < limit) {
-          const filter = { limit: limit - jobs.length, ...pick(q) };
-          const done: OutcomeRow[] = await engine.results.find(filter);
-          jobs.push(...done.map((o) => withoutResult(outcomeView(o))));
+          const done: OutcomeRow[] = await engine.results.find({ limit: limit - jobs.length, ...filter });
+          for (const o of done) if (!seen.has(o.handle)) add(outcomeView(o));
         }
         return { jobs };
       },

@@ -7,6 +7,10 @@ import type {
   AuditStamp,
   ImpactQuery,
   ImpactRow,
+  FoundJob,
+  JobFilter,
+  JobImpactQuery,
+  JobImpactRow,
   JobRow,
   OutcomeFilter,
   OutcomeRow,
@@ -20,6 +24,8 @@ import type {
 import { prepareAlerts, type AlertOperations } from './alerts.js';
 import { prepareHistory, type HistoryOperations } from './history.js';
 import { prepareIdsNext } from './ids-next.js';
+import { prepareJobsFind } from './jobs-find.js';
+import { prepareJobsImpact } from './jobs-impact.js';
 import { prepareSchemaVersion } from './migrate.js';
 import { prepareOutcomesFind } from './outcomes-find.js';
 import { prepareOutcomesImpact } from './outcomes-impact.js';
@@ -52,6 +58,8 @@ export interface Operations extends AlertOperations, HistoryOperations, QueueOpe
   outcomesFind: (filter: OutcomeFilter) => OutcomeRow[];
   outcomesPrune: (before: number, limit: number) => number;
   outcomesImpact: (query: ImpactQuery) => ImpactRow[];
+  jobsFind: (filter: JobFilter) => FoundJob[];
+  jobsImpact: (query: JobImpactQuery) => JobImpactRow[];
 }
 
 export type OperationName = keyof Operations;
@@ -75,6 +83,8 @@ export function prepareOperations(db: Database.Database): Operations {
     outcomesFind: prepareOutcomesFind(cache),
     outcomesPrune: prepareOutcomesPrune(db),
     outcomesImpact: prepareOutcomesImpact(db),
+    jobsFind: prepareJobsFind(cache),
+    jobsImpact: prepareJobsImpact(db),
     ...prepareAlerts(db),
     ...prepareHistory(db),
     ...prepareQueue(db, seq),

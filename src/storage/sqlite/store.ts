@@ -20,6 +20,10 @@ import type {
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  FoundJob,
+  JobFilter,
+  JobImpactQuery,
+  JobImpactRow,
   JobRow,
   NewAlert,
   OutcomeFilter,
@@ -187,6 +191,14 @@ export class SqliteStore implements StorageAdapter {
 
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
     return this.#call('jobsPage', [afterId, limit]);
+  }
+
+  jobsFind(filter: JobFilter): Promise<FoundJob[]> {
+    return this.#call('jobsFind', [filter]);
+  }
+
+  jobsImpact(query: JobImpactQuery): Promise<JobImpactRow[]> {
+    return this.#call('jobsImpact', [query]);
   }
 
   idsNext(): Promise<number> {

@@ -10,6 +10,7 @@ import { historyTests } from './history.js';
 import { outcomesTests } from './outcomes.js';
 import { quarantineTests } from './quarantine.js';
 import { recoveryTests } from './recovery.js';
+import { storedJobsTests } from './stored-jobs.js';
 import { submitTests } from './submit.js';
 
 export type { AdapterUnderTest, MakeAdapter } from './harness.js';
@@ -29,5 +30,6 @@ export function storageConformance(name: string, makeAdapter: MakeAdapter): void
     describe('outcomes and tags', () => outcomesTests(h));
     describe('alerts', () => alertsTests(h));
     describe('job history', () => historyTests(h));
+    describe('stored jobs: find and impact', () => storedJobsTests(h));
   });
 }
