@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/storage/sqlite/store.js';
+import type { AdapterUnderTest } from '../storage/conformance/index.js';
 
 export interface FreshSqlite {
   /** A database file that does not exist yet, in a folder of its own. */
@@ -34,4 +36,23 @@ export function holdWriteLock(path: string, t?: TestContext): { release(): void 
   };
   t?.after(release);
   return { release };
+}
+
+/** A fresh SQLite store for the conformance suite: unopened, with reopen() over the same file and a cleanup. */
+export async function sqliteUnderTest(): Promise<AdapterUnderTest> {
+  const file = await freshSqlite();
+  const stores: SqliteStore[] = [];
+  const make = (): SqliteStore => {
+    const store = new SqliteStore({ path: file.path });
+    stores.push(store);
+    return store;
+  };
+  return {
+    adapter: make(),
+    reopen: async () => make(),
+    cleanup: async () => {
+      for (const store of stores) await store.close();
+      await file.cleanup();
+    },
+  };
 }
