@@ -1,5 +1,6 @@
-// The storage conformance suite against SQLite, in three files (sqlite-more.test.ts, sqlite-queue.test.ts), so each file
-// stays well inside the runner's time limit): a fresh database file per test.
+// The storage conformance suite against SQLite, a fresh database file per test, in three files
+// (this one, sqlite-more.test.ts, sqlite-queue.test.ts), so that each stays well inside the runner's
+// time limit.
 
 import { sqliteUnderTest } from '../helpers/store.js';
 import { storageConformance } from './conformance/index.js';
