@@ -12,26 +12,14 @@
 import type { FoundJob, JobFilter } from '../types.js';
 import { MAX_ROWS } from './queue.js';
 import type { StatementCache } from './quarantine-filter.js';
-import { priorityOf, stateOf, tagsOf, type SqlValue } from './rows.js';
+import { JOB_SUMMARY_COLUMNS, toJobSummary, type JobSummaryRecord, type SqlValue } from './rows.js';
 
-interface SummaryRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
-  state: string;
-  tags: string | null;
-  submitted_at: number;
-  queued_at: number;
-  run_at: number | null;
+interface FoundRecord extends JobSummaryRecord {
   deadline: number | null;
-  attempts: number;
   started_at: number | null;
 }
 
-const COLUMNS = `id, handle, function, unique_key, priority, state, tags, submitted_at, queued_at, run_at, deadline,
-  (SELECT count(*) FROM attempts WHERE job_id = jobs.id) AS attempts, (SELECT min(started_at) FROM attempts WHERE job_id = jobs.id) AS started_at`;
+const COLUMNS = `${JOB_SUMMARY_COLUMNS}, deadline, (SELECT min(started_at) FROM attempts WHERE job_id = jobs.id) AS started_at`;
 
 /** `%"tag"%` as LIKE sees it: the tag as JSON writes it in the array, with LIKE's own wildcards escaped by `!`. */
 function tagPattern(tag: string): string {
@@ -67,21 +55,7 @@ export function prepareJobsFind(cache: StatementCache): (filter: JobFilter) => F
     }
     params.push(limit);
     const where = parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
-    const statement = cache.get<SummaryRecord>(`SELECT ${COLUMNS} FROM jobs ${where} ORDER BY ${order} LIMIT ?`);
-    return statement.all(...params).map((r) => ({
-      id: r.id,
-      handle: r.handle,
-      function: r.function,
-      unique: r.unique_key,
-      priority: priorityOf(r.priority, 'jobs', r.id),
-      state: stateOf(r.state, r.id),
-      tags: tagsOf(r.tags, 'jobs', r.id),
-      submittedAt: r.submitted_at,
-      queuedAt: r.queued_at,
-      runAt: r.run_at,
-      attempts: r.attempts,
-      deadline: r.deadline,
-      startedAt: r.started_at,
-    }));
+    const statement = cache.get<FoundRecord>(`SELECT ${COLUMNS} FROM jobs ${where} ORDER BY ${order} LIMIT ?`);
+    return statement.all(...params).map((r) => ({ ...toJobSummary(r), deadline: r.deadline, startedAt: r.started_at }));
   };
 }

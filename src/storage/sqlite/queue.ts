@@ -6,7 +6,17 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import { CHUNK, marks, prepareBulkIds } from './bulk.js';
-import { JOB_COLUMNS, priorityOf, stateOf, tagsOf, toAttemptRow, toJobRow, type AttemptRecord, type JobRecord } from './rows.js';
+import {
+  JOB_COLUMNS,
+  JOB_SUMMARY_COLUMNS,
+  priorityOf,
+  toAttemptRow,
+  toJobRow,
+  toJobSummary,
+  type AttemptRecord,
+  type JobRecord,
+  type JobSummaryRecord,
+} from './rows.js';
 import type { SeqCounter } from './seq.js';
 
 export interface QueueOperations {
@@ -126,40 +136,8 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
   });
 
   // ---- pages
-  const page = db.prepare<
-    [number, number],
-    {
-      id: number;
-      handle: string;
-      function: string;
-      unique_key: string;
-      priority: number;
-      state: string;
-      tags: string | null;
-      submitted_at: number;
-      queued_at: number;
-      run_at: number | null;
-      attempts: number;
-    }
-  >(
-    `SELECT id, handle, function, unique_key, priority, state, tags, submitted_at, queued_at, run_at,
-       (SELECT count(*) FROM attempts WHERE job_id = jobs.id) AS attempts
-     FROM jobs WHERE id > ? ORDER BY id LIMIT ?`,
-  );
-  const jobsPage = (afterId: number, limit: number): JobSummary[] =>
-    page.all(afterId, Math.min(limit, MAX_ROWS)).map((r) => ({
-      id: r.id,
-      handle: r.handle,
-      function: r.function,
-      unique: r.unique_key,
-      priority: priorityOf(r.priority, 'jobs', r.id),
-      state: stateOf(r.state, r.id),
-      tags: tagsOf(r.tags, 'jobs', r.id),
-      submittedAt: r.submitted_at,
-      queuedAt: r.queued_at,
-      runAt: r.run_at,
-      attempts: r.attempts,
-    }));
+  const page = db.prepare<[number, number], JobSummaryRecord>(`SELECT ${JOB_SUMMARY_COLUMNS} FROM jobs WHERE id > ? ORDER BY id LIMIT ?`);
+  const jobsPage = (afterId: number, limit: number): JobSummary[] => page.all(afterId, Math.min(limit, MAX_ROWS)).map(toJobSummary);
 
   return {
     recover: (now) => recover.immediate(now),

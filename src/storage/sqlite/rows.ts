@@ -13,6 +13,7 @@ import type {
   QuarantineReason,
   QuarantineRow,
   QuarantineSummary,
+  JobSummary,
   StoreState,
 } from '../types.js';
 import { corruptRow } from './errors.js';
@@ -39,6 +40,41 @@ export interface JobRecord {
 
 /** The columns of a JobRecord, for SELECTs. */
 export const JOB_COLUMNS = 'id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags, state, coalesce_key, queued_at';
+
+/** A stored job without payload, with its attempt count (listings). */
+export interface JobSummaryRecord {
+  id: number;
+  handle: string;
+  function: string;
+  unique_key: string;
+  priority: number;
+  state: string;
+  tags: string | null;
+  submitted_at: number;
+  queued_at: number;
+  run_at: number | null;
+  attempts: number;
+}
+
+/** The columns of a JobSummaryRecord, for SELECTs FROM jobs. */
+export const JOB_SUMMARY_COLUMNS =
+  'id, handle, function, unique_key, priority, state, tags, submitted_at, queued_at, run_at, (SELECT count(*) FROM attempts WHERE job_id = jobs.id) AS attempts';
+
+export function toJobSummary(r: JobSummaryRecord): JobSummary {
+  return {
+    id: r.id,
+    handle: r.handle,
+    function: r.function,
+    unique: r.unique_key,
+    priority: priorityOf(r.priority, 'jobs', r.id),
+    state: stateOf(r.state, r.id),
+    tags: tagsOf(r.tags, 'jobs', r.id),
+    submittedAt: r.submitted_at,
+    queuedAt: r.queued_at,
+    runAt: r.run_at,
+    attempts: r.attempts,
+  };
+}
 
 export interface AttemptRecord {
   job_id: number;
