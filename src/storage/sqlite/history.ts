@@ -67,7 +67,11 @@ export function prepareHistory(db: Database): HistoryOperations {
          AND NOT EXISTS (SELECT 1 FROM job_history l WHERE l.job_id = h.job_id AND l.at >= ?)
        LIMIT ?)`,
   );
-  const live = db.prepare<[], { job_id: number }>('SELECT DISTINCT job_id FROM job_history WHERE job_id IN (SELECT id FROM jobs) ORDER BY job_id');
+  // Walks the history (small) and looks each job up by its key; `IN (SELECT id FROM jobs)` would first
+  // read every stored job's id, a million of them with a large backlog, at every start.
+  const live = db.prepare<[], { job_id: number }>(
+    'SELECT DISTINCT job_id FROM job_history h WHERE EXISTS (SELECT 1 FROM jobs WHERE id = h.job_id) ORDER BY job_id',
+  );
   return {
     historyFind: (jobId) => find.all(jobId).map(toEntry),
     historyPrune: (before, limit) => prune.run(before, before, limit).changes,
