@@ -12,6 +12,8 @@
 //                                      turns, and keep the median (the disk's fsync time is noisy)
 //   npm run bench -- --synchronous full  Lazaret with the default synchronous: full only (default: full and
 //                                      normal side by side, the "Lazaret/normal" column is full's ratio to normal)
+//   npm run bench -- --lazaret-config F  start every Lazaret case with the settings of JSON file F, e.g.
+//                                      {"results":{"retention":0}} to measure what keeping finished jobs costs
 //
 // Large backlogs (not in the default run; ask for them with --only, e.g. --only rss-1m,restart-1m,drain-1m):
 //   rss-1m      server RSS with the backlog queued (Lazaret and gearmand in memory)
@@ -75,6 +77,7 @@ const { values: flags } = parseArgs({
     backlog: { type: 'string', default: '1000000' },
     'backlog-payload': { type: 'string', default: '1024' },
     'gearmand-backlog': { type: 'string' },
+    'lazaret-config': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -120,6 +123,9 @@ const backlogPayload = countOption('backlog-payload', flags['backlog-payload'], 
 const gearmandBacklog = flags['gearmand-backlog'] === undefined ? backlog : countOption('gearmand-backlog', flags['gearmand-backlog'], 1);
 const gearmandBin = flags['no-gearmand'] ? null : findOnPath('gearmand');
 const forced = flags.lazaret === 'src' || flags.lazaret === 'dist' ? flags.lazaret : undefined;
+/** Settings every Lazaret case starts with (a workload's own settings win), e.g. {"results":{"retention":0}}. */
+const baseConfig: object =
+  flags['lazaret-config'] === undefined ? {} : (JSON.parse((await import('node:fs')).readFileSync(flags['lazaret-config'], 'utf8')) as object);
 const lazaret = lazaretEntry(root, forced, () => process.stdout.write('building dist/ (tsc -p tsconfig.build.json): it is missing or older than src/ ...\n'));
 
 /** Every workload's knobs; --quick shortens the windows and the preloads, not the shapes. */
@@ -203,7 +209,7 @@ async function runCase<T>(
     gearmand: gearmandBin,
     profileDir,
     profileName: id,
-    lazaretConfig: opts.config,
+    lazaretConfig: { ...baseConfig, ...opts.config },
     http: opts.http,
   };
   let server;
