@@ -384,6 +384,18 @@ describe('postgres store: ids, schema and errors', () => {
     await assert.rejects(db.store({ url: url.toString() }).open(), { code: 'LAZ_STORE_UNREACHABLE' });
   });
 
+  it('a statement kept waiting past statementTimeoutMs fails with LAZ_STORE_BUSY; nothing of its batch is applied', async (t) => {
+    const db = freshPostgres();
+    t.after(() => db.cleanup());
+    const store = db.store({ statementTimeoutMs: 300 });
+    await store.open();
+    await store.write(batch({ insertJobs: [qjob(1), qjob(2)] }));
+    const other = await lockRows(t, store, [1]);
+    await assert.rejects(store.write(batch({ deleteJobs: [2, 1] })), { code: 'LAZ_STORE_BUSY' });
+    await other.query('ROLLBACK');
+    assert.deepEqual(ids(await store.jobsPage(0, 10)), [1, 2]);
+  });
+
   it('a connection cut during an operation: LAZ_STORE_CONNECTION_LOST, and the next operation connects again', async (t) => {
     const { pg: db, store } = await fresh(t);
     await store.write(batch({ insertJobs: [qjob(1)] }));

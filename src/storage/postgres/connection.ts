@@ -45,6 +45,11 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   /** Names this node's connections in pg_stat_activity. */
   applicationName: string;
+  /**
+   * The server cancels a statement that runs (or waits for a lock) longer than this; the client gives
+   * up on an answer that has not come 5 s after that (a server or network that went silent).
+   */
+  statementTimeoutMs: number;
 }
 
 export type Params = readonly unknown[];
@@ -89,7 +94,11 @@ export class Db {
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName,
       // Every connection works in the store's schema (and pg_catalog): the SQL names no schema.
-      options: `-c search_path=${options.schema}`,
+      options: `-c search_path=${options.schema} -c statement_timeout=${options.statementTimeoutMs}`,
+      query_timeout: options.statementTimeoutMs + 5000,
+      // A peer that vanished without a word (a cut network) is noticed by TCP keepalives.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       types,
     });
     // An idle connection that breaks (the server restarted) is reported here; without a listener the

@@ -52,7 +52,8 @@ export function connectionProblem(err: unknown): ConnectionProblem | null {
     if (code.startsWith('08') || code === '57P01' || code === '57P02') return 'lost';
   }
   if (/timeout expired|connection timeout/i.test(text)) return 'unreachable';
-  if (/Connection terminated|connection is closed|Client has encountered a connection error|not queryable/i.test(text)) return 'lost';
+  // Query read timeout: the server stopped answering (query_timeout, see connection.ts).
+  if (/Connection terminated|connection is closed|Client has encountered a connection error|not queryable|Query read timeout/i.test(text)) return 'lost';
   return null;
 }
 

@@ -49,6 +49,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Ids one idsNext() reservation takes. Default 1,000,000. */
   idBlock?: number;
+  /** A statement running or waiting for a lock longer than this fails with LAZ_STORE_BUSY. Default 30,000 ms. */
+  statementTimeoutMs?: number;
 }
 
 type State = 'new' | 'opening' | 'open' | 'closed';
@@ -69,6 +71,7 @@ export class PostgresStore implements StorageAdapter {
   readonly #poolSize: number;
   readonly #connectTimeoutMs: number;
   readonly #idBlock: number;
+  readonly #statementTimeoutMs: number;
   #state: State = 'new';
   #open: Open | null = null;
   #holder: Holder;
@@ -80,6 +83,7 @@ export class PostgresStore implements StorageAdapter {
     this.#poolSize = Math.max(1, Math.floor(options.poolSize ?? 10));
     this.#connectTimeoutMs = Math.max(1, Math.floor(options.connectTimeoutMs ?? 5000));
     this.#idBlock = Math.max(2, Math.floor(options.idBlock ?? 1_000_000));
+    this.#statementTimeoutMs = Math.max(1, Math.floor(options.statementTimeoutMs ?? 30_000));
     this.#holder = { owner: this.#node, epoch: 0 };
   }
 
@@ -111,6 +115,7 @@ export class PostgresStore implements StorageAdapter {
         poolSize: this.#poolSize,
         connectTimeoutMs: this.#connectTimeoutMs,
         applicationName: `lazaret ${this.#node}`.slice(0, 63),
+        statementTimeoutMs: this.#statementTimeoutMs,
       },
       this.describe(),
     );
