@@ -63,6 +63,23 @@ describe('postgres store: coalescing in write()', () => {
     assert.deepEqual((await store.commit(batch({ insertJobs: [qjob(8, { coalesceKey: 'k' })] }))).coalesced, []);
   });
 
+  it('two nodes storing the same key at once: one job is stored, the other coalesces onto it', async (t) => {
+    const { pg: db, store: a } = await fresh(t);
+    const b = db.store({ node: 'node-b' });
+    await b.open();
+    for (let round = 0; round < 10; round++) {
+      const key = `race-${round}`;
+      const [ra, rb] = await Promise.all([
+        a.commit(batch({ insertJobs: [qjob(1000 + round, { coalesceKey: key })] })),
+        b.commit(batch({ insertJobs: [qjob(2000 + round, { coalesceKey: key })] })),
+      ]);
+      const coalesced = [...ra!.coalesced, ...rb!.coalesced];
+      assert.equal(coalesced.length, 1, `round ${round}`);
+      const stored = await db.sql<{ id: number }>('SELECT id::int FROM jobs WHERE coalesce_key = $1', [Buffer.from(key)]);
+      assert.deepEqual(stored, [{ id: coalesced[0]!.existingId }]);
+    }
+  });
+
   it('the payload digest key (it starts with a NUL) round-trips and coalesces; the key is the one core computes', async (t) => {
     const { store } = await fresh(t);
     const payload = Buffer.from([0, 1, 2, 3]);

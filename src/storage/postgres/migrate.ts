@@ -84,8 +84,11 @@ export async function migrate(db: Db, schema: string, migrations: readonly Migra
     // Held to the end of this transaction: a second node waits here, then finds the work done.
     await tx.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [LOCK_CLASS, schema]);
     await checkOwnership(tx, schema, db.where);
-    // The name is checked (connection.ts checkSchemaName), so quoting it is enough.
-    await tx.run(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    // Only when missing: CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT
+    // EXISTS, which a user given a schema made by an administrator need not have. The name is checked
+    // (connection.ts checkSchemaName), so quoting it is enough.
+    const [exists] = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists === undefined) await tx.run(`CREATE SCHEMA "${schema}"`);
     await tx.run('CREATE TABLE IF NOT EXISTS lazaret_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
     const [row] = await tx.query<{ v: number }>(SCHEMA_VERSION);
     const found = row?.v ?? 0;
