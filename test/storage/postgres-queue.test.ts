@@ -93,10 +93,14 @@ describe('postgres store: coalescing in write()', () => {
     assert.deepEqual(result.coalesced, [{ id: 2, existingId: 1, existingHandle: 'H:test:1' }]);
   });
 
-  it('a duplicate id still fails the whole batch', async (t) => {
+  it('a duplicate id still fails the whole batch, also when it has the key of the job with that id', async (t) => {
     const { store } = await fresh(t);
-    await store.write(batch({ insertJobs: [qjob(1)] }));
+    await store.write(batch({ insertJobs: [qjob(1), qjob(3, { coalesceKey: 'y' })] }));
     await assert.rejects(store.write(batch({ insertJobs: [qjob(2, { coalesceKey: 'x' }), qjob(1)] })), { code: 'LAZ_STORE_FAILED' });
+    await assert.rejects(store.write(batch({ insertJobs: [qjob(2, { coalesceKey: 'x' }), qjob(3, { coalesceKey: 'y' })] })), {
+      code: 'LAZ_STORE_FAILED',
+      message: /handed out twice/,
+    });
     assert.equal(await store.jobGet(2), null);
   });
 
@@ -228,10 +232,14 @@ describe('postgres store: the queue', () => {
         ],
       }),
     );
-    assert.deepEqual(await store.countsLoad(), [
-      { function: 'other', priority: 0, queued: 0, scheduled: 1, oldestQueuedAt: null, nextRunAt: 700 },
-      { function: 'resize', priority: 1, queued: 2, scheduled: 1, oldestQueuedAt: 40, nextRunAt: 900 },
-    ]);
+    assert.deepEqual(await store.countsLoad(), {
+      counts: [
+        { function: 'other', priority: 0, queued: 0, scheduled: 1, oldestQueuedAt: null },
+        // The first in line (job 1) has been queued since 50; job 2 came later in line.
+        { function: 'resize', priority: 1, queued: 2, scheduled: 1, oldestQueuedAt: 50 },
+      ],
+      nextRunAt: 700,
+    });
   });
 
   it('jobHold holds one queued or scheduled job; null when held already or missing', async (t) => {

@@ -70,9 +70,14 @@ export interface JobCount {
   priority: Priority;
   queued: number;
   scheduled: number;
-  /** The earliest queued_at of the queued ones; null when none is queued. */
+  /** The queued_at of the first queued job in line; null when none is queued. */
   oldestQueuedAt: number | null;
-  /** The earliest run-at of the scheduled ones; null when none is scheduled. */
+}
+
+/** What countsLoad() reads at a node's start. */
+export interface JobCounts {
+  counts: JobCount[];
+  /** The earliest run-at of the scheduled jobs; null when none is scheduled. */
   nextRunAt: number | null;
 }
 

@@ -8,7 +8,7 @@
 
 import type { AttemptRow, Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
-import type { DueMoved, JobCount, JobSummary, QueueStoredJob } from './queue-types.js';
+import type { DueMoved, JobCounts, JobSummary, QueueStoredJob } from './queue-types.js';
 import {
   ATTEMPT_COLUMNS,
   jobColumns,
@@ -51,9 +51,14 @@ const RECOVER_KEEP = {
   text: `UPDATE jobs SET epoch = $2 WHERE state = 'held' AND owner = $1 RETURNING ${jobColumns()}`,
 };
 
+const NEXT_RUN_AT = { name: 'lz_next_run_at', text: `SELECT min(run_at) AS next FROM jobs WHERE state = 'scheduled'` };
+
+/** The most rows one call reads: a caller asking for more gets this many (it asks again). */
+export const MAX_ROWS = 10_000;
+
 export interface QueueOperations {
   recover(now: number): Promise<QueueStoredJob[]>;
-  countsLoad(): Promise<JobCount[]>;
+  countsLoad(): Promise<JobCounts>;
   windowFill(fn: string, priority: Priority, limit: number): Promise<QueueStoredJob[]>;
   dueMove(now: number, limit: number): Promise<DueMoved>;
   jobGet(id: number): Promise<QueueStoredJob | null>;
@@ -64,7 +69,7 @@ export interface QueueOperations {
 }
 
 function bounded(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+  return Number.isFinite(limit) ? Math.min(MAX_ROWS, Math.max(0, Math.floor(limit))) : 0;
 }
 
 /**
@@ -86,31 +91,33 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       });
     },
 
+    // A covering scan of jobs_queue for the counts, then the first in line of each queue through the
+    // same index, and the earliest run-at through jobs_due; one snapshot.
     async countsLoad() {
-      const rows = await db.query<{
-        function: string;
-        priority: number;
-        queued: number;
-        scheduled: number;
-        oldest_queued_at: number | null;
-        next_run_at: number | null;
-      }>('countsLoad', {
-        name: 'lz_counts_load',
-        text: `SELECT function, priority,
-                 count(*) FILTER (WHERE state = 'queued')::int AS queued,
-                 count(*) FILTER (WHERE state = 'scheduled')::int AS scheduled,
-                 min(queued_at) FILTER (WHERE state = 'queued') AS oldest_queued_at,
-                 min(run_at) FILTER (WHERE state = 'scheduled') AS next_run_at
-               FROM jobs WHERE state IN ('queued', 'scheduled') GROUP BY function, priority ORDER BY function, priority`,
+      return db.transaction('countsLoad', async (tx) => {
+        await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const rows = await tx.query<{ function: string; priority: number; queued: number; scheduled: number; oldest_queued_at: number | null }>({
+          name: 'lz_counts_load',
+          text: `SELECT g.function, g.priority, g.queued, g.scheduled,
+                   CASE WHEN g.queued = 0 THEN NULL ELSE (SELECT j.queued_at FROM jobs j
+                     WHERE j.function = g.function AND j.priority = g.priority AND j.state = 'queued' ORDER BY j.seq LIMIT 1) END AS oldest_queued_at
+                 FROM (SELECT function, priority, count(*) FILTER (WHERE state = 'queued')::int AS queued,
+                         count(*) FILTER (WHERE state = 'scheduled')::int AS scheduled
+                       FROM jobs WHERE state IN ('queued', 'scheduled') GROUP BY function, priority) g
+                 ORDER BY g.function, g.priority`,
+        });
+        const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
+        return {
+          counts: rows.map((r) => ({
+            function: r.function,
+            priority: r.priority as Priority,
+            queued: r.queued,
+            scheduled: r.scheduled,
+            oldestQueuedAt: r.oldest_queued_at,
+          })),
+          nextRunAt: next?.next ?? null,
+        };
       });
-      return rows.map((r) => ({
-        function: r.function,
-        priority: r.priority as Priority,
-        queued: r.queued,
-        scheduled: r.scheduled,
-        oldestQueuedAt: r.oldest_queued_at,
-        nextRunAt: r.next_run_at,
-      }));
     },
 
     async windowFill(fn, priority, limit) {
@@ -155,10 +162,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
                 },
                 [now, n],
               );
-        const [next] = await tx.query<{ next: number | null }>({
-          name: 'lz_next_run_at',
-          text: `SELECT min(run_at) AS next FROM jobs WHERE state = 'scheduled'`,
-        });
+        const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
         return { moved: moved.map((m) => ({ function: m.function, priority: m.priority as Priority, n: m.n })), nextRunAt: next?.next ?? null };
       });
     },

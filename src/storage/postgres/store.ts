@@ -31,7 +31,7 @@ import type {
 import { checkSchemaName, Db, describeUrl } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { queueOperations, type QueueOperations } from './queue.js';
-import type { DueMoved, JobCount, JobSummary, QueueStoredJob, QueueWriteBatch, WriteResult } from './queue-types.js';
+import type { DueMoved, JobCounts, JobSummary, QueueStoredJob, QueueWriteBatch, WriteResult } from './queue-types.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
 import { applyBatch, type Holder } from './write.js';
@@ -187,7 +187,7 @@ export class PostgresStore implements StorageAdapter {
     return this.#use('recover').queue.recover(now);
   }
 
-  async countsLoad(): Promise<JobCount[]> {
+  async countsLoad(): Promise<JobCounts> {
     return this.#use('countsLoad').queue.countsLoad();
   }
 

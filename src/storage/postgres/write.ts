@@ -120,7 +120,11 @@ async function insertJobs(tx: Runner, rows: QueueWriteBatch['insertJobs'], holde
       missing.map((m) => m.j.function),
       missing.map((m) => m.key),
     ]);
-    for (const e of existing) coalesced.push({ id: e.new_id, existingId: e.id, existingHandle: e.handle });
+    for (const e of existing) {
+      // A skipped row that met a job of its own id: the id was handed out twice, which must never be.
+      if (e.id === e.new_id) throw new Error(`a new job has the id ${e.id} of a stored job; a job id was handed out twice`);
+      coalesced.push({ id: e.new_id, existingId: e.id, existingHandle: e.handle });
+    }
     // A job not inserted whose key no stored job has now: the one it met was deleted by another node's
     // commit in between. Rare; the batch fails and the engine's retry stores it.
     if (existing.length !== missing.length) throw new Error('a coalesced job met a stored job that has since gone; retry the batch');
