@@ -165,7 +165,7 @@ export function quarantineOperations(db: Db): QuarantineOperations {
         // refuses it and the whole requeue rolls back.
         await tx.run(INSERT_REQUEUED, [ids, now, finalKeys]);
         await tx.run('DELETE FROM quarantine WHERE id = ANY($1::bigint[])', [ids]);
-        return entries.map((e): JobRow => ({ ...toJobRow(e), runAt: now, deadline: null }));
+        return entries.map((e, i): JobRow => toJobRow({ ...e, run_at: now, deadline: null, coalesce_key: finalKeys[i] ?? null, queued_at: now }));
       });
     },
 

@@ -36,6 +36,44 @@ async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRec
   return jobs;
 }
 
+// One job and its attempts in one round trip (a job is read by id often: GET_STATUS, the API's job
+// view): the job's columns on every attempt row, or once with NULL attempt columns when it has none.
+const JOB_WITH_ATTEMPTS = `${jobColumns('j.')}, a.n AS a_n, a.worker AS a_worker, a.started_at AS a_started_at, a.ended_at AS a_ended_at,
+  a.outcome AS a_outcome, a.error AS a_error, a.evidence AS a_evidence`;
+const ATTEMPTS_JOIN = 'LEFT JOIN attempts a ON a.job_id = j.id WHERE j.id = $1 ORDER BY a.n';
+
+interface JobWithAttempt extends JobRecord {
+  a_n: number | null;
+  a_worker: string;
+  a_started_at: number;
+  a_ended_at: number | null;
+  a_outcome: string | null;
+  a_error: string | null;
+  a_evidence: unknown;
+}
+
+function oneWithAttempts(rows: readonly JobWithAttempt[]): QueueStoredJob | null {
+  const [first] = rows;
+  if (first === undefined) return null;
+  const job: QueueStoredJob = { ...toQueueJobRow(first), attempts: [] };
+  for (const r of rows) {
+    if (r.a_n === null) continue;
+    job.attempts.push(
+      toAttemptRow({
+        job_id: r.id,
+        n: r.a_n,
+        worker: r.a_worker,
+        started_at: r.a_started_at,
+        ended_at: r.a_ended_at,
+        outcome: r.a_outcome,
+        error: r.a_error,
+        evidence: r.a_evidence,
+      }),
+    );
+  }
+  return job;
+}
+
 function attemptsRunner(db: Db, op: string): Pick<Runner, 'query'> {
   return { query: (s, p) => db.query(op, s, p) };
 }
@@ -168,23 +206,24 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
     },
 
     async jobGet(id) {
-      const rows = await db.query<JobRecord>('jobGet', { name: 'lz_job_get', text: `SELECT ${jobColumns()} FROM jobs WHERE id = $1` }, [id]);
-      const [job] = await withAttempts(attemptsRunner(db, 'jobGet'), rows);
-      return job ?? null;
+      const rows = await db.query<JobWithAttempt>('jobGet', { name: 'lz_job_get', text: `SELECT ${JOB_WITH_ATTEMPTS} FROM jobs j ${ATTEMPTS_JOIN}` }, [id]);
+      return oneWithAttempts(rows);
     },
 
     async jobHold(id) {
       const { owner, epoch } = holder();
-      const rows = await db.query<JobRecord>(
+      const rows = await db.query<JobWithAttempt>(
         'jobHold',
         {
           name: 'lz_job_hold',
-          text: `UPDATE jobs SET state = 'held', owner = $2, epoch = $3 WHERE id = $1 AND state IN ('queued', 'scheduled') RETURNING ${jobColumns()}`,
+          text: `WITH j AS (
+                   UPDATE jobs SET state = 'held', owner = $2, epoch = $3 WHERE id = $1 AND state IN ('queued', 'scheduled') RETURNING *
+                 )
+                 SELECT ${JOB_WITH_ATTEMPTS} FROM j ${ATTEMPTS_JOIN}`,
         },
         [id, owner, epoch],
       );
-      const [job] = await withAttempts(attemptsRunner(db, 'jobHold'), rows);
-      return job ?? null;
+      return oneWithAttempts(rows);
     },
 
     async jobsPage(afterId, limit) {
