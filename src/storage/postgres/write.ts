@@ -239,13 +239,15 @@ async function insertQuarantine(tx: Runner, rows: readonly QuarantineRow[]): Pro
   }
 }
 
-// Attempts go first, so the foreign key never sees an orphan.
-const DELETE_ATTEMPTS = { name: 'lz_delete_attempts', text: 'DELETE FROM attempts WHERE job_id = ANY($1::bigint[])' };
-const DELETE_JOBS = { name: 'lz_delete_jobs', text: 'DELETE FROM jobs WHERE id = ANY($1::bigint[])' };
+// Jobs and their attempts in one statement (one round trip): the foreign key is checked at its end,
+// when neither is left.
+const DELETE_JOBS = {
+  name: 'lz_delete_jobs',
+  text: 'WITH a AS (DELETE FROM attempts WHERE job_id = ANY($1::bigint[])) DELETE FROM jobs WHERE id = ANY($1::bigint[])',
+};
 
 export async function removeJobs(tx: Runner, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
-  await tx.run(DELETE_ATTEMPTS, [ids]);
   await tx.run(DELETE_JOBS, [ids]);
 }
 
