@@ -218,6 +218,21 @@ describe('postgres store: the queue', () => {
     assert.deepEqual(await store.dueMove(10_000, 0), { moved: [], nextRunAt: 5000 });
   });
 
+  it('two nodes moving due jobs at once move each job once', async (t) => {
+    const { pg: db, store: a } = await fresh(t);
+    const b = db.store({ node: 'node-b' });
+    await b.open();
+    await a.write(batch({ insertJobs: Array.from({ length: 300 }, (_, i) => qjob(i + 1, { state: 'scheduled', runAt: 100 + i })) }));
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? a : b).dueMove(10_000, 40)));
+    const moved = results.flatMap((r) => r.moved).reduce((n, m) => n + m.n, 0);
+    assert.equal(moved, 300);
+    assert.deepEqual(await a.dueMove(10_000, 40), { moved: [], nextRunAt: null });
+    const [counts] = (await a.countsLoad()).counts;
+    assert.equal(counts?.queued, 300);
+    const taken = await a.windowFill('resize', 1, 1000);
+    assert.equal(taken.length, 300);
+  });
+
   it('countsLoad counts what no node holds, per function and priority', async (t) => {
     const { store } = await fresh(t);
     await store.write(
