@@ -373,16 +373,16 @@ describe('postgres store: ids, schema and errors', () => {
   });
 
   it('two nodes opening a new schema at once both succeed (the advisory lock)', async (t) => {
-    const db = freshPostgres();
+    const db = freshPostgres({ missing: true });
     t.after(() => db.cleanup());
-    const stores = [db.store(), db.store(), db.store()];
+    const stores = [db.store({ node: 'n1' }), db.store({ node: 'n2' }), db.store({ node: 'n3' })];
     await Promise.all(stores.map((s) => s.open()));
     const versions = await Promise.all(stores.map((s) => s.schemaVersion()));
     assert.deepEqual(versions, [1, 1, 1]);
   });
 
   it('refuses a schema of that name that Lazaret did not make, and a newer schema version', async (t) => {
-    const db = freshPostgres();
+    const db = freshPostgres({ missing: true });
     t.after(() => db.cleanup());
     await db.sql(`CREATE SCHEMA ${db.schema}`);
     await db.sql(`CREATE TABLE ${db.schema}.invoices (id int)`);
@@ -399,13 +399,28 @@ describe('postgres store: ids, schema and errors', () => {
     await assert.rejects(db.store().open(), { code: 'LAZ_SCHEMA_TOO_NEW' });
   });
 
+  it('a second live adapter under a node name in use is refused with LAZ_STORE_LOCKED; the name is free again after close()', async (t) => {
+    const { pg: db, store: first } = await fresh(t);
+    const second = db.store({ node: 'node-a' });
+    await assert.rejects(second.open(), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LAZ_STORE_LOCKED');
+      assert.match(err.message, /node name "node-a" is already in use .* by PostgreSQL backend \d+ \(lazaret node-a/);
+      return true;
+    });
+    const other = db.store({ node: 'node-b' });
+    await other.open();
+    await first.close();
+    await second.open();
+    assert.equal(await second.schemaVersion(), 1);
+  });
+
   it('an unusable schema name is a configuration error', async () => {
-    const db = freshPostgres();
+    const db = freshPostgres({ missing: true });
     await assert.rejects(db.store({ schema: 'Robert"; DROP' }).open(), { code: 'LAZ_CONFIG_INVALID' });
   });
 
   it('a server that refuses the connection: LAZ_STORE_UNREACHABLE naming it without the password', async () => {
-    const db = freshPostgres();
+    const db = freshPostgres({ missing: true });
     const store = db.store({ url: 'postgres://lazaret:s3cret-pw@127.0.0.1:1/test', connectTimeoutMs: 2000 });
     assert.equal(store.describe(), `postgres://lazaret@127.0.0.1:1/test (schema ${db.schema})`);
     await assert.rejects(store.open(), (err: Error & { code?: string }) => {
@@ -418,7 +433,7 @@ describe('postgres store: ids, schema and errors', () => {
   });
 
   it('a login the server refuses (no such database) is LAZ_STORE_UNREACHABLE too', async () => {
-    const db = freshPostgres();
+    const db = freshPostgres({ missing: true });
     const url = new URL(TEST_POSTGRES_URL);
     url.pathname = '/lazaret_no_such_database';
     await assert.rejects(db.store({ url: url.toString() }).open(), { code: 'LAZ_STORE_UNREACHABLE' });

@@ -30,6 +30,7 @@ import type {
 } from '../types.js';
 import { checkSchemaName, Db, describeUrl } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
+import { takeNodeLock } from './node-lock.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import type { DueMoved, JobCounts, JobSummary, QueueStoredJob, QueueWriteBatch, WriteResult } from './queue-types.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
@@ -41,7 +42,11 @@ export interface PostgresStoreOptions {
   url: string;
   /** The schema holding the store's tables; created when missing. Default `lazaret`. */
   schema?: string;
-  /** This node's name on the jobs it holds; stable across its restarts. Default: the host name. */
+  /**
+   * This node's name on the jobs it holds; stable across its restarts, and unique among the live nodes
+   * of the store (a second adapter opening under a name in use fails with LAZ_STORE_LOCKED). Default:
+   * the host name.
+   */
   node?: string;
   /** Pooled connections at most. Default 10. */
   poolSize?: number;
@@ -57,6 +62,7 @@ type State = 'new' | 'opening' | 'open' | 'closed';
 
 interface Open {
   db: Db;
+  unlock: () => Promise<void>;
   queue: QueueOperations;
   quarantine: QuarantineOperations;
   records: RecordOperations;
@@ -108,33 +114,46 @@ export class PostgresStore implements StorageAdapter {
     if (this.#state === 'opening') throw new LazaretError(ErrorCode.STORE_FAILED, `open() on the PostgreSQL store ${this.describe()} while it is opening.`);
     checkSchemaName(this.#schema);
     this.#state = 'opening';
+    const applicationName = `lazaret ${this.#node}`.slice(0, 63);
     const db = new Db(
       {
         url: this.#url,
         schema: this.#schema,
         poolSize: this.#poolSize,
         connectTimeoutMs: this.#connectTimeoutMs,
-        applicationName: `lazaret ${this.#node}`.slice(0, 63),
+        applicationName,
         statementTimeoutMs: this.#statementTimeoutMs,
       },
       this.describe(),
     );
+    let unlock = async (): Promise<void> => {};
     try {
       await migrate(db, this.#schema, readMigrations(migrationsDir()));
+      unlock = await takeNodeLock({
+        url: this.#url,
+        schema: this.#schema,
+        node: this.#node,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        applicationName,
+        where: this.describe(),
+      });
       const [row] = await db.query<{ epoch: number }>('open', "SELECT nextval('node_epoch') AS epoch");
       this.#holder = { owner: this.#node, epoch: row?.epoch ?? 0 };
     } catch (err) {
+      await unlock();
       await db.end().catch(() => {});
       // A store that failed to open can be opened again; unless close() came meanwhile.
       if (this.#state === 'opening') this.#state = 'new';
       throw err;
     }
     if (this.#state !== 'opening') {
+      await unlock();
       await db.end().catch(() => {});
       throw this.#unusable('open');
     }
     this.#open = {
       db,
+      unlock,
       queue: queueOperations(db, () => this.#holder, this.#idBlock),
       quarantine: quarantineOperations(db),
       records: recordOperations(db),
@@ -147,7 +166,13 @@ export class PostgresStore implements StorageAdapter {
     this.#state = 'closed';
     const open = this.#open;
     this.#open = null;
-    if (open !== null) await open.db.end();
+    if (open === null) return;
+    try {
+      await open.db.end();
+    } finally {
+      // Last: the name is free only once this node can no longer write.
+      await open.unlock();
+    }
   }
 
   async schemaVersion(): Promise<number> {
