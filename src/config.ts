@@ -101,6 +101,13 @@ export interface Config {
     /** How long finished jobs (their state, tags and result) are kept, ms; 0 = not kept. */
     retention: number;
   };
+  queue: {
+    /**
+     * Runnable jobs held in memory per function and priority, with their payloads; the rest of the
+     * queue waits in the store and comes in, in line, as workers drain the window.
+     */
+    window: number;
+  };
   http: {
     /** Origins allowed to call the API from a browser (CORS); empty = none. */
     corsOrigins: string[];
@@ -197,6 +204,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
+    queue: { window: 2048 },
     http: {
       corsOrigins: [],
       allowedHosts: [],
@@ -433,6 +441,7 @@ function applyFile(config: Config, raw: unknown, problems: Problem[]): void {
     else if (key === 'policies') applyPolicies(config, value, problems);
     else if (key === 'tags') applyTags(config, value, problems);
     else if (key === 'results') applyResults(config, value, problems);
+    else if (key === 'queue') applyQueue(config, value, problems);
     else if (key === 'http') applyHttp(config, value, problems);
     else if (key === 'health') applyHealth(config, value, problems);
     else if (key === 'alerts') applyAlerts(config, value, problems);
@@ -544,6 +553,15 @@ function applyResults(config: Config, value: unknown, problems: Problem[]): void
   const ms = parseDuration(r.retention);
   if (ms === null) problems.push({ key: 'results.retention', source: 'file', message: 'must be a duration such as "24h", "30m", or 0 to keep none' });
   else config.results.retention = ms;
+}
+
+function applyQueue(config: Config, value: unknown, problems: Problem[]): void {
+  const q = section(value, 'queue', ['window'], problems);
+  if (q === null || q.window === undefined) return;
+  const n = q.window;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    problems.push({ key: 'queue.window', source: 'file', message: 'must be a whole number from 1 to 1000000' });
+  } else config.queue.window = n;
 }
 
 /** The object at `key` of the file, or null (with a problem noted) when it is not one. */

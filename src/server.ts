@@ -79,6 +79,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     quarantineFunction: config.quarantineFunction,
     tagRules: new TagRules(config.tags),
     resultRetentionMs: config.results.retention,
+    window: config.queue.window,
   });
   await engine.start();
   const stopStateLog = logStateChanges(engine, log);

@@ -13,10 +13,20 @@
 
 import type { StorageAdapter } from '../storage/adapter.js';
 import { ErrorCode, isLazaretError } from '../errors.js';
-import { batchSize, emptyBatch, type WriteBatch } from '../storage/types.js';
+import { batchSize, emptyBatch, type Coalesced, type WriteBatch, type WriteResult } from '../storage/types.js';
 
-type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'quarantine' | 'deleteJobs' | 'outcomes' | 'lateEvidence' | 'history';
-const FIELDS: readonly ArrayField[] = ['insertJobs', 'startAttempts', 'endAttempts', 'quarantine', 'deleteJobs', 'outcomes', 'lateEvidence', 'history'];
+type ArrayField = 'insertJobs' | 'startAttempts' | 'endAttempts' | 'releaseJobs' | 'quarantine' | 'deleteJobs' | 'outcomes' | 'lateEvidence' | 'history';
+const FIELDS: readonly ArrayField[] = [
+  'insertJobs',
+  'startAttempts',
+  'endAttempts',
+  'releaseJobs',
+  'quarantine',
+  'deleteJobs',
+  'outcomes',
+  'lateEvidence',
+  'history',
+];
 /** Fields whose rows a caller undoes in memory when told they were not stored. */
 const UNDOABLE: ReadonlySet<ArrayField> = new Set(['insertJobs', 'startAttempts']);
 
@@ -48,6 +58,8 @@ export interface CommitEvents {
   retrying(err: unknown, batch: WriteBatch, retryInMs: number): void;
   /** A change that failed before is stored now. */
   recovered(batch: WriteBatch): void;
+  /** New jobs the store did not insert, each with the stored job of the same key it met; told before their callers. */
+  coalesced(coalesced: readonly Coalesced[]): void;
   /** The server stops with this change still not stored. */
   abandoned(err: unknown, batch: WriteBatch): void;
 }
@@ -145,7 +157,7 @@ export class GroupCommit {
     const last = group.members[group.members.length - 1];
     if (last === undefined || !sameEnds(last.ends, ends)) group.members.push(newMember(ends));
     try {
-      if (batchSize(group.batch) > 0) await this.#store.write(group.batch);
+      if (batchSize(group.batch) > 0) this.#written(await this.#store.write(group.batch));
       for (const m of group.members) m.resolve();
       return;
     } catch (err) {
@@ -157,13 +169,17 @@ export class GroupCommit {
       }
       for (const p of parts) {
         try {
-          if (batchSize(p.batch) > 0) await this.#store.write(p.batch);
+          if (batchSize(p.batch) > 0) this.#written(await this.#store.write(p.batch));
           p.member.resolve();
         } catch (alone) {
           this.#failed(alone, p);
         }
       }
     }
+  }
+
+  #written(result: WriteResult): void {
+    if (result.coalesced.length > 0) this.#events.coalesced(result.coalesced);
   }
 
   #failed(err: unknown, part: Unsaved): void {
@@ -202,7 +218,7 @@ export class GroupCommit {
       const still: Unsaved[] = [];
       for (const u of pass) {
         try {
-          await this.#store.write(u.batch);
+          this.#written(await this.#store.write(u.batch));
           this.#events.recovered(u.batch);
           u.member.resolve();
         } catch (err) {
@@ -243,6 +259,7 @@ function endsOf(b: WriteBatch): Ends {
     insertJobs: b.insertJobs.length,
     startAttempts: b.startAttempts.length,
     endAttempts: b.endAttempts.length,
+    releaseJobs: b.releaseJobs.length,
     quarantine: b.quarantine.length,
     deleteJobs: b.deleteJobs.length,
     outcomes: b.outcomes.length,

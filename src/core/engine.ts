@@ -1,6 +1,8 @@
 // The job engine: queues per function and priority, claims, attempts, policies, quarantine,
-// deadlines and scheduling. The store is the source of truth for durable jobs; memory is an index over
-// it. It opens no sockets: the gearman and http layers call it.
+// deadlines and scheduling. The store is the queue of record for durable jobs: memory holds, per
+// function and priority, a window of the next jobs in line (with their payloads), the jobs running, and
+// exact counts of the rest; the windows are refilled from the store as workers drain them. It opens no
+// sockets: the gearman and http layers call it.
 
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
@@ -9,12 +11,15 @@ import type {
   AttemptEnd,
   AttemptOutcome,
   AttemptRow,
+  Coalesced,
   Evidence,
   JobRow,
   OutcomeState,
   Priority,
   QuarantineReason,
   QuarantineRow,
+  StoredJob,
+  StoreState,
   WriteBatch,
 } from '../storage/types.js';
 import { systemClock, type Clock, type TimerRef } from './clock.js';
@@ -23,7 +28,7 @@ import { GroupCommit } from './commit.js';
 import { TypedEmitter, type CommittedEvent, type EngineEvents, type LiveEvent } from './events.js';
 import { batchHandles } from './commit-handles.js';
 import { errorText, parseEvidence } from '../protocol/evidence.js';
-import { FunctionRegistry } from './functions.js';
+import { FunctionRegistry, type FunctionState } from './functions.js';
 import { describeQuarantined } from './handoff.js';
 import { IdAllocator } from './ids.js';
 import { createJob, jobRow, type Job, type Waiter, type WorkerConn, type WorkUpdate } from './job.js';
@@ -31,10 +36,11 @@ import { coalescingKey, JobIndex } from './job-index.js';
 import { isCrash, judge } from './judge.js';
 import { PolicyBook } from './policy.js';
 import { Quarantine } from './quarantine.js';
-import { DEFAULT_RETENTION_MS, dueWait, outcomeRow, Results } from './results.js';
+import { DEFAULT_RETENTION_MS, dueWait, idOfHandle, outcomeRow, Results } from './results.js';
 import { lastLife } from './history.js';
 import { TagRules } from './tags.js';
 import { checkTime, MAX_TIME_MS } from './times.js';
+import { Wakeup } from './wakeup.js';
 import { Worker, type StuckAttempt } from './worker.js';
 
 export interface EngineLimits {
@@ -65,6 +71,28 @@ export interface EngineOptions {
   resultRetentionMs?: number;
   /** Tells which worker processes a supervisor runs (default: none). */
   supervision?: Supervision;
+  /** Runnable jobs held in memory per function and priority (the window); the rest wait in the store. */
+  window?: number;
+}
+
+export const DEFAULT_WINDOW = 2048;
+
+/** A line of `show jobs` / `show unique jobs`. */
+export interface ListedJob {
+  handle: string;
+  unique: string;
+  retries: number;
+  durable: boolean;
+}
+/** Scheduled jobs moved to their queues per store call when they fall due. */
+const DUE_BATCH = 5000;
+/** How long a failed window refill or due move waits before it is tried again, ms. */
+const STORE_RETRY_MS = 1000;
+
+/** What a submitter is told once the job is stored: its handle (another job's, when it coalesced in the store). */
+export interface Acknowledged {
+  handle: string;
+  created: boolean;
 }
 
 export interface SubmitRequest {
@@ -82,8 +110,12 @@ export interface SubmitRequest {
 export interface SubmitResult {
   job: Job;
   created: boolean;
-  /** Resolves when the client may be told (durable jobs: after their insert committed); null = now. */
-  ready: Promise<void> | null;
+  /**
+   * Resolves when the client may be told (durable jobs: after their insert committed), with the handle
+   * to tell: a job of the same function and unique that only the store held takes the submission.
+   * null = now, with job.handle.
+   */
+  ready: Promise<Acknowledged> | null;
 }
 
 export interface Assignment {
@@ -127,6 +159,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly #reportedDeaths = new Map<Worker, { death: Death; timer: TimerRef }>();
   /** Stuck workers that disconnected lately: their death report still belongs on their timed-out attempts. */
   #gone: { w: Worker; at: number }[] = [];
+  /** Jobs requeued from quarantine whose life is still running (their history is written when it ends). */
+  readonly #requeuedIds = new Set<number>();
+  /** New jobs the store did not insert because a stored job had their key, until their submitters are told. */
+  readonly #coalesced = new Map<number, Coalesced>();
+  readonly #window: number;
+  /** Wakes up for the earliest scheduled job in the store, and for the earliest deadline there. */
+  readonly #due: Wakeup;
+  readonly #expiry: Wakeup;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -147,6 +187,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.results = new Results(this, opts.resultRetentionMs ?? DEFAULT_RETENTION_MS, this.#log);
     this.#tagRules = opts.tagRules ?? new TagRules();
     this.#supervision = opts.supervision ?? null;
+    this.#window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
+    this.#due = new Wakeup(this.clock, () => this.#moveDue());
+    this.#expiry = new Wakeup(this.clock, () => this.#expireStored());
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
     this.#commit = new GroupCommit(this.store, {
       rejected: (err, b) =>
@@ -154,6 +197,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
       retrying: (err, b, retryInMs) =>
         this.#log.error({ err, handles: handles(b), retryInMs }, 'store write failed; the change is kept in memory and written again'),
       recovered: (b) => this.#log.warn({ handles: handles(b) }, 'store write that had failed is now saved'),
+      coalesced: (c) => {
+        for (const x of c) this.#coalesced.set(x.id, x);
+      },
       abandoned: (err, b) =>
         this.#log.error(
           { err, handles: handles(b) },
@@ -165,40 +211,47 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Loads every stored job back into memory (a restart after a crash included). */
+  /**
+   * Reads what the store holds: counts, never the jobs themselves, so a start takes the same time with
+   * a million queued as with none; windows fill when workers ask. Attempts that were running when the
+   * node stopped end as crashed (a delivery counts, even one the node died in).
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
     this.#ids.start(await this.store.idsNext());
-    const stored = await this.store.jobsLoad();
     // Jobs requeued before the restart: the life they are living joins their history when it ends.
-    const requeued = new Set(await this.store.historyLiveJobs());
+    for (const id of await this.store.historyLiveJobs()) this.#requeuedIds.add(id);
     const now = this.clock.now();
-    let interrupted = 0;
-    for (const row of stored) {
-      // A reloaded job still coalesces later submissions of its function and unique (README, Where Lazaret differs: B2).
-      const job = this.#restore(row);
-      job.requeued = requeued.has(job.id);
-      job.attempts = row.attempts.length;
-      // The run-at stored now may be a retry's: the wait before the first start is only approximate.
-      const first = row.attempts[0];
-      if (first) job.waitMs = dueWait(job, first.startedAt);
-      for (const a of row.attempts) if (a.endedAt !== null) this.#record(job, a);
-      const open = row.attempts.find((a) => a.endedAt === null);
-      if (open) {
-        // The worker died with the server: that delivery counts as a crash, not a fresh budget.
-        interrupted++;
-        job.state = 'running';
-        job.fn.running++;
-        job.current = open;
-        this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
-      } else {
-        this.#admit(job);
-      }
+    const interrupted = await this.store.recover(now);
+    const { counts, nextRunAt, nextDeadline } = await this.store.countsLoad();
+    let queued = 0;
+    for (const c of counts) {
+      const fn = this.functions.ensure(c.function);
+      fn.stored[c.priority] += c.queued;
+      fn.storedSince[c.priority] = c.oldestQueuedAt;
+      fn.scheduled[c.priority] += c.scheduled;
+      queued += c.queued + c.scheduled;
     }
+    for (const row of interrupted) {
+      // The worker died with the node: that delivery counts as a crash, not a fresh budget.
+      const job = this.#restore(row);
+      const open = job.history.pop();
+      if (open === undefined || open.endedAt !== null) {
+        if (open) job.history.push(open);
+        this.#admit(job);
+        continue;
+      }
+      job.state = 'running';
+      job.fn.running++;
+      job.current = open;
+      this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
+    }
+    this.#due.arm(nextRunAt);
+    this.#expiry.arm(nextDeadline);
     await this.#commit.flush();
     this.results.start();
-    this.#log.info({ jobs: stored.length, interrupted }, 'store loaded');
+    this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
   }
 
   /** Commits what is staged, cancels timers and closes the store. Connections must be gone first. */
@@ -208,9 +261,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.results.stop();
     for (const timer of this.#parked.values()) timer.cancel();
     for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
+    this.#due.cancel();
+    this.#expiry.cancel();
+    // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
+    const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {
       job.timer?.cancel();
       job.deadlineTimer?.cancel();
+      if (job.durable && job.state === 'queued') release.push(job.id);
     }
     await this.#commit.flush();
     this.#commit.abandon();
@@ -297,35 +355,79 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     job.state = 'pending';
     fn.pending++;
-    this.#commit.stage().insertJobs.push(jobRow(job));
-    const ready = this.#commit.committed();
-    ready.then(
-      () => {
-        if (job.state !== 'pending') return;
-        fn.pending--;
-        this.#admit(job);
-      },
-      () => {
-        if (job.state !== 'pending') return;
-        fn.pending--;
-        this.#drop(job);
+    const p = req.priority;
+    // Into the window when nothing of its priority waits in the store and there is room; else it waits
+    // in the store, in line, and the window takes it in its turn.
+    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : fn.fitsWindow(p, this.#window) ? 'held' : 'queued';
+    job.queuedAt = place === 'scheduled' ? (runAt ?? now) : now;
+    if (place === 'queued') fn.storing[p]++;
+    this.#commit.stage().insertJobs.push(jobRow(job, place, key));
+    const ready = this.#commit.committed().then(
+      () => this.#stored(job, place),
+      (err: unknown) => {
+        if (place === 'queued') fn.storing[p]--;
+        if (job.state === 'pending') {
+          fn.pending--;
+          this.#drop(job);
+        }
+        throw err;
       },
     );
-    this.#emitCommitted(true, 'job:created', job);
     return { job, created: true, ready };
+  }
+
+  /** A new durable job's insert committed: it enters its window, or the store's counts. */
+  #stored(job: Job, place: StoreState): Acknowledged {
+    const fn = job.fn;
+    const p = job.priority;
+    if (place === 'queued') fn.storing[p]--;
+    const met = this.#coalesced.get(job.id);
+    if (met !== undefined) {
+      // Not stored: a job only the store held had its function and key.
+      this.#coalesced.delete(job.id);
+      if (job.state === 'pending') fn.pending--;
+      this.#drop(job);
+      if (place === 'queued') this.#refill(fn, p);
+      return { handle: met.existingHandle, created: false };
+    }
+    if (job.state !== 'pending') return { handle: job.handle, created: true };
+    fn.pending--;
+    // Announced now: this runs once the insert has committed.
+    this.#emitCommitted(false, 'job:created', job);
+    if (place === 'held') this.#admit(job);
+    else this.#toStore(job, place);
+    return { handle: job.handle, created: true };
+  }
+
+  /** A durable job now waits in the store only (queued beyond the window, or scheduled): memory lets it go. */
+  #toStore(job: Job, place: StoreState): void {
+    const fn = job.fn;
+    const p = job.priority;
+    this.#forget(job);
+    this.#expiry.arm(job.deadline);
+    if (place === 'scheduled') {
+      fn.scheduled[p]++;
+      this.#due.arm(job.runAt);
+      return;
+    }
+    if (fn.stored[p] === 0) fn.storedSince[p] = job.queuedAt;
+    fn.stored[p]++;
+    this.#refill(fn, p);
   }
 
   #coalesce(job: Job, req: SubmitRequest): SubmitResult {
     if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
+    const told: Acknowledged = { handle: job.handle, created: false };
     if (req.background && !job.durable) {
       // A job that ever had a background submitter behaves as a background job (README, Where Lazaret differs: B6).
+      // It is in memory (a window, running or waiting for a retry), so it is stored as held.
       job.durable = true;
       const batch = this.#commit.stage();
-      batch.insertJobs.push(jobRow(job));
+      batch.insertJobs.push(jobRow(job, 'held', coalescingKey(job.unique, job.payload)));
       if (job.current) batch.startAttempts.push({ jobId: job.id, n: job.current.n, worker: job.current.worker, startedAt: job.current.startedAt });
-      return { job, created: false, ready: this.#commit.committed() };
+      return { job, created: false, ready: this.#commit.committed().then(() => told) };
     }
-    return { job, created: false, ready: job.state === 'pending' ? this.#commit.committed() : null };
+    return { job, created: false, ready: job.state === 'pending' ? this.#commit.committed().then(() => told) : null };
   }
 
   /** A client connection went away, or stopped waiting on this job. */
@@ -347,8 +449,22 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.#jobs.byHandle(handle);
   }
 
-  status(handle: string): JobStatus {
-    return this.#statusOf(this.#jobs.byHandle(handle));
+  /** GET_STATUS: a job in memory, else one only the store holds (queued beyond a window, or scheduled). */
+  async status(handle: string): Promise<JobStatus> {
+    const job = this.#jobs.byHandle(handle);
+    if (job !== undefined || this.#closed) return this.#statusOf(job);
+    const row = await this.storedJob(handle);
+    if (row === null) return this.#statusOf(undefined);
+    return { known: true, running: row.attempts.some((a) => a.endedAt === null), numerator: 0, denominator: 0, waiters: 0 };
+  }
+
+  /** A job only the store holds, by handle; null when it has none. */
+  async storedJob(handle: string): Promise<StoredJob | null> {
+    const id = idOfHandle(handle);
+    if (id === null) return null;
+    await this.flush();
+    const row = await this.store.jobGet(id);
+    return row !== null && row.handle === handle ? row : null;
   }
 
   statusUnique(unique: string): JobStatus {
@@ -385,6 +501,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.abilities.set(name, { fn, timeout });
     fn.workers.add(w);
     if (w.sleeping) fn.sleepers.add(w);
+    // Its first worker: the windows start taking what the store holds for it.
+    for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) this.#refill(fn, p);
   }
 
   cantDo(w: Worker, name: string): void {
@@ -411,7 +529,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       return false;
     }
     for (const { fn } of w.abilities.values()) {
-      if (fn.runnable > 0) {
+      for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) this.#refill(fn, p);
+      if (fn.available > 0) {
         // The caller answers with the NOOP itself; count the worker as woken for fn all the same.
         w.clearWoken();
         w.wokenFor = fn;
@@ -431,6 +550,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     const job = w.isStuck ? null : this.#pick(w);
     if (wokenFor && wokenFor !== job?.fn) wokenFor.wakeSleepers();
     if (!job) return null;
+    this.#refill(job.fn, job.priority);
     const now = this.clock.now();
     const ability = w.abilities.get(job.fn.name);
     const policy = this.policies.for(job.fn.name);
@@ -487,9 +607,15 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (n === 0) return null;
     const now = this.clock.now();
     for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
+      // Jobs of this priority that wait in the store while their window refills come before any lower one.
+      let behind = false;
       for (let i = 0; i < n; i++) {
         const k = (w.turn + i) % n;
         const fn = abilities[k]!.fn;
+        if (fn.windowed[p] === 0 && fn.stored[p] > 0) {
+          this.#refill(fn, p);
+          behind = true;
+        }
         for (let job = fn.take(p); job; job = fn.take(p)) {
           if (job.deadline !== null && job.deadline <= now) {
             job.state = 'done'; // take() already counted it out of the queue
@@ -500,6 +626,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
           return job;
         }
       }
+      // The worker gets NO_JOB now and a NOOP when the window has them (PRE_SLEEP).
+      if (behind) return null;
     }
     return null;
   }
@@ -783,9 +911,38 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.numerator = 0;
     job.denominator = 0;
     job.runAt = runAt;
-    if (end) end.retryAt = runAt;
-    this.#admit(job);
     this.#emitCommitted(true, 'job:retry', job, runAt);
+    if (end === null || job.waiters.length > 0) {
+      // In memory until it runs again: a foreground job, or a stored one that clients wait on.
+      if (end) end.requeue = { state: 'held', runAt, queuedAt: runAt ?? now };
+      this.#admit(job);
+      return;
+    }
+    // At the back of the line: its window's end if nothing of its priority waits in the store, else the store's.
+    const fn = job.fn;
+    const p = job.priority;
+    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : fn.fitsWindow(p, this.#window) ? 'held' : 'queued';
+    end.requeue = { state: place, runAt, queuedAt: place === 'scheduled' ? (runAt ?? now) : now };
+    if (place === 'held') {
+      this.#admit(job);
+      return;
+    }
+    job.queuedAt = end.requeue.queuedAt;
+    this.#forget(job);
+    if (place === 'scheduled') fn.scheduled[p]++;
+    else fn.storing[p]++;
+    // Counted where it waits once the store has it there (a due move or a refill before would miss it).
+    void this.#commit.committed().then(() => {
+      this.#expiry.arm(job.deadline);
+      if (place === 'scheduled') {
+        this.#due.arm(runAt);
+        return;
+      }
+      fn.storing[p]--;
+      if (fn.stored[p] === 0) fn.storedSince[p] = now;
+      fn.stored[p]++;
+      this.#refill(fn, p);
+    });
   }
 
   /** Marks the running attempt ended and releases the worker's hold. */
@@ -831,8 +988,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     job.waiters.length = 0;
     this.#drop(job);
-    const { runAt: _runAt, ...row } = jobRow(job);
-    const entry: QuarantineRow = { ...row, reason, detail, quarantinedAt: now, attempts: job.history };
+    const entry: QuarantineRow = {
+      id: job.id,
+      handle: job.handle,
+      function: job.fn.name,
+      unique: job.unique,
+      payload: job.payload,
+      priority: job.priority,
+      submittedAt: job.submittedAt,
+      deadline: job.deadline,
+      tags: job.tags,
+      reason,
+      detail,
+      quarantinedAt: now,
+      attempts: job.history,
+    };
     this.#commit.stage().quarantine.push(entry);
     this.#finish(job, reason === 'expired' ? 'expired' : 'quarantined', null);
     this.#log.warn(
@@ -875,9 +1045,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   // ---------------------------------------------------------------- admin
 
-  /** `cancel job`: waiters get WORK_FAIL once, the job goes to quarantine as cancelled. */
-  cancel(handle: string): boolean {
-    const job = this.#jobs.byHandle(handle);
+  /** `cancel job`: waiters get WORK_FAIL once, the job goes to quarantine as cancelled. A job only the store holds is taken from it first. */
+  async cancel(handle: string): Promise<boolean> {
+    const job = this.#jobs.byHandle(handle) ?? (await this.#holdStored(handle));
     if (!job || job.state === 'done') return false;
     for (const waiter of job.waiters) waiter.deliver(job, { kind: 'fail' });
     job.waiters.length = 0;
@@ -894,8 +1064,65 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return 'ok';
   }
 
+  /** The jobs in memory: windows, running, pending, waiting on a timer. Stored jobs beyond them: storedJobs(). */
   jobs(): IterableIterator<Job> {
     return this.#jobs.values();
+  }
+
+  /**
+   * Every job, in memory or only in the store, by id, a page at a time (`show jobs`): what a node holds
+   * comes from memory, the rest from the store.
+   */
+  async *allJobs(pageSize = 1000): AsyncGenerator<ListedJob[]> {
+    // Foreground jobs live in memory only; they join the store's pages in id order.
+    const foreground: Job[] = [];
+    for (const job of this.#jobs.values()) if (!job.durable && job.state !== 'done') foreground.push(job);
+    foreground.sort((a, b) => a.id - b.id);
+    let f = 0;
+    await this.flush();
+    for (let after = 0; ; ) {
+      const page = await this.store.jobsPage(after, pageSize);
+      const out: ListedJob[] = [];
+      for (const r of page) {
+        while (f < foreground.length && foreground[f]!.id < r.id) out.push(foreground[f++]!);
+        // Attempts ended so far are its retries (gearmand's count); memory knows the ones it holds.
+        out.push(this.#jobs.byHandle(r.handle) ?? { handle: r.handle, unique: r.unique, retries: r.attempts, durable: true });
+      }
+      if (page.length === 0) out.push(...foreground.slice(f));
+      if (out.length > 0) yield out;
+      if (page.length === 0) return;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** A job only the store holds, taken into memory (held) to be acted on; null when it holds none. */
+  async #holdStored(handle: string): Promise<Job | null> {
+    const id = idOfHandle(handle);
+    if (id === null || this.#closed) return null;
+    // A job on its way to the store (a retry, a release) is there once what is staged has committed.
+    await this.flush();
+    const row = await this.store.jobHold(id);
+    if (row === null) return this.#jobs.byHandle(handle) ?? null;
+    if (row.handle !== handle) {
+      // Another job has this id's number under another prefix: give it back untouched.
+      this.#commit.stage().releaseJobs.push(row.id);
+      return null;
+    }
+    return this.#adopt(row);
+  }
+
+  /**
+   * A job the store just let this node hold (cancel, expiry), in memory to be acted on at once: out of
+   * the count it was in, state `stored` (in no queue). null when memory already has it.
+   */
+  #adopt(row: StoredJob): Job | null {
+    if (this.#jobs.has(row.id)) return null;
+    const fn = this.functions.ensure(row.function);
+    if (row.state === 'scheduled') fn.scheduled[row.priority] = Math.max(0, fn.scheduled[row.priority] - 1);
+    else if (row.state === 'queued') fn.stored[row.priority] = Math.max(0, fn.stored[row.priority] - 1);
+    const job = this.#restore(row);
+    job.state = 'stored';
+    return job;
   }
 
   /** A quarantine entry made in memory whose write has not committed yet (the store is locked or failing). */
@@ -908,23 +1135,23 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return this.#commit.unsavedCount;
   }
 
-  /** Puts jobs that an operator took out of quarantine back into memory (the store already has them). */
-  requeued(rows: readonly JobRow[]): Job[] {
-    const jobs: Job[] = [];
+  /** Jobs an operator took out of quarantine: the store has them queued at the back; the windows take them in turn. */
+  requeued(rows: readonly JobRow[]): JobRow[] {
+    const now = this.clock.now();
     for (const row of rows) {
-      if (this.#jobs.has(row.id)) continue;
-      const job = this.#restore(row);
-      job.requeued = true;
-      this.#admit(job);
-      jobs.push(job);
+      this.#requeuedIds.add(row.id);
+      const fn = this.functions.ensure(row.function);
+      if (fn.stored[row.priority] === 0) fn.storedSince[row.priority] = now;
+      fn.stored[row.priority]++;
+      this.#refill(fn, row.priority);
     }
-    return jobs;
+    return [...rows];
   }
 
   // ---------------------------------------------------------------- internals
 
-  /** A stored job back in memory, indexed, not yet admitted. */
-  #restore(row: JobRow): Job {
+  /** A stored job (with its attempts) back in memory, indexed, not yet admitted. */
+  #restore(row: StoredJob): Job {
     const fn = this.functions.ensure(row.function);
     const job = createJob({
       id: row.id,
@@ -939,14 +1166,111 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.runAt = row.runAt;
     job.deadline = row.deadline;
     job.tags = row.tags;
+    job.queuedAt = row.queuedAt;
+    job.requeued = this.#requeuedIds.has(row.id);
+    job.attempts = row.attempts.length;
+    // The run-at stored now may be a retry's: the wait before the first start is only approximate.
+    const first = row.attempts[0];
+    if (first) job.waitMs = dueWait(job, first.startedAt);
+    for (const a of row.attempts) {
+      if (a.endedAt === null) job.history.push(a);
+      else this.#record(job, a);
+    }
+    job.retries = row.attempts.filter((a) => a.endedAt !== null).length;
     this.#jobs.add(job);
-    const key = coalescingKey(row.unique, row.payload);
-    if (key !== null) this.#jobs.claim(key, job);
+    if (row.coalesceKey !== null) this.#jobs.claim(row.coalesceKey, job);
     return job;
   }
 
-  /** A job enters the runnable world: scheduled until its run-at time, then queued. */
-  #admit(job: Job): void {
+  /**
+   * Fills the window of fn and priority p from the store when it is under half full and the store
+   * holds more; only for functions with workers (a window nobody drains is memory spent for nothing).
+   */
+  #refill(fn: FunctionState, p: Priority): void {
+    if (fn.refilling[p] || fn.stored[p] <= 0 || fn.workers.size === 0 || this.#closed || !this.#started) return;
+    if (fn.windowed[p] * 2 > this.#window) return;
+    const asked = this.#window - fn.windowed[p];
+    fn.refilling[p] = true;
+    this.store.windowFill(fn.name, p, asked).then(
+      (rows) => {
+        fn.refilling[p] = false;
+        this.#filled(fn, p, rows, asked);
+      },
+      (err: unknown) => {
+        fn.refilling[p] = false;
+        if (this.#closed) return;
+        this.#log.error({ err, function: fn.name, priority: p }, 'could not take the next jobs from the store; trying again');
+        this.clock.setTimer(STORE_RETRY_MS, () => this.#refill(fn, p));
+      },
+    );
+  }
+
+  #filled(fn: FunctionState, p: Priority, rows: readonly StoredJob[], asked: number): void {
+    for (const row of rows) {
+      fn.stored[p]--;
+      const known = this.#jobs.get(row.id);
+      if (known !== undefined) continue;
+      const job = this.#restore(row);
+      this.#admit(job, row.queuedAt);
+    }
+    if (rows.length < asked && fn.stored[p] > 0 && fn.storing[p] === 0) {
+      // The store has fewer than counted: a count went wrong. The store is right.
+      this.#log.warn({ function: fn.name, priority: p, counted: fn.stored[p] + rows.length, found: rows.length }, 'queued count corrected from the store');
+      fn.stored[p] = 0;
+    }
+    if (fn.stored[p] < 0) fn.stored[p] = 0;
+    // The next in the store came after the last one taken.
+    fn.storedSince[p] = fn.stored[p] === 0 ? null : (rows.at(-1)?.queuedAt ?? fn.storedSince[p]);
+    fn.wakeSleepers();
+    if (rows.length > 0) this.#refill(fn, p);
+  }
+
+  /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */
+  #expireStored(): void {
+    if (this.#closed) return;
+    const now = this.clock.now();
+    this.store.deadlineTake(now, DUE_BATCH).then(
+      ({ jobs, nextDeadline }) => {
+        for (const row of jobs) {
+          const job = this.#adopt(row);
+          if (job !== null) this.#expire(job);
+        }
+        this.#expiry.arm(jobs.length >= DUE_BATCH ? now : nextDeadline);
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        this.#log.error({ err }, 'could not read the deadlines of stored jobs; trying again');
+        this.#expiry.arm(now + STORE_RETRY_MS);
+      },
+    );
+  }
+
+  #moveDue(): void {
+    if (this.#closed) return;
+    const now = this.clock.now();
+    this.store.dueMove(now, DUE_BATCH).then(
+      ({ moved, nextRunAt }) => {
+        let n = 0;
+        for (const m of moved) {
+          n += m.n;
+          const fn = this.functions.ensure(m.function);
+          fn.scheduled[m.priority] = Math.max(0, fn.scheduled[m.priority] - m.n);
+          if (fn.stored[m.priority] === 0) fn.storedSince[m.priority] = now;
+          fn.stored[m.priority] += m.n;
+          this.#refill(fn, m.priority);
+        }
+        this.#due.arm(n >= DUE_BATCH ? now : nextRunAt);
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        this.#log.error({ err }, 'could not move due scheduled jobs into their queues; trying again');
+        this.#due.arm(now + STORE_RETRY_MS);
+      },
+    );
+  }
+
+  /** A job enters the runnable world: scheduled until its run-at time, then queued (since `since`, default now). */
+  #admit(job: Job, since?: number): void {
     const now = this.clock.now();
     if (job.deadline !== null) {
       if (job.deadline <= now) {
@@ -960,7 +1284,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         if (job.state === 'queued' || job.state === 'scheduled') this.#expire(job);
       });
     }
-    if (job.runAt !== null && job.runAt > now) {
+    if (since === undefined && job.runAt !== null && job.runAt > now) {
       job.state = 'scheduled';
       job.fn.scheduled[job.priority]++;
       job.timer?.cancel();
@@ -972,12 +1296,12 @@ export class Engine extends TypedEmitter<EngineEvents> {
       });
       return;
     }
-    this.#makeRunnable(job);
+    this.#makeRunnable(job, since);
   }
 
-  #makeRunnable(job: Job): void {
+  #makeRunnable(job: Job, since?: number): void {
     job.state = 'queued';
-    job.queuedAt = this.clock.now();
+    job.queuedAt = since ?? this.clock.now();
     job.fn.enqueue(job);
     job.fn.wakeSleepers();
     this.#emitLive('job:queued', job);
@@ -994,6 +1318,17 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.state = 'done';
   }
 
+  /** A stored job leaves memory; the store keeps it. */
+  #forget(job: Job): void {
+    job.state = 'stored';
+    job.timer?.cancel();
+    job.deadlineTimer?.cancel();
+    job.timer = null;
+    job.deadlineTimer = null;
+    job.waiters.length = 0;
+    this.#jobs.remove(job);
+  }
+
   /** Forgets a job everywhere. */
   #drop(job: Job): void {
     job.state = 'done';
@@ -1006,6 +1341,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** Records how a job ended (in the same group commit as its deletion or quarantine) and announces it. */
   #finish(job: Job, state: OutcomeState, result: Buffer | null): void {
+    this.#requeuedIds.delete(job.id);
     const keep = this.results.keeps(job);
     if (!keep && !job.requeued && this.listenerCount('job:finished') === 0) return;
     const outcome = outcomeRow(job, state, result, this.clock.now());

@@ -8,11 +8,22 @@ import type { Worker } from './worker.js';
 
 export class FunctionState {
   readonly name: string;
-  /** Runnable jobs per priority. Jobs that leave early stay in place, marked, and are skipped. */
+  /**
+   * The window: runnable jobs held in memory, per priority, in line. Jobs that leave early stay in
+   * place, marked, and are skipped. Behind the window, `stored` more wait in the store, in line.
+   */
   readonly queues: [Deque<Job>, Deque<Job>, Deque<Job>] = [new Deque(), new Deque(), new Deque()];
-  /** Live runnable jobs per priority. */
-  readonly queued: [number, number, number] = [0, 0, 0];
-  /** Jobs waiting for their run-at time, per priority. */
+  /** Live runnable jobs in the window, per priority. */
+  readonly windowed: [number, number, number] = [0, 0, 0];
+  /** Runnable jobs in the store beyond the window (held by no node), per priority. */
+  readonly stored: [number, number, number] = [0, 0, 0];
+  /** Submissions staged to be stored beyond the window, not yet committed, per priority. */
+  readonly storing: [number, number, number] = [0, 0, 0];
+  /** When the first job in line in the store became runnable, per priority (null: none, or unknown). */
+  readonly storedSince: [number | null, number | null, number | null] = [null, null, null];
+  /** A window refill is being read from the store, per priority. */
+  readonly refilling: [boolean, boolean, boolean] = [false, false, false];
+  /** Jobs waiting for their run-at time, per priority: in memory and in the store. */
   readonly scheduled: [number, number, number] = [0, 0, 0];
   running = 0;
   /** When an attempt of it last started (the stalled-function health check), or null. */
@@ -38,8 +49,19 @@ export class FunctionState {
     return this.workers.size === 0 && this.total === 0 && !this.pinned && this.maxqueue.every((n) => n === 0);
   }
 
+  /** Runnable jobs per priority, in the window and in the store. */
+  get queued(): [number, number, number] {
+    return [this.windowed[0] + this.stored[0], this.windowed[1] + this.stored[1], this.windowed[2] + this.stored[2]];
+  }
+
+  /** Runnable jobs, in the window and in the store. */
   get runnable(): number {
-    return this.queued[0] + this.queued[1] + this.queued[2];
+    return this.windowed[0] + this.windowed[1] + this.windowed[2] + this.stored[0] + this.stored[1] + this.stored[2];
+  }
+
+  /** Runnable jobs in the window: what a worker can be given without waiting for the store. */
+  get available(): number {
+    return this.windowed[0] + this.windowed[1] + this.windowed[2];
   }
 
   /** Every job of the function: pending, queued, scheduled and running (admin `status` TOTAL). */
@@ -47,20 +69,25 @@ export class FunctionState {
     return this.runnable + this.scheduled[0] + this.scheduled[1] + this.scheduled[2] + this.running + this.pending;
   }
 
+  /** Whether a job of this priority becoming runnable joins the window (nothing waits for it in the store, and there is room). */
+  fitsWindow(priority: Priority, size: number): boolean {
+    return this.stored[priority] === 0 && this.storing[priority] === 0 && this.windowed[priority] < size;
+  }
+
   enqueue(job: Job): void {
     this.queues[job.priority].push(job);
-    this.queued[job.priority]++;
+    this.windowed[job.priority]++;
   }
 
   /** Takes the oldest live job of the given priority, skipping the ones that left. */
   take(priority: Priority): Job | undefined {
-    if (this.queued[priority] === 0) return undefined;
+    if (this.windowed[priority] === 0) return undefined;
     const q = this.queues[priority];
     for (;;) {
       const job = q.shift();
       if (job === undefined) return undefined;
       if (job.state === 'queued' && job.fn === this) {
-        this.queued[priority]--;
+        this.windowed[priority]--;
         return job;
       }
     }
@@ -70,21 +97,23 @@ export class FunctionState {
   oldestQueuedAt(): number | null {
     let oldest: number | null = null;
     for (let p = 0; p < 3; p++) {
-      if (this.queued[p] === 0) continue;
-      const job = this.queues[p]!.first((j) => j.state === 'queued' && j.fn === this);
-      if (job && (oldest === null || job.queuedAt < oldest)) oldest = job.queuedAt;
+      let at: number | null = null;
+      if (this.windowed[p] !== 0) at = this.queues[p]!.first((j) => j.state === 'queued' && j.fn === this)?.queuedAt ?? null;
+      // The window holds the first in line; without one, the store's first in line.
+      else if (this.stored[p] !== 0) at = this.storedSince[p] ?? null;
+      if (at !== null && (oldest === null || at < oldest)) oldest = at;
     }
     return oldest;
   }
 
-  /** Bookkeeping for a queued job that leaves without being taken (cancel, expiry, abandon). */
+  /** Bookkeeping for a queued job that leaves the window without being taken (cancel, expiry, abandon). */
   forget(job: Job): void {
-    this.queued[job.priority]--;
+    this.windowed[job.priority]--;
   }
 
-  /** Wakes sleeping workers: as many as there are runnable jobs nobody was woken for (README, Where Lazaret differs: B18). */
+  /** Wakes sleeping workers: as many as there are runnable jobs in the window nobody was woken for (README, Where Lazaret differs: B18). */
   wakeSleepers(): void {
-    while (this.runnable > this.woken && this.sleepers.size > 0) {
+    while (this.available > this.woken && this.sleepers.size > 0) {
       const w = this.sleepers.values().next().value as Worker;
       w.wakeFor(this);
     }

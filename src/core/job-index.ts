@@ -1,7 +1,7 @@
 // Every live job, found by id, handle, (function, unique) for coalescing, and unique alone for
 // GET_STATUS_UNIQUE.
 
-import { createHash } from 'node:crypto';
+import { coalescingKey } from '../storage/coalesce-key.js';
 import type { FunctionState } from './functions.js';
 import type { Job } from './job.js';
 
@@ -29,6 +29,10 @@ export class JobIndex {
 
   has(id: number): boolean {
     return this.#byId.has(id);
+  }
+
+  get(id: number): Job | undefined {
+    return this.#byId.get(id);
   }
 
   add(job: Job): void {
@@ -83,13 +87,6 @@ export class JobIndex {
   }
 }
 
-/**
- * Jobs coalesce per (function, unique); an empty unique never coalesces, and `-` coalesces on the
- * workload bytes, as gearmand does. The key is per function. null = never coalesces.
- */
-export function coalescingKey(unique: string, payload: Buffer): string | null {
-  if (unique === '') return null;
-  // No other unique starts with NUL: the field itself ends at the first NUL on the wire.
-  if (unique === '-') return `\0-${createHash('sha256').update(payload).digest('base64')}`;
-  return unique;
-}
+// Jobs coalesce per (function, unique); an empty unique never coalesces, and `-` coalesces on the
+// workload bytes, as gearmand does. The key is computed in storage/, where the store's index uses it too.
+export { coalescingKey } from '../storage/coalesce-key.js';

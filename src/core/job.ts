@@ -1,6 +1,6 @@
 // In-memory job and the interfaces through which core reaches the connections of the gearman layer.
 
-import type { AttemptRow, JobRow, Priority } from '../storage/types.js';
+import type { AttemptRow, JobRow, Priority, StoreState } from '../storage/types.js';
 import type { TimerRef } from './clock.js';
 import type { FunctionState } from './functions.js';
 import type { Worker } from './worker.js';
@@ -13,7 +13,9 @@ export type JobState =
   | 'scheduled'
   | 'running'
   /** Completed, failed for good, quarantined or dropped: no longer in any index. */
-  | 'done';
+  | 'done'
+  /** Waits in the store only (beyond its window, or scheduled there): memory let it go. */
+  | 'stored';
 
 /** What a worker reports, forwarded to the foreground clients waiting on the job. */
 export type WorkUpdate =
@@ -124,8 +126,8 @@ export function createJob(fields: Pick<Job, 'id' | 'handle' | 'fn' | 'unique' | 
   };
 }
 
-/** The stored form of a job. */
-export function jobRow(job: Job): JobRow {
+/** The stored form of a job, placed in `state`, coalescing on `coalesceKey`. */
+export function jobRow(job: Job, state: StoreState, coalesceKey: string | null): JobRow {
   return {
     id: job.id,
     handle: job.handle,
@@ -137,5 +139,8 @@ export function jobRow(job: Job): JobRow {
     runAt: job.runAt,
     deadline: job.deadline,
     tags: job.tags,
+    state,
+    coalesceKey,
+    queuedAt: job.queuedAt,
   };
 }

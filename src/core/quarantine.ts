@@ -4,10 +4,9 @@
 import type { Logger } from 'pino';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
-import type { HistoryEntry, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
+import type { HistoryEntry, JobRow, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../storage/types.js';
 import { SERVER_ACTOR, type Actor } from './history.js';
 import type { Clock } from './clock.js';
-import type { Job } from './job.js';
 
 export interface QuarantineHost {
   readonly store: StorageAdapter;
@@ -16,8 +15,8 @@ export interface QuarantineHost {
   flush(): Promise<void>;
   /** An entry made in memory whose write has not committed yet. */
   unsavedQuarantine(id: number): QuarantineRow | undefined;
-  /** Puts rows the store just took out of quarantine back into the queues. */
-  requeued(rows: Awaited<ReturnType<StorageAdapter['quarantineRequeue']>>): Job[];
+  /** Counts rows the store just took out of quarantine into their queues. */
+  requeued(rows: readonly JobRow[]): JobRow[];
 }
 
 export const MAX_PAGE = 1000;
@@ -69,7 +68,7 @@ export class Quarantine {
    * Back to the queue with a fresh budget. An empty filter is refused: say `all` explicitly. The life that
    * ended is kept in the job's history, stamped with `by`.
    */
-  async requeue(filter: QuarantineFilter, all = false, by: Actor = SERVER_ACTOR): Promise<Job[]> {
+  async requeue(filter: QuarantineFilter, all = false, by: Actor = SERVER_ACTOR): Promise<JobRow[]> {
     if (!all && isEmpty(filter)) {
       throw new LazaretError(ErrorCode.BAD_REQUEST, 'Name the entries to requeue (ids or filters), or ask for all of them explicitly');
     }
@@ -81,7 +80,7 @@ export class Quarantine {
   }
 
   /** Replaces the payload (the fix), then requeues the job. */
-  async edit(id: number, payload: Buffer, by: Actor = SERVER_ACTOR): Promise<Job> {
+  async edit(id: number, payload: Buffer, by: Actor = SERVER_ACTOR): Promise<JobRow> {
     await this.#host.flush();
     if (!(await this.#host.store.quarantineUpdatePayload(id, payload, { ...by, at: this.#host.clock.now() }))) throw notFound(id);
     const [job] = await this.requeue({ ids: [id] }, false, by);

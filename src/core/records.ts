@@ -2,4 +2,4 @@
 // the store's row types, re-exported so that the doors (gearman/, http/) read them from the engine's
 // layer and never import storage/ (docs/architecture.md, "Layers").
 
-export type { AttemptRow, HistoryEntry, OutcomeRow, QuarantineFilter, QuarantineRow, QuarantineSummary } from '../storage/types.js';
+export type { AttemptRow, HistoryEntry, OutcomeRow, QuarantineFilter, QuarantineRow, QuarantineSummary, StoredJob } from '../storage/types.js';

@@ -3,8 +3,9 @@
 import { idOfHandle } from '../core/results.js';
 import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
 import { historyView } from './history-view.js';
+import type { StoredJob } from '../core/records.js';
 import type { HttpContext } from './server.js';
-import { liveJobView, outcomeView, quarantinedView, type JobView } from './views.js';
+import { liveJobView, outcomeView, quarantinedView, storedJobView, type JobView } from './views.js';
 
 /**
  * A job by handle: live in the engine, else finished within the retention, else quarantined; with its
@@ -20,6 +21,9 @@ export async function findJob(ctx: HttpContext, handle: string, opts: { history?
 async function findView(ctx: HttpContext, handle: string): Promise<JobView | null> {
   const live = ctx.engine.job(handle);
   if (live) return liveJobView(live);
+  const stored = await ctx.engine.storedJob(handle);
+  // Between the two reads the job may have come into memory (a window refill): memory knows it better.
+  if (stored) return stored.state === 'held' ? liveOrStored(ctx, stored) : storedJobView(stored);
   const done = await ctx.engine.results.get(handle);
   if (done) return outcomeView(done);
   const id = idOfHandle(handle);
@@ -31,6 +35,11 @@ async function findView(ctx: HttpContext, handle: string): Promise<JobView | nul
     if (isLazaretError(err, ErrorCode.NOT_FOUND)) return null;
     throw err;
   }
+}
+
+function liveOrStored(ctx: HttpContext, stored: StoredJob): JobView {
+  const live = ctx.engine.job(stored.handle);
+  return live ? liveJobView(live) : storedJobView(stored);
 }
 
 export function notFound(handle: string): LazaretError {

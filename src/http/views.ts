@@ -5,7 +5,7 @@ import { iso } from '../core/handoff.js';
 import { PRIORITY_NAMES } from '../domain.js';
 import type { Job } from '../core/job.js';
 import type { JobAnswer } from './schemas.js';
-import type { OutcomeRow, QuarantineRow } from '../core/records.js';
+import type { OutcomeRow, QuarantineRow, StoredJob } from '../core/records.js';
 
 export type JobStateName = JobAnswer['state'];
 
@@ -29,6 +29,28 @@ export function liveJobView(job: Job): JobView {
     startedAt: iso(started),
     finishedAt: null,
     tags: [...job.tags],
+    result: null,
+    quarantineId: null,
+  };
+}
+
+/** A job only the store holds: queued beyond the windows, or scheduled (or held by another node). */
+export function storedJobView(j: StoredJob): JobView {
+  const running = j.attempts.some((a) => a.endedAt === null);
+  return {
+    handle: j.handle,
+    function: j.function,
+    unique: j.unique,
+    priority: PRIORITY_NAMES[j.priority],
+    state: running ? 'running' : j.state === 'scheduled' ? 'scheduled' : 'queued',
+    progress: null,
+    attempts: j.attempts.length,
+    submittedAt: iso(j.submittedAt)!,
+    runAt: iso(j.runAt),
+    deadline: iso(j.deadline),
+    startedAt: iso(j.attempts[0]?.startedAt ?? null),
+    finishedAt: null,
+    tags: [...j.tags],
     result: null,
     quarantineId: null,
   };

@@ -2,6 +2,7 @@
 // with test/storage/conformance. Methods are noun-then-verb and batch-first so group commit is the
 // normal path.
 
+import type { Priority } from '../domain.js';
 import type {
   AlertRow,
   AlertUpdate,
@@ -9,7 +10,11 @@ import type {
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  DueMoved,
+  Expired,
+  JobCounts,
   JobRow,
+  JobSummary,
   OutcomeFilter,
   OutcomeRow,
   QuarantineFilter,
@@ -19,6 +24,7 @@ import type {
   NewAlert,
   StoredJob,
   WriteBatch,
+  WriteResult,
 } from './types.js';
 
 export interface StorageCapabilities {
@@ -41,11 +47,36 @@ export interface StorageAdapter {
   /** A real, tiny write (for /health): resolves when the store accepted it. */
   ping(now: number): Promise<void>;
 
-  /** Applies one group commit in a single transaction; all or nothing. */
-  write(batch: WriteBatch): Promise<void>;
+  /**
+   * Applies one group commit in a single transaction; all or nothing. A new job whose coalescing key a
+   * stored job of its function already has is not stored; the result names the job it met.
+   */
+  write(batch: WriteBatch): Promise<WriteResult>;
 
-  /** Every stored job with its attempts, ordered by id (submission order). */
-  jobsLoad(): Promise<StoredJob[]>;
+  // The store is the queue of record: a node holds in memory only a window of the next jobs of each
+  // function and priority (state `held`) and takes more, in line, as its workers drain them.
+
+  /**
+   * At a node's start, in one transaction: its held jobs whose attempts have all ended go back to the
+   * queue in the place they had (or to `scheduled` when their run-at is after `now`); jobs with an
+   * attempt still open stay held and are returned with their attempts, for the node to end that attempt
+   * as crashed.
+   */
+  recover(now: number): Promise<StoredJob[]>;
+  /** Per function and priority, the stored jobs no node holds. */
+  countsLoad(): Promise<JobCounts>;
+  /** Takes up to `limit` queued jobs of `fn` and `priority`, first in line first, and holds them. */
+  windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]>;
+  /** Moves up to `limit` scheduled jobs due at `now` to the back of their queues, earliest run-at first. */
+  dueMove(now: number, limit: number): Promise<DueMoved>;
+  /** Holds up to `limit` jobs no node holds whose deadline is at or before `now`, earliest first, for the caller to quarantine. */
+  deadlineTake(now: number, limit: number): Promise<Expired>;
+  /** One stored job in any state, or null. */
+  jobGet(id: number): Promise<StoredJob | null>;
+  /** Holds one queued or scheduled job and returns it as it was (its state before); null when it is not stored or already held. */
+  jobHold(id: number): Promise<StoredJob | null>;
+  /** Stored jobs with an id above `afterId`, by id, without payloads. */
+  jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
   /** The lowest id the store has never handed out (max of stored ids and the watermark, plus one). */
   idsNext(): Promise<number>;
 
@@ -57,8 +88,9 @@ export interface StorageAdapter {
   /** Replaces the payload of a quarantined job; false when no such entry. With `by`, records an `edited` history entry. */
   quarantineUpdatePayload(id: number, payload: Buffer, by?: AuditStamp): Promise<boolean>;
   /**
-   * Takes the matching entries out of quarantine and stores them as queued jobs with a fresh budget
-   * (no attempts, runAt = now), in one transaction. Returns the new job rows. The deadline is cleared: the operator asked for this run.
+   * Takes the matching entries out of quarantine and stores them as queued jobs at the back of their
+   * queues with a fresh budget (no attempts, runAt = now), in one transaction. Returns the new job rows.
+   * An entry whose coalescing key a stored job has meanwhile is stored without one. The deadline is cleared: the operator asked for this run.
    * With `by`, each entry's ended life (reason, detail, attempts) is kept as a `requeued` history entry in that transaction.
    */
   quarantineRequeue(filter: QuarantineFilter, now: number, by?: AuditStamp): Promise<JobRow[]>;

@@ -5,6 +5,13 @@ import type { AttemptOutcome, Evidence, Priority, QuarantineReason } from '../do
 // The shared vocabulary lives in src/domain.ts; re-exported so storage code reads one module.
 export type { AttemptOutcome, Evidence, Priority, QuarantineReason };
 
+/**
+ * Where a stored job is. `queued`: in the store's queue, in line by its `seq`, held by no node.
+ * `scheduled`: waiting in the store for its run-at time. `held`: in a node's memory (its window of next
+ * jobs, running, or waiting on a timer there).
+ */
+export type StoreState = 'queued' | 'scheduled' | 'held';
+
 /** A durable job as stored. Times are milliseconds since the Unix epoch. */
 export interface JobRow {
   id: number;
@@ -20,6 +27,15 @@ export interface JobRow {
   deadline: number | null;
   /** By convention `key:value`, e.g. `user_id:42`; empty for most jobs. */
   tags: readonly string[];
+  state: StoreState;
+  /**
+   * What later submissions of the same function coalesce on (the unique, or a digest of the payload
+   * for `-`); null when the job takes part in no coalescing. At most one stored job of a function has a
+   * given key: an insert that meets one is not stored, and the write reports the job it met.
+   */
+  coalesceKey: string | null;
+  /** When it last became runnable (the start of its queue wait). */
+  queuedAt: number;
 }
 
 export interface AttemptRow {
@@ -53,8 +69,78 @@ export interface AttemptEnd {
   outcome: AttemptOutcome;
   error: string | null;
   evidence: Evidence | null;
-  /** When the job goes back to its queue: its new run-at time (backoff). */
-  retryAt?: number | null;
+  /** When the job goes back to its queue: where it waits now (a new place at the back of the line). */
+  requeue?: Requeue;
+}
+
+export interface Requeue {
+  state: StoreState;
+  /** Not runnable before this time (backoff); null = now. */
+  runAt: number | null;
+  queuedAt: number;
+}
+
+/** A new job that was not stored because a stored job of its function already has its coalescing key. */
+export interface Coalesced {
+  id: number;
+  existingId: number;
+  existingHandle: string;
+}
+
+/** What a group commit tells back. */
+export interface WriteResult {
+  coalesced: Coalesced[];
+}
+
+/** Stored jobs of one function and priority not held by any node. */
+export interface JobCount {
+  function: string;
+  priority: Priority;
+  queued: number;
+  scheduled: number;
+  /** The queued_at of the first queued job in line; null when none is queued. */
+  oldestQueuedAt: number | null;
+}
+
+/** What countsLoad() reads at a node's start. */
+export interface JobCounts {
+  counts: JobCount[];
+  /** The earliest run-at of the scheduled jobs; null when none is scheduled. */
+  nextRunAt: number | null;
+  /** The earliest deadline of the jobs no node holds; null when none has one. */
+  nextDeadline: number | null;
+}
+
+/** What deadlineTake() did. */
+export interface Expired {
+  /** Jobs whose deadline passed, now held by the caller, as they were (their state before). */
+  jobs: StoredJob[];
+  /** The earliest deadline still waiting; null when none is. */
+  nextDeadline: number | null;
+}
+
+/** What dueMove() did. */
+export interface DueMoved {
+  /** Jobs moved from scheduled to queued, per function and priority. */
+  moved: { function: string; priority: Priority; n: number }[];
+  /** The earliest run-at still scheduled; null when none is. */
+  nextRunAt: number | null;
+}
+
+/** A stored job without payload or attempts, for listings (`show jobs`). */
+export interface JobSummary {
+  id: number;
+  handle: string;
+  function: string;
+  unique: string;
+  priority: Priority;
+  state: StoreState;
+  tags: readonly string[];
+  submittedAt: number;
+  queuedAt: number;
+  runAt: number | null;
+  /** Attempts so far. */
+  attempts: number;
 }
 
 export interface QuarantineRow {
@@ -80,6 +166,8 @@ export interface WriteBatch {
   insertJobs: JobRow[];
   startAttempts: AttemptStart[];
   endAttempts: AttemptEnd[];
+  /** Stored jobs that go back to the store's queue (state `queued`) from this node's memory, keeping their place in line. */
+  releaseJobs: number[];
   /** Durable jobs moved to quarantine (the job row and its attempts are removed). */
   quarantine: QuarantineRow[];
   /** Completed durable jobs: the row and its attempts are removed. */
@@ -107,7 +195,18 @@ export interface LateEvidence {
 }
 
 export function emptyBatch(): WriteBatch {
-  return { insertJobs: [], startAttempts: [], endAttempts: [], quarantine: [], deleteJobs: [], outcomes: [], lateEvidence: [], history: [], idWatermark: null };
+  return {
+    insertJobs: [],
+    startAttempts: [],
+    endAttempts: [],
+    releaseJobs: [],
+    quarantine: [],
+    deleteJobs: [],
+    outcomes: [],
+    lateEvidence: [],
+    history: [],
+    idWatermark: null,
+  };
 }
 
 export function batchSize(b: WriteBatch): number {
@@ -115,6 +214,7 @@ export function batchSize(b: WriteBatch): number {
     b.insertJobs.length +
     b.startAttempts.length +
     b.endAttempts.length +
+    b.releaseJobs.length +
     b.quarantine.length +
     b.deleteJobs.length +
     b.outcomes.length +

@@ -3,11 +3,14 @@
 // several pipelined connections, the server is killed with SIGKILL mid-stream and restarted on the same
 // database. Every acknowledged job must come back, in priority order, scheduled jobs included; the job
 // that was running comes back with its attempt counted; handles are never reused and never contain `//`.
+// Run twice: with the default window (the whole backlog in memory) and with a window of 16 jobs per
+// function and priority, where the kill lands while a worker takes jobs and the windows refill from
+// the store, and the restart serves a backlog that the store alone holds.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +31,12 @@ interface ServerProcess {
 }
 
 /** Starts `lazaret serve` as its own process and reads the port it chose from its JSON log. */
-async function spawnServer(t: TestContext, db: string): Promise<ServerProcess> {
+async function spawnServer(t: TestContext, db: string, extra: readonly string[] = []): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LAZARET_')) env[k] = v;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--http-port', 'off', '--db', db, '--log-level', 'info'],
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--http-port', 'off', '--db', db, '--log-level', 'info', ...extra],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
@@ -75,13 +78,23 @@ async function connect(t: TestContext, port: number): Promise<RawPeer> {
 
 const handleNumber = (h: string): number => Number(h.slice(h.lastIndexOf(':') + 1));
 
-test('a kill -9 mid-stream loses no acknowledged job; the running job comes back charged', async (t) => {
+test('a kill -9 mid-stream loses no acknowledged job; the running job comes back charged', (t) => killMidStream(t, null));
+
+test('with a window of 16, a kill -9 while a worker drains and windows refill loses nothing and delivers nothing twice', (t) => killMidStream(t, 16));
+
+async function killMidStream(t: TestContext, window: number | null): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lazaret-durability-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const db = join(dir, 'lazaret.db');
+  const extra: string[] = [];
+  if (window !== null) {
+    const config = join(dir, 'lazaret.json');
+    await writeFile(config, JSON.stringify({ queue: { window } }));
+    extra.push('--config', config);
+  }
 
   // ---- first life
-  const first = await spawnServer(t, db);
+  const first = await spawnServer(t, db, extra);
   const control = await connect(t, first.port);
   const nowSeconds = Math.floor(Date.now() / 1000);
   const epochNear = (await control.request('SUBMIT_JOB_EPOCH', ['dur', '', String(nowSeconds + 2), 'epoch-near'], 'JOB_CREATED')).text[0]!;
@@ -92,6 +105,29 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
   holder.send('CAN_DO', 'slow');
   // JOB_ASSIGN of a durable job is sent only once its attempt is stored.
   assert.deepEqual((await holder.request('GRAB_JOB', [], 'JOB_ASSIGN')).text, [running, 'slow', 'running-job']);
+
+  // With a small window, a worker takes jobs meanwhile (each claim refills the window from the store)
+  // and never answers: the jobs it holds at the kill come back charged, after the others.
+  const taken: string[] = [];
+  const taker = window === null ? null : await connect(t, first.port);
+  let startTaking!: () => void;
+  const canTake = new Promise<void>((resolve) => (startTaking = resolve));
+  const taking = (async () => {
+    if (taker === null) return;
+    // Once high-priority stream jobs are queued: the taker takes those, never the normal keep-unique job.
+    await canTake;
+    taker.send('CAN_DO', 'dur');
+    try {
+      while (taken.length < 30) {
+        taker.send('GRAB_JOB_UNIQ');
+        const r = await taker.next(undefined, 10_000);
+        if (r.name === 'JOB_ASSIGN_UNIQ') taken.push(r.text[3]!);
+        else if (r.name === 'NO_JOB') await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch {
+      // The kill ends the connection.
+    }
+  })();
 
   // Several pipelined streams of background submissions; kill -9 once enough are acknowledged.
   const sent: { payload: string; priority: number }[][] = Array.from({ length: STREAMS }, () => []);
@@ -114,7 +150,9 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
         while (consumed < sent[s]!.length - BURST) {
           await peer.next('JOB_CREATED', 10_000);
           consumed++;
-          if (++acked >= KILL_AFTER && !killed) {
+          if (++acked === 100) startTaking();
+          // With a taker, the kill waits until it holds a few jobs (its first JOB_ASSIGN waits for its pid).
+          if (acked >= KILL_AFTER && !killed && (taker === null || taken.length >= 10)) {
             killed = true;
             killedAt = acked;
             first.child.kill('SIGKILL');
@@ -126,7 +164,10 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
     }
   });
   await Promise.all(streams);
+  startTaking();
+  await taking;
   assert.equal((await first.exited).signal, 'SIGKILL');
+  if (window !== null) t.diagnostic(`${taken.length} jobs were held by a worker at the kill`);
   assert.ok(killedAt >= KILL_AFTER);
 
   // What the clients were told: every JOB_CREATED received pairs, in order, with a submission.
@@ -148,7 +189,7 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
   t.diagnostic(`${acknowledged.size} acknowledged, ${unacknowledged} unanswered at the kill`);
 
   // ---- second life, same database
-  const second = await spawnServer(t, db);
+  const second = await spawnServer(t, db, extra);
   t.after(async () => {
     if (second.child.exitCode === null && second.child.signalCode === null) {
       second.child.kill('SIGTERM');
@@ -166,6 +207,15 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
   const shown = await admin.admin('show jobs');
   assert.match(shown, new RegExp(`^${running}\\t1\\t0\\t1$`, 'm'), 'the interrupted job shows one retry');
   for (const h of [epochNear, epochFar, keep]) assert.match(shown, new RegExp(`^${h}\\t0\\t0\\t1$`, 'm'));
+
+  // Jobs claimed in the first life (the taker's, and any claimed whose JOB_ASSIGN the kill stopped)
+  // were charged a crash and went to the back of the line: they are left out of the order checks.
+  const charged = new Set<string>();
+  for (const [payload, { handle }] of acknowledged) {
+    if (new RegExp(`^${handle}\\t[1-9]`, 'm').test(shown)) charged.add(payload);
+  }
+  for (const p of taken) assert.ok(charged.has(p), `${p} was running at the kill: it shows a retry`);
+  const claimed = new Set<string>([...taken, ...charged]);
 
   const client = await connect(t, second.port);
   // The unique of a reloaded job still coalesces.
@@ -216,7 +266,8 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
   assert.ok(!drained.includes('epoch-far'), 'the epoch job for 2100 did not run');
 
   // Priority order over the reloaded stream jobs: high, then normal, then low; FIFO per stream within each.
-  const streamed = drained.filter((p) => /^s\d+-\d+-p\d$/.test(p));
+  // The jobs the worker held at the kill went to the back of the line after their backoff.
+  const streamed = drained.filter((p) => /^s\d+-\d+-p\d$/.test(p) && !claimed.has(p));
   const priorities = streamed.map((p) => Number(p.slice(-1)));
   for (let i = 1; i < priorities.length; i++) {
     assert.ok(priorities[i]! >= priorities[i - 1]!, `priority order broken at ${streamed[i - 1]} -> ${streamed[i]}`);
@@ -228,7 +279,7 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
     assert.ok(Number(n) > (lastSeq.get(key) ?? -1), `FIFO broken within ${key} at ${p}`);
     lastSeq.set(key, Number(n));
   }
-  const keepAt = drained.indexOf('keep');
+  const keepAt = drained.filter((p) => !claimed.has(p)).indexOf('keep');
   assert.ok(priorities.filter((p) => p === 0).length <= keepAt, 'the normal keep-unique job ran after every high job');
 
   assert.deepEqual(await retried, [running, 'slow', 'running-job']);
@@ -239,4 +290,4 @@ test('a kill -9 mid-stream loses no acknowledged job; the running job comes back
   assert.ok(Number(left[1]) >= 1 && Number(left[1]) <= 1 + unacknowledged, `${left[1]} jobs left, expected 1 to ${1 + unacknowledged}`);
   second.child.kill('SIGTERM');
   assert.equal((await second.exited).code, 0);
-});
+}

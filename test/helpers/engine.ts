@@ -14,7 +14,7 @@ export interface ManualEngine {
   store: SqliteStore;
 }
 
-export async function manualEngine(path: string, rules: PolicyRule[] = [], clock = new ManualClock()): Promise<ManualEngine> {
+export async function manualEngine(path: string, rules: PolicyRule[] = [], clock = new ManualClock(), window?: number): Promise<ManualEngine> {
   const store = new SqliteStore({ path });
   await store.open();
   const engine = new Engine({
@@ -25,6 +25,7 @@ export async function manualEngine(path: string, rules: PolicyRule[] = [], clock
     handlePrefix: 'H:test:',
     limits: { maxPayloadBytes: 1 << 20, maxUniqueBytes: 64, maxQueue: 0 },
     random: () => 0.5,
+    ...(window === undefined ? {} : { window }),
   });
   await engine.start();
   return { engine, clock, store };

@@ -49,7 +49,7 @@ test('disconnect first, then the report: the attempt waits for it and ends crash
   const quarantined = waitEvent(server.engine, 'job:quarantined', (e) => e.handle === handle);
   worker.socket.destroy();
   await eventually(() => server.engine.workers.size === 0, 'the disconnect seen');
-  assert.equal(server.engine.status(handle).running, true, 'parked: waiting for the report');
+  assert.equal((await server.engine.status(handle)).running, true, 'parked: waiting for the report');
   await api(server.url, 'PUT', '/api/supervisors/s1', report([SEGV]));
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'crashed');
@@ -85,7 +85,7 @@ test('no report within 5 s: the attempt ends crashed without evidence; an old ex
   worker.socket.destroy();
   await eventually(() => server.engine.workers.size === 0, 'the disconnect seen');
   clock.advance(4999);
-  assert.equal(server.engine.status(handle).running, true);
+  assert.equal((await server.engine.status(handle)).running, true);
   clock.advance(1);
   const [, attempt] = await ended;
   assert.equal(attempt.outcome, 'crashed');

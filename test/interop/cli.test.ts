@@ -112,7 +112,7 @@ test('gearman: a worker exception does not hang the tool, which has no exception
   const [job, attempt] = await ended;
   assert.equal(attempt.outcome, 'failed');
   assert.equal(attempt.error, 'boom: input');
-  assert.equal(server.engine.status(job.handle).known, false);
+  assert.equal((await server.engine.status(job.handle)).known, false);
 });
 
 test('gearman -u: clients with the same unique share one job, run once, and all print its result', async (t) => {

@@ -60,7 +60,7 @@ test('Perl: get_status (GET_STATUS) of a background job: queued, running with pr
   const holding = await worker.event('holding');
   assert.equal(holding.handle, handle);
   // No event reports a stored WORK_STATUS: look for it in the engine before asking through Perl.
-  await eventually(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
+  await eventually(() => server.engine.job(handle)?.numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
   assert.deepEqual(await getStatus(t, perlHandle), { known: 1, running: 1, progress: [1, 2] });
 
   const completed = waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);

@@ -63,7 +63,7 @@ test('PHP: jobStatus and jobStatusByUniqueKey (GET_STATUS, GET_STATUS_UNIQUE) of
   assert.equal(holding.handle, handle);
   assert.equal(holding.payload, 'payload-1');
   // No event reports a stored WORK_STATUS: look for it in the engine before asking through PHP.
-  await eventually(() => server.engine.status(handle).numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
+  await eventually(() => server.engine.job(handle)?.numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
   assert.deepEqual(await jobStatus(t, handle), { known: true, running: true, numerator: 1, denominator: 2 });
   assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: true, numerator: 1, denominator: 2 });
 
@@ -85,7 +85,7 @@ test('PHP: GearmanJob::sendFail reaches the client as a failure', async (t) => {
     { event: 'fail', handle },
     { event: 'done', ok: true, returnCode: 0 },
   ]);
-  assert.equal(server.engine.status(handle).known, false);
+  assert.equal((await server.engine.status(handle)).known, false);
 });
 
 test('PHP: GearmanJob::sendException reaches a client with exceptions on as WORK_EXCEPTION with its text', async (t) => {

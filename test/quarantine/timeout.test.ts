@@ -28,7 +28,7 @@ test('policy timeout: timed_out attempts, late answers ignored, retried, then qu
 
     const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === handle);
     clock.advance(999);
-    assert.equal(server.engine.status(handle).running, true, 'still within its timeout');
+    assert.equal((await server.engine.status(handle)).running, true, 'still within its timeout');
     clock.advance(1);
     const [, attempt] = await ended;
     assert.deepEqual([attempt.n, attempt.outcome, attempt.worker], [n, 'timed_out', `slow-worker-${n}`]);
@@ -66,7 +66,7 @@ test('CAN_DO_TIMEOUT from the worker applies like a policy timeout', async (t) =
   const ended = waitEvent(server.engine, 'attempt:ended', (job) => job.handle === handle);
   const retried = waitEvent(server.engine, 'job:retry', (job) => job.handle === handle);
   clock.advance(1999);
-  assert.equal(server.engine.status(handle).running, true);
+  assert.equal((await server.engine.status(handle)).running, true);
   clock.advance(1);
   assert.equal((await ended)[1].outcome, 'timed_out');
   await retried;

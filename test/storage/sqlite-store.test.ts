@@ -15,7 +15,7 @@ import { migrate, migrationsDir, readMigrations } from '../../src/storage/sqlite
 import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/store.js';
 import { emptyBatch } from '../../src/storage/types.js';
 import { freshSqlite } from '../helpers/store.js';
-import { end, endedAttempt, job, quarantined, rejectsWith, start } from './conformance/harness.js';
+import { end, endedAttempt, job, quarantined, rejectsWith, start, storedJobs, back } from './conformance/harness.js';
 
 // Compile-time proof that the class meets the contract.
 const asAdapter: (s: SqliteStore) => StorageAdapter = (s) => s;
@@ -64,15 +64,16 @@ describe('SqliteStore: opening', () => {
       { version: 2, name: 'outcomes_tags' },
       { version: 3, name: 'alerts' },
       { version: 4, name: 'job_history' },
+      { version: 5, name: 'queue_of_record' },
     ]);
-    assert.equal(await store.schemaVersion(), 4);
+    assert.equal(await store.schemaVersion(), 5);
   });
 
   it('accepts synchronous: full and a busy timeout', async (t) => {
     const store = storeOn(t, { path: await tempPath(t), synchronous: 'full', busyTimeoutMs: 100 });
     await store.open();
     await store.write({ ...emptyBatch(), insertJobs: [job(1)] });
-    assert.equal((await store.jobsLoad()).length, 1);
+    assert.equal((await storedJobs(store)).length, 1);
   });
 
   it('works in memory', async (t) => {
@@ -84,7 +85,7 @@ describe('SqliteStore: opening', () => {
 
   it('opening twice is harmless; before open and after close calls reject with LAZ_STORE_CLOSED', async (t) => {
     const store = storeOn(t, { path: await tempPath(t) });
-    await rejectsWith(store.jobsLoad(), ErrorCode.STORE_CLOSED);
+    await rejectsWith(storedJobs(store), ErrorCode.STORE_CLOSED);
     await store.open();
     await store.open();
     await store.close();
@@ -110,9 +111,9 @@ describe('SqliteStore: opening', () => {
     old.close();
     const store = storeOn(t, { path });
     await store.open();
-    assert.equal(await store.schemaVersion(), 4);
+    assert.equal(await store.schemaVersion(), 5);
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => [j.id, j.tags]),
+      (await storedJobs(store)).map((j) => [j.id, j.tags]),
       [[1, []]],
     );
     assert.deepEqual((await store.quarantineGet(2))?.tags, []);
@@ -132,7 +133,7 @@ describe('SqliteStore: opening', () => {
       assert.match(err.message, new RegExp(`up to ${readMigrations(migrationsDir()).at(-1)!.version}\\b`));
       return true;
     });
-    await rejectsWith(store.jobsLoad(), ErrorCode.STORE_CLOSED);
+    await rejectsWith(storedJobs(store), ErrorCode.STORE_CLOSED);
   });
 
   it('reports a file that is not a database as LAZ_STORE_FAILED with the SQLite code', async (t) => {
@@ -198,7 +199,7 @@ describe('SqliteStore: rows', () => {
     await store.open();
     const ids = Array.from({ length: 70 }, (_, i) => i + 1);
     await store.write({ ...emptyBatch(), insertJobs: ids.map((id) => job(id)), startAttempts: ids.map((id) => start(id, 1)) });
-    await store.write({ ...emptyBatch(), endAttempts: [end(2, 1, { retryAt: 5 })] });
+    await store.write({ ...emptyBatch(), endAttempts: [end(2, 1, { requeue: back(5) })] });
     await store.write({ ...emptyBatch(), startAttempts: [start(2, 2)], deleteJobs: ids.filter((id) => id > 3), quarantine: [quarantined(3)] });
     await store.write({ ...emptyBatch(), deleteJobs: [1, 2] });
     const db = peek(t, path);
@@ -232,7 +233,7 @@ describe('SqliteStore: late evidence', () => {
         { jobId: 9, n: 1, evidence: kill },
       ],
     });
-    const loaded = await store.jobsLoad();
+    const loaded = await storedJobs(store);
     assert.deepEqual(loaded.find((j) => j.id === 1)!.attempts[0]!.evidence, { message: 'late', ...kill });
     assert.deepEqual(
       loaded.find((j) => j.id === 2)!.attempts.map((a) => a.evidence),
@@ -256,7 +257,7 @@ describe('SqliteStore: errors', () => {
     await rejectsWith(store.write({ ...emptyBatch(), insertJobs: [job(1)] }), ErrorCode.STORE_BUSY);
     other.exec('COMMIT');
     await store.write({ ...emptyBatch(), insertJobs: [job(1)] });
-    assert.equal((await store.jobsLoad()).length, 1);
+    assert.equal((await storedJobs(store)).length, 1);
   });
 
   it('a corrupt quarantine row is LAZ_STORE_FAILED naming the row', async (t) => {

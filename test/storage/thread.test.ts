@@ -14,7 +14,7 @@ import { RawPeer } from '../helpers/gearman-client.js';
 import { testConfig } from '../helpers/server.js';
 import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 import { api } from '../http/helpers.js';
-import { job, quarantined, rejectsWith } from './conformance/harness.js';
+import { job, quarantined, rejectsWith, storedJobs } from './conformance/harness.js';
 
 async function fresh(t: TestContext): Promise<string> {
   const file = await freshSqlite();
@@ -94,7 +94,7 @@ it('payloads that are views into larger blocks are stored as exactly their bytes
   const entry = { ...quarantined(7), payload: block.subarray(2000, 2003) };
   await store.write({ ...emptyBatch(), insertJobs: [{ ...job(1), payload: view }], quarantine: [entry] });
   assert.equal(view.toString(), 'hello', "the caller's Buffer is still usable");
-  const [loaded] = await store.jobsLoad();
+  const [loaded] = await storedJobs(store);
   assert.ok(Buffer.isBuffer(loaded!.payload));
   assert.equal(loaded!.payload.toString('hex'), Buffer.from('hello').toString('hex'));
   assert.equal(loaded!.payload.buffer.byteLength < 64 * 1024, true, 'the reply did not carry the whole block');
@@ -138,7 +138,7 @@ it('arguments that cannot cross to the thread are refused with LAZ_STORE_FAILED,
   );
   await store.write({ ...emptyBatch(), insertJobs: [job(2)] });
   assert.deepEqual(
-    (await store.jobsLoad()).map((j) => j.id),
+    (await storedJobs(store)).map((j) => j.id),
     [2],
   );
 });

@@ -19,7 +19,7 @@ import { type ConfigPatch, peerFor, testConfig } from '../helpers/server.js';
 import { freshSqlite, holdWriteLock } from '../helpers/store.js';
 import { api } from '../http/helpers.js';
 import { grab, submitBg } from '../quarantine/helpers.js';
-import { job } from './conformance/harness.js';
+import { job, storedJobs } from './conformance/harness.js';
 import { waitEvent } from '../helpers/events.js';
 
 /** The pino lines a server wrote, parsed, with a way to wait for one. */
@@ -160,6 +160,7 @@ it('a group commit that fails on one bad row is written again member by member: 
     rejected: (_err, b) => void rejected.push(b),
     retrying: () => assert.fail('nothing here is retried'),
     recovered: () => undefined,
+    coalesced: () => undefined,
     abandoned: () => undefined,
   };
   const commit = new GroupCommit(store, events);
@@ -181,7 +182,7 @@ it('a group commit that fails on one bad row is written again member by member: 
     [[2]],
   );
   assert.deepEqual(
-    (await store.jobsLoad()).map((j) => j.id),
+    (await storedJobs(store)).map((j) => j.id),
     [1, 3],
   );
   assert.deepEqual([(await store.historyFind(1)).length, (await store.historyFind(3)).length], [1, 1]);

@@ -66,7 +66,31 @@ export function handleAdminLine(conn: Connection, line: string): void {
     conn.ctx.shutdown(cmd.graceful);
     return;
   }
+  if (cmd.kind === 'showJobs' || cmd.kind === 'showUniqueJobs' || cmd.kind === 'cancelJob') {
+    // These read the store (jobs beyond the windows): the answer keeps its place among the replies.
+    const answer = conn.defer();
+    runStored(conn, cmd).then(answer, (e: unknown) => {
+      conn.log.error({ err: e }, 'admin command could not read the store');
+      answer(err('STORE_ERROR', 'the+store+could+not+be+read'));
+    });
+    return;
+  }
   conn.reply(run(conn, cmd));
+}
+
+/** Listings of every job (memory and store) and `cancel job`, whose job may be in the store only. One reply each, written at once. */
+async function runStored(conn: Connection, cmd: Extract<AdminCommand, { kind: 'showJobs' | 'showUniqueJobs' | 'cancelJob' }>): Promise<string> {
+  const { engine } = conn.ctx;
+  if (cmd.kind === 'cancelJob') return (await engine.cancel(cmd.handle)) ? OK : err('UNKNOWN_JOB');
+  const lines: string[] = [];
+  for await (const page of engine.allJobs()) {
+    for (const j of page) {
+      if (cmd.kind === 'showJobs') lines.push(`${escapeControls(j.handle)}\t${j.retries}\t0\t${j.durable ? 1 : 0}`);
+      // A unique that is exactly "." would end the listing early.
+      else lines.push(j.unique === '.' ? '\\x2e' : escapeControls(j.unique));
+    }
+  }
+  return listing(lines);
 }
 
 function run(conn: Connection, cmd: AdminCommand): string {
@@ -100,12 +124,9 @@ function run(conn: Connection, cmd: AdminCommand): string {
     case 'getpid':
       return okValue(process.pid);
     case 'showJobs':
-      return listing([...engine.jobs()].map((j) => `${escapeControls(j.handle)}\t${j.retries}\t0\t${j.durable ? 1 : 0}`));
     case 'showUniqueJobs':
-      // A unique that is exactly "." would end the listing early.
-      return listing([...engine.jobs()].map((j) => (j.unique === '.' ? '\\x2e' : escapeControls(j.unique))));
     case 'cancelJob':
-      return engine.cancel(cmd.handle) ? OK : err('UNKNOWN_JOB');
+      throw new Error(`${cmd.kind} is answered by runStored()`);
     case 'createFunction':
       try {
         engine.functions.admit(cmd.name).pinned = true;

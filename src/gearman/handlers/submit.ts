@@ -77,14 +77,14 @@ function submit(conn: Connection, req: SubmitRequest): void {
   }
   const { job, ready } = result;
   if (!req.background) conn.attached.add(job);
-  const created = response(PacketType.JOB_CREATED, job.handle);
   if (ready === null) {
-    conn.reply(created);
+    conn.reply(response(PacketType.JOB_CREATED, job.handle));
     return;
   }
   const answer = conn.defer();
   ready.then(
-    () => answer(created),
+    // The handle of the job that took the submission: another one when it coalesced in the store.
+    (told) => answer(response(PacketType.JOB_CREATED, told.handle)),
     (err: unknown) => {
       if (!req.background) conn.attached.delete(job);
       answer(submitError(err));

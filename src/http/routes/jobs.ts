@@ -125,8 +125,8 @@ export function jobRoutes(ctx: HttpContext): FastifyPluginAsync {
           ...(b.tags === undefined ? {} : { tags: [...new Set(b.tags)] }),
         });
         // Answered only once the job is stored, like JOB_CREATED over Gearman.
-        await ready;
-        return reply.status(201).send({ handle: job.handle, created });
+        const told = ready === null ? { handle: job.handle, created } : await ready;
+        return reply.status(201).send(told);
       },
     );
 

@@ -3,7 +3,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { attemptView, iso } from '../../core/handoff.js';
 import { PRIORITY_NAMES, QUARANTINE_REASONS, type QuarantineReason } from '../../domain.js';
-import type { Job } from '../../core/job.js';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { QuarantineFilter, QuarantineRow, QuarantineSummary } from '../../core/records.js';
 import { actorOf } from '../actor.js';
@@ -96,7 +95,11 @@ function entryJson(e: QuarantineRow): Omit<QuarantineEntryAnswer, 'lives' | 'aud
 const doc = (summary: string, answer: object) => ({ summary, tags: ['quarantine'], response: { 200: answer } });
 const idParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } } } as const;
 
-const jobJson = (j: Job): RequeuedAnswer['requeued'][number] => ({ id: j.id, handle: j.handle, function: j.fn.name });
+const jobJson = (j: { id: number; handle: string; function: string }): RequeuedAnswer['requeued'][number] => ({
+  id: j.id,
+  handle: j.handle,
+  function: j.function,
+});
 
 function parseId(raw: string): number {
   const [id] = parseIds(raw) ?? [];

@@ -35,11 +35,13 @@ export function prepareBulk<T>(
   sql: (rows: number) => string,
   columns: number,
   values: (row: T) => readonly BindValue[],
-): (rows: readonly T[]) => void {
+): (rows: readonly T[]) => number {
   const statement = statementsBySize(db, sql);
   const full: BindValue[] = new Array<BindValue>(CHUNK * columns);
 
+  // Returns how many rows the statements changed (an INSERT … ON CONFLICT DO NOTHING may skip some).
   return (rows) => {
+    let changes = 0;
     for (let i = 0; i < rows.length; i += CHUNK) {
       const count = Math.min(CHUNK, rows.length - i);
       const params = count === CHUNK ? full : new Array<BindValue>(count * columns);
@@ -47,8 +49,9 @@ export function prepareBulk<T>(
         const row = values(rows[i + k] as T);
         for (let c = 0; c < columns; c++) params[k * columns + c] = row[c] ?? null;
       }
-      statement(count).run(...params);
+      changes += statement(count).run(...params).changes;
     }
+    return changes;
   };
 }
 
@@ -64,8 +67,14 @@ export function prepareBulkIds(db: Database, sql: (count: number) => string): (i
 }
 
 /** `head` is `INSERT INTO table (col, …)`; `columns` is how many it names. */
-export function prepareBulkInsert<T>(db: Database, head: string, columns: number, values: (row: T) => readonly BindValue[]): (rows: readonly T[]) => void {
-  return prepareBulk(db, (rows) => `${head} VALUES ${tuples(rows, columns)}`, columns, values);
+export function prepareBulkInsert<T>(
+  db: Database,
+  head: string,
+  columns: number,
+  values: (row: T) => readonly BindValue[],
+  tail = '',
+): (rows: readonly T[]) => number {
+  return prepareBulk(db, (rows) => `${head} VALUES ${tuples(rows, columns)}${tail}`, columns, values);
 }
 
 /** One statement per size, 1 to CHUNK, prepared on first use and kept. */

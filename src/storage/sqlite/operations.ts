@@ -14,13 +14,12 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
-  StoredJob,
   WriteBatch,
+  WriteResult,
 } from '../types.js';
 import { prepareAlerts, type AlertOperations } from './alerts.js';
 import { prepareHistory, type HistoryOperations } from './history.js';
 import { prepareIdsNext } from './ids-next.js';
-import { prepareJobsLoad } from './load.js';
 import { prepareSchemaVersion } from './migrate.js';
 import { prepareOutcomesFind } from './outcomes-find.js';
 import { prepareOutcomesImpact } from './outcomes-impact.js';
@@ -34,13 +33,14 @@ import { prepareQuarantineList } from './quarantine-list.js';
 import { prepareQuarantinePurge } from './quarantine-purge.js';
 import { prepareQuarantineRequeue } from './quarantine-requeue.js';
 import { prepareQuarantineUpdatePayload } from './quarantine-update-payload.js';
+import { prepareQueue, type QueueOperations } from './queue.js';
+import { prepareSeq } from './seq.js';
 import { prepareWrite } from './write.js';
 
-export interface Operations extends AlertOperations, HistoryOperations {
+export interface Operations extends AlertOperations, HistoryOperations, QueueOperations {
   schemaVersion: () => number;
   ping: (now: number) => void;
-  write: (batch: WriteBatch) => void;
-  jobsLoad: () => StoredJob[];
+  write: (batch: WriteBatch) => WriteResult;
   idsNext: () => number;
   quarantineList: (filter: QuarantineFilter, page: QuarantinePage) => QuarantineSummary[];
   quarantineCount: (filter: QuarantineFilter) => number;
@@ -58,23 +58,25 @@ export type OperationName = keyof Operations;
 
 export function prepareOperations(db: Database.Database): Operations {
   const cache = new StatementCache(db);
+  // One counter for every place in line, whichever operation gives it.
+  const seq = prepareSeq(db);
   return {
     schemaVersion: prepareSchemaVersion(db),
     ping: preparePing(db),
-    write: prepareWrite(db),
-    jobsLoad: prepareJobsLoad(db),
+    write: prepareWrite(db, seq),
     idsNext: prepareIdsNext(db),
     quarantineList: prepareQuarantineList(cache),
     quarantineCount: prepareQuarantineCount(cache),
     quarantineCountByFunction: prepareQuarantineCountByFunction(db),
     quarantineGet: prepareQuarantineGet(db),
     quarantineUpdatePayload: prepareQuarantineUpdatePayload(db, cache),
-    quarantineRequeue: prepareQuarantineRequeue(db, cache),
+    quarantineRequeue: prepareQuarantineRequeue(db, cache, seq),
     quarantinePurge: prepareQuarantinePurge(db, cache),
     outcomesFind: prepareOutcomesFind(cache),
     outcomesPrune: prepareOutcomesPrune(db),
     outcomesImpact: prepareOutcomesImpact(db),
     ...prepareAlerts(db),
     ...prepareHistory(db),
+    ...prepareQueue(db, seq),
   };
 }

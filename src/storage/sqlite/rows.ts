@@ -13,6 +13,7 @@ import type {
   QuarantineReason,
   QuarantineRow,
   QuarantineSummary,
+  StoreState,
 } from '../types.js';
 import { corruptRow } from './errors.js';
 import { ATTEMPT_OUTCOMES, QUARANTINE_REASONS } from '../../domain.js';
@@ -31,7 +32,13 @@ export interface JobRecord {
   run_at: number | null;
   deadline: number | null;
   tags: string | null;
+  state: string;
+  coalesce_key: string | null;
+  queued_at: number;
 }
+
+/** The columns of a JobRecord, for SELECTs. */
+export const JOB_COLUMNS = 'id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags, state, coalesce_key, queued_at';
 
 export interface AttemptRecord {
   job_id: number;
@@ -77,7 +84,7 @@ export interface QuarantineRecord {
 const OUTCOMES: ReadonlySet<string> = new Set<string>(ATTEMPT_OUTCOMES);
 const REASONS: ReadonlySet<string> = new Set<string>(QUARANTINE_REASONS);
 
-function priorityOf(value: number, table: string, id: number): Priority {
+export function priorityOf(value: number, table: string, id: number): Priority {
   if (value === 0 || value === 1 || value === 2) return value;
   throw corruptRow(table, id, `priority ${value} is not 0, 1 or 2`);
 }
@@ -125,7 +132,15 @@ export function toJobRow(r: JobRecord): JobRow {
     runAt: r.run_at,
     deadline: r.deadline,
     tags: tagsOf(r.tags, 'jobs', r.id),
+    state: stateOf(r.state, r.id),
+    coalesceKey: r.coalesce_key,
+    queuedAt: r.queued_at,
   };
+}
+
+export function stateOf(value: string, id: number): StoreState {
+  if (value === 'queued' || value === 'scheduled' || value === 'held') return value;
+  throw corruptRow('jobs', id, `state "${value}" is not queued, scheduled or held`);
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);

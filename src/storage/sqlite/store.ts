@@ -30,6 +30,12 @@ import type {
   QuarantineSummary,
   StoredJob,
   WriteBatch,
+  WriteResult,
+  DueMoved,
+  Expired,
+  JobCounts,
+  JobSummary,
+  Priority,
 } from '../types.js';
 import { IN_MEMORY, type SqliteSynchronous } from './connection.js';
 import type { OperationName } from './operations.js';
@@ -147,12 +153,40 @@ export class SqliteStore implements StorageAdapter {
     return this.#call('ping', [now]);
   }
 
-  write(batch: WriteBatch): Promise<void> {
+  write(batch: WriteBatch): Promise<WriteResult> {
     return this.#call('write', [batch]);
   }
 
-  jobsLoad(): Promise<StoredJob[]> {
-    return this.#call('jobsLoad', []);
+  recover(now: number): Promise<StoredJob[]> {
+    return this.#call('recover', [now]);
+  }
+
+  countsLoad(): Promise<JobCounts> {
+    return this.#call('countsLoad', []);
+  }
+
+  windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]> {
+    return this.#call('windowFill', [fn, priority, limit]);
+  }
+
+  dueMove(now: number, limit: number): Promise<DueMoved> {
+    return this.#call('dueMove', [now, limit]);
+  }
+
+  deadlineTake(now: number, limit: number): Promise<Expired> {
+    return this.#call('deadlineTake', [now, limit]);
+  }
+
+  jobGet(id: number): Promise<StoredJob | null> {
+    return this.#call('jobGet', [id]);
+  }
+
+  jobHold(id: number): Promise<StoredJob | null> {
+    return this.#call('jobHold', [id]);
+  }
+
+  jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
+    return this.#call('jobsPage', [afterId, limit]);
   }
 
   idsNext(): Promise<number> {

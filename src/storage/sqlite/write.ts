@@ -9,17 +9,18 @@
 // even at 1 KiB a commit of 500 starts takes five times as long); an attempts row is ~40 bytes.
 
 import type { Database } from 'better-sqlite3';
-import type { AttemptStart, LateEvidence, QuarantineRow, WriteBatch } from '../types.js';
+import type { AttemptStart, LateEvidence, QuarantineRow, WriteBatch, WriteResult } from '../types.js';
 import { marks, prepareBulkIds, prepareBulkInsert } from './bulk.js';
 import { prepareHistoryInsert } from './history.js';
 import { prepareJobsInsert } from './jobs-insert.js';
 import { prepareOutcomesInsert } from './outcomes-insert.js';
 import { attemptsJson, evidenceJson, tagsJson } from './rows.js';
+import type { SeqCounter } from './seq.js';
 
 export const WATERMARK_KEY = 'id_watermark';
 
-export function prepareWrite(db: Database): (batch: WriteBatch) => void {
-  const insertJobs = prepareJobsInsert(db);
+export function prepareWrite(db: Database, seq: SeqCounter): (batch: WriteBatch) => WriteResult {
+  const insertJobs = prepareJobsInsert(db, seq);
   const startAttempts = prepareBulkInsert<AttemptStart>(db, 'INSERT INTO attempts (job_id, n, worker, started_at)', 4, (a) => [
     a.jobId,
     a.n,
@@ -27,7 +28,9 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     a.startedAt,
   ]);
   const endAttempt = db.prepare('UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ? WHERE job_id = ? AND n = ?');
-  const setRunAt = db.prepare('UPDATE jobs SET run_at = ? WHERE id = ?');
+  // Back in line: a new place at the end (or waiting for its run-at), unless it stays in memory (held).
+  const requeue = db.prepare('UPDATE jobs SET state = ?, seq = ?, run_at = ?, queued_at = ? WHERE id = ?');
+  const release = prepareBulkIds(db, (count) => `UPDATE jobs SET state = 'queued' WHERE state = 'held' AND id IN (${marks(count)})`);
   const addEvidence = db.prepare("UPDATE attempts SET evidence = json_patch(coalesce(evidence, '{}'), ?) WHERE job_id = ? AND n = ? AND ended_at IS NOT NULL");
   const quarantinedAttempts = db.prepare<[number], { attempts: string }>('SELECT attempts FROM quarantine WHERE id = ?');
   const setQuarantinedAttempts = db.prepare('UPDATE quarantine SET attempts = ? WHERE id = ?');
@@ -85,16 +88,17 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
      ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
   );
 
-  const apply = db.transaction((b: WriteBatch) => {
-    insertJobs(b.insertJobs);
+  const apply = db.transaction((b: WriteBatch): WriteResult => {
+    const coalesced = insertJobs(b.insertJobs);
     startAttempts(b.startAttempts);
     // Ending an attempt (or moving the run time of) a row that is not stored changes nothing rather
     // than failing the whole group commit, whose other callers did nothing wrong.
     for (const e of b.endAttempts) {
       endAttempt.run(e.endedAt, e.outcome, e.error, evidenceJson(e.evidence), e.jobId, e.n);
-      // retryAt given (even null, "runnable now") means the job goes back to its queue.
-      if (e.retryAt !== undefined) setRunAt.run(e.retryAt, e.jobId);
+      const r = e.requeue;
+      if (r !== undefined) requeue.run(r.state, seq.take(), r.runAt, r.queuedAt, e.jobId);
     }
+    release(b.releaseJobs);
     // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
     // it is removed when present.
     insertQuarantine(b.quarantine);
@@ -105,6 +109,8 @@ export function prepareWrite(db: Database): (batch: WriteBatch) => void {
     // A requeued job's last life, committed with its deletion: no crash can keep one without the other.
     insertHistory(b.history);
     if (b.idWatermark !== null && b.idWatermark !== undefined) raiseWatermark.run(b.idWatermark);
+    seq.save();
+    return { coalesced };
   });
 
   // IMMEDIATE: take the write lock at BEGIN, where busy_timeout applies (see migrate.ts).

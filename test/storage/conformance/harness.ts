@@ -11,6 +11,7 @@ import {
   type AttemptStart,
   type JobRow,
   type QuarantineRow,
+  type StoredJob,
   type WriteBatch,
 } from '../../../src/storage/types.js';
 
@@ -71,8 +72,30 @@ export function job(id: number, over: Partial<JobRow> = {}): JobRow {
     runAt: null,
     deadline: null,
     tags: [],
+    state: 'queued',
+    coalesceKey: `u-${id}`,
+    queuedAt: 1_700_000_000_000 + id,
     ...over,
   };
+}
+
+/** Every stored job with its attempts, by id: what a test reads back to check a write. */
+export async function storedJobs(store: StorageAdapter): Promise<StoredJob[]> {
+  const out: StoredJob[] = [];
+  for (let after = 0; ; ) {
+    const page = await store.jobsPage(after, 500);
+    if (page.length === 0) return out;
+    for (const s of page) {
+      const j = await store.jobGet(s.id);
+      if (j !== null) out.push(j);
+    }
+    after = page[page.length - 1]!.id;
+  }
+}
+
+/** A requeue of an attempt's job: back in line, runnable at `runAt` (null: now). */
+export function back(runAt: number | null): AttemptEnd['requeue'] {
+  return { state: runAt === null ? 'queued' : 'scheduled', runAt, queuedAt: runAt ?? 1_700_000_300_000 };
 }
 
 export function start(jobId: number, n: number, over: Partial<AttemptStart> = {}): AttemptStart {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { OutcomeRow } from '../../../src/storage/types.js';
-import { batch, job, quarantined, start, type Harness } from './harness.js';
+import { batch, job, quarantined, start, type Harness, storedJobs } from './harness.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -34,7 +34,7 @@ export function outcomesTests(h: Harness): void {
     const tags = ['user_id:42', 'account.id:7'];
     await store.write(batch({ insertJobs: [job(1, { tags }), job(2)] }));
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.tags),
+      (await storedJobs(store)).map((j) => j.tags),
       [tags, []],
     );
     await store.write(batch({ quarantine: [quarantined(1, { tags })] }));
@@ -49,7 +49,7 @@ export function outcomesTests(h: Harness): void {
     const done = outcome(1, { tags: ['user_id:42'], progress: { numerator: 3, denominator: 4 }, result: Buffer.from([0, 1, 2, 255]) });
     await store.write(batch({ deleteJobs: [1], outcomes: [done] }));
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       [2],
     );
 

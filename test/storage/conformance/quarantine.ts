@@ -5,7 +5,7 @@ import { it } from 'node:test';
 import { QUARANTINE_REASONS } from '../../../src/domain.js';
 import type { StorageAdapter } from '../../../src/storage/adapter.js';
 import type { QuarantineFilter, QuarantineReason, QuarantineRow, QuarantineSummary } from '../../../src/storage/types.js';
-import { batch, end, endedAttempt, job, quarantined, start, type Harness } from './harness.js';
+import { batch, end, endedAttempt, job, quarantined, start, type Harness, storedJobs, back } from './harness.js';
 
 function summaryOf(q: QuarantineRow): QuarantineSummary {
   return {
@@ -88,7 +88,7 @@ export function quarantineTests(h: Harness): void {
     await store.write(batch({ endAttempts: [end(7, 2, { outcome: 'crashed' })], quarantine: [entry] }));
 
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       [8],
     );
     const got = await store.quarantineGet(7);
@@ -102,12 +102,12 @@ export function quarantineTests(h: Harness): void {
     const store = await h.open(t);
     await store.write(batch({ insertJobs: [job(5), job(6)], startAttempts: [start(5, 1), start(6, 1)] }));
     // The retry starts in the batch that ends the first attempt (fields apply in order: start, then end).
-    await store.write(batch({ startAttempts: [start(5, 2)], endAttempts: [end(5, 1, { retryAt: 10 })] }));
+    await store.write(batch({ startAttempts: [start(5, 2)], endAttempts: [end(5, 1, { requeue: back(10) })] }));
     const entry = quarantined(5, { attempts: [endedAttempt(5, 1), endedAttempt(5, 2)] });
     await store.write(batch({ endAttempts: [end(5, 2)], quarantine: [entry] }));
     await store.quarantineRequeue({ ids: [5] }, 77);
-    assert.deepEqual(await store.jobsLoad(), [
-      { ...job(5), runAt: 77, deadline: null, attempts: [] },
+    assert.deepEqual(await storedJobs(store), [
+      { ...job(5), runAt: 77, deadline: null, queuedAt: 77, attempts: [] },
       { ...job(6), attempts: [{ ...endedAttempt(6, 1), endedAt: null, outcome: null, error: null }] },
     ]);
   });
@@ -195,11 +195,11 @@ export function quarantineTests(h: Harness): void {
     const now = 1_700_000_900_000;
     const requeued = await store.quarantineRequeue({ ids: [3, 1] }, now);
     const expected = [1, 3].map((id) => ({
-      ...job(id, { priority: 0, runAt: now, deadline: null }),
+      ...job(id, { priority: 0, runAt: now, deadline: null, queuedAt: now }),
       payload: id === 3 ? Buffer.from('fixed') : job(id).payload,
     }));
     assert.deepEqual(requeued, expected);
-    assert.deepEqual(await store.jobsLoad(), [
+    assert.deepEqual(await storedJobs(store), [
       { ...expected[0]!, attempts: [] },
       { ...expected[1]!, attempts: [] },
       { ...job(10), attempts: [] },
@@ -223,14 +223,14 @@ export function quarantineTests(h: Harness): void {
     assert.equal(await store.quarantineCount({ function: 'email' }), 0);
     assert.equal(await store.quarantineCount({}), rows.length - emailIds.length);
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       emailIds,
     );
 
     const again = quarantined(3, { function: 'email', reason: 'cancelled', attempts: [] });
     await store.write(batch({ quarantine: [again] }));
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       emailIds.filter((id) => id !== 3),
     );
     assert.deepEqual(await store.quarantineGet(3), again);
@@ -242,7 +242,7 @@ export function quarantineTests(h: Harness): void {
     assert.deepEqual(await store.quarantineRequeue({ ids: [] }, 5), []);
     assert.deepEqual(await store.quarantineRequeue({ function: 'nothing-here' }, 5), []);
     assert.equal(await store.quarantineCount({}), 30);
-    assert.deepEqual(await store.jobsLoad(), []);
+    assert.deepEqual(await storedJobs(store), []);
   });
 
   it('purges by ids and by filter, returning how many went', async (t) => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { StorageAdapter } from '../../../src/storage/adapter.js';
-import { ErrorCode, batch, end, job, quarantined, rejectsWith, start, type Harness } from './harness.js';
+import { ErrorCode, batch, end, job, quarantined, rejectsWith, start, type Harness, storedJobs, back } from './harness.js';
 
 export function recoveryTests(h: Harness): void {
   it('idsNext is 1 on an empty store', async (t) => {
@@ -43,19 +43,19 @@ export function recoveryTests(h: Harness): void {
       batch({
         insertJobs: [job(1, { payload: Buffer.from([0, 1, 0]), runAt: 123, deadline: 456, priority: 2 }), job(2), job(3)],
         startAttempts: [start(1, 1), start(1, 2), start(2, 1)],
-        endAttempts: [end(1, 1, { evidence: { stderr: 'oops\n' }, retryAt: 999 })],
+        endAttempts: [end(1, 1, { evidence: { stderr: 'oops\n' }, requeue: back(999) })],
         quarantine: [quarantined(40, { detail: 'why' })],
         idWatermark: 77,
       }),
     );
-    const jobs = await first.jobsLoad();
+    const jobs = await storedJobs(first);
     const entry = await first.quarantineGet(40);
     const version = await first.schemaVersion();
     await first.close();
 
     const second = await made.reopen();
     await second.open();
-    assert.deepEqual(await second.jobsLoad(), jobs);
+    assert.deepEqual(await storedJobs(second), jobs);
     assert.deepEqual(await second.quarantineGet(40), entry);
     assert.equal(await second.idsNext(), 78);
     assert.equal(await second.schemaVersion(), version);
@@ -74,7 +74,7 @@ export function recoveryTests(h: Harness): void {
     const calls: Array<[string, (s: StorageAdapter) => Promise<unknown>]> = [
       ['schemaVersion', (s) => s.schemaVersion()],
       ['write', (s) => s.write(batch({ insertJobs: [job(1)] }))],
-      ['jobsLoad', (s) => s.jobsLoad()],
+      ['jobsLoad', (s) => storedJobs(s)],
       ['idsNext', (s) => s.idsNext()],
       ['ping', (s) => s.ping(1)],
       ['quarantineList', (s) => s.quarantineList({}, { limit: 1 })],
@@ -95,7 +95,7 @@ export function recoveryTests(h: Harness): void {
     await store.ping(1000);
     await store.ping(2000);
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       [4],
     );
     assert.equal(await store.idsNext(), 5);

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { ErrorCode, batch, job, quarantined, rejectsWith, start, type Harness } from './harness.js';
+import { ErrorCode, batch, job, quarantined, rejectsWith, start, type Harness, storedJobs } from './harness.js';
 
 export function submitTests(h: Harness): void {
   it('stores jobs and loads them back byte for byte', async (t) => {
@@ -14,7 +14,7 @@ export function submitTests(h: Harness): void {
     ];
     await store.write(batch({ insertJobs: jobs }));
 
-    const loaded = await store.jobsLoad();
+    const loaded = await storedJobs(store);
     assert.deepEqual(
       loaded,
       jobs.map((j) => ({ ...j, attempts: [] })),
@@ -27,7 +27,7 @@ export function submitTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(5), job(2)] }));
     await store.write(batch({ insertJobs: [job(9), job(1)] }));
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       [1, 2, 5, 9],
     );
   });
@@ -36,7 +36,7 @@ export function submitTests(h: Harness): void {
     const store = await h.open(t);
     const jobs = Array.from({ length: 20_000 }, (_, i) => job(i + 1, { payload: Buffer.alloc(64, i % 256) }));
     await store.write(batch({ insertJobs: jobs, idWatermark: 20_001 }));
-    const loaded = await store.jobsLoad();
+    const loaded = await storedJobs(store);
     assert.equal(loaded.length, 20_000);
     assert.deepEqual(loaded[0], { ...jobs[0], attempts: [] });
     assert.deepEqual(loaded[19_999], { ...jobs[19_999], attempts: [] });
@@ -45,7 +45,7 @@ export function submitTests(h: Harness): void {
   it('an empty batch commits and changes nothing', async (t) => {
     const store = await h.open(t);
     await store.write(batch({}));
-    assert.deepEqual(await store.jobsLoad(), []);
+    assert.deepEqual(await storedJobs(store), []);
   });
 
   it('a batch that fails midway applies nothing and rejects with LAZ_STORE_FAILED', async (t) => {
@@ -53,7 +53,7 @@ export function submitTests(h: Harness): void {
     await store.write(batch({ insertJobs: [job(1)] }));
     // job 1 again, after two good rows: the duplicate id fails the batch on its third row.
     await rejectsWith(store.write(batch({ insertJobs: [job(2), job(3), job(1, { function: 'other' })] })), ErrorCode.STORE_FAILED);
-    assert.deepEqual(await store.jobsLoad(), [{ ...job(1), attempts: [] }]);
+    assert.deepEqual(await storedJobs(store), [{ ...job(1), attempts: [] }]);
   });
 
   it('a failure in a later field rolls back the earlier fields too', async (t) => {
@@ -72,7 +72,7 @@ export function submitTests(h: Harness): void {
       ),
       ErrorCode.STORE_FAILED,
     );
-    assert.deepEqual(await store.jobsLoad(), [{ ...job(1), attempts: [] }]);
+    assert.deepEqual(await storedJobs(store), [{ ...job(1), attempts: [] }]);
     assert.equal(await store.idsNext(), before);
     assert.equal(await store.quarantineCount({}), 1);
   });
@@ -83,7 +83,7 @@ export function submitTests(h: Harness): void {
     await rejectsWith(store.write(batch({ insertJobs: [job(1)] })), ErrorCode.STORE_FAILED);
     await store.write(batch({ insertJobs: [job(2)] }));
     assert.deepEqual(
-      (await store.jobsLoad()).map((j) => j.id),
+      (await storedJobs(store)).map((j) => j.id),
       [1, 2],
     );
   });
