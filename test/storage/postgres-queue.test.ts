@@ -5,23 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import pg from 'pg';
-import { coalescingKey } from '../../src/core/job-index.js';
-import type { QueueFields, QueueWriteBatch } from '../../src/storage/postgres/queue-types.js';
-import { coalesceKeyOf } from '../../src/storage/postgres/rows.js';
+import { coalescingKey } from '../../src/storage/coalesce-key.js';
 import type { PostgresStore } from '../../src/storage/postgres/store.js';
 import type { JobRow } from '../../src/storage/types.js';
 import { freshPostgres, TEST_POSTGRES_URL, type FreshPostgres } from '../helpers/postgres.js';
-import { batch as baseBatch, end, job, quarantined, start } from './conformance/harness.js';
+import { batch, end, job, quarantined, start } from './conformance/harness.js';
 
-type NewJob = JobRow & Partial<QueueFields>;
-
-/** A batch of the queue-of-record contract (requeues, releases). */
-function batch(parts: Partial<QueueWriteBatch>): QueueWriteBatch {
-  return { ...baseBatch({}), ...parts };
-}
-
-function qjob(id: number, over: Partial<NewJob> = {}): NewJob {
-  return job(id, { state: 'queued', coalesceKey: null, queuedAt: 1000 + id, ...over } as Partial<JobRow>) as NewJob;
+function qjob(id: number, over: Partial<JobRow> = {}): JobRow {
+  return job(id, { state: 'queued', coalesceKey: null, queuedAt: 1000 + id, ...over });
 }
 
 async function fresh(t: TestContext): Promise<{ pg: FreshPostgres; store: PostgresStore }> {
@@ -37,10 +28,10 @@ const ids = (rows: readonly { id: number }[]): number[] => rows.map((r) => r.id)
 describe('postgres store: coalescing in write()', () => {
   it('a job whose key a stored job of its function has is not stored; the result names that job', async (t) => {
     const { store } = await fresh(t);
-    assert.deepEqual(await store.commit(batch({ insertJobs: [qjob(1, { coalesceKey: 'k' }), qjob(2, { coalesceKey: 'k', function: 'other' }), qjob(3)] })), {
+    assert.deepEqual(await store.write(batch({ insertJobs: [qjob(1, { coalesceKey: 'k' }), qjob(2, { coalesceKey: 'k', function: 'other' }), qjob(3)] })), {
       coalesced: [],
     });
-    const result = await store.commit(
+    const result = await store.write(
       batch({
         insertJobs: [qjob(4, { coalesceKey: 'k' }), qjob(5, { coalesceKey: 'fresh' }), qjob(6, { coalesceKey: 'fresh' }), qjob(7)],
         // Rows about a job that coalesced name a job that is not stored: left out, not a failure.
@@ -60,7 +51,7 @@ describe('postgres store: coalescing in write()', () => {
     assert.deepEqual(ids(await store.jobsPage(0, 100)), [1, 2, 3, 5, 7]);
     // Once the holder of a key is gone, the key is free again.
     await store.write(batch({ deleteJobs: [1] }));
-    assert.deepEqual((await store.commit(batch({ insertJobs: [qjob(8, { coalesceKey: 'k' })] }))).coalesced, []);
+    assert.deepEqual((await store.write(batch({ insertJobs: [qjob(8, { coalesceKey: 'k' })] }))).coalesced, []);
   });
 
   it('two nodes storing the same key at once: one job is stored, the other coalesces onto it', async (t) => {
@@ -70,8 +61,8 @@ describe('postgres store: coalescing in write()', () => {
     for (let round = 0; round < 10; round++) {
       const key = `race-${round}`;
       const [ra, rb] = await Promise.all([
-        a.commit(batch({ insertJobs: [qjob(1000 + round, { coalesceKey: key })] })),
-        b.commit(batch({ insertJobs: [qjob(2000 + round, { coalesceKey: key })] })),
+        a.write(batch({ insertJobs: [qjob(1000 + round, { coalesceKey: key })] })),
+        b.write(batch({ insertJobs: [qjob(2000 + round, { coalesceKey: key })] })),
       ]);
       const coalesced = [...ra!.coalesced, ...rb!.coalesced];
       assert.equal(coalesced.length, 1, `round ${round}`);
@@ -80,16 +71,13 @@ describe('postgres store: coalescing in write()', () => {
     }
   });
 
-  it('the payload digest key (it starts with a NUL) round-trips and coalesces; the key is the one core computes', async (t) => {
+  it('the payload digest key (it starts with a NUL) round-trips and coalesces', async (t) => {
     const { store } = await fresh(t);
     const payload = Buffer.from([0, 1, 2, 3]);
-    assert.equal(coalesceKeyOf('-', payload), coalescingKey('-', payload));
-    assert.equal(coalesceKeyOf('', payload), coalescingKey('', payload));
-    assert.equal(coalesceKeyOf('abc', payload), coalescingKey('abc', payload));
-    const key = coalesceKeyOf('-', payload);
+    const key = coalescingKey('-', payload);
     await store.write(batch({ insertJobs: [qjob(1, { unique: '-', payload, coalesceKey: key })] }));
     assert.equal((await store.jobGet(1))?.coalesceKey, key);
-    const result = await store.commit(batch({ insertJobs: [qjob(2, { unique: '-', payload, coalesceKey: key })] }));
+    const result = await store.write(batch({ insertJobs: [qjob(2, { unique: '-', payload, coalesceKey: key })] }));
     assert.deepEqual(result.coalesced, [{ id: 2, existingId: 1, existingHandle: 'H:test:1' }]);
   });
 
@@ -254,7 +242,62 @@ describe('postgres store: the queue', () => {
         { function: 'resize', priority: 1, queued: 2, scheduled: 1, oldestQueuedAt: 50 },
       ],
       nextRunAt: 700,
+      nextDeadline: null,
     });
+  });
+
+  it('countsLoad and deadlineTake: the deadlines of jobs no node holds; taken jobs are held and returned as they were', async (t) => {
+    const { pg: db, store: a } = await fresh(t);
+    const b = db.store({ node: 'node-b' });
+    await b.open();
+    await a.write(
+      batch({
+        insertJobs: [
+          qjob(1, { deadline: 500 }),
+          qjob(2, { deadline: 300, state: 'scheduled', runAt: 900 }),
+          qjob(3, { deadline: 100, state: 'held' }),
+          qjob(4, { deadline: 700 }),
+          qjob(5),
+          qjob(6, { deadline: 400 }),
+        ],
+        startAttempts: [start(6, 1)],
+        endAttempts: [end(6, 1)],
+      }),
+    );
+    assert.equal((await a.countsLoad()).nextDeadline, 300, 'the held job 3 is watched by its node');
+    assert.deepEqual(await a.deadlineTake(50, 10), { jobs: [], nextDeadline: 300 });
+    const first = await a.deadlineTake(450, 1);
+    assert.deepEqual(
+      first.jobs.map((j) => [j.id, j.state]),
+      [[2, 'scheduled']],
+    );
+    assert.equal(first.nextDeadline, 400);
+    const second = await b.deadlineTake(600, 10);
+    assert.deepEqual(
+      second.jobs.map((j) => [j.id, j.state, j.attempts.length]),
+      [
+        [6, 'queued', 1],
+        [1, 'queued', 0],
+      ],
+    );
+    assert.equal(second.nextDeadline, 700);
+    assert.deepEqual(await db.sql('SELECT id::int, state, owner FROM jobs WHERE id IN (1, 2, 6) ORDER BY id'), [
+      { id: 1, state: 'held', owner: 'node-b' },
+      { id: 2, state: 'held', owner: 'node-a' },
+      { id: 6, state: 'held', owner: 'node-b' },
+    ]);
+    assert.deepEqual(await a.deadlineTake(10_000, 0), { jobs: [], nextDeadline: 700 });
+    assert.deepEqual(ids(await a.windowFill('resize', 1, 10)), [4, 5]);
+    assert.deepEqual(await a.deadlineTake(10_000, 10), { jobs: [], nextDeadline: null });
+  });
+
+  it('deadlineTake skips rows another transaction has locked', async (t) => {
+    const { store } = await fresh(t);
+    await store.write(batch({ insertJobs: [qjob(1, { deadline: 10 }), qjob(2, { deadline: 20 })] }));
+    const other = await lockRows(t, store, [1]);
+    assert.deepEqual(ids((await store.deadlineTake(100, 10)).jobs), [2]);
+    await other.query('ROLLBACK');
+    assert.deepEqual(ids((await store.deadlineTake(100, 10)).jobs), [1]);
   });
 
   it('jobHold holds one queued or scheduled job; null when held already or missing', async (t) => {
@@ -262,10 +305,13 @@ describe('postgres store: the queue', () => {
     await store.write(batch({ insertJobs: [qjob(1), qjob(2, { state: 'scheduled', runAt: 10 }), qjob(3, { state: 'held' })] }));
     const held = await store.jobHold(1);
     assert.equal(held?.id, 1);
+    assert.equal(held?.state, 'queued', 'returned as it was');
     assert.deepEqual(held?.attempts, []);
     assert.equal((await store.jobGet(1))?.state, 'held');
     assert.equal(await store.jobHold(1), null);
-    assert.equal((await store.jobHold(2))?.id, 2);
+    assert.deepEqual(await store.jobHold(2).then((j) => [j?.id, j?.state]), [2, 'scheduled']);
+    const [row] = await pgRows(store, 'SELECT owner, epoch::int FROM jobs WHERE id = 2');
+    assert.deepEqual(row, { owner: 'node-a', epoch: store.holder.epoch });
     assert.equal(await store.jobHold(3), null);
     assert.equal(await store.jobHold(99), null);
   });
@@ -378,7 +424,7 @@ describe('postgres store: ids, schema and errors', () => {
     const stores = [db.store({ node: 'n1' }), db.store({ node: 'n2' }), db.store({ node: 'n3' })];
     await Promise.all(stores.map((s) => s.open()));
     const versions = await Promise.all(stores.map((s) => s.schemaVersion()));
-    assert.deepEqual(versions, [1, 1, 1]);
+    assert.deepEqual(versions, [2, 2, 2]);
   });
 
   it('refuses a schema of that name that Lazaret did not make, and a newer schema version', async (t) => {
@@ -411,7 +457,7 @@ describe('postgres store: ids, schema and errors', () => {
     await other.open();
     await first.close();
     await second.open();
-    assert.equal(await second.schemaVersion(), 1);
+    assert.equal(await second.schemaVersion(), 2);
   });
 
   it('an unusable schema name is a configuration error', async () => {

@@ -4,8 +4,8 @@
 
 import type { AuditStamp, HistoryAction, JobRow, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../types.js';
 import type { Db, Runner } from './connection.js';
+import { coalescingKey } from '../coalesce-key.js';
 import {
-  coalesceKeyOf,
   QUARANTINE_COLUMNS,
   text,
   toJobRow,
@@ -144,7 +144,7 @@ export function quarantineOperations(db: Db): QuarantineOperations {
         if (entries.length === 0) return [];
         if (by !== undefined) await recordFromQuarantine(tx, { ids: entries.map((e) => e.id) }, 'requeued', by, true);
         const keys = entries.map((e) => {
-          const key = coalesceKeyOf(e.unique_key, e.payload);
+          const key = coalescingKey(e.unique_key, e.payload);
           return key === null ? null : Buffer.from(key, 'utf8');
         });
         const withKey = entries.map((e, i) => ({ id: e.id, fn: e.function, key: keys[i] })).filter((k) => k.key !== null);

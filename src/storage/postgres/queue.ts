@@ -6,20 +6,9 @@
 // SKIP LOCKED, so two nodes filling the same window at once each get different jobs and neither waits
 // for the other. A held row names its holder (owner) and the epoch of that holder's open().
 
-import type { AttemptRow, Priority, StoredJob } from '../types.js';
+import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
-import type { DueMoved, JobCounts, JobSummary, QueueStoredJob } from './queue-types.js';
-import {
-  ATTEMPT_COLUMNS,
-  jobColumns,
-  toAttemptRow,
-  toJobRow,
-  toJobSummary,
-  toQueueJobRow,
-  type AttemptRecord,
-  type JobRecord,
-  type JobSummaryRecord,
-} from './rows.js';
+import { ATTEMPT_COLUMNS, jobColumns, toAttemptRow, toJobRow, toJobSummary, type AttemptRecord, type JobRecord, type JobSummaryRecord } from './rows.js';
 import { WATERMARK_KEY, type Holder } from './write.js';
 
 const ATTEMPTS_OF = {
@@ -28,8 +17,8 @@ const ATTEMPTS_OF = {
 };
 
 /** The jobs of `records`, in that order, each with its attempts oldest first. */
-async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<QueueStoredJob[]> {
-  const jobs = records.map((r): QueueStoredJob => ({ ...toQueueJobRow(r), attempts: [] }));
+async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<StoredJob[]> {
+  const jobs = records.map((r): StoredJob => ({ ...toJobRow(r), attempts: [] }));
   if (jobs.length === 0) return jobs;
   const byId = new Map(jobs.map((j) => [j.id, j]));
   for (const a of await run.query<AttemptRecord>(ATTEMPTS_OF, [jobs.map((j) => j.id)])) byId.get(a.job_id)?.attempts.push(toAttemptRow(a));
@@ -52,10 +41,10 @@ interface JobWithAttempt extends JobRecord {
   a_evidence: unknown;
 }
 
-function oneWithAttempts(rows: readonly JobWithAttempt[]): QueueStoredJob | null {
+function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
   const [first] = rows;
   if (first === undefined) return null;
-  const job: QueueStoredJob = { ...toQueueJobRow(first), attempts: [] };
+  const job: StoredJob = { ...toJobRow(first), attempts: [] };
   for (const r of rows) {
     if (r.a_n === null) continue;
     job.attempts.push(
@@ -90,19 +79,24 @@ const RECOVER_KEEP = {
 };
 
 const NEXT_RUN_AT = { name: 'lz_next_run_at', text: `SELECT min(run_at) AS next FROM jobs WHERE state = 'scheduled'` };
+// Through jobs_deadline (migration 0002): the deadlines of the jobs no node holds.
+const NEXT_DEADLINE = {
+  name: 'lz_next_deadline',
+  text: `SELECT min(deadline) AS next FROM jobs WHERE deadline IS NOT NULL AND state <> 'held'`,
+};
 
 /** The most rows one call reads: a caller asking for more gets this many (it asks again). */
 export const MAX_ROWS = 10_000;
 
 export interface QueueOperations {
-  recover(now: number): Promise<QueueStoredJob[]>;
+  recover(now: number): Promise<StoredJob[]>;
   countsLoad(): Promise<JobCounts>;
-  windowFill(fn: string, priority: Priority, limit: number): Promise<QueueStoredJob[]>;
+  windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]>;
   dueMove(now: number, limit: number): Promise<DueMoved>;
-  jobGet(id: number): Promise<QueueStoredJob | null>;
-  jobHold(id: number): Promise<QueueStoredJob | null>;
+  deadlineTake(now: number, limit: number): Promise<Expired>;
+  jobGet(id: number): Promise<StoredJob | null>;
+  jobHold(id: number): Promise<StoredJob | null>;
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
-  jobsLoad(): Promise<StoredJob[]>;
   idsNext(): Promise<number>;
 }
 
@@ -145,6 +139,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
                  ORDER BY g.function, g.priority`,
         });
         const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
+        const [deadline] = await tx.query<{ next: number | null }>(NEXT_DEADLINE);
         return {
           counts: rows.map((r) => ({
             function: r.function,
@@ -154,6 +149,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
             oldestQueuedAt: r.oldest_queued_at,
           })),
           nextRunAt: next?.next ?? null,
+          nextDeadline: deadline?.next ?? null,
         };
       });
     },
@@ -205,6 +201,35 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       });
     },
 
+    // Jobs no node holds whose deadline passed, earliest first, held by this node and returned as they
+    // were (their state before), for it to quarantine. Rows another node is taking are skipped.
+    async deadlineTake(now, limit) {
+      const n = bounded(limit);
+      const { owner, epoch } = holder();
+      return db.transaction('deadlineTake', async (tx) => {
+        const rows =
+          n === 0
+            ? []
+            : await tx.query<JobRecord>(
+                {
+                  name: 'lz_deadline_pick',
+                  text: `SELECT ${jobColumns()} FROM jobs WHERE deadline IS NOT NULL AND state <> 'held' AND deadline <= $1
+                         ORDER BY deadline, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+                },
+                [now, n],
+              );
+        if (rows.length > 0) {
+          await tx.run({ name: 'lz_hold_ids', text: `UPDATE jobs SET state = 'held', owner = $2, epoch = $3 WHERE id = ANY($1::bigint[])` }, [
+            rows.map((r) => r.id),
+            owner,
+            epoch,
+          ]);
+        }
+        const [next] = await tx.query<{ next: number | null }>(NEXT_DEADLINE);
+        return { jobs: await withAttempts(tx, rows), nextDeadline: next?.next ?? null };
+      });
+    },
+
     async jobGet(id) {
       const rows = await db.query<JobWithAttempt>('jobGet', { name: 'lz_job_get', text: `SELECT ${JOB_WITH_ATTEMPTS} FROM jobs j ${ATTEMPTS_JOIN}` }, [id]);
       return oneWithAttempts(rows);
@@ -216,8 +241,12 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
         'jobHold',
         {
           name: 'lz_job_hold',
-          text: `WITH j AS (
-                   UPDATE jobs SET state = 'held', owner = $2, epoch = $3 WHERE id = $1 AND state IN ('queued', 'scheduled') RETURNING *
+          // The row as it was: its state before holding tells the caller which count it leaves.
+          text: `WITH before AS (
+                   SELECT id, state FROM jobs WHERE id = $1 AND state IN ('queued', 'scheduled') FOR UPDATE
+                 ), j AS (
+                   UPDATE jobs SET state = 'held', owner = $2, epoch = $3 FROM before WHERE jobs.id = before.id
+                   RETURNING ${jobColumns('jobs.').replace('jobs.state', 'before.state')}
                  )
                  SELECT ${JOB_WITH_ATTEMPTS} FROM j ${ATTEMPTS_JOIN}`,
         },
@@ -240,20 +269,6 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
         [afterId, n],
       );
       return rows.map(toJobSummary);
-    },
-
-    // The current contract's restart path: every job with its attempts, by id, in one snapshot.
-    async jobsLoad() {
-      return db.transaction('jobsLoad', async (tx) => {
-        await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const jobs = (await tx.query<JobRecord>({ name: 'lz_jobs_load', text: `SELECT ${jobColumns()} FROM jobs ORDER BY id` })).map(
-          (r): StoredJob => ({ ...toJobRow(r), attempts: [] as AttemptRow[] }),
-        );
-        const byId = new Map(jobs.map((j) => [j.id, j]));
-        const attempts = await tx.query<AttemptRecord>({ name: 'lz_attempts_load', text: `SELECT ${ATTEMPT_COLUMNS} FROM attempts ORDER BY job_id, n` });
-        for (const a of attempts) byId.get(a.job_id)?.attempts.push(toAttemptRow(a));
-        return jobs;
-      });
     },
 
     // Ids come in blocks reserved on the meta row 'id_next' (UPDATE … RETURNING takes its row lock, so

@@ -3,7 +3,6 @@
 // Values read back are narrowed here, once, so a hand-edited database fails loudly instead of handing
 // core a priority of 7 or an outcome it has never heard of.
 
-import { createHash } from 'node:crypto';
 import { ATTEMPT_OUTCOMES, QUARANTINE_REASONS } from '../../domain.js';
 import type {
   AttemptOutcome,
@@ -16,9 +15,12 @@ import type {
   QuarantineReason,
   QuarantineRow,
   QuarantineSummary,
+  JobSummary,
+  StoreState,
 } from '../types.js';
 import { corruptRow } from './errors.js';
-import { STORE_STATES, type JobSummary, type QueueFields, type QueueJobRow, type StoreState } from './queue-types.js';
+
+const STORE_STATES: readonly StoreState[] = ['queued', 'scheduled', 'held'];
 
 export interface JobRecord {
   id: number;
@@ -97,7 +99,6 @@ function tagsOf(value: string[] | null): readonly string[] {
   return value === null || value.length === 0 ? NO_TAGS : value;
 }
 
-/** A row of the current contract's shape (without the queue fields). */
 export function toJobRow(r: JobRecord): JobRow {
   return {
     id: r.id,
@@ -110,12 +111,6 @@ export function toJobRow(r: JobRecord): JobRow {
     runAt: r.run_at,
     deadline: r.deadline,
     tags: tagsOf(r.tags),
-  };
-}
-
-export function toQueueJobRow(r: JobRecord): QueueJobRow {
-  return {
-    ...toJobRow(r),
     state: stateOf(r.state, r.id),
     coalesceKey: r.coalesce_key === null ? null : r.coalesce_key.toString('utf8'),
     queuedAt: r.queued_at,
@@ -358,25 +353,5 @@ export function toOutcomeRow(r: OutcomeRecord): OutcomeRow {
     attempts: r.attempts,
     progress: r.numerator === null || r.denominator === null ? null : { numerator: r.numerator, denominator: r.denominator },
     result: r.result,
-  };
-}
-
-/**
- * The coalescing key core gives a job with this unique and payload (core/job-index.ts coalescingKey):
- * none for '', the payload's digest for '-', else the unique itself. Kept in step with core's by the
- * PostgreSQL tests; needed here for entries requeued from quarantine, which carry no key.
- */
-export function coalesceKeyOf(unique: string, payload: Buffer): string | null {
-  if (unique === '') return null;
-  if (unique === '-') return `\u0000-${createHash('sha256').update(payload).digest('base64')}`;
-  return unique;
-}
-
-/** What fields new jobs default to when the batch does not say (the current contract's rows). */
-export function queueFieldsOf(j: JobRow & Partial<QueueFields>): QueueFields {
-  return {
-    state: j.state ?? 'queued',
-    coalesceKey: j.coalesceKey ?? null,
-    queuedAt: j.queuedAt ?? Math.max(j.submittedAt, j.runAt ?? 0),
   };
 }

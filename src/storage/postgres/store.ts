@@ -14,10 +14,14 @@ import type {
   AlertRow,
   AlertUpdate,
   AuditStamp,
+  DueMoved,
+  Expired,
   HistoryEntry,
   ImpactQuery,
   ImpactRow,
+  JobCounts,
   JobRow,
+  JobSummary,
   NewAlert,
   OutcomeFilter,
   OutcomeRow,
@@ -27,12 +31,13 @@ import type {
   QuarantineRow,
   QuarantineSummary,
   StoredJob,
+  WriteBatch,
+  WriteResult,
 } from '../types.js';
 import { checkSchemaName, Db, describeUrl } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { takeNodeLock } from './node-lock.js';
 import { queueOperations, type QueueOperations } from './queue.js';
-import type { DueMoved, JobCounts, JobSummary, QueueStoredJob, QueueWriteBatch, WriteResult } from './queue-types.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
 import { applyBatch, type Holder } from './write.js';
@@ -187,28 +192,16 @@ export class PostgresStore implements StorageAdapter {
     );
   }
 
-  /**
-   * One group commit in one transaction; the current contract's write() answers nothing, so it is
-   * commit() without the result (the queue-of-record contract's write() is commit()).
-   */
-  async write(batch: QueueWriteBatch): Promise<void> {
-    await this.commit(batch);
-  }
-
   /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
-  async commit(batch: QueueWriteBatch): Promise<WriteResult> {
+  async write(batch: WriteBatch): Promise<WriteResult> {
     return this.#use('write').db.transaction('write', (tx) => applyBatch(tx, batch, this.#holder));
-  }
-
-  async jobsLoad(): Promise<StoredJob[]> {
-    return this.#use('jobsLoad').queue.jobsLoad();
   }
 
   async idsNext(): Promise<number> {
     return this.#use('idsNext').queue.idsNext();
   }
 
-  async recover(now: number): Promise<QueueStoredJob[]> {
+  async recover(now: number): Promise<StoredJob[]> {
     return this.#use('recover').queue.recover(now);
   }
 
@@ -216,7 +209,7 @@ export class PostgresStore implements StorageAdapter {
     return this.#use('countsLoad').queue.countsLoad();
   }
 
-  async windowFill(fn: string, priority: Priority, limit: number): Promise<QueueStoredJob[]> {
+  async windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]> {
     return this.#use('windowFill').queue.windowFill(fn, priority, limit);
   }
 
@@ -224,11 +217,15 @@ export class PostgresStore implements StorageAdapter {
     return this.#use('dueMove').queue.dueMove(now, limit);
   }
 
-  async jobGet(id: number): Promise<QueueStoredJob | null> {
+  async deadlineTake(now: number, limit: number): Promise<Expired> {
+    return this.#use('deadlineTake').queue.deadlineTake(now, limit);
+  }
+
+  async jobGet(id: number): Promise<StoredJob | null> {
     return this.#use('jobGet').queue.jobGet(id);
   }
 
-  async jobHold(id: number): Promise<QueueStoredJob | null> {
+  async jobHold(id: number): Promise<StoredJob | null> {
     return this.#use('jobHold').queue.jobHold(id);
   }
 

@@ -7,10 +7,20 @@
 // meets a stored one of its function with the same key is not inserted (ON CONFLICT … DO NOTHING); the
 // result names the job it met, and the rest of the batch leaves the one not stored alone.
 
-import type { AttemptStart, LateEvidence, NewHistoryEntry, OutcomeRow, QuarantineRow } from '../types.js';
+import type {
+  AttemptEnd,
+  AttemptStart,
+  Coalesced,
+  JobRow,
+  LateEvidence,
+  NewHistoryEntry,
+  OutcomeRow,
+  QuarantineRow,
+  WriteBatch,
+  WriteResult,
+} from '../types.js';
 import type { Runner } from './connection.js';
-import type { Coalesced, QueueAttemptEnd, QueueWriteBatch, WriteResult } from './queue-types.js';
-import { attemptsJson, evidenceJson, queueFieldsOf, tagsFromJson, tagsJson, text, textOrNull } from './rows.js';
+import { attemptsJson, evidenceJson, tagsFromJson, tagsJson, text, textOrNull } from './rows.js';
 
 /** Rows per statement at most (a statement's parameters are held in memory whole, on both sides). */
 export const CHUNK = 5000;
@@ -87,11 +97,10 @@ const EXISTING_KEYS = {
          JOIN jobs j ON j.function = k.fn AND j.coalesce_key = k.ck`,
 };
 
-async function insertJobs(tx: Runner, rows: QueueWriteBatch['insertJobs'], holder: Holder): Promise<Coalesced[]> {
+async function insertJobs(tx: Runner, rows: readonly JobRow[], holder: Holder): Promise<Coalesced[]> {
   const coalesced: Coalesced[] = [];
   for (const part of chunks(rows, (j) => j.payload.length)) {
-    const fields = part.map(queueFieldsOf);
-    const keys = fields.map((f) => (f.coalesceKey === null ? null : Buffer.from(f.coalesceKey, 'utf8')));
+    const keys = part.map((j) => (j.coalesceKey === null ? null : Buffer.from(j.coalesceKey, 'utf8')));
     const [payloads, offsets, lengths] = packBytes(part.map((j) => j.payload));
     const inserted = await tx.query<{ id: number }>(INSERT_JOBS, [
       part.map((j) => j.id),
@@ -104,9 +113,9 @@ async function insertJobs(tx: Runner, rows: QueueWriteBatch['insertJobs'], holde
       part.map((j) => j.runAt),
       part.map((j) => j.deadline),
       part.map((j) => tagsJson(j.tags)),
-      fields.map((f) => f.state),
+      part.map((j) => j.state),
       keys,
-      fields.map((f) => f.queuedAt),
+      part.map((j) => j.queuedAt),
       holder.owner,
       holder.epoch,
       offsets,
@@ -162,14 +171,9 @@ const REQUEUE = {
          WHERE j.id = u.id`,
 };
 
-const SET_RUN_AT = {
-  name: 'lz_set_run_at',
-  text: `UPDATE jobs j SET run_at = u.run_at FROM unnest($1::bigint[], $2::bigint[]) AS u(id, run_at) WHERE j.id = u.id`,
-};
-
 // Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
 // whole group commit, whose other callers did nothing wrong.
-async function endAttempts(tx: Runner, rows: readonly QueueAttemptEnd[], holder: Holder): Promise<void> {
+async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder): Promise<void> {
   for (const part of chunks(rows)) {
     await tx.run(END_ATTEMPTS, [
       part.map((e) => e.jobId),
@@ -190,9 +194,6 @@ async function endAttempts(tx: Runner, rows: readonly QueueAttemptEnd[], holder:
         holder.epoch,
       ]);
     }
-    // The current contract's backoff: retryAt given (even null, "runnable now") moves the run-at time.
-    const retries = part.filter((e) => e.requeue === undefined && e.retryAt !== undefined);
-    if (retries.length > 0) await tx.run(SET_RUN_AT, [retries.map((e) => e.jobId), retries.map((e) => e.retryAt ?? null)]);
   }
 }
 
@@ -357,7 +358,7 @@ const RAISE_WATERMARK = {
   text: `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
 };
 
-export async function applyBatch(tx: Runner, b: QueueWriteBatch, holder: Holder): Promise<WriteResult> {
+export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Promise<WriteResult> {
   const coalesced = b.insertJobs.length === 0 ? [] : await insertJobs(tx, b.insertJobs, holder);
   // Rows of this batch about a job that was not stored (it coalesced) would name a job that is not
   // there: they are left out, and the engine learns of the coalescing from the result.
@@ -367,7 +368,7 @@ export async function applyBatch(tx: Runner, b: QueueWriteBatch, holder: Holder)
   if (starts.length > 0) await startAttempts(tx, starts);
   const ends = mine(b.endAttempts);
   if (ends.length > 0) await endAttempts(tx, ends, holder);
-  if (b.releaseJobs !== undefined && b.releaseJobs.length > 0) await tx.run(RELEASE, [b.releaseJobs]);
+  if (b.releaseJobs.length > 0) await tx.run(RELEASE, [b.releaseJobs]);
   // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
   // it is removed when present.
   if (b.quarantine.length > 0) {
