@@ -28,8 +28,13 @@ import type {
 } from './types.js';
 
 export interface StorageCapabilities {
-  /** Several nodes may share this store. */
+  /**
+   * Several nodes may share this store. Then every idsNext() answer is the start of a block of ids
+   * reserved for that caller alone (each call reserves a new one), and a node takes its ids from there.
+   */
   shared: boolean;
+  /** With `shared`: how many ids each idsNext() answer reserves (at least). */
+  idBlock?: number;
 }
 
 export interface StorageAdapter {
@@ -77,7 +82,11 @@ export interface StorageAdapter {
   jobHold(id: number): Promise<StoredJob | null>;
   /** Stored jobs with an id above `afterId`, by id, without payloads. */
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
-  /** The lowest id the store has never handed out (max of stored ids and the watermark, plus one). */
+  /**
+   * The lowest id the store has never handed out (max of stored ids and the watermark, plus one). A
+   * shared store reserves a block of `capabilities.idBlock` ids from there, no other caller gets them, and
+   * the next call answers past it.
+   */
   idsNext(): Promise<number>;
 
   quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]>;

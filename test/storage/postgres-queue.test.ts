@@ -404,18 +404,25 @@ describe('postgres store: recover at a node start', () => {
 });
 
 describe('postgres store: ids, schema and errors', () => {
-  it('idsNext hands two nodes blocks that do not overlap, and stays above every stored id', async (t) => {
+  it('idsNext reserves a new block at each call: blocks of two nodes never overlap, and start above every stored id', async (t) => {
     const { pg: db, store: a } = await fresh(t);
     const b = db.store({ node: 'node-b' });
     await b.open();
-    const [x, y] = await Promise.all([a.idsNext(), b.idsNext()]);
-    assert.notEqual(x, y);
-    assert.ok(Math.abs(x! - y!) >= 1_000_000, `${x} and ${y} are a block apart`);
-    await a.write(batch({ insertJobs: [qjob(x!)], idWatermark: x! + 100_000 }));
-    assert.equal(await a.idsNext(), x! + 100_001, 'within its own block, past its watermark');
-    const c = db.store({ node: 'node-c' });
-    await c.open();
-    assert.ok((await c.idsNext()) >= Math.max(x!, y!) + 1_000_000);
+    assert.deepEqual(a.capabilities, { shared: true, idBlock: 100_000 });
+    const starts = await Promise.all([a, b, a, b, a, b].map((s) => s.idsNext()));
+    const sorted = [...starts].sort((x, y) => x - y);
+    for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i]! - sorted[i - 1]! >= 100_000, `${sorted.join(', ')} are a block apart`);
+    const top = sorted[sorted.length - 1]!;
+    // Ids handed out before any reservation (a stored job, the watermark) are passed over.
+    await a.write(batch({ insertJobs: [qjob(top + 5_000_000)] }));
+    assert.equal(await b.idsNext(), top + 5_000_001);
+    await a.write(batch({ idWatermark: top + 9_000_000 }));
+    assert.equal(await a.idsNext(), top + 9_000_001);
+    assert.equal(await b.idsNext(), top + 9_100_001, 'the next block');
+    const small = db.store({ node: 'node-c', idBlock: 10 });
+    await small.open();
+    assert.equal(await small.idsNext(), top + 9_200_001);
+    assert.equal(await small.idsNext(), top + 9_200_011);
   });
 
   it('two nodes opening a new schema at once both succeed (the advisory lock)', async (t) => {
