@@ -1,10 +1,12 @@
 // Job ids come from one counter. Blocks of ids are reserved in the store ahead of use, so ids (and so
 // handles) are never handed out twice, not even across a crash (README, Where Lazaret differs: B2).
 //
-// A store of one node (SQLite): the node raises a watermark in the store itself, staged into the next
-// group commit. A store several nodes share (capabilities.shared, PostgreSQL): each block comes from
-// store.idsNext(), which reserves one no other node gets; the next block is asked for while half of the
-// current one is left, so a submission never waits for the store.
+// The node stages a watermark (ids below it are taken) into the next group commit whenever it starts a
+// block. A store of one node (SQLite): the next block simply follows. A store several nodes share
+// (capabilities.shared, PostgreSQL): each block comes from store.idsNext(), whose answer has
+// `capabilities.idBlock` ids after it that no other node gets; the next block is asked for while half of
+// the current one is left, so a submission never waits for the store. An answer below the block in use
+// (the store has not committed its watermark yet) is not used: the next id taken asks again.
 
 import { ErrorCode, LazaretError } from '../errors.js';
 import type { StorageCapabilities } from '../storage/adapter.js';
@@ -45,11 +47,7 @@ export class IdAllocator {
   /** Starts from the first id the store has never handed out (with a shared store: the start of a block it reserved for this node). */
   start(next: number): void {
     this.#next = next;
-    if (this.#source !== null) {
-      this.#limit = next + this.#block;
-      return;
-    }
-    this.#limit = next + BLOCK;
+    this.#limit = next + (this.#source === null ? BLOCK : this.#block);
     this.#reserve(this.#limit);
   }
 
@@ -78,6 +76,7 @@ export class IdAllocator {
       this.#spare = null;
       this.#next = spare;
       this.#limit = spare + this.#block;
+      this.#reserve(this.#limit);
     }
     const id = this.#next++;
     if (this.#spare === null && this.#next > this.#limit - this.#block / 2) this.#ask();
@@ -92,7 +91,7 @@ export class IdAllocator {
       (start) => {
         this.#asking = false;
         this.#askFailed = null;
-        this.#spare = start;
+        if (start >= this.#limit) this.#spare = start;
       },
       (err: unknown) => {
         // Asked again by the next id taken past the half; meanwhile the current block still serves.

@@ -29,11 +29,11 @@ import type {
 
 export interface StorageCapabilities {
   /**
-   * Several nodes may share this store. Then every idsNext() answer is the start of a block of ids
-   * reserved for that caller alone (each call reserves a new one), and a node takes its ids from there.
+   * Several nodes may share this store. Then the ids from each idsNext() answer on (`idBlock` of them)
+   * are that caller's alone: a node takes each block of ids from there.
    */
   shared: boolean;
-  /** With `shared`: how many ids each idsNext() answer reserves (at least). */
+  /** With `shared`: how many ids from each idsNext() answer on no other caller gets. */
   idBlock?: number;
 }
 
@@ -84,8 +84,7 @@ export interface StorageAdapter {
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
   /**
    * The lowest id the store has never handed out (max of stored ids and the watermark, plus one). A
-   * shared store reserves a block of `capabilities.idBlock` ids from there, no other caller gets them, and
-   * the next call answers past it.
+   * shared store answers an id from which `capabilities.idBlock` ids are this caller's alone.
    */
   idsNext(): Promise<number>;
 

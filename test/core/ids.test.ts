@@ -1,6 +1,6 @@
-// IdAllocator: with a store of one node it raises a watermark itself (staged into group commits); with a
-// shared store each block comes from store.idsNext(), asked for while half of the current block is left,
-// so taking an id never waits for the store.
+// IdAllocator: with a store of one node each block follows the last; with a shared store each block comes
+// from store.idsNext(), asked for while half of the current block is left, so taking an id never waits
+// for the store. Either way the watermark of each block is staged into the group commits.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -59,7 +59,7 @@ test('a store of one node: the watermark is staged at start and again while half
   assert.deepEqual([old.next(), plain], [1, [100_001]]);
 });
 
-test('a shared store: blocks come from idsNext(), the next asked for at half the current one, no watermark staged', async () => {
+test('a shared store: blocks come from idsNext(), the next asked for at half the current one, each watermark staged', async () => {
   const staged: number[] = [];
   const store = sharedStore(10, [5000, 9000]);
   const ids = new IdAllocator((w) => staged.push(w), store.source);
@@ -78,12 +78,31 @@ test('a shared store: blocks come from idsNext(), the next asked for at half the
   store.answer();
   await flush();
   assert.deepEqual(take(ids, 5), [5006, 5007, 5008, 5009, 9000]);
-  assert.deepEqual(staged, []);
+  assert.deepEqual(staged, [110, 5010, 9010]);
+});
+
+test('a shared store answering below the block in use (its watermark not committed yet): the answer is not used, the next id asks again', async () => {
+  const store = sharedStore(10, [104, 110, 2000]);
+  const ids = new IdAllocator(() => {}, store.source);
+  ids.start(100);
+  take(ids, 6);
+  store.answer();
+  await flush();
+  assert.equal(store.asked.length, 0);
+  assert.equal(ids.next(), 106);
+  assert.equal(store.asked.length, 1, 'asked again');
+  store.answer();
+  await flush();
+  assert.deepEqual(take(ids, 4), [107, 108, 109, 110]);
+  assert.deepEqual(take(ids, 6), [111, 112, 113, 114, 115, 116]);
+  store.answer();
+  await flush();
+  assert.deepEqual(take(ids, 4), [117, 118, 119, 2000]);
 });
 
 test('a shared store that has not answered when a block runs out: LAZ_STORE_BUSY for that id, never an id outside a reserved block', async () => {
   const store = sharedStore(4, [50, 90]);
-  const ids = new IdAllocator(() => assert.fail('no watermark with a shared store'), store.source);
+  const ids = new IdAllocator(() => {}, store.source);
   ids.start(10);
   assert.deepEqual(take(ids, 4), [10, 11, 12, 13]);
   store.fail();

@@ -109,6 +109,8 @@ function bounded(limit: number): number {
  * many ids one reservation takes.
  */
 export function queueOperations(db: Db, holder: () => Holder, idBlock: number): QueueOperations {
+  let reserved: { from: number; to: number } | null = null;
+
   return {
     // Only this node's rows: another node's held jobs are that node's to recover.
     async recover(now) {
@@ -269,23 +271,32 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       return rows.map(toJobSummary);
     },
 
-    // Each call reserves a block of idBlock ids on the meta row 'id_next' (UPDATE … RETURNING takes its
-    // row lock, so two nodes never reserve the same block) and answers its start. The start is above
-    // every stored id and the watermark, which covers ids handed out before any reservation.
+    // Ids come in blocks reserved on the meta row 'id_next' (UPDATE … RETURNING takes its row lock, so
+    // two nodes never reserve the same block). The floor is above every stored id and the watermark,
+    // which covers ids handed out before any reservation. While the floor stays in the first half of
+    // this adapter's block, the block is this adapter's still and the floor is the answer; past it, a
+    // new block is reserved: every answer has at least idBlock/2 ids after it that no other node gets.
     async idsNext() {
+      const [row] = await db.query<{ floor: number }>('idsNext', {
+        name: 'lz_ids_floor',
+        text: `SELECT greatest(
+                 coalesce((SELECT max(id) FROM jobs), 0),
+                 coalesce((SELECT max(id) FROM quarantine), 0),
+                 coalesce((SELECT value FROM meta WHERE key = '${WATERMARK_KEY}'), 0)) + 1 AS floor`,
+      });
+      const floor = row?.floor ?? 1;
+      if (reserved !== null && floor >= reserved.from && floor < reserved.from + Math.floor(idBlock / 2)) return floor;
+      if (reserved !== null && floor < reserved.from) return reserved.from;
       const [taken] = await db.query<{ start_id: number }>(
         'idsNext',
         {
           name: 'lz_ids_reserve',
-          text: `UPDATE meta SET value = greatest(value, (SELECT greatest(
-                   coalesce((SELECT max(id) FROM jobs), 0),
-                   coalesce((SELECT max(id) FROM quarantine), 0),
-                   coalesce((SELECT value FROM meta WHERE key = '${WATERMARK_KEY}'), 0)) + 1)) + $1
-                 WHERE key = 'id_next' RETURNING value - $1 AS start_id`,
+          text: `UPDATE meta SET value = greatest(value, $1) + $2 WHERE key = 'id_next' RETURNING value - $2 AS start_id`,
         },
-        [idBlock],
+        [floor, idBlock],
       );
       if (taken === undefined) throw new Error("the meta row 'id_next' is missing");
+      reserved = { from: taken.start_id, to: taken.start_id + idBlock };
       return taken.start_id;
     },
   };

@@ -57,7 +57,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long a new connection may take before LAZ_STORE_UNREACHABLE. Default 5000 ms. */
   connectTimeoutMs?: number;
-  /** Ids one idsNext() reservation takes (each call takes a new block). Default 100,000. */
+  /** Ids one idsNext() reservation takes; each answer has at least half of them after it for this node alone. Default 1,000,000. */
   idBlock?: number;
   /** A statement running or waiting for a lock longer than this fails with LAZ_STORE_BUSY. Default 30,000 ms. */
   statementTimeoutMs?: number;
@@ -93,8 +93,9 @@ export class PostgresStore implements StorageAdapter {
     this.#node = options.node ?? hostname();
     this.#poolSize = Math.max(1, Math.floor(options.poolSize ?? 10));
     this.#connectTimeoutMs = Math.max(1, Math.floor(options.connectTimeoutMs ?? 5000));
-    this.#idBlock = Math.max(1, Math.floor(options.idBlock ?? 100_000));
-    this.capabilities = { shared: true, idBlock: this.#idBlock };
+    this.#idBlock = Math.max(2, Math.floor(options.idBlock ?? 1_000_000));
+    // Every idsNext() answer has half a reserved block after it (queue.ts).
+    this.capabilities = { shared: true, idBlock: Math.floor(this.#idBlock / 2) };
     this.#statementTimeoutMs = Math.max(1, Math.floor(options.statementTimeoutMs ?? 30_000));
     this.#holder = { owner: this.#node, epoch: 0 };
   }
