@@ -1,8 +1,8 @@
-// The store as the queue of record: what a node takes into memory (windowFill, jobHold), gives back at
-// its start (recover), moves when due (dueMove), counts (countsLoad) and lists (jobGet, jobsPage); and
-// job ids, reserved in blocks no two nodes share (idsNext).
+// The store as the queue of record: what a node takes into memory (windowFill, jobHold, deadlineTake),
+// gives back at its start (recover), moves when due (dueMove), counts (countsLoad) and lists (jobGet,
+// jobsPage); and job ids, reserved in blocks no two nodes share (idsNext).
 //
-// Several nodes take from one queue: windowFill and dueMove lock the rows they take with FOR UPDATE
+// Several nodes take from one queue: windowFill, dueMove and deadlineTake lock the rows they take with FOR UPDATE
 // SKIP LOCKED, so two nodes filling the same window at once each get different jobs and neither waits
 // for the other. A held row names its holder (owner) and the epoch of that holder's open().
 
