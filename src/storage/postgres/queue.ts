@@ -2,9 +2,9 @@
 // gives back at its start (recover), moves when due (dueMove), counts (countsLoad) and lists (jobGet,
 // jobsPage); and job ids, reserved in blocks no two nodes share (idsNext).
 //
-// Several nodes take from one queue: windowFill, dueMove and deadlineTake lock the rows they take with FOR UPDATE
-// SKIP LOCKED, so two nodes filling the same window at once each get different jobs and neither waits
-// for the other. A held row names its holder (owner) and the epoch of that holder's open().
+// Several nodes take from one queue: windowFill, dueMove and deadlineTake lock the rows they take with
+// FOR UPDATE SKIP LOCKED, so two nodes filling the same window at once each get different jobs and
+// neither waits for the other. A held row names its holder (owner) and the epoch of that holder's open().
 
 import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
