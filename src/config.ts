@@ -59,8 +59,15 @@ export interface Config {
   httpHost: string;
   /** null = no HTTP side. */
   httpPort: number | null;
-  /** SQLite file. */
+  /** SQLite file (the store unless `store` names a PostgreSQL server). */
   db: string;
+  /**
+   * A PostgreSQL store that several nodes may share, `postgres://user[:password]@host[:port]/database`;
+   * null = the SQLite file `db`.
+   */
+  store: string | null;
+  /** The schema holding the PostgreSQL store's tables (created when missing). */
+  storeSchema: string;
   /** `full` (default) survives a power cut or an OS crash as well as a kill -9; `normal` only a kill -9 of the server. */
   synchronous: 'normal' | 'full';
   handlePrefix: string;
@@ -170,6 +177,8 @@ export function defaultConfig(): Config {
     httpHost: '127.0.0.1',
     httpPort: 4731,
     db: './data/lazaret.db',
+    store: null,
+    storeSchema: 'lazaret',
     synchronous: 'full',
     handlePrefix: `H:${hostname().replaceAll('/', '_')}:`,
     adminToken: null,
@@ -232,6 +241,8 @@ export interface ConfigFlags {
   httpHost?: string;
   httpPort?: string | number;
   db?: string;
+  store?: string;
+  storeSchema?: string;
   adminToken?: string;
   /** A file holding the admin token (kept out of `ps`). */
   tokenFile?: string;
@@ -317,6 +328,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('httpHost', env.LAZARET_HTTP_HOST, 'env');
   set('httpPort', env.LAZARET_HTTP_PORT, 'env');
   set('db', env.LAZARET_DB, 'env');
+  set('store', env.LAZARET_STORE, 'env');
+  set('storeSchema', env.LAZARET_STORE_SCHEMA, 'env');
   set('adminToken', env.LAZARET_ADMIN_TOKEN, 'env');
   setTokenFile(env.LAZARET_ADMIN_TOKEN_FILE, 'env');
   set('logLevel', env.LAZARET_LOG_LEVEL, 'env');
@@ -325,6 +338,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('httpHost', flags.httpHost, 'flag');
   set('httpPort', flags.httpPort, 'flag');
   set('db', flags.db, 'flag');
+  set('store', flags.store, 'flag');
+  set('storeSchema', flags.storeSchema, 'flag');
   set('adminToken', flags.adminToken, 'flag');
   setTokenFile(flags.tokenFile, 'flag');
   set('logLevel', flags.logLevel, 'flag');
@@ -394,6 +409,25 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
       }
       config.logLevel = value as Config['logLevel'];
       return;
+    case 'store': {
+      if (value === null) {
+        config.store = null;
+        return;
+      }
+      // The value may hold a password: problems never repeat it.
+      const problem = storeUrlProblem(value);
+      if (problem !== null) return bad(problem);
+      config.store = value as string;
+      return;
+    }
+    case 'storeSchema':
+      if (typeof value !== 'string' || !SCHEMA_NAME.test(value)) {
+        return bad(
+          `must be a plain schema name: lower-case letters, digits and "_", not starting with a digit, at most 63 characters; got ${JSON.stringify(value)}`,
+        );
+      }
+      config.storeSchema = value;
+      return;
     case 'synchronous':
       if (value !== 'normal' && value !== 'full') return bad('must be "normal" or "full"');
       config.synchronous = value;
@@ -414,6 +448,23 @@ function applyScalar(config: Config, key: keyof Config, value: unknown, source: 
     default:
       bad('is not a setting Lazaret knows');
   }
+}
+
+/** A schema name the PostgreSQL store creates and quotes itself (as src/storage/postgres/connection.ts checks it). */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Why `value` is not a PostgreSQL URL the store can use, or null; never quotes the value (it may hold a password). */
+function storeUrlProblem(value: unknown): string | null {
+  const expected = 'must be a PostgreSQL URL such as postgres://user@host:5432/database (or null for the SQLite file `db`)';
+  if (typeof value !== 'string' || value === '') return expected;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${expected}; this one does not parse as a URL`;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return `${expected}; this one starts with ${JSON.stringify(url.protocol)}`;
+  return null;
 }
 
 /** TLS settings that only make sense together; the files themselves are read when the server starts. */

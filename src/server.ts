@@ -17,6 +17,7 @@ import { HealthChecker } from './observe/health.js';
 import { logStateChanges } from './observe/state-log.js';
 import { SupervisorRegistry } from './observe/supervisors.js';
 import type { StorageAdapter } from './storage/adapter.js';
+import { PostgresStore } from './storage/postgres/store.js';
 import { SqliteStore } from './storage/sqlite/store.js';
 import { VERSION } from './version.js';
 
@@ -57,7 +58,7 @@ export interface RunningServer {
 export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
   checkExposure(config);
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
-  const store = opts.store ?? new SqliteStore({ path: config.db, synchronous: config.synchronous });
+  const store = opts.store ?? storeFor(config);
   await store.open();
   const clock = opts.clock ?? systemClock;
   const supervisors = new SupervisorRegistry(clock);
@@ -81,7 +82,13 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     resultRetentionMs: config.results.retention,
     window: config.queue.window,
   });
-  await engine.start();
+  try {
+    await engine.start();
+  } catch (err) {
+    // A store that went away while the node read it: its connections must not keep the process alive.
+    await store.close().catch(() => {});
+    throw err;
+  }
   const stopStateLog = logStateChanges(engine, log);
   const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
@@ -137,7 +144,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
       plainPort: address.plainPort,
       http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off',
       store: store.describe(),
-      db: config.db,
+      ...(config.store === null ? { db: config.db } : {}),
     },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
@@ -176,6 +183,12 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     stop,
     reloadTls: () => http?.reloadTls(),
   };
+}
+
+/** The store the config names: PostgreSQL when `store` is set, else the SQLite file `db`. */
+export function storeFor(config: Readonly<Config>): StorageAdapter {
+  if (config.store !== null) return new PostgresStore({ url: config.store, schema: config.storeSchema });
+  return new SqliteStore({ path: config.db, synchronous: config.synchronous });
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

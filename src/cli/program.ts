@@ -30,6 +30,8 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--http-tls-cert <file>', 'HTTPS on the HTTP port: PEM certificate chain, read again on SIGHUP (env LAZARET_HTTP_TLS_CERT)')
     .option('--http-tls-key <file>', 'HTTPS on the HTTP port: PEM private key (env LAZARET_HTTP_TLS_KEY)')
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
+    .option('--store <url>', 'PostgreSQL store shared by several nodes, postgres://user@host:5432/db, instead of the SQLite file (env LAZARET_STORE)')
+    .option('--store-schema <name>', 'schema of the PostgreSQL store (default lazaret; env LAZARET_STORE_SCHEMA)')
     .option('--admin-token <token>', 'token for admin actions from beyond loopback, at least 16 characters (env LAZARET_ADMIN_TOKEN)')
     .option('--token-file <file>', 'read the admin token from this file, so it is not seen in `ps` (env LAZARET_ADMIN_TOKEN_FILE)')
     .option('--allow-unauthenticated', 'start even though a port listens beyond loopback with no admin token (env LAZARET_ALLOW_UNAUTHENTICATED=1)')

@@ -206,7 +206,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
           'server stopping with changes the store never took: after a restart these jobs are back as they were stored (a completed one runs again, an expired or quarantined one is queued again)',
         ),
     });
-    this.#ids = new IdAllocator((watermark) => void (this.#commit.stage().idWatermark = watermark));
+    this.#ids = new IdAllocator((watermark) => void (this.#commit.stage().idWatermark = watermark), this.store);
   }
 
   // ---------------------------------------------------------------- lifecycle

@@ -21,6 +21,10 @@ export async function findJob(ctx: HttpContext, handle: string, opts: { history?
 async function findView(ctx: HttpContext, handle: string): Promise<JobView | null> {
   const live = ctx.engine.job(handle);
   if (live) return liveJobView(live);
+  // Quarantined in memory while the store refuses the write (its lock is held): the store still has
+  // the job's row, but the job is gone from the queue.
+  const unsaved = ctx.engine.unsavedQuarantine(idOfHandle(handle) ?? 0);
+  if (unsaved !== undefined && unsaved.handle === handle) return quarantinedView(unsaved);
   const stored = await ctx.engine.storedJob(handle);
   // Between the two reads the job may have come into memory (a window refill): memory knows it better.
   if (stored) return stored.state === 'held' ? liveOrStored(ctx, stored) : storedJobView(stored);

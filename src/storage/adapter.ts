@@ -32,8 +32,13 @@ import type {
 } from './types.js';
 
 export interface StorageCapabilities {
-  /** Several nodes may share this store. */
+  /**
+   * Several nodes may share this store. Then the ids from each idsNext() answer on (`idBlock` of them)
+   * are that caller's alone: a node takes each block of ids from there.
+   */
   shared: boolean;
+  /** With `shared`: how many ids from each idsNext() answer on no other caller gets. */
+  idBlock?: number;
 }
 
 export interface StorageAdapter {
@@ -92,7 +97,10 @@ export interface StorageAdapter {
    * else to `now` for a queued one; a scheduled job that never ran has not waited yet and is left out).
    */
   jobsImpact(query: JobImpactQuery): Promise<JobImpactRow[]>;
-  /** The lowest id the store has never handed out (max of stored ids and the watermark, plus one). */
+  /**
+   * The lowest id the store has never handed out (max of stored ids and the watermark, plus one). A
+   * shared store answers an id from which `capabilities.idBlock` ids are this caller's alone.
+   */
   idsNext(): Promise<number>;
 
   quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]>;

@@ -108,10 +108,13 @@ export function queueTests(h: Harness): void {
     // Held or not, the stored job coalesces.
     await store.windowFill('resize', 1, 10);
     const result = await store.write(batch({ insertJobs: [job(3, { coalesceKey: 'k' }), job(4, { coalesceKey: 'other' }), job(5, { coalesceKey: 'k' })] }));
-    assert.deepEqual(result.coalesced, [
-      { id: 3, existingId: 1, existingHandle: job(1).handle },
-      { id: 5, existingId: 1, existingHandle: job(1).handle },
-    ]);
+    assert.deepEqual(
+      [...result.coalesced].sort((a, b) => a.id - b.id),
+      [
+        { id: 3, existingId: 1, existingHandle: job(1).handle },
+        { id: 5, existingId: 1, existingHandle: job(1).handle },
+      ],
+    );
     assert.equal(await store.jobGet(3), null);
     assert.equal((await store.jobGet(4))?.coalesceKey, 'other');
     // Two new jobs of one key in one batch: the second meets the first.

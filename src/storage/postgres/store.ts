@@ -1,0 +1,333 @@
+// The PostgreSQL storage adapter: several Lazaret nodes share one database (capabilities.shared). It
+// talks to PostgreSQL through a node-postgres pool, so every method is a network round trip off the
+// event loop; a group commit is one transaction on one pooled connection (write.ts).
+//
+// The store keeps everything in a schema of its own (option `schema`, default `lazaret`), created and
+// migrated at open() under an advisory lock (migrate.ts). Rows a node takes into memory are marked held
+// by it: `node` names it (default: the host name; give each node on one host its own), and each open()
+// takes a new epoch from the database, stored with the rows it holds.
+
+import { hostname } from 'node:os';
+import { ErrorCode, LazaretError } from '../../errors.js';
+import { jobsFind, jobsImpact } from './jobs-find.js';
+import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
+import type {
+  AlertRow,
+  AlertUpdate,
+  AuditStamp,
+  DueMoved,
+  Expired,
+  HistoryEntry,
+  ImpactQuery,
+  ImpactRow,
+  JobCounts,
+  FoundJob,
+  JobFilter,
+  JobImpactQuery,
+  JobImpactRow,
+  JobRow,
+  JobSummary,
+  NewAlert,
+  OutcomeFilter,
+  OutcomeRow,
+  Priority,
+  QuarantineFilter,
+  QuarantinePage,
+  QuarantineRow,
+  QuarantineSummary,
+  StoredJob,
+  WriteBatch,
+  WriteResult,
+} from '../types.js';
+import { checkSchemaName, Db, describeUrl } from './connection.js';
+import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
+import { takeNodeLock } from './node-lock.js';
+import { queueOperations, type QueueOperations } from './queue.js';
+import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
+import { recordOperations, type RecordOperations } from './records.js';
+import { applyBatch, type Holder } from './write.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database`; the password never shows in messages or describe(). */
+  url: string;
+  /** The schema holding the store's tables; created when missing. Default `lazaret`. */
+  schema?: string;
+  /**
+   * This node's name on the jobs it holds; stable across its restarts, and unique among the live nodes
+   * of the store (a second adapter opening under a name in use fails with LAZ_STORE_LOCKED). Default:
+   * the host name.
+   */
+  node?: string;
+  /** Pooled connections at most. Default 10. */
+  poolSize?: number;
+  /** How long a new connection may take before LAZ_STORE_UNREACHABLE. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Ids one idsNext() reservation takes; each answer has at least half of them after it for this node alone. Default 1,000,000. */
+  idBlock?: number;
+  /** A statement running or waiting for a lock longer than this fails with LAZ_STORE_BUSY. Default 30,000 ms. */
+  statementTimeoutMs?: number;
+}
+
+type State = 'new' | 'opening' | 'open' | 'closed';
+
+interface Open {
+  db: Db;
+  unlock: () => Promise<void>;
+  queue: QueueOperations;
+  quarantine: QuarantineOperations;
+  records: RecordOperations;
+}
+
+export class PostgresStore implements StorageAdapter {
+  readonly name = 'postgres';
+  readonly capabilities: StorageCapabilities;
+  readonly #url: string;
+  readonly #schema: string;
+  readonly #node: string;
+  readonly #poolSize: number;
+  readonly #connectTimeoutMs: number;
+  readonly #idBlock: number;
+  readonly #statementTimeoutMs: number;
+  #state: State = 'new';
+  #open: Open | null = null;
+  #holder: Holder;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#url = options.url;
+    this.#schema = options.schema ?? 'lazaret';
+    this.#node = options.node ?? hostname();
+    this.#poolSize = Math.max(1, Math.floor(options.poolSize ?? 10));
+    this.#connectTimeoutMs = Math.max(1, Math.floor(options.connectTimeoutMs ?? 5000));
+    this.#idBlock = Math.max(2, Math.floor(options.idBlock ?? 1_000_000));
+    // Every idsNext() answer has half a reserved block after it (queue.ts).
+    this.capabilities = { shared: true, idBlock: Math.floor(this.#idBlock / 2) };
+    this.#statementTimeoutMs = Math.max(1, Math.floor(options.statementTimeoutMs ?? 30_000));
+    this.#holder = { owner: this.#node, epoch: 0 };
+  }
+
+  /** The server, database and schema; never the password. */
+  describe(): string {
+    return `${describeUrl(this.#url)} (schema ${this.#schema})`;
+  }
+
+  get schema(): string {
+    return this.#schema;
+  }
+
+  /** Who holds the jobs this adapter takes: the node and the epoch of this open(). */
+  get holder(): Holder {
+    return { ...this.#holder };
+  }
+
+  /** Connects, creates or migrates the schema, and takes an epoch. Calling it again while open does nothing. */
+  async open(): Promise<void> {
+    if (this.#state === 'open') return;
+    if (this.#state === 'closed') throw this.#unusable('open');
+    if (this.#state === 'opening') throw new LazaretError(ErrorCode.STORE_FAILED, `open() on the PostgreSQL store ${this.describe()} while it is opening.`);
+    checkSchemaName(this.#schema);
+    this.#state = 'opening';
+    const applicationName = `lazaret ${this.#node}`.slice(0, 63);
+    const db = new Db(
+      {
+        url: this.#url,
+        schema: this.#schema,
+        poolSize: this.#poolSize,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        applicationName,
+        statementTimeoutMs: this.#statementTimeoutMs,
+      },
+      this.describe(),
+    );
+    let unlock = async (): Promise<void> => {};
+    try {
+      await migrate(db, this.#schema, readMigrations(migrationsDir()));
+      unlock = await takeNodeLock({
+        url: this.#url,
+        schema: this.#schema,
+        node: this.#node,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        applicationName,
+        where: this.describe(),
+      });
+      const [row] = await db.query<{ epoch: number }>('open', "SELECT nextval('node_epoch') AS epoch");
+      this.#holder = { owner: this.#node, epoch: row?.epoch ?? 0 };
+    } catch (err) {
+      await unlock();
+      await db.end().catch(() => {});
+      // A store that failed to open can be opened again; unless close() came meanwhile.
+      if (this.#state === 'opening') this.#state = 'new';
+      throw err;
+    }
+    if (this.#state !== 'opening') {
+      await unlock();
+      await db.end().catch(() => {});
+      throw this.#unusable('open');
+    }
+    this.#open = {
+      db,
+      unlock,
+      queue: queueOperations(db, () => this.#holder, this.#idBlock),
+      quarantine: quarantineOperations(db),
+      records: recordOperations(db),
+    };
+    this.#state = 'open';
+  }
+
+  /** Waits for what is running, closes every connection; later calls reject with LAZ_STORE_CLOSED. Closing twice is harmless. */
+  async close(): Promise<void> {
+    this.#state = 'closed';
+    const open = this.#open;
+    this.#open = null;
+    if (open === null) return;
+    try {
+      await open.db.end();
+    } finally {
+      // Last: the name is free only once this node can no longer write.
+      await open.unlock();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    return schemaVersion(this.#use('schemaVersion').db);
+  }
+
+  async ping(now: number): Promise<void> {
+    await this.#use('ping').db.run(
+      'ping',
+      { name: 'lz_ping', text: "INSERT INTO meta (key, value) VALUES ('health_ping', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value" },
+      [now],
+    );
+  }
+
+  /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
+  async write(batch: WriteBatch): Promise<WriteResult> {
+    return this.#use('write').db.transaction('write', (tx) => applyBatch(tx, batch, this.#holder));
+  }
+
+  async idsNext(): Promise<number> {
+    return this.#use('idsNext').queue.idsNext();
+  }
+
+  async recover(now: number): Promise<StoredJob[]> {
+    return this.#use('recover').queue.recover(now);
+  }
+
+  async countsLoad(): Promise<JobCounts> {
+    return this.#use('countsLoad').queue.countsLoad();
+  }
+
+  async windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]> {
+    return this.#use('windowFill').queue.windowFill(fn, priority, limit);
+  }
+
+  async dueMove(now: number, limit: number): Promise<DueMoved> {
+    return this.#use('dueMove').queue.dueMove(now, limit);
+  }
+
+  async deadlineTake(now: number, limit: number): Promise<Expired> {
+    return this.#use('deadlineTake').queue.deadlineTake(now, limit);
+  }
+
+  async jobGet(id: number): Promise<StoredJob | null> {
+    return this.#use('jobGet').queue.jobGet(id);
+  }
+
+  async jobHold(id: number): Promise<StoredJob | null> {
+    return this.#use('jobHold').queue.jobHold(id);
+  }
+
+  async jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
+    return this.#use('jobsPage').queue.jobsPage(afterId, limit);
+  }
+
+  async jobsFind(filter: JobFilter): Promise<FoundJob[]> {
+    return jobsFind(this.#use('jobsFind').db, filter);
+  }
+
+  async jobsImpact(query: JobImpactQuery): Promise<JobImpactRow[]> {
+    return jobsImpact(this.#use('jobsImpact').db, query);
+  }
+
+  async quarantineList(filter: QuarantineFilter, page: QuarantinePage): Promise<QuarantineSummary[]> {
+    return this.#use('quarantineList').quarantine.quarantineList(filter, page);
+  }
+
+  async quarantineCount(filter: QuarantineFilter): Promise<number> {
+    return this.#use('quarantineCount').quarantine.quarantineCount(filter);
+  }
+
+  async quarantineCountByFunction(): Promise<Record<string, number>> {
+    return this.#use('quarantineCountByFunction').quarantine.quarantineCountByFunction();
+  }
+
+  async quarantineGet(id: number): Promise<QuarantineRow | null> {
+    return this.#use('quarantineGet').quarantine.quarantineGet(id);
+  }
+
+  async quarantineUpdatePayload(id: number, payload: Buffer, by?: AuditStamp): Promise<boolean> {
+    return this.#use('quarantineUpdatePayload').quarantine.quarantineUpdatePayload(id, payload, by);
+  }
+
+  async quarantineRequeue(filter: QuarantineFilter, now: number, by?: AuditStamp): Promise<JobRow[]> {
+    return this.#use('quarantineRequeue').quarantine.quarantineRequeue(filter, now, by);
+  }
+
+  async quarantinePurge(filter: QuarantineFilter, by?: AuditStamp): Promise<number> {
+    return this.#use('quarantinePurge').quarantine.quarantinePurge(filter, by);
+  }
+
+  async outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]> {
+    return this.#use('outcomesFind').records.outcomesFind(filter);
+  }
+
+  async outcomesPrune(before: number, limit: number): Promise<number> {
+    return this.#use('outcomesPrune').records.outcomesPrune(before, limit);
+  }
+
+  async outcomesImpact(query: ImpactQuery): Promise<ImpactRow[]> {
+    return this.#use('outcomesImpact').records.outcomesImpact(query);
+  }
+
+  async alertsAdd(alerts: readonly NewAlert[]): Promise<AlertRow[]> {
+    return this.#use('alertsAdd').records.alertsAdd(alerts);
+  }
+
+  async alertsList(): Promise<AlertRow[]> {
+    return this.#use('alertsList').records.alertsList();
+  }
+
+  async alertsUpdate(update: AlertUpdate): Promise<boolean> {
+    return this.#use('alertsUpdate').records.alertsUpdate(update);
+  }
+
+  async alertsDelete(ids: readonly number[]): Promise<number> {
+    return this.#use('alertsDelete').records.alertsDelete(ids);
+  }
+
+  async historyFind(jobId: number): Promise<HistoryEntry[]> {
+    return this.#use('historyFind').records.historyFind(jobId);
+  }
+
+  async historyPrune(before: number, limit: number): Promise<number> {
+    return this.#use('historyPrune').records.historyPrune(before, limit);
+  }
+
+  async historyLiveJobs(): Promise<number[]> {
+    return this.#use('historyLiveJobs').records.historyLiveJobs();
+  }
+
+  // Called at the top of async methods, so a refusal reaches the caller as a rejection.
+  #use(op: string): Open {
+    if (this.#state !== 'open' || this.#open === null) throw this.#unusable(op);
+    return this.#open;
+  }
+
+  #unusable(op: string): LazaretError {
+    return this.#state === 'closed'
+      ? new LazaretError(
+          ErrorCode.STORE_CLOSED,
+          `${op} on the PostgreSQL store ${this.describe()} after close(); a closed store stays closed, create a new one.`,
+        )
+      : new LazaretError(ErrorCode.STORE_CLOSED, `${op} on the PostgreSQL store ${this.describe()} before open(); call open() first.`);
+  }
+}

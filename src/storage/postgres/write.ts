@@ -1,0 +1,388 @@
+// write(): one group commit, one transaction, fields applied in the order WriteBatch declares them. Each
+// field is one statement whatever its size: its rows travel as arrays, one per column, and unnest()
+// turns them back into rows (very large fields go CHUNK rows at a time), so a commit of 500 starts is
+// one round trip, not 500. The statements are named: each connection prepares them once.
+//
+// New jobs coalesce in the store: the unique index on (function, coalesce_key) decides, and a job that
+// meets a stored one of its function with the same key is not inserted (ON CONFLICT … DO NOTHING); the
+// result names the job it met, and the rest of the batch leaves the one not stored alone.
+
+import type {
+  AttemptEnd,
+  AttemptStart,
+  Coalesced,
+  JobRow,
+  LateEvidence,
+  NewHistoryEntry,
+  OutcomeRow,
+  QuarantineRow,
+  WriteBatch,
+  WriteResult,
+} from '../types.js';
+import type { Runner } from './connection.js';
+import { attemptsJson, evidenceJson, tagsFromJson, tagsJson, text, textOrNull } from './rows.js';
+
+/** Rows per statement at most (a statement's parameters are held in memory whole, on both sides). */
+export const CHUNK = 5000;
+/** Payload bytes per statement at most, for the fields that carry payloads. */
+export const CHUNK_BYTES = 16 * 1024 * 1024;
+
+export const WATERMARK_KEY = 'id_watermark';
+
+/** Who holds the rows this node takes: its id and the epoch of its open(). */
+export interface Holder {
+  owner: string;
+  epoch: number;
+}
+
+/** `rows` in parts of at most CHUNK rows and, when `bytes` is given, about CHUNK_BYTES of payload. */
+function chunks<T>(rows: readonly T[], bytes?: (row: T) => number): T[][] {
+  const out: T[][] = [];
+  let part: T[] = [];
+  let size = 0;
+  for (const row of rows) {
+    const b = bytes === undefined ? 0 : bytes(row);
+    if (part.length === CHUNK || (part.length > 0 && size + b > CHUNK_BYTES)) {
+      out.push(part);
+      part = [];
+      size = 0;
+    }
+    part.push(row);
+    size += b;
+  }
+  if (part.length > 0) out.push(part);
+  return out;
+}
+
+/**
+ * Byte strings as one parameter: node-postgres sends a Buffer in binary, whereas an array of them
+ * travels as hex text (twice the bytes, and slow to build). The statement cuts them out again with
+ * bytesAt(), from the 1-based offsets and lengths (null length: NULL).
+ */
+export function packBytes(values: readonly (Buffer | null)[]): [Buffer, number[], (number | null)[]] {
+  const offsets: number[] = [];
+  const lengths: (number | null)[] = [];
+  let at = 1;
+  for (const v of values) {
+    offsets.push(at);
+    lengths.push(v === null ? null : v.length);
+    at += v === null ? 0 : v.length;
+  }
+  return [Buffer.concat(values.filter((v): v is Buffer => v !== null)), offsets, lengths];
+}
+
+/** SQL cutting one value out of a packBytes() parameter. */
+function bytesAt(blob: string, offset: string, length: string): string {
+  return `CASE WHEN ${length} IS NULL THEN NULL ELSE substring(${blob}::bytea FROM ${offset} FOR ${length}) END`;
+}
+
+const INSERT_JOBS = {
+  name: 'lz_insert_jobs',
+  text: `INSERT INTO jobs (id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags,
+           state, seq, coalesce_key, queued_at, owner, epoch)
+         SELECT u.id, u.handle, u.fn, u.uk, ${bytesAt('$5', 'u.off', 'u.len')}, u.priority, u.submitted_at, u.run_at, u.deadline, ${tagsFromJson('u.tags')},
+           u.state, nextval('job_seq'), u.ck, u.queued_at,
+           CASE WHEN u.state = 'held' THEN $14::text END, CASE WHEN u.state = 'held' THEN $15::bigint END
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $16::int[], $17::int[], $6::smallint[], $7::bigint[], $8::bigint[],
+           $9::bigint[], $10::text[], $11::text[], $12::bytea[], $13::bigint[])
+           WITH ORDINALITY AS u(id, handle, fn, uk, off, len, priority, submitted_at, run_at, deadline, tags, state, ck, queued_at, ord)
+         ORDER BY u.ord
+         ON CONFLICT (function, coalesce_key) WHERE coalesce_key IS NOT NULL DO NOTHING
+         RETURNING id`,
+};
+
+const EXISTING_KEYS = {
+  name: 'lz_existing_keys',
+  text: `SELECT k.id AS new_id, j.id, j.handle FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS k(id, fn, ck)
+         JOIN jobs j ON j.function = k.fn AND j.coalesce_key = k.ck`,
+};
+
+async function insertJobs(tx: Runner, rows: readonly JobRow[], holder: Holder): Promise<Coalesced[]> {
+  const coalesced: Coalesced[] = [];
+  for (const part of chunks(rows, (j) => j.payload.length)) {
+    const keys = part.map((j) => (j.coalesceKey === null ? null : Buffer.from(j.coalesceKey, 'utf8')));
+    const [payloads, offsets, lengths] = packBytes(part.map((j) => j.payload));
+    const inserted = await tx.query<{ id: number }>(INSERT_JOBS, [
+      part.map((j) => j.id),
+      part.map((j) => text(j.handle)),
+      part.map((j) => text(j.function)),
+      part.map((j) => text(j.unique)),
+      payloads,
+      part.map((j) => j.priority),
+      part.map((j) => j.submittedAt),
+      part.map((j) => j.runAt),
+      part.map((j) => j.deadline),
+      part.map((j) => tagsJson(j.tags)),
+      part.map((j) => j.state),
+      keys,
+      part.map((j) => j.queuedAt),
+      holder.owner,
+      holder.epoch,
+      offsets,
+      lengths,
+    ]);
+    if (inserted.length === part.length) continue;
+    const stored = new Set(inserted.map((r) => r.id));
+    const missing = part.map((j, i) => ({ j, key: keys[i] ?? null })).filter((m) => !stored.has(m.j.id) && m.key !== null);
+    const existing = await tx.query<{ new_id: number; id: number; handle: string }>(EXISTING_KEYS, [
+      missing.map((m) => m.j.id),
+      missing.map((m) => m.j.function),
+      missing.map((m) => m.key),
+    ]);
+    for (const e of existing) {
+      // A skipped row that met a job of its own id: the id was handed out twice, which must never be.
+      if (e.id === e.new_id) throw new Error(`a new job has the id ${e.id} of a stored job; a job id was handed out twice`);
+      coalesced.push({ id: e.new_id, existingId: e.id, existingHandle: e.handle });
+    }
+    // A job not inserted whose key no stored job has now: the one it met was deleted by another node's
+    // commit in between. Rare; the batch fails and the engine's retry stores it.
+    if (existing.length !== missing.length) throw new Error('a coalesced job met a stored job that has since gone; retry the batch');
+  }
+  return coalesced;
+}
+
+const START_ATTEMPTS = {
+  name: 'lz_start_attempts',
+  text: `INSERT INTO attempts (job_id, n, worker, started_at)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[])`,
+};
+
+async function startAttempts(tx: Runner, rows: readonly AttemptStart[]): Promise<void> {
+  for (const part of chunks(rows)) {
+    await tx.run(START_ATTEMPTS, [part.map((a) => a.jobId), part.map((a) => a.n), part.map((a) => text(a.worker)), part.map((a) => a.startedAt)]);
+  }
+}
+
+const END_ATTEMPTS = {
+  name: 'lz_end_attempts',
+  text: `UPDATE attempts a SET ended_at = u.ended_at, outcome = u.outcome, error = u.error, evidence = u.evidence::json
+         FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS u(job_id, n, ended_at, outcome, error, evidence)
+         WHERE a.job_id = u.job_id AND a.n = u.n`,
+};
+
+// A job going back to its queue takes a new place at the back of the line (a new seq), unless it waits
+// for its run-at time (it gets one when it is due).
+const REQUEUE = {
+  name: 'lz_requeue',
+  text: `UPDATE jobs j SET state = u.state, run_at = u.run_at, queued_at = u.queued_at,
+           seq = CASE WHEN u.state = 'scheduled' THEN j.seq ELSE nextval('job_seq') END,
+           owner = CASE WHEN u.state = 'held' THEN $5::text END, epoch = CASE WHEN u.state = 'held' THEN $6::bigint END
+         FROM (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(id, state, run_at, queued_at, ord) ORDER BY ord) u
+         WHERE j.id = u.id`,
+};
+
+// Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
+// whole group commit, whose other callers did nothing wrong.
+async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder): Promise<void> {
+  for (const part of chunks(rows)) {
+    await tx.run(END_ATTEMPTS, [
+      part.map((e) => e.jobId),
+      part.map((e) => e.n),
+      part.map((e) => e.endedAt),
+      part.map((e) => e.outcome),
+      part.map((e) => textOrNull(e.error)),
+      part.map((e) => evidenceJson(e.evidence)),
+    ]);
+    const requeues = part.filter((e) => e.requeue !== undefined);
+    if (requeues.length > 0) {
+      await tx.run(REQUEUE, [
+        requeues.map((e) => e.jobId),
+        requeues.map((e) => e.requeue?.state),
+        requeues.map((e) => e.requeue?.runAt ?? null),
+        requeues.map((e) => e.requeue?.queuedAt),
+        holder.owner,
+        holder.epoch,
+      ]);
+    }
+  }
+}
+
+// Back to the store's queue, keeping the place in line: another node may take them now.
+const RELEASE = {
+  name: 'lz_release',
+  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held'`,
+};
+
+const INSERT_QUARANTINE = {
+  name: 'lz_insert_quarantine',
+  text: `INSERT INTO quarantine (id, handle, function, unique_key, payload, priority, submitted_at, deadline, tags,
+           reason, detail, quarantined_at, attempt_count, attempts)
+         SELECT u.id, u.handle, u.fn, u.uk, ${bytesAt('$5', 'u.off', 'u.len')}, u.priority, u.submitted_at, u.deadline, ${tagsFromJson('u.tags')},
+           u.reason, u.detail, u.quarantined_at, u.attempt_count, a.attempts
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $15::int[], $16::int[], $6::smallint[], $7::bigint[], $8::bigint[],
+           $9::text[], $10::text[], $11::text[], $12::bigint[], $13::int[]) WITH ORDINALITY
+           AS u(id, handle, fn, uk, off, len, priority, submitted_at, deadline, tags, reason, detail, quarantined_at, attempt_count, ord)
+         JOIN json_array_elements($14::json) WITH ORDINALITY AS a(attempts, ord) ON a.ord = u.ord`,
+};
+
+async function insertQuarantine(tx: Runner, rows: readonly QuarantineRow[]): Promise<void> {
+  for (const part of chunks(rows, (q) => q.payload.length)) {
+    const [payloads, offsets, lengths] = packBytes(part.map((q) => q.payload));
+    await tx.run(INSERT_QUARANTINE, [
+      part.map((q) => q.id),
+      part.map((q) => text(q.handle)),
+      part.map((q) => text(q.function)),
+      part.map((q) => text(q.unique)),
+      payloads,
+      part.map((q) => q.priority),
+      part.map((q) => q.submittedAt),
+      part.map((q) => q.deadline ?? null),
+      part.map((q) => tagsJson(q.tags)),
+      part.map((q) => q.reason),
+      part.map((q) => textOrNull(q.detail)),
+      part.map((q) => q.quarantinedAt),
+      part.map((q) => q.attempts.length),
+      // One JSON array for the column: far cheaper to send than an array of JSON texts, each escaped.
+      `[${part.map((q) => attemptsJson(q.attempts)).join(',')}]`,
+      offsets,
+      lengths,
+    ]);
+  }
+}
+
+// Jobs and their attempts in one statement (one round trip): the foreign key is checked at its end,
+// when neither is left.
+const DELETE_JOBS = {
+  name: 'lz_delete_jobs',
+  text: 'WITH a AS (DELETE FROM attempts WHERE job_id = ANY($1::bigint[])) DELETE FROM jobs WHERE id = ANY($1::bigint[])',
+};
+
+export async function removeJobs(tx: Runner, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.run(DELETE_JOBS, [ids]);
+}
+
+// A job requeued from quarantine keeps its id, and its latest ending is the one that counts.
+const INSERT_OUTCOMES = {
+  name: 'lz_insert_outcomes',
+  text: `INSERT INTO outcomes (id, handle, function, unique_key, priority, tags, submitted_at, run_at, started_at,
+           finished_at, wait_ms, state, attempts, numerator, denominator, result)
+         SELECT u.id, u.handle, u.fn, u.uk, u.priority, ${tagsFromJson('u.tags')}, u.submitted_at, u.run_at, u.started_at,
+           u.finished_at, u.wait_ms, u.state, u.attempts, u.numerator, u.denominator, ${bytesAt('$16', 'u.off', 'u.len')}
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::bigint[], $8::bigint[],
+           $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::int[], $14::bigint[], $15::bigint[], $17::int[], $18::int[])
+           AS u(id, handle, fn, uk, priority, tags, submitted_at, run_at, started_at, finished_at, wait_ms, state, attempts,
+             numerator, denominator, off, len)
+         ON CONFLICT (id) DO UPDATE SET handle = excluded.handle, function = excluded.function, unique_key = excluded.unique_key,
+           priority = excluded.priority, tags = excluded.tags, submitted_at = excluded.submitted_at, run_at = excluded.run_at,
+           started_at = excluded.started_at, finished_at = excluded.finished_at, wait_ms = excluded.wait_ms, state = excluded.state,
+           attempts = excluded.attempts, numerator = excluded.numerator, denominator = excluded.denominator, result = excluded.result`,
+};
+
+async function insertOutcomes(tx: Runner, rows: readonly OutcomeRow[]): Promise<void> {
+  // One statement may not touch a row twice: the last row of an id in the batch wins, as a REPLACE would.
+  const last = [...new Map(rows.map((o) => [o.id, o])).values()];
+  for (const part of chunks(last, (o) => o.result?.length ?? 0)) {
+    const [results, offsets, lengths] = packBytes(part.map((o) => o.result));
+    await tx.run(INSERT_OUTCOMES, [
+      part.map((o) => o.id),
+      part.map((o) => text(o.handle)),
+      part.map((o) => text(o.function)),
+      part.map((o) => text(o.unique)),
+      part.map((o) => o.priority),
+      part.map((o) => tagsJson(o.tags)),
+      part.map((o) => o.submittedAt),
+      part.map((o) => o.runAt),
+      part.map((o) => o.startedAt),
+      part.map((o) => o.finishedAt),
+      part.map((o) => o.waitMs),
+      part.map((o) => o.state),
+      part.map((o) => o.attempts),
+      part.map((o) => o.progress?.numerator ?? null),
+      part.map((o) => o.progress?.denominator ?? null),
+      results,
+      offsets,
+      lengths,
+    ]);
+  }
+}
+
+// Evidence that arrived after its attempt ended: merged in JavaScript (rare; the json column is kept
+// as written, and jsonb would refuse a \u0000 escape in a worker's stderr).
+async function lateEvidence(tx: Runner, items: readonly LateEvidence[]): Promise<void> {
+  for (const e of items) {
+    const [attempt] = await tx.query<{ evidence: Record<string, unknown> | null }>(
+      'SELECT evidence FROM attempts WHERE job_id = $1 AND n = $2 AND ended_at IS NOT NULL FOR UPDATE',
+      [e.jobId, e.n],
+    );
+    if (attempt !== undefined) {
+      await tx.run('UPDATE attempts SET evidence = $3::json WHERE job_id = $1 AND n = $2', [
+        e.jobId,
+        e.n,
+        JSON.stringify({ ...attempt.evidence, ...e.evidence }),
+      ]);
+    }
+    const [entry] = await tx.query<{ attempts: { n: number; evidence: Record<string, unknown> | null }[] }>(
+      'SELECT attempts FROM quarantine WHERE id = $1 FOR UPDATE',
+      [e.jobId],
+    );
+    if (entry === undefined || !Array.isArray(entry.attempts)) continue;
+    const target = entry.attempts.find((a) => a.n === e.n);
+    if (target === undefined) continue;
+    target.evidence = { ...target.evidence, ...e.evidence };
+    await tx.run('UPDATE quarantine SET attempts = $2::json WHERE id = $1', [e.jobId, JSON.stringify(entry.attempts)]);
+  }
+}
+
+const INSERT_HISTORY = {
+  name: 'lz_insert_history',
+  text: `INSERT INTO job_history (job_id, at, action, actor, client, peer, life)
+         SELECT u.job_id, u.at, u.action, u.actor, u.client, u.peer, u.life::json
+         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+           AS u(job_id, at, action, actor, client, peer, life, ord)
+         ORDER BY u.ord`,
+};
+
+/** Appends history rows, in order. Call inside the transaction of the change they record. */
+export async function insertHistory(tx: Runner, entries: readonly NewHistoryEntry[]): Promise<void> {
+  for (const part of chunks(entries)) {
+    await tx.run(INSERT_HISTORY, [
+      part.map((e) => e.jobId),
+      part.map((e) => e.at),
+      part.map((e) => e.action),
+      part.map((e) => e.actor),
+      part.map((e) => textOrNull(e.client)),
+      part.map((e) => textOrNull(e.peer)),
+      part.map((e) =>
+        e.life === null
+          ? null
+          : JSON.stringify({ end: e.life.end, detail: e.life.detail, endedAt: e.life.endedAt, attempts: JSON.parse(attemptsJson(e.life.attempts)) as unknown }),
+      ),
+    ]);
+  }
+}
+
+// The watermark only rises: two batches committed out of order must not lower it.
+const RAISE_WATERMARK = {
+  name: 'lz_raise_watermark',
+  text: `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
+};
+
+export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Promise<WriteResult> {
+  const coalesced = b.insertJobs.length === 0 ? [] : await insertJobs(tx, b.insertJobs, holder);
+  // Rows of this batch about a job that was not stored (it coalesced) would name a job that is not
+  // there: they are left out, and the engine learns of the coalescing from the result.
+  const dropped = new Set(coalesced.map((c) => c.id));
+  const mine = <T extends { jobId: number }>(rows: readonly T[]): readonly T[] => (dropped.size === 0 ? rows : rows.filter((r) => !dropped.has(r.jobId)));
+  const starts = mine(b.startAttempts);
+  if (starts.length > 0) await startAttempts(tx, starts);
+  const ends = mine(b.endAttempts);
+  if (ends.length > 0) await endAttempts(tx, ends, holder);
+  if (b.releaseJobs.length > 0) await tx.run(RELEASE, [b.releaseJobs]);
+  // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
+  // it is removed when present.
+  if (b.quarantine.length > 0) {
+    await insertQuarantine(tx, b.quarantine);
+    await removeJobs(
+      tx,
+      b.quarantine.map((q) => q.id),
+    );
+  }
+  await removeJobs(tx, b.deleteJobs);
+  if (b.outcomes.length > 0) await insertOutcomes(tx, b.outcomes);
+  if (b.lateEvidence.length > 0) await lateEvidence(tx, b.lateEvidence);
+  // A requeued job's last life, committed with its deletion: no crash can keep one without the other.
+  if (b.history.length > 0) await insertHistory(tx, b.history);
+  if (b.idWatermark !== null && b.idWatermark !== undefined) await tx.run(RAISE_WATERMARK, [b.idWatermark]);
+  return { coalesced };
+}
