@@ -73,6 +73,11 @@ export interface EngineOptions {
   supervision?: Supervision;
   /** Runnable jobs held in memory per function and priority (the window); the rest wait in the store. */
   window?: number;
+  /**
+   * With a store several nodes share: how often the counts are read again from the store, ms (other
+   * nodes take submissions this node does not see). Default 1000.
+   */
+  sharedPollMs?: number;
 }
 
 export const DEFAULT_WINDOW = 2048;
@@ -88,6 +93,7 @@ export interface ListedJob {
 const DUE_BATCH = 5000;
 /** How long a failed window refill or due move waits before it is tried again, ms. */
 const STORE_RETRY_MS = 1000;
+export const DEFAULT_SHARED_POLL_MS = 1000;
 
 /** What a submitter is told once the job is stored: its handle (another job's, when it coalesced in the store). */
 export interface Acknowledged {
@@ -167,6 +173,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Wakes up for the earliest scheduled job in the store, and for the earliest deadline there. */
   readonly #due: Wakeup;
   readonly #expiry: Wakeup;
+  /** With a shared store: the timer that reads the counts again, and its period. */
+  #poll: TimerRef | null = null;
+  readonly #pollMs: number;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -188,6 +197,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#tagRules = opts.tagRules ?? new TagRules();
     this.#supervision = opts.supervision ?? null;
     this.#window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
+    this.#pollMs = Math.max(10, opts.sharedPollMs ?? DEFAULT_SHARED_POLL_MS);
     this.#due = new Wakeup(this.clock, () => this.#moveDue());
     this.#expiry = new Wakeup(this.clock, () => this.#expireStored());
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
@@ -249,6 +259,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     this.#due.arm(nextRunAt);
     this.#expiry.arm(nextDeadline);
+    if (this.store.capabilities.shared) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
     await this.#commit.flush();
     this.results.start();
     this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
@@ -263,6 +274,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const { timer } of this.#reportedDeaths.values()) timer.cancel();
     this.#due.cancel();
     this.#expiry.cancel();
+    this.#poll?.cancel();
+    this.#poll = null;
     // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
     const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {
@@ -1234,6 +1247,47 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (rows.length > 0) this.#refill(fn, p);
   }
 
+  /**
+   * A store several nodes share: the others take submissions and move jobs this node does not see, so
+   * the counts of what waits in the store are read again every `sharedPollMs`, and the windows of
+   * functions with workers here refill from them. A count between two reads may be off by the jobs
+   * another node took meanwhile; a refill that finds fewer corrects it.
+   */
+  #refreshCounts(): void {
+    this.#poll = null;
+    if (this.#closed) return;
+    this.store.countsLoad().then(
+      ({ counts, nextRunAt, nextDeadline }) => {
+        if (this.#closed) return;
+        const seen = new Set<string>();
+        for (const c of counts) {
+          const fn = this.functions.ensure(c.function);
+          seen.add(`${c.priority}\0${c.function}`);
+          fn.stored[c.priority] = c.queued;
+          fn.storedSince[c.priority] = c.oldestQueuedAt;
+          fn.scheduled[c.priority] = c.scheduled;
+        }
+        for (const fn of this.functions.all()) {
+          for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
+            if (!seen.has(`${p}\0${fn.name}`)) {
+              fn.stored[p] = 0;
+              fn.storedSince[p] = null;
+              fn.scheduled[p] = 0;
+            }
+            this.#refill(fn, p);
+          }
+        }
+        this.#due.arm(nextRunAt);
+        this.#expiry.arm(nextDeadline);
+      },
+      (err: unknown) => {
+        if (!this.#closed) this.#log.error({ err }, 'could not read the counts of the shared store; trying again');
+      },
+    ).finally(() => {
+      if (!this.#closed) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+    });
+  }
+
   /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */
   #expireStored(): void {
     if (this.#closed) return;
@@ -1300,7 +1354,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.timer = this.clock.setTimer(job.runAt - now, () => {
         if (job.state !== 'scheduled') return;
         job.timer = null;
-        job.fn.scheduled[job.priority]--;
+        job.fn.scheduled[job.priority] = Math.max(0, job.fn.scheduled[job.priority] - 1);
         this.#makeRunnable(job);
       });
       return;
@@ -1320,7 +1374,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #unqueue(job: Job): void {
     if (job.state === 'queued') job.fn.forget(job);
     else if (job.state === 'scheduled') {
-      job.fn.scheduled[job.priority]--;
+      job.fn.scheduled[job.priority] = Math.max(0, job.fn.scheduled[job.priority] - 1);
       job.timer?.cancel();
       job.timer = null;
     }
