@@ -1256,36 +1256,39 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #refreshCounts(): void {
     this.#poll = null;
     if (this.#closed) return;
-    this.store.countsLoad().then(
-      ({ counts, nextRunAt, nextDeadline }) => {
-        if (this.#closed) return;
-        const seen = new Set<string>();
-        for (const c of counts) {
-          const fn = this.functions.ensure(c.function);
-          seen.add(`${c.priority}\0${c.function}`);
-          fn.stored[c.priority] = c.queued;
-          fn.storedSince[c.priority] = c.oldestQueuedAt;
-          fn.scheduled[c.priority] = c.scheduled;
-        }
-        for (const fn of this.functions.all()) {
-          for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
-            if (!seen.has(`${p}\0${fn.name}`)) {
-              fn.stored[p] = 0;
-              fn.storedSince[p] = null;
-              fn.scheduled[p] = 0;
-            }
-            this.#refill(fn, p);
+    this.store
+      .countsLoad()
+      .then(
+        ({ counts, nextRunAt, nextDeadline }) => {
+          if (this.#closed) return;
+          const seen = new Set<string>();
+          for (const c of counts) {
+            const fn = this.functions.ensure(c.function);
+            seen.add(`${c.priority}\0${c.function}`);
+            fn.stored[c.priority] = c.queued;
+            fn.storedSince[c.priority] = c.oldestQueuedAt;
+            fn.scheduled[c.priority] = c.scheduled;
           }
-        }
-        this.#due.arm(nextRunAt);
-        this.#expiry.arm(nextDeadline);
-      },
-      (err: unknown) => {
-        if (!this.#closed) this.#log.error({ err }, 'could not read the counts of the shared store; trying again');
-      },
-    ).finally(() => {
-      if (!this.#closed) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
-    });
+          for (const fn of this.functions.all()) {
+            for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
+              if (!seen.has(`${p}\0${fn.name}`)) {
+                fn.stored[p] = 0;
+                fn.storedSince[p] = null;
+                fn.scheduled[p] = 0;
+              }
+              this.#refill(fn, p);
+            }
+          }
+          this.#due.arm(nextRunAt);
+          this.#expiry.arm(nextDeadline);
+        },
+        (err: unknown) => {
+          if (!this.#closed) this.#log.error({ err }, 'could not read the counts of the shared store; trying again');
+        },
+      )
+      .finally(() => {
+        if (!this.#closed) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+      });
   }
 
   /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */

@@ -1,26 +1,12 @@
 // Table rows as node-postgres returns them (BIGINT already a number, see connection.ts; BYTEA a Buffer;
 // JSON parsed; TEXT[] an array), their conversion to the shared row types, and the values written.
-// Values read back are narrowed here, once, so a hand-edited database fails loudly instead of handing
-// core a priority of 7 or an outcome it has never heard of.
+// The values read back are narrowed by storage/narrow.ts, shared with the SQLite backend.
 
-import { ATTEMPT_OUTCOMES, QUARANTINE_REASONS } from '../../domain.js';
-import type {
-  AttemptOutcome,
-  AttemptRow,
-  Evidence,
-  JobRow,
-  OutcomeRow,
-  OutcomeState,
-  Priority,
-  QuarantineReason,
-  QuarantineRow,
-  QuarantineSummary,
-  JobSummary,
-  StoreState,
-} from '../types.js';
-import { corruptRow } from './errors.js';
+import type { AttemptRow, Evidence, JobRow, OutcomeRow, QuarantineRow, JobSummary } from '../types.js';
+import { attemptsOf, evidenceOf, outcomeOf, priorityOf, reasonOf, stateOf, toJobSummaryWith, toOutcomeRowWith } from '../narrow.js';
 
-const STORE_STATES: readonly StoreState[] = ['queued', 'scheduled', 'held'];
+// The narrowing shared by every backend, for this backend's modules.
+export { attemptsJson, priorityOf, stateOf, toQuarantineSummary, type QuarantineSummaryRecord } from '../narrow.js';
 
 export interface JobRecord {
   id: number;
@@ -58,42 +44,9 @@ export interface AttemptRecord {
 
 export const ATTEMPT_COLUMNS = 'job_id, n, worker, started_at, ended_at, outcome, error, evidence';
 
-const OUTCOMES: ReadonlySet<string> = new Set<string>(ATTEMPT_OUTCOMES);
-const REASONS: ReadonlySet<string> = new Set<string>(QUARANTINE_REASONS);
-const STATES: ReadonlySet<string> = new Set<string>(STORE_STATES);
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
-function priorityOf(value: number, table: string, id: number): Priority {
-  if (value === 0 || value === 1 || value === 2) return value;
-  throw corruptRow(table, id, `priority ${value} is not 0, 1 or 2`);
-}
-
-function outcomeOf(value: unknown, table: string, id: number): AttemptOutcome | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string' && OUTCOMES.has(value)) return value as AttemptOutcome;
-  throw corruptRow(table, id, `attempt outcome "${String(value)}" is unknown`);
-}
-
-function reasonOf(value: string, id: number): QuarantineReason {
-  if (REASONS.has(value)) return value as QuarantineReason;
-  throw corruptRow('quarantine', id, `reason "${value}" is unknown`);
-}
-
-export function stateOf(value: string, id: number): StoreState {
-  if (STATES.has(value)) return value as StoreState;
-  throw corruptRow('jobs', id, `state "${value}" is unknown`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // Evidence keeps every key it was given: core may grow the type, and the store must not drop fields.
-function evidenceOf(value: unknown, table: string, id: number): Evidence | null {
-  if (value === null || value === undefined) return null;
-  if (isRecord(value)) return value as Evidence;
-  throw corruptRow(table, id, 'evidence is not a JSON object');
-}
 
 function tagsOf(value: string[] | null): readonly string[] {
   return value === null || value.length === 0 ? NO_TAGS : value;
@@ -145,19 +98,7 @@ export interface JobSummaryRecord {
 }
 
 export function toJobSummary(r: JobSummaryRecord): JobSummary {
-  return {
-    id: r.id,
-    handle: r.handle,
-    function: r.function,
-    unique: r.unique_key,
-    priority: priorityOf(r.priority, 'jobs', r.id),
-    state: stateOf(r.state, r.id),
-    tags: tagsOf(r.tags),
-    submittedAt: r.submitted_at,
-    queuedAt: r.queued_at,
-    runAt: r.run_at,
-    attempts: r.attempts,
-  };
+  return toJobSummaryWith(r, tagsOf(r.tags));
 }
 
 /**
@@ -191,58 +132,10 @@ export function evidenceJson(evidence: Evidence | null | undefined): string | nu
   return evidence === null || evidence === undefined ? null : JSON.stringify(evidence);
 }
 
-function plainAttempt(a: AttemptRow): Record<string, unknown> {
-  return {
-    jobId: a.jobId,
-    n: a.n,
-    worker: a.worker,
-    startedAt: a.startedAt,
-    endedAt: a.endedAt,
-    outcome: a.outcome,
-    error: a.error,
-    evidence: a.evidence,
-  };
-}
-
 /** The attempts of a quarantine entry or a history life, as stored in a JSON column: oldest first. */
-export function attemptsJson(attempts: readonly AttemptRow[]): string {
-  return JSON.stringify([...attempts].sort((a, b) => a.n - b.n).map(plainAttempt));
-}
-
-function numberOrNull(value: unknown): value is number | null {
-  return value === null || typeof value === 'number';
-}
-
-function stringOrNull(value: unknown): value is string | null {
-  return value === null || typeof value === 'string';
-}
 
 export function parseAttempts(value: unknown, table: string, id: number): AttemptRow[] {
-  if (!Array.isArray(value)) throw corruptRow(table, id, 'attempts is not a JSON array');
-  return value.map((a: unknown): AttemptRow => {
-    if (
-      !isRecord(a) ||
-      typeof a.jobId !== 'number' ||
-      typeof a.n !== 'number' ||
-      typeof a.worker !== 'string' ||
-      typeof a.startedAt !== 'number' ||
-      !numberOrNull(a.endedAt) ||
-      !stringOrNull(a.outcome) ||
-      !stringOrNull(a.error)
-    ) {
-      throw corruptRow(table, id, 'an attempt lacks one of jobId, n, worker, startedAt, endedAt, outcome, error');
-    }
-    return {
-      jobId: a.jobId,
-      n: a.n,
-      worker: a.worker,
-      startedAt: a.startedAt,
-      endedAt: a.endedAt,
-      outcome: outcomeOf(a.outcome, table, id),
-      error: a.error,
-      evidence: evidenceOf(a.evidence, table, id),
-    };
-  });
+  return attemptsOf(value, table, id);
 }
 
 export interface QuarantineRecord {
@@ -281,36 +174,6 @@ export function toQuarantineRow(r: QuarantineRecord): QuarantineRow {
   };
 }
 
-export interface QuarantineSummaryRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
-  reason: string;
-  detail: string | null;
-  attempt_count: number;
-  payload_bytes: number;
-  submitted_at: number;
-  quarantined_at: number;
-}
-
-export function toQuarantineSummary(r: QuarantineSummaryRecord): QuarantineSummary {
-  return {
-    id: r.id,
-    handle: r.handle,
-    function: r.function,
-    unique: r.unique_key,
-    priority: priorityOf(r.priority, 'quarantine', r.id),
-    reason: reasonOf(r.reason, r.id),
-    detail: r.detail,
-    attempts: r.attempt_count,
-    payloadBytes: r.payload_bytes,
-    submittedAt: r.submitted_at,
-    quarantinedAt: r.quarantined_at,
-  };
-}
-
 export interface OutcomeRecord {
   id: number;
   handle: string;
@@ -333,25 +196,6 @@ export interface OutcomeRecord {
 export const OUTCOME_COLUMNS =
   'id, handle, function, unique_key, priority, tags, submitted_at, run_at, started_at, finished_at, wait_ms, state, attempts, numerator, denominator, result';
 
-const OUTCOME_STATES: ReadonlySet<string> = new Set<OutcomeState>(['completed', 'failed', 'expired', 'quarantined']);
-
 export function toOutcomeRow(r: OutcomeRecord): OutcomeRow {
-  if (!OUTCOME_STATES.has(r.state)) throw corruptRow('outcomes', r.id, `state "${r.state}" is unknown`);
-  return {
-    id: r.id,
-    handle: r.handle,
-    function: r.function,
-    unique: r.unique_key,
-    priority: priorityOf(r.priority, 'outcomes', r.id),
-    tags: tagsOf(r.tags),
-    submittedAt: r.submitted_at,
-    runAt: r.run_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    waitMs: r.wait_ms,
-    state: r.state as OutcomeState,
-    attempts: r.attempts,
-    progress: r.numerator === null || r.denominator === null ? null : { numerator: r.numerator, denominator: r.denominator },
-    result: r.result,
-  };
+  return toOutcomeRowWith(r, tagsOf(r.tags));
 }

@@ -49,9 +49,4 @@ export function toStoreError(err: unknown, op: string, where: string): LazaretEr
   );
 }
 
-/** A row that cannot be what this code wrote: reported like any other store failure. */
-export function corruptRow(table: string, id: number, what: string): LazaretError {
-  return new LazaretError(ErrorCode.STORE_FAILED, `Row ${id} of table ${table} is corrupt: ${what}.`, {
-    hint: 'The database was changed outside Lazaret; restore it from a backup or fix the row by hand.',
-  });
-}
+export { corruptRow } from '../narrow.js';
