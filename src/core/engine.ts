@@ -899,7 +899,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** Closes the current attempt, then retries or quarantines the job according to its policy. */
   #endAttempt(job: Job, outcome: AttemptOutcome, error: string, evidence: Evidence | null, now: number): void {
     const attempt = this.#closeAttempt(job, outcome, error, evidence, now);
-    const end: AttemptEnd | null = job.durable ? { jobId: job.id, n: attempt.n, endedAt: now, outcome, error, evidence } : null;
+    const end: AttemptEnd | null = job.durable ? { jobId: job.id, n: attempt.n, endedAt: now, outcome, error, evidence, worker: attempt.worker } : null;
     if (end) this.#commit.stage().endAttempts.push(end);
     // Announced after the commit even for an unstored job, as the quarantine or retry that follows is.
     this.#emitCommitted(true, 'attempt:ended', job, attempt);
@@ -1003,7 +1003,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
     else if (job.state === 'running') {
       const attempt = this.#closeAttempt(job, 'cancelled', detail, null, now);
       if (job.durable)
-        this.#commit.stage().endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: now, outcome: 'cancelled', error: detail, evidence: null });
+        this.#commit
+          .stage()
+          .endAttempts.push({ jobId: job.id, n: attempt.n, endedAt: now, outcome: 'cancelled', error: detail, evidence: null, worker: attempt.worker });
     }
     for (const waiter of job.waiters) {
       waiter.deliver(job, waiter.exceptions ? { kind: 'exception', data: Buffer.from(`lazaret: quarantined (${reason}): ${detail}`) } : { kind: 'fail' });

@@ -69,6 +69,11 @@ export interface AttemptEnd {
   outcome: AttemptOutcome;
   error: string | null;
   evidence: Evidence | null;
+  /**
+   * The worker's name as known at the end (a same-host worker is named by its pid once its process is
+   * found, which may be after the attempt started); absent: as stored at the start.
+   */
+  worker?: string;
   /** When the job goes back to its queue: where it waits now (a new place at the back of the line). */
   requeue?: Requeue;
 }

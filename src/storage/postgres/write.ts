@@ -155,8 +155,9 @@ async function startAttempts(tx: Runner, rows: readonly AttemptStart[]): Promise
 
 const END_ATTEMPTS = {
   name: 'lz_end_attempts',
-  text: `UPDATE attempts a SET ended_at = u.ended_at, outcome = u.outcome, error = u.error, evidence = u.evidence::json
-         FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS u(job_id, n, ended_at, outcome, error, evidence)
+  text: `UPDATE attempts a SET ended_at = u.ended_at, outcome = u.outcome, error = u.error, evidence = u.evidence::json,
+           worker = coalesce(u.worker, a.worker)
+         FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(job_id, n, ended_at, outcome, error, evidence, worker)
          WHERE a.job_id = u.job_id AND a.n = u.n`,
 };
 
@@ -182,6 +183,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
       part.map((e) => e.outcome),
       part.map((e) => textOrNull(e.error)),
       part.map((e) => evidenceJson(e.evidence)),
+      part.map((e) => (e.worker === undefined ? null : text(e.worker))),
     ]);
     const requeues = part.filter((e) => e.requeue !== undefined);
     if (requeues.length > 0) {

@@ -27,7 +27,9 @@ export function prepareWrite(db: Database, seq: SeqCounter): (batch: WriteBatch)
     a.worker,
     a.startedAt,
   ]);
-  const endAttempt = db.prepare('UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ? WHERE job_id = ? AND n = ?');
+  const endAttempt = db.prepare(
+    'UPDATE attempts SET ended_at = ?, outcome = ?, error = ?, evidence = ?, worker = coalesce(?, worker) WHERE job_id = ? AND n = ?',
+  );
   // Back in line: a new place at the end (or waiting for its run-at), unless it stays in memory (held).
   const requeue = db.prepare('UPDATE jobs SET state = ?, seq = ?, run_at = ?, queued_at = ? WHERE id = ?');
   const release = prepareBulkIds(db, (count) => `UPDATE jobs SET state = 'queued' WHERE state = 'held' AND id IN (${marks(count)})`);
@@ -94,7 +96,7 @@ export function prepareWrite(db: Database, seq: SeqCounter): (batch: WriteBatch)
     // Ending an attempt (or moving the run time of) a row that is not stored changes nothing rather
     // than failing the whole group commit, whose other callers did nothing wrong.
     for (const e of b.endAttempts) {
-      endAttempt.run(e.endedAt, e.outcome, e.error, evidenceJson(e.evidence), e.jobId, e.n);
+      endAttempt.run(e.endedAt, e.outcome, e.error, evidenceJson(e.evidence), e.worker ?? null, e.jobId, e.n);
       const r = e.requeue;
       if (r !== undefined) requeue.run(r.state, seq.take(), r.runAt, r.queuedAt, e.jobId);
     }
