@@ -12,6 +12,12 @@ export class Deque<T> {
     this.#items.push(item);
   }
 
+  /** Puts an item back at the head. */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
   peek(): T | undefined {
     return this.#items[this.#head];
   }

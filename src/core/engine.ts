@@ -763,7 +763,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const job of [...w.held.values()]) {
       if (!w.sent.has(job.handle)) {
         // Perl's Gearman::Worker, for one, hangs up when a JOB_ASSIGN takes over 0.5 s: that is no crash.
-        this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before the job was sent to it (not charged)`, null);
+        this.#giveBack(job, `worker ${w.conn.name} disconnected before the job was sent to it (not charged)`);
         continue;
       }
       if (!first) this.#fail(job, 'returned', `worker ${w.conn.name} disconnected before starting the job (not charged)`, null);
@@ -771,6 +771,31 @@ export class Engine extends TypedEmitter<EngineEvents> {
       else this.#fail(job, 'crashed', `worker ${w.conn.name} disconnected while running the job`, null);
       first = false;
     }
+  }
+
+  /**
+   * A job whose JOB_ASSIGN never reached its worker: the attempt ends `returned` (uncharged) and the job
+   * goes back to the head of its window at once, with no backoff: it was never delivered, so it keeps its
+   * place in line.
+   */
+  #giveBack(job: Job, error: string): void {
+    const now = this.clock.now();
+    const attempt = this.#closeAttempt(job, 'returned', error, null, now);
+    if (job.durable) {
+      this.#commit.stage().endAttempts.push({
+        jobId: job.id,
+        n: attempt.n,
+        endedAt: now,
+        outcome: 'returned',
+        error,
+        evidence: null,
+        worker: attempt.worker,
+        requeue: { state: 'held', runAt: null, queuedAt: job.queuedAt },
+      });
+    }
+    this.#emitCommitted(job.durable, 'attempt:ended', job, attempt);
+    job.runAt = null;
+    this.#admit(job, job.queuedAt, true);
   }
 
   /** The gearman layer wrote the job's JOB_ASSIGN to the worker: from now on a disconnect is charged. */
@@ -1337,8 +1362,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
     );
   }
 
-  /** A job enters the runnable world: scheduled until its run-at time, then queued (since `since`, default now). */
-  #admit(job: Job, since?: number): void {
+  /**
+   * A job enters the runnable world: scheduled until its run-at time, then queued (since `since`,
+   * default now), at the end of its window or, `front`, at its head.
+   */
+  #admit(job: Job, since?: number, front = false): void {
     const now = this.clock.now();
     if (job.deadline !== null) {
       if (job.deadline <= now) {
@@ -1364,13 +1392,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
       });
       return;
     }
-    this.#makeRunnable(job, since);
+    this.#makeRunnable(job, since, front);
   }
 
-  #makeRunnable(job: Job, since?: number): void {
+  #makeRunnable(job: Job, since?: number, front = false): void {
     job.state = 'queued';
     job.queuedAt = since ?? this.clock.now();
-    job.fn.enqueue(job);
+    if (front) job.fn.enqueueFront(job);
+    else job.fn.enqueue(job);
     job.fn.wakeSleepers();
     this.#emitLive('job:queued', job);
   }

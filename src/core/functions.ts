@@ -79,6 +79,12 @@ export class FunctionState {
     this.windowed[job.priority]++;
   }
 
+  /** Back at the head of its window: a job that was never delivered keeps its place. */
+  enqueueFront(job: Job): void {
+    this.queues[job.priority].unshift(job);
+    this.windowed[job.priority]++;
+  }
+
   /** Takes the oldest live job of the given priority, skipping the ones that left. */
   take(priority: Priority): Job | undefined {
     if (this.windowed[priority] === 0) return undefined;

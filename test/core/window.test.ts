@@ -219,3 +219,18 @@ test('a job waiting in the store past its deadline is quarantined as expired at 
   const w = worker(engine);
   assert.deepEqual(await drain(engine, w, 6), names('j', 6));
 });
+
+test('a job whose JOB_ASSIGN never reached its worker goes back to the head of its line at once', async () => {
+  const { engine } = await start();
+  for (const p of names('j', 6)) await submit(engine, { payload: p });
+  const w = worker(engine);
+  const a = engine.grab(w);
+  assert.ok(a);
+  assert.equal(await a.ready, true);
+  // The worker hangs up before the JOB_ASSIGN went out: j0 keeps its place.
+  const ended = waitEvent(engine, 'attempt:ended');
+  engine.removeWorker(w);
+  assert.equal((await ended)[1].outcome, 'returned');
+  const w2 = worker(engine);
+  assert.deepEqual(await drain(engine, w2, 6), names('j', 6));
+});
