@@ -6,9 +6,13 @@
 import { ATTEMPT_OUTCOMES, QUARANTINE_REASONS } from '../domain.js';
 import { ErrorCode, LazaretError } from '../errors.js';
 import type {
+  AlertRow,
   AttemptOutcome,
   AttemptRow,
   Evidence,
+  HistoryAction,
+  HistoryEntry,
+  JobLife,
   JobSummary,
   OutcomeRow,
   OutcomeState,
@@ -216,4 +220,70 @@ export function toJobSummaryWith(r: JobSummaryRecordBase, tags: readonly string[
     runAt: r.run_at,
     attempts: r.attempts,
   };
+}
+
+/** An alert outbox row, the same columns in every backend. */
+export interface AlertRecord {
+  id: number;
+  hook: string;
+  event: string;
+  delivery: string;
+  body: string;
+  created_at: number;
+  attempts: number;
+  next_at: number;
+  failing_since: number | null;
+  last_error: string | null;
+}
+
+export function toAlert(r: AlertRecord): AlertRow {
+  return {
+    id: r.id,
+    hook: r.hook,
+    event: r.event,
+    delivery: r.delivery,
+    body: r.body,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    nextAt: r.next_at,
+    failingSince: r.failing_since,
+    lastError: r.last_error,
+  };
+}
+
+/** A job_history row but its life, which each backend stores its own way (JSON text or parsed JSON). */
+export interface HistoryRecordBase {
+  seq: number;
+  job_id: number;
+  at: number;
+  action: string;
+  actor: string;
+  client: string | null;
+  peer: string | null;
+}
+
+const ACTIONS: ReadonlySet<string> = new Set<string>(['requeued', 'edited', 'purged', 'finished'] satisfies HistoryAction[]);
+const ACTORS: ReadonlySet<string> = new Set<string>(['token', 'loopback', 'anonymous', 'server'] satisfies HistoryEntry['actor'][]);
+
+/** `life` parsed from its JSON (or null for an entry without one). */
+export function toHistoryEntry(r: HistoryRecordBase, life: unknown): HistoryEntry {
+  if (!ACTIONS.has(r.action) || !ACTORS.has(r.actor)) throw corruptRow('job_history', r.job_id, `unknown action ${r.action} or actor ${r.actor}`);
+  return {
+    seq: r.seq,
+    jobId: r.job_id,
+    at: r.at,
+    action: r.action as HistoryAction,
+    actor: r.actor as HistoryEntry['actor'],
+    client: r.client,
+    peer: r.peer,
+    life: life === null ? null : lifeOf(life, r.job_id),
+  };
+}
+
+function lifeOf(value: unknown, jobId: number): JobLife {
+  const l = (isRecord(value) ? value : {}) as { end?: unknown; detail?: unknown; endedAt?: unknown; attempts?: unknown };
+  if (typeof l.end !== 'string' || typeof l.endedAt !== 'number' || (l.detail !== null && typeof l.detail !== 'string')) {
+    throw corruptRow('job_history', jobId, 'life lacks end, detail or endedAt');
+  }
+  return { end: l.end, detail: l.detail as string | null, endedAt: l.endedAt, attempts: attemptsOf(l.attempts ?? [], 'job_history', jobId) };
 }

@@ -1,10 +1,10 @@
 // What the store keeps beside the queue: outcomes of finished jobs (find, prune, impact per tag), the
 // alert outbox, and jobs' history (find, prune, the live jobs that have one).
 
-import type { AlertRow, AlertUpdate, HistoryAction, HistoryEntry, ImpactQuery, ImpactRow, JobLife, NewAlert, OutcomeFilter, OutcomeRow } from '../types.js';
+import type { AlertRow, AlertUpdate, HistoryEntry, ImpactQuery, ImpactRow, NewAlert, OutcomeFilter, OutcomeRow } from '../types.js';
 import type { Db } from './connection.js';
-import { corruptRow } from './errors.js';
-import { OUTCOME_COLUMNS, parseAttempts, text, textOrNull, toOutcomeRow, type OutcomeRecord } from './rows.js';
+import { toAlert, toHistoryEntry, type AlertRecord, type HistoryRecordBase } from '../narrow.js';
+import { OUTCOME_COLUMNS, text, textOrNull, toOutcomeRow, type OutcomeRecord } from './rows.js';
 
 export interface RecordOperations {
   outcomesFind(filter: OutcomeFilter): Promise<OutcomeRow[]>;
@@ -19,71 +19,13 @@ export interface RecordOperations {
   historyLiveJobs(): Promise<number[]>;
 }
 
-interface AlertRecord {
-  id: number;
-  hook: string;
-  event: string;
-  delivery: string;
-  body: string;
-  created_at: number;
-  attempts: number;
-  next_at: number;
-  failing_since: number | null;
-  last_error: string | null;
-}
-
 const ALERT_COLUMNS = 'id, hook, event, delivery, body, created_at, attempts, next_at, failing_since, last_error';
 
-function toAlert(r: AlertRecord): AlertRow {
-  return {
-    id: r.id,
-    hook: r.hook,
-    event: r.event,
-    delivery: r.delivery,
-    body: r.body,
-    createdAt: r.created_at,
-    attempts: r.attempts,
-    nextAt: r.next_at,
-    failingSince: r.failing_since,
-    lastError: r.last_error,
-  };
-}
-
-interface HistoryRecord {
-  seq: number;
-  job_id: number;
-  at: number;
-  action: string;
-  actor: string;
-  client: string | null;
-  peer: string | null;
+interface HistoryRecord extends HistoryRecordBase {
   life: unknown;
 }
 
-const ACTIONS: readonly string[] = ['requeued', 'edited', 'purged', 'finished'];
-const ACTORS: readonly string[] = ['token', 'loopback', 'anonymous', 'server'];
-
-function lifeOf(value: unknown, jobId: number): JobLife {
-  const l = (typeof value === 'object' && value !== null ? value : {}) as { end?: unknown; detail?: unknown; endedAt?: unknown; attempts?: unknown };
-  if (typeof l.end !== 'string' || typeof l.endedAt !== 'number' || (l.detail !== null && typeof l.detail !== 'string')) {
-    throw corruptRow('job_history', jobId, 'life lacks end, detail or endedAt');
-  }
-  return { end: l.end, detail: l.detail as string | null, endedAt: l.endedAt, attempts: parseAttempts(l.attempts ?? [], 'job_history', jobId) };
-}
-
-function toEntry(r: HistoryRecord): HistoryEntry {
-  if (!ACTIONS.includes(r.action) || !ACTORS.includes(r.actor)) throw corruptRow('job_history', r.job_id, `unknown action ${r.action} or actor ${r.actor}`);
-  return {
-    seq: r.seq,
-    jobId: r.job_id,
-    at: r.at,
-    action: r.action as HistoryAction,
-    actor: r.actor as HistoryEntry['actor'],
-    client: r.client,
-    peer: r.peer,
-    life: r.life === null ? null : lifeOf(r.life, r.job_id),
-  };
-}
+const toEntry = (r: HistoryRecord): HistoryEntry => toHistoryEntry(r, r.life);
 
 export function recordOperations(db: Db): RecordOperations {
   return {

@@ -2,34 +2,7 @@
 
 import type { Database } from 'better-sqlite3';
 import type { AlertRow, AlertUpdate, NewAlert } from '../types.js';
-
-interface Row {
-  id: number;
-  hook: string;
-  event: string;
-  delivery: string;
-  body: string;
-  created_at: number;
-  attempts: number;
-  next_at: number;
-  failing_since: number | null;
-  last_error: string | null;
-}
-
-function toAlert(r: Row): AlertRow {
-  return {
-    id: r.id,
-    hook: r.hook,
-    event: r.event,
-    delivery: r.delivery,
-    body: r.body,
-    createdAt: r.created_at,
-    attempts: r.attempts,
-    nextAt: r.next_at,
-    failingSince: r.failing_since,
-    lastError: r.last_error,
-  };
-}
+import { toAlert, type AlertRecord as Row } from '../narrow.js';
 
 export interface AlertOperations {
   alertsAdd: (alerts: readonly NewAlert[]) => AlertRow[];

@@ -3,51 +3,26 @@
 // (recordFromQuarantine, run inside that action's transaction).
 
 import type { Database } from 'better-sqlite3';
-import type { AuditStamp, HistoryAction, HistoryEntry, JobLife, NewHistoryEntry, QuarantineFilter } from '../types.js';
+import type { AuditStamp, HistoryAction, HistoryEntry, NewHistoryEntry, QuarantineFilter } from '../types.js';
 import { filterSql, type StatementCache } from './quarantine-filter.js';
 import { corruptRow } from './errors.js';
-import { attemptsJson, parseAttempts } from './rows.js';
+import { toHistoryEntry, type HistoryRecordBase } from '../narrow.js';
+import { attemptsJson } from './rows.js';
 
-interface Row {
-  seq: number;
-  job_id: number;
-  at: number;
-  action: string;
-  actor: string;
-  client: string | null;
-  peer: string | null;
+interface Row extends HistoryRecordBase {
   life: string | null;
 }
 
-const ACTIONS: readonly string[] = ['requeued', 'edited', 'purged', 'finished'];
-const ACTORS: readonly string[] = ['token', 'loopback', 'anonymous', 'server'];
-
-function lifeOf(text: string, jobId: number): JobLife {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw corruptRow('job_history', jobId, 'life does not parse');
-  }
-  const l = parsed as { end?: unknown; detail?: unknown; endedAt?: unknown; attempts?: unknown };
-  if (typeof l.end !== 'string' || typeof l.endedAt !== 'number' || (l.detail !== null && typeof l.detail !== 'string')) {
-    throw corruptRow('job_history', jobId, 'life lacks end, detail or endedAt');
-  }
-  return { end: l.end, detail: l.detail as string | null, endedAt: l.endedAt, attempts: parseAttempts(JSON.stringify(l.attempts ?? []), jobId) };
-}
-
 function toEntry(r: Row): HistoryEntry {
-  if (!ACTIONS.includes(r.action) || !ACTORS.includes(r.actor)) throw corruptRow('job_history', r.job_id, `unknown action ${r.action} or actor ${r.actor}`);
-  return {
-    seq: r.seq,
-    jobId: r.job_id,
-    at: r.at,
-    action: r.action as HistoryAction,
-    actor: r.actor as HistoryEntry['actor'],
-    client: r.client,
-    peer: r.peer,
-    life: r.life === null ? null : lifeOf(r.life, r.job_id),
-  };
+  let life: unknown = null;
+  if (r.life !== null) {
+    try {
+      life = JSON.parse(r.life) as unknown;
+    } catch {
+      throw corruptRow('job_history', r.job_id, 'life does not parse');
+    }
+  }
+  return toHistoryEntry(r, life);
 }
 
 export interface HistoryOperations {
