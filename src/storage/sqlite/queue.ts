@@ -40,7 +40,7 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
   const openHeld = db.prepare<[], JobRecord>(
     `SELECT ${JOB_COLUMNS} FROM jobs WHERE state = 'held' AND id IN (SELECT job_id FROM attempts WHERE ended_at IS NULL) ORDER BY id`,
   );
-  // The jobs_held index finds them; the attempts_open index tells which ran.
+  // The jobs_held index finds them; the attempts table (only jobs that have run have rows) tells which ran.
   const unhold = db.prepare<[number]>(
     `UPDATE jobs SET state = CASE WHEN run_at IS NOT NULL AND run_at > ? THEN 'scheduled' ELSE 'queued' END
      WHERE state = 'held' AND id NOT IN (SELECT job_id FROM attempts WHERE ended_at IS NULL)`,

@@ -1,6 +1,6 @@
-// The place in line of jobs entering the queue: one counter, kept in this thread and saved in meta by
-// every transaction that took numbers from it, so a number is never given twice, even after a crash
-// (a transaction that rolls back only leaves a gap).
+// The place in line of jobs entering the queue: one counter, kept in this thread, reserved in blocks
+// in meta by the transaction that first takes from a block, so a number is never given twice, even
+// after a crash (a crash or a rollback only leaves a gap).
 
 import type { Database } from 'better-sqlite3';
 
@@ -13,20 +13,29 @@ export interface SeqCounter {
   save(): void;
 }
 
+/** Places reserved in meta at a time: one meta write per this many, not one per commit. */
+const BLOCK = 4096;
+
 export function prepareSeq(db: Database): SeqCounter {
   const read = db.prepare<[], number>(`SELECT value FROM meta WHERE key = '${SEQ_KEY}'`).pluck();
   const write = db.prepare(
     `INSERT INTO meta (key, value) VALUES ('${SEQ_KEY}', CAST(? AS INTEGER))
      ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
   );
+  // meta holds the end of the reserved block: after a crash the counter starts there (a gap, never a
+  // place given twice).
   let next = read.get() ?? 1;
+  let reserved = next;
   let saved = next;
   return {
-    take: () => next++,
+    take: () => {
+      if (next >= reserved) reserved = next + BLOCK;
+      return next++;
+    },
     save: () => {
-      if (next === saved) return;
-      write.run(next);
-      saved = next;
+      if (reserved === saved) return;
+      write.run(reserved);
+      saved = reserved;
     },
   };
 }

@@ -47,5 +47,3 @@ CREATE INDEX jobs_deadline ON jobs (deadline) WHERE deadline IS NOT NULL AND sta
 -- Jobs held in a node's memory, for that node's next start.
 CREATE INDEX jobs_held ON jobs (id) WHERE state = 'held';
 CREATE UNIQUE INDEX jobs_coalesce ON jobs (function, coalesce_key) WHERE coalesce_key IS NOT NULL;
--- Attempts still open at a node's start (the node died while they ran).
-CREATE INDEX attempts_open ON attempts (job_id) WHERE ended_at IS NULL;
