@@ -4,6 +4,7 @@
 
 import type { AttemptRow, Evidence, JobRow, OutcomeRow, QuarantineRow, JobSummary } from '../types.js';
 import { attemptsOf, evidenceOf, outcomeOf, priorityOf, reasonOf, stateOf, toJobSummaryWith, toOutcomeRowWith } from '../narrow.js';
+import type { JobSummaryRecordBase, OutcomeRecordBase } from '../narrow.js';
 
 // The narrowing shared by every backend, for this backend's modules.
 export { attemptsJson, priorityOf, stateOf, toQuarantineSummary, type QuarantineSummaryRecord } from '../narrow.js';
@@ -83,18 +84,8 @@ export function toAttemptRow(r: AttemptRecord): AttemptRow {
   };
 }
 
-export interface JobSummaryRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
-  state: string;
+export interface JobSummaryRecord extends JobSummaryRecordBase {
   tags: string[] | null;
-  submitted_at: number;
-  queued_at: number;
-  run_at: number | null;
-  attempts: number;
 }
 
 export function toJobSummary(r: JobSummaryRecord): JobSummary {
@@ -131,8 +122,6 @@ export function tagsArray(tags: readonly string[]): string[] | null {
 export function evidenceJson(evidence: Evidence | null | undefined): string | null {
   return evidence === null || evidence === undefined ? null : JSON.stringify(evidence);
 }
-
-/** The attempts of a quarantine entry or a history life, as stored in a JSON column: oldest first. */
 
 export function parseAttempts(value: unknown, table: string, id: number): AttemptRow[] {
   return attemptsOf(value, table, id);
@@ -174,23 +163,8 @@ export function toQuarantineRow(r: QuarantineRecord): QuarantineRow {
   };
 }
 
-export interface OutcomeRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
+export interface OutcomeRecord extends OutcomeRecordBase {
   tags: string[] | null;
-  submitted_at: number;
-  run_at: number | null;
-  started_at: number | null;
-  finished_at: number;
-  wait_ms: number;
-  state: string;
-  attempts: number;
-  numerator: number | null;
-  denominator: number | null;
-  result: Buffer | null;
 }
 
 export const OUTCOME_COLUMNS =

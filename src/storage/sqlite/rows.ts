@@ -3,6 +3,7 @@
 
 import type { OutcomeRow, AttemptRow, Evidence, JobRow, QuarantineRow, JobSummary } from '../types.js';
 import { attemptsOf, evidenceOf, outcomeOf, priorityOf, reasonOf, stateOf, toJobSummaryWith, toOutcomeRowWith } from '../narrow.js';
+import type { JobSummaryRecordBase, OutcomeRecordBase } from '../narrow.js';
 
 // The narrowing shared by every backend, for this backend's modules.
 export { attemptsJson, priorityOf, stateOf, toQuarantineSummary, type QuarantineSummaryRecord } from '../narrow.js';
@@ -31,18 +32,8 @@ export interface JobRecord {
 export const JOB_COLUMNS = 'id, handle, function, unique_key, payload, priority, submitted_at, run_at, deadline, tags, state, coalesce_key, queued_at';
 
 /** A stored job without payload, with its attempt count (listings). */
-export interface JobSummaryRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
-  state: string;
+export interface JobSummaryRecord extends JobSummaryRecordBase {
   tags: string | null;
-  submitted_at: number;
-  queued_at: number;
-  run_at: number | null;
-  attempts: number;
 }
 
 /** The columns of a JobSummaryRecord, for SELECTs FROM jobs. */
@@ -164,23 +155,8 @@ export function toQuarantineRow(r: QuarantineRecord): QuarantineRow {
   };
 }
 
-export interface OutcomeRecord {
-  id: number;
-  handle: string;
-  function: string;
-  unique_key: string;
-  priority: number;
+export interface OutcomeRecord extends OutcomeRecordBase {
   tags: string | null;
-  submitted_at: number;
-  run_at: number | null;
-  started_at: number | null;
-  finished_at: number;
-  wait_ms: number;
-  state: string;
-  attempts: number;
-  numerator: number | null;
-  denominator: number | null;
-  result: Buffer | null;
 }
 
 export function toOutcomeRow(r: OutcomeRecord): OutcomeRow {
