@@ -80,43 +80,65 @@ function port(hexEndpoint: string): number {
   return Number.parseInt(hexEndpoint.slice(hexEndpoint.lastIndexOf(':') + 1), 16);
 }
 
-/** inode -> the lowest pid holding it (a forking worker's parent before its children). */
+/**
+ * inode -> the process holding it. The newest processes are read first (a worker has usually just
+ * started), so a loaded host with thousands of processes answers after a few directories, not all of
+ * them; from the holder found, the parents that hold the same socket are climbed (a forking worker's
+ * parent, before its children).
+ */
 async function owners(inodes: Set<string>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const pids = (await readdir('/proc'))
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
-    .sort((a, b) => a - b);
+    .sort((a, b) => b - a);
   for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = await readdir(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = await readlink(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
+    for (const inode of await socketsOf(pid)) {
+      if (!inodes.has(inode) || out.has(inode)) continue;
+      let holder = pid;
+      for (let parent = await parentOf(holder); parent !== null && (await socketsOf(parent)).includes(inode); parent = await parentOf(parent)) {
+        holder = parent;
       }
-      if (!link.startsWith('socket:[')) continue;
-      const inode = link.slice(8, -1);
-      if (inodes.has(inode) && !out.has(inode)) out.set(inode, pid);
+      out.set(inode, holder);
     }
     if (out.size === inodes.size) break;
   }
   return out;
 }
 
-/** The process group of pid (the 5th field of /proc/PID/stat, after the command in parentheses). */
-export async function pgidOf(pid: number): Promise<number | null> {
+/** The socket inodes among pid's open files (none when they cannot be read). */
+async function socketsOf(pid: number): Promise<string[]> {
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  return links.filter((link) => link.startsWith('socket:[')).map((link) => link.slice(8, -1));
+}
+
+/** Fields 4 and 5 of /proc/PID/stat (after the command in parentheses): parent and process group. */
+async function statOf(pid: number): Promise<{ ppid: number; pgid: number } | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    return Number.isInteger(pgid) && pgid > 0 ? pgid : null;
+    const [, ppid, pgid] = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return { ppid: ppid ?? 0, pgid: pgid ?? 0 };
   } catch {
     return null;
   }
+}
+
+async function parentOf(pid: number): Promise<number | null> {
+  const ppid = (await statOf(pid))?.ppid ?? 0;
+  return Number.isInteger(ppid) && ppid > 1 ? ppid : null;
+}
+
+/** The process group of pid. */
+async function pgidOf(pid: number): Promise<number | null> {
+  const pgid = (await statOf(pid))?.pgid ?? 0;
+  return Number.isInteger(pgid) && pgid > 0 ? pgid : null;
 }

@@ -10,10 +10,10 @@ import type { Handler } from './index.js';
 import { findPeerProcess } from '../peer-process.js';
 
 /** Longest a same-host worker's first job waits for its process to be found. */
-// A /proc scan takes milliseconds on a quiet host and much longer on a loaded one. Perl's Gearman::Worker
-// hangs up when a JOB_ASSIGN takes over 0.5 s; that costs it a reconnect, not the job a crash (the
-// engine returns a job that was never sent uncharged).
-const IDENTIFY_WAIT_MS = 1000;
+// The lookup reads the newest processes first and usually answers in a few milliseconds, even on a
+// loaded host. The wait stays under half a second: Perl's Gearman::Worker hangs up when a JOB_ASSIGN
+// takes longer, which costs it a reconnect and the job a returned (uncharged) attempt.
+const IDENTIFY_WAIT_MS = 400;
 
 /** Same-host workers whose process is being looked up: their jobs are sent once it is known. */
 const identifying = new WeakMap<Connection, Promise<void>>();
