@@ -180,6 +180,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
   #draining = false;
+  /** Set while deliveries wait after the store refused an attempt start; the timer resumes them. */
+  #deliveriesPaused: TimerRef | null = null;
 
   constructor(opts: EngineOptions) {
     super();
@@ -276,6 +278,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#expiry.cancel();
     this.#poll?.cancel();
     this.#poll = null;
+    this.#deliveriesPaused?.cancel();
+    this.#deliveriesPaused = null;
     // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
     const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {
@@ -542,7 +546,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
 
   /** PRE_SLEEP: true when the worker should be woken at once (work is waiting). */
   preSleep(w: Worker): boolean {
-    if (w.isStuck) {
+    if (w.isStuck || this.#deliveriesPaused !== null) {
       w.sleep();
       return false;
     }
@@ -563,7 +567,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   grab(w: Worker): Assignment | null {
     w.unsleep();
     const wokenFor = w.clearWoken();
-    if (this.#draining) return null;
+    // While paused, a wake passed on to another sleeper would only bounce between them.
+    if (this.#draining || this.#deliveriesPaused !== null) return null;
     // A stuck worker is still inside a job that timed out: what it would be given would wait behind it.
     const job = w.isStuck ? null : this.#pick(w);
     if (wokenFor && wokenFor !== job?.fn) wokenFor.wakeSleepers();
@@ -599,6 +604,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
       () => true,
       () => {
         // Not recorded, so not sent: give the delivery back uncounted.
+        this.#pauseDeliveries();
         if (job.current === attempt) {
           job.timer?.cancel();
           job.timer = null;
@@ -616,6 +622,19 @@ export class Engine extends TypedEmitter<EngineEvents> {
     // Registered after `ready`'s own handler, on the same commit: announced before the job is sent.
     this.#emitCommitted(true, 'attempt:started', job, attempt);
     return { job, ready };
+  }
+
+  /**
+   * The store refused an attempt start (it is out of reach, most likely): without a pause, the worker
+   * told NO_JOB would be woken at once for the job given back, and spin through failing writes for as
+   * long as the store is away. Deliveries resume after STORE_RETRY_MS, and fail again if it still is.
+   */
+  #pauseDeliveries(): void {
+    if (this.#deliveriesPaused !== null || this.#closed) return;
+    this.#deliveriesPaused = this.clock.setTimer(STORE_RETRY_MS, () => {
+      this.#deliveriesPaused = null;
+      for (const fn of this.functions.all()) fn.wakeSleepers();
+    });
   }
 
   /** Picks the highest-priority runnable job among the worker's functions, taking turns among them. */

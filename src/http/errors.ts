@@ -13,6 +13,9 @@ const STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.TOO_MANY_STREAMS]: 503,
   [ErrorCode.SHUTTING_DOWN]: 503,
   [ErrorCode.STORE_BUSY]: 503,
+  // The store is out of reach for now (PostgreSQL down, the network cut): the node reconnects by itself.
+  [ErrorCode.STORE_UNREACHABLE]: 503,
+  [ErrorCode.STORE_CONNECTION_LOST]: 503,
   [ErrorCode.BAD_FUNCTION_NAME]: 400,
   [ErrorCode.TOO_MANY_FUNCTIONS]: 503,
 };

@@ -66,8 +66,14 @@ export interface HealthEvents {
 /** Outcomes whose duration says how long the work took (not a server stop or an operator's cancel). */
 const TIMED_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set(['completed', 'failed', 'crashed', 'timed_out']);
 const P95 = 0.95;
-/** The store check writes at most this often (ms of the engine's clock). */
+/** The store check writes at most this often while the store answers (ms of the engine's clock). */
 export const STORE_CHECK_EVERY_MS = 5000;
+/**
+ * A ping not answered by then fails the check: a store that went silent (a network cut without a reset)
+ * would otherwise keep the check waiting for the driver's own timeout (35 s with PostgreSQL). With the
+ * repeat above, /health turns red within 5 + 4 s of the store going away.
+ */
+export const STORE_PING_TIMEOUT_MS = 4000;
 
 export class HealthChecker extends TypedEmitter<HealthEvents> {
   readonly #latency = new LatencyWindow();
@@ -179,17 +185,29 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
 
   /**
    * One real write at most every STORE_CHECK_EVERY_MS, whoever asks: /health is open to anyone, and
-   * each ping takes the write lock the job path needs. In between, the last answer is repeated.
+   * each ping takes the write lock the job path needs. In between, the last answer is repeated; but not
+   * a failure: a store that failed is pinged at every check (it holds no lock to spare), so /health turns
+   * green as soon as the store is back.
    */
   async #storeCheck(): Promise<CheckResult> {
     const now = this.#engine.clock.now();
-    if (this.#storeChecked !== null && now - this.#storeChecked.at < STORE_CHECK_EVERY_MS) return this.#storeChecked.result;
+    const last = this.#storeChecked;
+    if (last !== null && last.result.state === 'ok' && now - last.at < STORE_CHECK_EVERY_MS) return last.result;
+    const store = this.#engine.store.describe();
     let result: CheckResult;
+    let deadline: TimerRef | null = null;
     try {
-      await this.#engine.store.ping(now);
-      result = { name: 'store', state: 'ok', reason: `${this.#engine.store.describe()} is writable` };
+      await Promise.race([
+        this.#engine.store.ping(now),
+        new Promise<never>((_, reject) => {
+          deadline = this.#engine.clock.setTimer(STORE_PING_TIMEOUT_MS, () => reject(new Error(`no answer within ${STORE_PING_TIMEOUT_MS / 1000} s`)));
+        }),
+      ]);
+      result = { name: 'store', state: 'ok', reason: `${store} is writable` };
     } catch (err) {
-      result = { name: 'store', state: 'fail', reason: `cannot write to ${this.#engine.store.describe()}: ${(err as Error).message}` };
+      result = { name: 'store', state: 'fail', reason: `cannot write to ${store}: ${(err as Error).message}` };
+    } finally {
+      (deadline as TimerRef | null)?.cancel();
     }
     this.#storeChecked = { at: now, result };
     return result;

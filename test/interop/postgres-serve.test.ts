@@ -4,57 +4,19 @@
 // reached: the start fails with a message naming the server without its password.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { serve, serveListening, type ListeningServe } from '../helpers/serve-process.js';
 import { eventually } from '../helpers/wait.js';
 import { gearman, need } from './procs.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-interface ServerProcess {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-}
-
-function serve(t: TestContext, args: readonly string[]): { child: ChildProcess; exited: ServerProcess['exited']; output: () => string } {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LAZARET_')) env[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--http-port', 'off', '--log-level', 'info', ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-  return { child, exited, output: () => out };
-}
-
 /** Starts `lazaret serve` on the PostgreSQL store and reads the port it chose from its JSON log. */
-async function spawnServer(t: TestContext, schema: string): Promise<ServerProcess> {
-  const s = serve(t, ['--store', TEST_POSTGRES_URL, '--store-schema', schema]);
-  const port = await eventually(
-    async () => {
-      if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error(`server exited before listening:\n${s.output()}`);
-      const m = /"gearman":"[^"]*:(\d+)"/.exec(s.output());
-      return m === null ? undefined : Number(m[1]);
-    },
-    'the server to report its port',
-    30_000,
-  );
-  return { ...s, port };
+function spawnServer(t: TestContext, schema: string): Promise<ListeningServe> {
+  return serveListening(t, ['--store', TEST_POSTGRES_URL, '--store-schema', schema]);
 }
 
 /** Waits until PostgreSQL has let go of the node lock of a killed server (its backend noticed the closed socket). */

@@ -1,0 +1,141 @@
+// PostgreSQL goes away under a running node: a real `lazaret serve` process on a fresh schema reaches
+// PostgreSQL through a TCP proxy of the test's own, which cuts every connection and refuses new ones, then
+// lets them through again. During the cut a background submission gets an ERROR packet (over HTTP a
+// 503), never JOB_CREATED; /health turns red naming the store; the worker and the client keep their
+// Gearman connections, and a worker finishing a job meanwhile is answered as usual. After the cut the node
+// connects again by itself, and every job it acknowledged runs: none lost.
+//
+// The cut lasts until the test has seen all of that (a few seconds, /health's red included), not the 10 s
+// of a real outage: nothing in the node counts the outage's length (the store check pings every 5 s,
+// failed writes are tried again with a backoff capped at 5 s), so a longer cut would only make the test slower.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { RawPeer, rawWorker, type Received } from '../helpers/gearman-client.js';
+import { serveListening } from '../helpers/serve-process.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
+import { eventually } from '../helpers/wait.js';
+
+const FN = 'pg_cut';
+
+interface Health {
+  status: number;
+  body: { status: string; checks: { name: string; state: string; reason: string }[] };
+}
+
+test('PostgreSQL cut away: submissions refused with a clear error, /health red within 10 s, connections kept, full recovery, nothing acknowledged lost', async (t) => {
+  const db = freshPostgres();
+  t.after(() => db.cleanup());
+  const target = new URL(TEST_POSTGRES_URL);
+  const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  t.after(() => proxy.close());
+  const viaProxy = new URL(TEST_POSTGRES_URL);
+  viaProxy.port = String(proxy.port);
+  const node = await serveListening(t, ['--store', viaProxy.toString(), '--store-schema', db.schema, '--http-port', '0']);
+  const http = `http://127.0.0.1:${node.httpPort}`;
+  const health = async (): Promise<Health> => {
+    const res = await fetch(`${http}/health`);
+    return { status: res.status, body: (await res.json()) as Health['body'] };
+  };
+  const postJob = (payload: string): Promise<Response> =>
+    fetch(`${http}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: FN, payload }) });
+
+  // The worker runs jobs one at a time; the first ("held") it keeps until the cut has begun.
+  const done: string[] = [];
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const worker = await rawWorker(node.port, FN, async (payload) => {
+    const p = payload.toString();
+    if (p === 'held') {
+      holding();
+      await released;
+    }
+    done.push(p);
+    return Buffer.from(p);
+  });
+  t.after(() => worker.close());
+  const client = await RawPeer.connect(node.port);
+  client.socket.setNoDelay(true);
+  t.after(() => client.close());
+  const submit = async (payload: string): Promise<Received> => {
+    client.send('SUBMIT_JOB_BG', FN, '', payload);
+    for (;;) {
+      const r = await client.next(undefined, 20_000);
+      if (r.name === 'JOB_CREATED' || r.name === 'ERROR') return r;
+    }
+  };
+
+  const acknowledged: string[] = [];
+  const submitAcked = async (payload: string): Promise<void> => {
+    const r = await submit(payload);
+    assert.equal(r.name, 'JOB_CREATED', `${payload}: ${JSON.stringify(r.text)}`);
+    acknowledged.push(payload);
+  };
+  await submitAcked('held');
+  await held;
+  // These wait behind the held one: in the node's window and in the store.
+  for (let i = 0; i < 20; i++) await submitAcked(`before-${i}`);
+  assert.equal((await health()).status, 200);
+
+  // ---- the cut
+  const noJob = (): number => worker.received.filter((r) => r.name === 'NO_JOB').length;
+  const noJobBefore = noJob();
+  const cutAt = Date.now();
+  proxy.cut();
+  // The worker finishes its job during the cut: the node keeps the end in memory and writes it later.
+  release();
+  let refused = 0;
+  let red: Health | null = null;
+  while (red === null || refused < 3) {
+    const r = await submit(`during-${refused}`);
+    assert.equal(r.name, 'ERROR', `a submission during the cut was acknowledged: ${JSON.stringify(r.text)}`);
+    assert.equal(r.text[0], 'QUEUE_ERROR');
+    assert.match(r.text[1]!, /PostgreSQL store postgres:\/\/postgres@127\.0\.0\.1:\d+\/test/);
+    refused++;
+    const res = await postJob(`http-during-${refused}`);
+    const answer = await res.text();
+    assert.equal(res.status, 503, answer);
+    assert.match(answer, /"code":"LAZ_STORE_(UNREACHABLE|CONNECTION_LOST)"/);
+    const h = await health();
+    if (h.status === 503 && red === null) {
+      red = h;
+      assert.ok(Date.now() - cutAt < 10_000, `/health turned red ${Date.now() - cutAt} ms after the cut`);
+    }
+    assert.ok(Date.now() - cutAt < 10_000 || red !== null, '/health still green 10 s after the cut');
+  }
+  const store = red.body.checks.find((c) => c.name === 'store');
+  assert.equal(store?.state, 'fail', JSON.stringify(red.body));
+  assert.match(store.reason, new RegExp(`postgres://postgres@127\\.0\\.0\\.1:${proxy.port}/test \\(schema ${db.schema}\\)`));
+  assert.equal(worker.closed, false, 'the worker kept its connection');
+  assert.equal(client.closed, false, 'the client kept its connection');
+  // A delivery the store refused pauses deliveries for a second: the worker does not spin meanwhile.
+  const seconds = (Date.now() - cutAt) / 1000;
+  assert.ok(noJob() - noJobBefore <= 2 * seconds + 4, `${noJob() - noJobBefore} NO_JOB in ${seconds} s of cut`);
+
+  // ---- restored: the node finds PostgreSQL again by itself.
+  proxy.restore();
+  let n = 0;
+  await eventually(
+    async () => (await submit(`after-${n++}`)).name === 'JOB_CREATED' && (acknowledged.push(`after-${n - 1}`), true),
+    'a submission to be acknowledged again',
+    20_000,
+  );
+  await eventually(async () => (await health()).status === 200, '/health to be green again', 20_000);
+  for (let i = 0; i < 20; i++) await submitAcked(`later-${i}`);
+  const res = await postJob('http-later');
+  assert.equal(res.status, 201, await res.text());
+  acknowledged.push('http-later');
+
+  await eventually(() => acknowledged.every((p) => done.includes(p)), 'every acknowledged job to run', 30_000);
+  assert.deepEqual(
+    acknowledged.filter((p) => done.filter((d) => d === p).length !== 1),
+    [],
+    'each acknowledged job ran once',
+  );
+  assert.equal(done.filter((p) => p.startsWith('during-') || p.startsWith('http-during-')).length, 0, 'no refused submission ran');
+  await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs'))[0]?.n === 0, 'the store to hold no job');
+  assert.equal(worker.closed, false);
+});
