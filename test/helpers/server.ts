@@ -1,5 +1,6 @@
-// A real Lazaret node for tests: in-process, on port 0, with a fresh SQLite file. Stopped by the test
-// (use `await using`-style try/finally or t.after).
+// A real Lazaret node for tests: in-process, on port 0, with a fresh SQLite file (or, after
+// storeUnderTest('postgres'), a fresh schema on the test PostgreSQL). Stopped by the test (use `await
+// using`-style try/finally or t.after).
 
 import type { TestContext } from 'node:test';
 import pino from 'pino';
@@ -7,6 +8,7 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { RawPeer } from './gearman-client.js';
+import { freshPostgres, TEST_POSTGRES_URL } from './postgres.js';
 import { freshSqlite } from './store.js';
 
 export interface TestServer extends RunningServer {
@@ -38,19 +40,39 @@ export function testConfig(patch: ConfigPatch = {}, db = ':memory:'): Config {
   };
 }
 
+let storeKind: 'sqlite' | 'postgres' = 'sqlite';
+
+/**
+ * Which store the servers of this test file run on: a file that calls storeUnderTest('postgres') and
+ * then imports another test file runs that file's tests on PostgreSQL, each server on a fresh schema.
+ */
+export function storeUnderTest(kind: 'sqlite' | 'postgres'): void {
+  storeKind = kind;
+}
+
 export async function startTestServer(patch: ConfigPatch = {}, opts: { clock?: Clock; dbPath?: string; random?: () => number } = {}): Promise<TestServer> {
-  const fresh = opts.dbPath === undefined ? await freshSqlite() : null;
-  const dbPath = opts.dbPath ?? fresh!.path;
-  const config = testConfig(patch, dbPath);
+  const store = await testStore(opts.dbPath);
+  const config = testConfig({ ...store.patch, ...patch }, store.dbPath);
   const logger = pino({ level: process.env.LAZARET_TEST_LOG ?? 'silent' });
   const server = await startServer(config, { logger, clock: opts.clock, random: opts.random ?? (() => 0.5) });
   return Object.assign(server, {
-    dbPath,
+    dbPath: store.dbPath,
     dispose: async () => {
       await server.stop({ graceMs: 0 });
-      await fresh?.cleanup();
+      await store.cleanup();
     },
   });
+}
+
+/** The store of a new test server: the file given, a fresh SQLite file, or a fresh PostgreSQL schema (dbPath then ''). */
+async function testStore(dbPath: string | undefined): Promise<{ dbPath: string; patch: ConfigPatch; cleanup: () => Promise<void> }> {
+  if (dbPath !== undefined) return { dbPath, patch: {}, cleanup: async () => {} };
+  if (storeKind === 'postgres') {
+    const pgFresh = freshPostgres();
+    return { dbPath: '', patch: { store: TEST_POSTGRES_URL, storeSchema: pgFresh.schema }, cleanup: () => pgFresh.cleanup() };
+  }
+  const fresh = await freshSqlite();
+  return { dbPath: fresh.path, patch: {}, cleanup: () => fresh.cleanup() };
 }
 
 /** A test server stopped (and its files removed) when the test ends. */

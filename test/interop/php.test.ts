@@ -201,6 +201,7 @@ test('PHP: a worker killed (SIGKILL) mid-job: the job is retried and another wor
     [handle],
   );
   // The client saw the first worker's progress, then the second worker's result; nothing about the crash.
+  await client.event('done');
   assert.deepEqual(
     client.events().map((e) => e.event),
     ['created', 'status', 'complete', 'done'],
