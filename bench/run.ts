@@ -27,6 +27,11 @@
 //   --gearmand-backlog N   rows seeded for gearmand+libsqlite3 in restart-1m (default: --backlog)
 // With 1,000,000 jobs the three take about 25-40 minutes on 2 CPUs: each Lazaret preload takes minutes,
 // and gearmand's in-memory queue accepts jobs ever slower as it grows (about 9 minutes for 1M of 1 KiB).
+//
+// PostgreSQL (not in the default run; --only pg): Lazaret on PostgreSQL against Lazaret on SQLite,
+// graphile-worker and pg-boss (installed on first use into bench/.peers), and 1, 2 and 3 nodes on one
+// store; see bench/pg.ts. --rounds sets the rounds (default here 3); LAZARET_BENCH_POSTGRES the server
+// (default postgres://postgres@127.0.0.1:5432/test).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -52,6 +57,7 @@ import {
   type ServerHandle,
   type ServerKind,
 } from './lib/servers.js';
+import { pgBench } from './pg.js';
 import { pipeline } from './pipeline.js';
 import { roundTrip } from './roundtrip.js';
 import { poisonStorm } from './poison.js';
@@ -62,7 +68,7 @@ import { workerLib } from './worker-lib.js';
 
 const DEFAULT_WORKLOADS = ['submit', 'drain', 'pipeline', 'roundtrip', 'rss', 'poison', 'worker-lib', 'http'] as const;
 /** The large-backlog rows take minutes each: only when named in --only. */
-const WORKLOADS = [...DEFAULT_WORKLOADS, 'rss-1m', 'restart-1m', 'drain-1m'] as const;
+const WORKLOADS = [...DEFAULT_WORKLOADS, 'rss-1m', 'restart-1m', 'drain-1m', 'pg'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: flags } = parseArgs({
@@ -73,7 +79,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     lazaret: { type: 'string' },
     synchronous: { type: 'string', default: 'both' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string' },
     backlog: { type: 'string', default: '1000000' },
     'backlog-payload': { type: 'string', default: '1024' },
     'gearmand-backlog': { type: 'string' },
@@ -154,7 +160,7 @@ const T = {
     drainMaxMs: quick ? 3000 : 8000,
   },
   /** How many times each submit, drain and pipeline case runs; the median is kept. */
-  rounds: Math.max(1, Math.floor(Number(flags.rounds)) || 1),
+  rounds: Math.max(1, Math.floor(Number(flags.rounds ?? 1)) || 1),
 };
 
 /** The poison scenario's lazaret.json: a short fixed backoff so a poison job is quarantined quickly. */
@@ -729,6 +735,17 @@ try {
   if (only.has('rss-1m')) await benchRssBig();
   if (only.has('restart-1m')) await benchRestart();
   if (only.has('drain-1m')) await benchDrainBig();
+  if (only.has('pg')) {
+    await pgBench({
+      root,
+      tmpRoot,
+      settings: { root, lazaret, gearmand: gearmandBin, profileDir: null, lazaretConfig: baseConfig },
+      url: process.env.LAZARET_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test',
+      quick,
+      rounds: flags.rounds === undefined ? 3 : T.rounds,
+      out,
+    });
+  }
   out();
   report.printTable();
   if (profileDir) {

@@ -91,7 +91,15 @@ export interface LaunchSettings {
   http?: boolean;
   /** How long the server may take to listen (default 30 s; a server replaying a large queue takes longer). */
   listenTimeoutMs?: number;
+  /**
+   * Lazaret on a PostgreSQL store instead of SQLite: `node` names it there (each node on one store
+   * needs its own name, and the default is the host name, which every node on this machine shares).
+   */
+  postgres?: { url: string; schema: string; node: string };
 }
+
+/** Preloaded into a Lazaret node on PostgreSQL: the host name it sees is BENCH_NODE_NAME. */
+const NODE_NAME_PRELOAD = new URL('./node-name.mjs', import.meta.url).pathname;
 
 const live = new Set<ChildProcess>();
 let hooked = false;
@@ -170,16 +178,18 @@ export async function spawnServer(kind: ServerKind, s: LaunchSettings, port: num
     writeFileSync(config, JSON.stringify({ ...s.lazaretConfig, ...(kind === 'lazaret-normal' ? { synchronous: 'normal' } : {}) }));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LAZARET_') && k !== 'NODE_OPTIONS'));
     const prof = profiling ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir!, '--cpu-prof-name', `${s.profileName}.cpuprofile`] : [];
+    const pg = s.postgres;
+    if (pg !== undefined) env.BENCH_NODE_NAME = pg.node;
     const args = [
       ...prof,
+      ...(pg === undefined ? [] : ['--import', NODE_NAME_PRELOAD]),
       ...s.lazaret.args,
       'serve',
       '--port',
       String(port),
       '--http-port',
       httpPort === null ? 'off' : String(httpPort),
-      '--db',
-      join(s.dir, 'lazaret.db'),
+      ...(pg === undefined ? ['--db', join(s.dir, 'lazaret.db')] : ['--store', pg.url, '--store-schema', pg.schema]),
       '--log-level',
       'warn',
       '--config',
