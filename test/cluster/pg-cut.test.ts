@@ -10,7 +10,7 @@
 // failed writes are tried again with a backoff capped at 5 s), so a longer cut would only make the test slower.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { RawPeer, rawWorker, type Received } from '../helpers/gearman-client.js';
 import { serveListening } from '../helpers/serve-process.js';
@@ -24,7 +24,8 @@ interface Health {
   body: { status: string; checks: { name: string; state: string; reason: string }[] };
 }
 
-test('PostgreSQL cut away: submissions refused with a clear error, /health red within 10 s, connections kept, full recovery, nothing acknowledged lost', async (t) => {
+/** A `lazaret serve` process (HTTP on) on a fresh schema, reaching PostgreSQL through a proxy of the test's own. */
+async function nodeBehindProxy(t: TestContext) {
   const db = freshPostgres();
   t.after(() => db.cleanup());
   const target = new URL(TEST_POSTGRES_URL);
@@ -40,6 +41,33 @@ test('PostgreSQL cut away: submissions refused with a clear error, /health red w
   };
   const postJob = (payload: string): Promise<Response> =>
     fetch(`${http}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function: FN, payload }) });
+  const client = await RawPeer.connect(node.port);
+  client.socket.setNoDelay(true);
+  t.after(() => client.close());
+  /** Sends a background submission; the answer is awaited separately (a frozen store holds it back). */
+  const send = (payload: string): Promise<Received> => {
+    client.send('SUBMIT_JOB_BG', FN, '', payload);
+    return (async () => {
+      for (;;) {
+        const r = await client.next(undefined, 60_000);
+        if (r.name === 'JOB_CREATED' || r.name === 'ERROR') return r;
+      }
+    })();
+  };
+  return {
+    db,
+    proxy,
+    node,
+    health,
+    postJob,
+    client,
+    submit: send,
+    storeName: `postgres://postgres@127\\.0\\.0\\.1:${proxy.port}/test \\(schema ${db.schema}\\)`,
+  };
+}
+
+test('PostgreSQL cut away: submissions refused with a clear error, /health red within 10 s, connections kept, full recovery, nothing acknowledged lost', async (t) => {
+  const { db, proxy, node, health, postJob, client, submit, storeName } = await nodeBehindProxy(t);
 
   // The worker runs jobs one at a time; the first ("held") it keeps until the cut has begun.
   const done: string[] = [];
@@ -57,16 +85,6 @@ test('PostgreSQL cut away: submissions refused with a clear error, /health red w
     return Buffer.from(p);
   });
   t.after(() => worker.close());
-  const client = await RawPeer.connect(node.port);
-  client.socket.setNoDelay(true);
-  t.after(() => client.close());
-  const submit = async (payload: string): Promise<Received> => {
-    client.send('SUBMIT_JOB_BG', FN, '', payload);
-    for (;;) {
-      const r = await client.next(undefined, 20_000);
-      if (r.name === 'JOB_CREATED' || r.name === 'ERROR') return r;
-    }
-  };
 
   const acknowledged: string[] = [];
   const submitAcked = async (payload: string): Promise<void> => {
@@ -108,7 +126,7 @@ test('PostgreSQL cut away: submissions refused with a clear error, /health red w
   }
   const store = red.body.checks.find((c) => c.name === 'store');
   assert.equal(store?.state, 'fail', JSON.stringify(red.body));
-  assert.match(store.reason, new RegExp(`postgres://postgres@127\\.0\\.0\\.1:${proxy.port}/test \\(schema ${db.schema}\\)`));
+  assert.match(store.reason, new RegExp(storeName));
   assert.equal(worker.closed, false, 'the worker kept its connection');
   assert.equal(client.closed, false, 'the client kept its connection');
   // A delivery the store refused pauses deliveries for a second: the worker does not spin meanwhile.
@@ -138,4 +156,46 @@ test('PostgreSQL cut away: submissions refused with a clear error, /health red w
   assert.equal(done.filter((p) => p.startsWith('during-') || p.startsWith('http-during-')).length, 0, 'no refused submission ran');
   await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs'))[0]?.n === 0, 'the store to hold no job');
   assert.equal(worker.closed, false);
+});
+
+test('PostgreSQL gone silent (packets dropped, no reset): /health red within 10 s, the submission made meanwhile answered only once it is stored', async (t) => {
+  const { proxy, node, health, client, submit, storeName } = await nodeBehindProxy(t);
+  const done: string[] = [];
+  const worker = await rawWorker(node.port, FN, (payload) => {
+    done.push(payload.toString());
+    return payload;
+  });
+  t.after(() => worker.close());
+  assert.equal((await submit('before')).name, 'JOB_CREATED');
+  await eventually(() => done.includes('before'), 'the first job to run');
+  assert.equal((await health()).status, 200);
+
+  const created = (): number => client.received.filter((r) => r.name === 'JOB_CREATED').length;
+  const createdBefore = created();
+  const frozenAt = Date.now();
+  proxy.freeze();
+  const answer = submit('during');
+  const red = await eventually(
+    async () => {
+      const h = await health();
+      return h.status === 503 ? h : undefined;
+    },
+    '/health to turn red',
+    10_000,
+  );
+  assert.ok(Date.now() - frozenAt < 10_000, `/health turned red ${Date.now() - frozenAt} ms after the freeze`);
+  const store = red.body.checks.find((c) => c.name === 'store');
+  assert.equal(store?.state, 'fail', JSON.stringify(red.body));
+  assert.match(store.reason, new RegExp(storeName));
+  assert.equal(created(), createdBefore, 'nothing acknowledged while the store is silent');
+
+  proxy.restore();
+  // The write held back commits once the network lets it through, and only then is it acknowledged;
+  // unless it needed a new connection, whose opening timed out (5 s) meanwhile: then it was refused.
+  const r = await answer;
+  if (r.name === 'JOB_CREATED') await eventually(() => done.includes('during'), 'the job submitted during the freeze to run', 20_000);
+  else assert.equal(r.text[0], 'QUEUE_ERROR', JSON.stringify(r.text));
+  await eventually(async () => (await health()).status === 200, '/health to be green again', 20_000);
+  assert.equal(worker.closed, false);
+  assert.equal(client.closed, false);
 });

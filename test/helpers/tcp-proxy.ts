@@ -1,45 +1,55 @@
-// A TCP proxy for tests that cut a server away (PostgreSQL, for one) without touching the server: it
-// listens on port 0 and forwards each connection to the target. cut() destroys every connection it
-// carries and refuses new ones (accepted, then destroyed at once: the peer sees a reset, as when the
-// server's host goes down and comes back refusing); restore() lets connections through again.
+// A TCP proxy for tests that take a server away (PostgreSQL, for one) without touching the server: it
+// listens on port 0 and forwards each connection to the target. Two ways to take it away:
+// - cut(): every connection is reset and new ones are refused (accepted, then reset at once), as when the
+//   server's host goes down and comes back refusing;
+// - freeze(): connections stay open but nothing goes through either way, new ones included, as when the
+//   network drops packets silently.
+// restore() lets traffic through again (what a freeze held back is delivered then).
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 
 export interface TcpProxy {
   port: number;
-  /** Connections forwarded since the start (the refused ones not counted). */
-  readonly forwarded: number;
-  /** Drops every connection and refuses new ones until restore(). */
   cut(): void;
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** Data held back by a freeze, with the socket it goes to. */
+  held: [Socket, Buffer][];
+}
+
 export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const open = new Set<Socket>();
-  let isCut = false;
-  let forwarded = 0;
+  const pairs = new Set<Pair>();
+  let state: 'open' | 'cut' | 'frozen' = 'open';
   const server: Server = createServer((client) => {
-    if (isCut) {
-      client.destroy();
+    if (state === 'cut') {
+      client.resetAndDestroy();
       return;
     }
-    forwarded++;
     const upstream = connect({ host: target.host, port: target.port, noDelay: true });
     client.setNoDelay(true);
-    open.add(client);
-    open.add(upstream);
+    const pair: Pair = { client, upstream, held: [] };
+    pairs.add(pair);
     const drop = (): void => {
-      open.delete(client);
-      open.delete(upstream);
+      pairs.delete(pair);
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const forward = (from: Socket, to: Socket): void => {
+      from.on('data', (chunk: Buffer) => {
+        if (state === 'frozen') pair.held.push([to, chunk]);
+        else to.write(chunk);
+      });
+      from.on('error', drop).on('close', drop);
+    };
+    forward(client, upstream);
+    forward(upstream, client);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -47,21 +57,28 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP address');
   return {
     port: address.port,
-    get forwarded() {
-      return forwarded;
-    },
     cut() {
-      isCut = true;
-      // resetAndDestroy: the peers see ECONNRESET at once, as when a host vanishes and comes back refusing.
-      for (const s of [...open]) s.resetAndDestroy();
-      open.clear();
+      state = 'cut';
+      // A reset, not a FIN: the peers learn at once that the connection is gone.
+      for (const { client, upstream } of [...pairs]) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    freeze() {
+      state = 'frozen';
     },
     restore() {
-      isCut = false;
+      state = 'open';
+      for (const pair of pairs) for (const [to, chunk] of pair.held.splice(0)) to.write(chunk);
     },
     async close() {
-      for (const s of [...open]) s.destroy();
-      open.clear();
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      pairs.clear();
       server.close();
       await once(server, 'close');
     },
