@@ -6,7 +6,8 @@
 // The peers are not dependencies of Lazaret: they are installed on first use into bench/.peers (npm install
 // --prefix, versions pinned below, both run on Node 20) and run inside this process, as an application
 // embeds them. Their CPU is therefore this process's (their client and worker sides together); Lazaret's
-// is its node's, and PostgreSQL's (the sum over its processes) is measured for every system alike.
+// is its nodes'. PostgreSQL's is measured for every system alike: the backends serving it (told apart by
+// application_name), over the processing phase.
 //
 //   submit, one per call   Lazaret: SUBMIT_JOB_BG over 16 connections x 64 in flight (each answered after
 //                          its group commit); peers: addJob / send from 16 concurrent callers
@@ -19,7 +20,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,6 +75,8 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
   }
   const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
   const peers = loadPeers(o.root, out);
+  const peerUrl = new URL(o.url);
+  peerUrl.searchParams.set('application_name', PEER_APP);
   out(
     `pg. PostgreSQL ${version} at ${o.url}; ${T.rounds} round(s), systems taking turns; submit: ${T.warmupMs} ms warm-up + ${T.durationMs} ms window; process: ${fmt(T.jobs)} jobs queued, then 16 workers until all ran`,
   );
@@ -130,6 +133,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
         nodes.map((n) => n.port),
         pids,
         T.jobs,
+        () => backendsCpu(admin, LAZARET_APP),
       );
       return { submit: submits.reduce((s, r) => s + r.perSec, 0), ...drained };
     });
@@ -155,8 +159,9 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
     await attempt('Lazaret PostgreSQL', () => lazaretCase('postgres', 1));
     await attempt('Lazaret SQLite', () => lazaretCase('sqlite', 1));
     if (peers !== null) {
-      await attempt('graphile-worker', () => graphileCase(peers, o.url, freshSchema('gwb'), T, drop));
-      await attempt('pg-boss', () => pgBossCase(peers, o.url, freshSchema('pbb'), T, drop));
+      const peerCpu = (): Promise<Map<number, number>> => backendsCpu(admin, PEER_APP);
+      await attempt('graphile-worker', () => graphileCase(peers, peerUrl, freshSchema('gwb'), T, drop, peerCpu));
+      await attempt('pg-boss', () => pgBossCase(peers, peerUrl, freshSchema('pbb'), T, drop, peerCpu));
     }
   }
   out('   nodes sharing one PostgreSQL store (submitters and workers split evenly across the nodes)');
@@ -214,7 +219,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
  * Queues `jobs` jobs through the nodes (split evenly), then 16 Gearman workers split across the nodes run
  * them one at a time; workers sleep on NO_JOB (another node may still hold jobs) until every job ran.
  */
-async function drainAcross(ports: number[], pids: number[], jobs: number): Promise<Omit<Figures, 'submit'>> {
+async function drainAcross(ports: number[], pids: number[], jobs: number, pgCpu: () => Promise<Map<number, number>>): Promise<Omit<Figures, 'submit'>> {
   const fn = 'bench_pg_drain';
   const k = ports.length;
   const loaded = await Promise.all(
@@ -248,7 +253,7 @@ async function drainAcross(ports: number[], pids: number[], jobs: number): Promi
     );
   }
   const cpu0 = cpuOf(pids);
-  const pg0 = postgresCpuSeconds();
+  const pg0 = await pgCpu();
   const t0 = performance.now();
   for (const s of sets) s.go();
   try {
@@ -257,7 +262,8 @@ async function drainAcross(ports: number[], pids: number[], jobs: number): Promi
     for (const s of sets) closeAll(s.peers);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { process: total / seconds, cpuUs: ((cpuOf(pids) - cpu0) * 1e6) / total, pgCpuUs: ((postgresCpuSeconds() - pg0) * 1e6) / total };
+  const cpu = cpuOf(pids) - cpu0;
+  return { process: total / seconds, cpuUs: (cpu * 1e6) / total, pgCpuUs: (cpuSince(pg0, await pgCpu()) * 1e6) / total };
 }
 
 function cpuOf(pids: number[]): number {
@@ -269,18 +275,23 @@ const ownCpu = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-/** CPU seconds of every process named postgres (the server and its backends; a backend gone meanwhile is missed). */
-function postgresCpuSeconds(): number {
+/** Who is who among the PostgreSQL backends (application_name): Lazaret's nodes, and the peers' pools. */
+const LAZARET_APP = 'lazaret bench-%';
+const PEER_APP = 'lazaret-bench-peer';
+
+/**
+ * CPU seconds so far of each PostgreSQL backend whose application_name is LIKE `app`, by pid: the
+ * PostgreSQL work of the system under test only, whatever else runs on that server.
+ */
+async function backendsCpu(admin: pg.Client, app: string): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1', [app]);
+  return new Map(rows.map((r) => [r.pid, cpuSecondsOf(r.pid) ?? 0]));
+}
+
+/** CPU used between two readings by the backends alive at the second (one that ended meanwhile is missed). */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
   let sum = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-    } catch {
-      continue;
-    }
-    sum += cpuSecondsOf(Number(entry)) ?? 0;
-  }
+  for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);
   return sum;
 }
 
@@ -312,7 +323,8 @@ interface PgBoss {
   createQueue(name: string): Promise<void>;
   send(name: string, data: object): Promise<unknown>;
   insert(jobs: { name: string; data: object }[]): Promise<void>;
-  work(name: string, o: { batchSize: number; pollingIntervalSeconds: number }, handler: (jobs: unknown[]) => Promise<void>): Promise<string>;
+  work(name: string, o: { batchSize: number; pollingIntervalSeconds: number }, handler: (jobs: { id: string }[]) => Promise<void>): Promise<string>;
+  complete(name: string, ids: string[]): Promise<void>;
   offWork(name: string): Promise<void>;
   stop(o: { graceful: boolean; wait: boolean }): Promise<void>;
 }
@@ -392,28 +404,43 @@ async function queueAll(jobs: number, batch: number, add: (n: number) => Promise
 }
 
 /** Times `start` (which begins running the queued jobs and resolves with a stop function) until `jobs` ran. */
-async function processRate(jobs: number, start: (ran: () => void) => Promise<() => Promise<void>>): Promise<Omit<Figures, 'submit'>> {
+async function processRate(
+  jobs: number,
+  pgCpu: () => Promise<Map<number, number>>,
+  start: (ran: () => void) => Promise<() => Promise<void>>,
+): Promise<Omit<Figures, 'submit'>> {
   const end = latch(180_000, 'peer processing');
   let ran = 0;
   const cpu0 = ownCpu();
-  const pg0 = postgresCpuSeconds();
+  const pg0 = await pgCpu();
   const t0 = performance.now();
   const stop = await start(() => {
     if (++ran === jobs) end.done();
   });
+  let seconds = 0;
+  let pgUsed = 0;
   try {
     await end.promise;
+    seconds = (performance.now() - t0) / 1000;
+    // Before stop(): the workers' backends go with their pools.
+    pgUsed = cpuSince(pg0, await pgCpu());
   } finally {
     await stop();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { process: jobs / seconds, cpuUs: ((ownCpu() - cpu0) * 1e6) / jobs, pgCpuUs: ((postgresCpuSeconds() - pg0) * 1e6) / jobs };
+  return { process: jobs / seconds, cpuUs: ((ownCpu() - cpu0) * 1e6) / jobs, pgCpuUs: (pgUsed * 1e6) / jobs };
 }
 
-async function graphileCase(peers: Peers, url: string, schema: string, t: PeerTiming, drop: (schema: string) => Promise<void>): Promise<Figures> {
+async function graphileCase(
+  peers: Peers,
+  url: URL,
+  schema: string,
+  t: PeerTiming,
+  drop: (schema: string) => Promise<void>,
+  pgCpu: () => Promise<Map<number, number>>,
+): Promise<Figures> {
   const { graphile } = peers;
   const logger = new graphile.Logger(() => () => {});
-  const utils = await graphile.makeWorkerUtils({ connectionString: url, schema, logger });
+  const utils = await graphile.makeWorkerUtils({ connectionString: url.toString(), schema, logger });
   try {
     await utils.migrate();
     const payload = { p: PAYLOAD };
@@ -428,9 +455,9 @@ async function graphileCase(peers: Peers, url: string, schema: string, t: PeerTi
     const submitBatched = await callRate(4, 100, t, () => addMany(100));
     await utils.withPgClient((c) => c.query(`DELETE FROM "${schema}"._private_jobs`));
     await queueAll(t.jobs, 500, addMany);
-    const processed = await processRate(t.jobs, async (ran) => {
+    const processed = await processRate(t.jobs, pgCpu, async (ran) => {
       const runner = await graphile.run({
-        connectionString: url,
+        connectionString: url.toString(),
         schema,
         logger,
         concurrency: 16,
@@ -447,8 +474,15 @@ async function graphileCase(peers: Peers, url: string, schema: string, t: PeerTi
   }
 }
 
-async function pgBossCase(peers: Peers, url: string, schema: string, t: PeerTiming, drop: (schema: string) => Promise<void>): Promise<Figures> {
-  const boss = new peers.PgBoss({ connectionString: url, schema, supervise: false, schedule: false });
+async function pgBossCase(
+  peers: Peers,
+  url: URL,
+  schema: string,
+  t: PeerTiming,
+  drop: (schema: string) => Promise<void>,
+  pgCpu: () => Promise<Map<number, number>>,
+): Promise<Figures> {
+  const boss = new peers.PgBoss({ connectionString: url.toString(), schema, supervise: false, schedule: false });
   boss.on('error', () => {});
   await boss.start();
   try {
@@ -458,9 +492,15 @@ async function pgBossCase(peers: Peers, url: string, schema: string, t: PeerTimi
     const submit = await callRate(16, 1, t, () => boss.send('s', payload));
     const submitBatched = await callRate(4, 100, t, () => boss.insert(Array.from({ length: 100 }, () => ({ name: 's', data: payload }))));
     await queueAll(t.jobs, 500, (n) => boss.insert(Array.from({ length: n }, () => ({ name: 't', data: payload }))));
-    const processed = await processRate(t.jobs, async (ran) => {
+    const processed = await processRate(t.jobs, pgCpu, async (ran) => {
       for (let i = 0; i < 8; i++) {
         await boss.work('t', { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+          // Completed here, so that a batch counts once it is done (pg-boss's own completion after the
+          // handler then finds nothing left to do).
+          await boss.complete(
+            't',
+            jobs.map((j) => j.id),
+          );
           for (const _ of jobs) ran();
         });
       }
