@@ -45,6 +45,8 @@ export class Report {
   }
 
   printTable(): void {
+    // A run of workloads that print their own table (pg) has no row here.
+    if (this.#rows.length === 0) return;
     const out = this.#out;
     const servers = this.#servers;
     const others = servers.filter((s): s is Other => s !== 'lazaret');
