@@ -1,13 +1,18 @@
 // PostgreSQL goes away under a running node: a real `lazaret serve` process on a fresh schema reaches
-// PostgreSQL through a TCP proxy of the test's own, which cuts every connection and refuses new ones, then
-// lets them through again. During the cut a background submission gets an ERROR packet (over HTTP a
-// 503), never JOB_CREATED; /health turns red naming the store; the worker and the client keep their
-// Gearman connections, and a worker finishing a job meanwhile is answered as usual. After the cut the node
-// connects again by itself, and every job it acknowledged runs: none lost.
+// PostgreSQL through a TCP proxy of the test's own (test/helpers/tcp-proxy.ts).
 //
-// The cut lasts until the test has seen all of that (a few seconds, /health's red included), not the 10 s
-// of a real outage: nothing in the node counts the outage's length (the store check pings every 5 s,
-// failed writes are tried again with a backoff capped at 5 s), so a longer cut would only make the test slower.
+// Cut (connections reset, new ones refused): a background submission gets an ERROR packet (over HTTP a
+// 503), never JOB_CREATED; /health turns red naming the store; the worker and the client keep their
+// Gearman connections, the worker does not spin on jobs it cannot be given, and the end of the job it
+// finishes meanwhile is kept in memory and stored later. Once the proxy lets traffic through again the
+// node connects by itself, and every job it acknowledged runs once: none lost.
+// The cut lasts until the test has seen all of that (about 5 s, /health's red included), not the 10 s of
+// a real outage: nothing in the node counts the outage's length (the store check repeats a good answer
+// for 5 s, failed writes are tried again with a backoff capped at 5 s, deliveries pause a second at a
+// time), so a longer cut would only make the test slower.
+//
+// Freeze (nothing goes through, nothing is reset, as when packets are dropped): /health still turns red
+// within 10 s, by the store ping's own deadline.
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
