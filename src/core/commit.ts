@@ -162,8 +162,16 @@ export class GroupCommit {
       return;
     } catch (err) {
       const parts = split(group);
-      // Alone, each member would meet the same lock or the same closed store: no second try now.
-      if (parts.length === 1 || isLazaretError(err, ErrorCode.STORE_BUSY) || isLazaretError(err, ErrorCode.STORE_CLOSED)) {
+      // Alone, each member would meet the same lock, the same closed store or a store out of reach: no
+      // second try now. And a group whose connection broke may have committed: written again, its new
+      // jobs would clash with themselves.
+      if (
+        parts.length === 1 ||
+        isLazaretError(err, ErrorCode.STORE_BUSY) ||
+        isLazaretError(err, ErrorCode.STORE_CLOSED) ||
+        isLazaretError(err, ErrorCode.STORE_UNREACHABLE) ||
+        isLazaretError(err, ErrorCode.STORE_CONNECTION_LOST)
+      ) {
         for (const p of parts) this.#failed(err, p);
         return;
       }

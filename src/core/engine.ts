@@ -5,7 +5,7 @@
 // sockets: the gearman and http layers call it.
 
 import type { Logger } from 'pino';
-import { ErrorCode, LazaretError } from '../errors.js';
+import { ErrorCode, isLazaretError, LazaretError } from '../errors.js';
 import type { StorageAdapter } from '../storage/adapter.js';
 import type {
   AttemptEnd,
@@ -383,6 +383,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
       () => this.#stored(job, place),
       (err: unknown) => {
         if (place === 'queued') fn.storing[p]--;
+        // A write whose connection broke may have committed even so (its answer lost): the job would stay
+        // held by this node, which forgets it now. Put back in line by a later commit, it runs (refused,
+        // yet run: the client was never told it was stored); if it was not stored, that changes nothing.
+        if (place === 'held' && isLazaretError(err, ErrorCode.STORE_CONNECTION_LOST)) this.#commit.stage().releaseJobs.push(job.id);
         if (job.state === 'pending') {
           fn.pending--;
           this.#drop(job);
@@ -602,10 +606,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#commit.stage().startAttempts.push({ jobId: job.id, n: attempt.n, worker: attempt.worker, startedAt: now });
     const ready = this.#commit.committed().then(
       () => true,
-      () => {
+      (err: unknown) => {
         // Not recorded, so not sent: give the delivery back uncounted.
         this.#pauseDeliveries();
-        if (job.current === attempt) {
+        if (job.current === attempt && isLazaretError(err, ErrorCode.STORE_CONNECTION_LOST)) {
+          // Unless the commit went through all the same (its answer lost with the connection): the
+          // attempt may be stored, so it ends `returned`, uncharged, and the next one takes a new number.
+          this.#giveBack(job, 'the connection to the store broke before this delivery was known to be stored (not charged)');
+        } else if (job.current === attempt) {
           job.timer?.cancel();
           job.timer = null;
           job.current = null;

@@ -13,6 +13,10 @@
 //
 // Freeze (nothing goes through, nothing is reset, as when packets are dropped): /health still turns red
 // within 10 s, by the store ping's own deadline.
+//
+// A commit whose answer is lost with the connection: a submission is refused, yet the job is stored, and
+// the node must not leave it held and forgotten; a delivery is given back, yet its attempt is stored, and
+// the next delivery of the job must not clash with it.
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -203,4 +207,47 @@ test('PostgreSQL gone silent (packets dropped, no reset): /health red within 10 
   await eventually(async () => (await health()).status === 200, '/health to be green again', 20_000);
   assert.equal(worker.closed, false);
   assert.equal(client.closed, false);
+});
+
+// A group commit's transaction: its statements are prepared, named on the wire; then a simple-query
+// COMMIT ('Q', its length 11, the text and a NUL).
+const COMMIT = Buffer.concat([Buffer.from('Q'), Buffer.from([0, 0, 0, 11]), Buffer.from('COMMIT\0')]);
+
+test('a submission whose commit went through but whose answer was lost with the connection: refused, and the job runs all the same', async (t) => {
+  const { db, proxy, node, submit } = await nodeBehindProxy(t);
+  proxy.loseAnswersAfter([Buffer.from('lz_insert_jobs'), COMMIT]);
+  const answer = submit('answer-lost');
+  await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs'))[0]?.n === 1, 'the submission to commit');
+  proxy.cut();
+  const r = await answer;
+  assert.equal(r.name, 'ERROR', 'the submission was not acknowledged');
+  assert.equal(r.text[0], 'QUEUE_ERROR');
+  proxy.restore();
+  const ran: string[] = [];
+  const worker = await rawWorker(node.port, FN, (payload) => {
+    ran.push(payload.toString());
+    return payload;
+  });
+  t.after(() => worker.close());
+  await eventually(() => ran.includes('answer-lost'), 'the stored job to run', 20_000);
+  await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs'))[0]?.n === 0, 'the store to hold no job');
+});
+
+test("a delivery whose attempt's commit went through but whose answer was lost with the connection: given back, then delivered again", async (t) => {
+  const { db, proxy, node, submit } = await nodeBehindProxy(t);
+  assert.equal((await submit('start-lost')).name, 'JOB_CREATED');
+  proxy.loseAnswersAfter([Buffer.from('lz_start_attempts'), COMMIT]);
+  const ran: string[] = [];
+  const worker = await rawWorker(node.port, FN, (payload) => {
+    ran.push(payload.toString());
+    return payload;
+  });
+  t.after(() => worker.close());
+  await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM attempts'))[0]?.n === 1, 'the attempt to commit');
+  proxy.cut();
+  await eventually(() => worker.received.some((r) => r.name === 'NO_JOB'), 'the worker to be told NO_JOB', 10_000);
+  assert.equal(ran.length, 0, 'not sent: its start was not known to be stored');
+  proxy.restore();
+  await eventually(() => ran.includes('start-lost'), 'the job to be delivered again and run', 20_000);
+  await eventually(async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs'))[0]?.n === 0, 'the store to hold no job');
 });

@@ -4,7 +4,10 @@
 //   server's host goes down and comes back refusing;
 // - freeze(): connections stay open but nothing goes through either way, new ones included, as when the
 //   network drops packets silently.
-// restore() lets traffic through again (what a freeze held back is delivered then).
+// restore() lets traffic through again (what a freeze held back is delivered then). And to lose one answer:
+// loseAnswersAfter(markers) drops everything the server sends on the first connection on which the client
+// sends the markers, in that order (a statement's name, then COMMIT, say: the server commits that
+// transaction, the client never hears of it).
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -13,6 +16,7 @@ export interface TcpProxy {
   port: number;
   cut(): void;
   freeze(): void;
+  loseAnswersAfter(markers: Buffer[]): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -22,11 +26,16 @@ interface Pair {
   upstream: Socket;
   /** Data held back by a freeze, with the socket it goes to. */
   held: [Socket, Buffer][];
+  /** How many of the markers the client sent so far, in order. */
+  seen: number;
+  /** The client sent every marker: what the server sends is dropped. */
+  deaf: boolean;
 }
 
 export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let state: 'open' | 'cut' | 'frozen' = 'open';
+  let markers: Buffer[] = [];
   const server: Server = createServer((client) => {
     if (state === 'cut') {
       client.resetAndDestroy();
@@ -34,7 +43,7 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     }
     const upstream = connect({ host: target.host, port: target.port, noDelay: true });
     client.setNoDelay(true);
-    const pair: Pair = { client, upstream, held: [] };
+    const pair: Pair = { client, upstream, held: [], seen: 0, deaf: false };
     pairs.add(pair);
     const drop = (): void => {
       pairs.delete(pair);
@@ -43,6 +52,11 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     };
     const forward = (from: Socket, to: Socket): void => {
       from.on('data', (chunk: Buffer) => {
+        if (from === client && markers.length > 0 && chunk.includes(markers[pair.seen]!) && ++pair.seen === markers.length) {
+          markers = [];
+          pair.deaf = true;
+        }
+        if (from === upstream && pair.deaf) return;
         if (state === 'frozen') pair.held.push([to, chunk]);
         else to.write(chunk);
       });
@@ -68,6 +82,10 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     },
     freeze() {
       state = 'frozen';
+    },
+    loseAnswersAfter(m) {
+      markers = [...m];
+      for (const pair of pairs) pair.seen = 0;
     },
     restore() {
       state = 'open';
