@@ -53,6 +53,14 @@ export interface StorageAdapter {
   /** Where the data lives, for logs (a file path, a URL without password). */
   describe(): string;
 
+  /**
+   * A shared store only: `listener` is called soon after any node (or anything else writing the store)
+   * commits jobs left queued for whichever node takes them, with their functions (empty: any function);
+   * the engine reads the counts then instead of at its next poll. Best effort: a wake-up may be lost
+   * (the poll covers it) or come with nothing new.
+   */
+  onQueued?(listener: (functions: string[]) => void): void;
+
   /** A real, tiny write (for /health): resolves when the store accepted it. */
   ping(now: number): Promise<void>;
 

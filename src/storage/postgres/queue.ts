@@ -9,6 +9,7 @@
 import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
 import { ATTEMPT_COLUMNS, jobColumns, toAttemptRow, toJobRow, toJobSummary, type AttemptRecord, type JobRecord, type JobSummaryRecord } from './rows.js';
+import { notifyQueued } from './notify.js';
 import { WATERMARK_KEY, type Holder } from './write.js';
 
 const ATTEMPTS_OF = {
@@ -70,7 +71,8 @@ function attemptsRunner(db: Db, op: string): Pick<Runner, 'query'> {
 const RECOVER_RELEASE = {
   name: 'lz_recover_release',
   text: `UPDATE jobs j SET state = CASE WHEN j.run_at IS NOT NULL AND j.run_at > $2 THEN 'scheduled' ELSE 'queued' END, owner = NULL, epoch = NULL
-         WHERE j.state = 'held' AND j.owner = $1 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.ended_at IS NULL)`,
+         WHERE j.state = 'held' AND j.owner = $1 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.ended_at IS NULL)
+         RETURNING j.function, j.state`,
 };
 
 const RECOVER_KEEP = {
@@ -84,6 +86,12 @@ const NEXT_DEADLINE = {
   name: 'lz_next_deadline',
   text: `SELECT min(deadline) AS next FROM jobs WHERE deadline IS NOT NULL AND state <> 'held'`,
 };
+
+/**
+ * Jobs submitted by the SQL function submit() (migration 0004) take their ids from a sequence of their
+ * own starting here (2^52): nodes reserve blocks below it, and ids stay exact as JavaScript numbers.
+ */
+export const SQL_IDS_FROM = 4_503_599_627_370_496;
 
 /** The most rows one call reads: a caller asking for more gets this many (it asks again). */
 export const MAX_ROWS = 10_000;
@@ -106,9 +114,9 @@ function bounded(limit: number): number {
 
 /**
  * `holder` is read at each call: the node's id and the epoch of the adapter's open(). `idBlock` is how
- * many ids one reservation takes.
+ * many ids one reservation takes. Jobs left queued (recover, dueMove) are announced on `channel`.
  */
-export function queueOperations(db: Db, holder: () => Holder, idBlock: number): QueueOperations {
+export function queueOperations(db: Db, holder: () => Holder, idBlock: number, channel: string): QueueOperations {
   let reserved: { from: number; to: number } | null = null;
 
   return {
@@ -116,7 +124,12 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
     async recover(now) {
       const { owner, epoch } = holder();
       return db.transaction('recover', async (tx) => {
-        await tx.run(RECOVER_RELEASE, [owner, now]);
+        const released = await tx.query<{ function: string; state: string }>(RECOVER_RELEASE, [owner, now]);
+        await notifyQueued(
+          tx,
+          channel,
+          released.filter((r) => r.state === 'queued').map((r) => r.function),
+        );
         const kept = await tx.query<JobRecord>(RECOVER_KEEP, [owner, epoch]);
         kept.sort((a, b) => a.id - b.id);
         return withAttempts(tx, kept);
@@ -196,6 +209,11 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
                 },
                 [now, n],
               );
+        await notifyQueued(
+          tx,
+          channel,
+          moved.map((m) => m.function),
+        );
         const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
         return { moved: moved.map((m) => ({ function: m.function, priority: m.priority as Priority, n: m.n })), nextRunAt: next?.next ?? null };
       });
@@ -280,8 +298,8 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       const [row] = await db.query<{ floor: number }>('idsNext', {
         name: 'lz_ids_floor',
         text: `SELECT greatest(
-                 coalesce((SELECT max(id) FROM jobs), 0),
-                 coalesce((SELECT max(id) FROM quarantine), 0),
+                 coalesce((SELECT max(id) FROM jobs WHERE id < ${SQL_IDS_FROM}), 0),
+                 coalesce((SELECT max(id) FROM quarantine WHERE id < ${SQL_IDS_FROM}), 0),
                  coalesce((SELECT value FROM meta WHERE key = '${WATERMARK_KEY}'), 0)) + 1 AS floor`,
       });
       const floor = row?.floor ?? 1;

@@ -42,6 +42,7 @@ import type {
 import { checkSchemaName, Db, describeUrl } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { takeNodeLock } from './node-lock.js';
+import { channelOf, Listener } from './notify.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
@@ -73,6 +74,7 @@ type State = 'new' | 'opening' | 'open' | 'closed';
 interface Open {
   db: Db;
   unlock: () => Promise<void>;
+  listener: Listener;
   queue: QueueOperations;
   quarantine: QuarantineOperations;
   records: RecordOperations;
@@ -91,6 +93,8 @@ export class PostgresStore implements StorageAdapter {
   #state: State = 'new';
   #open: Open | null = null;
   #holder: Holder;
+  readonly #channel: string;
+  readonly #queuedListeners: ((functions: string[]) => void)[] = [];
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -103,6 +107,7 @@ export class PostgresStore implements StorageAdapter {
     this.capabilities = { shared: true, idBlock: Math.floor(this.#idBlock / 2) };
     this.#statementTimeoutMs = Math.max(1, Math.floor(options.statementTimeoutMs ?? 30_000));
     this.#holder = { owner: this.#node, epoch: 0 };
+    this.#channel = channelOf(this.#schema);
   }
 
   /** The server, database and schema; never the password. */
@@ -117,6 +122,14 @@ export class PostgresStore implements StorageAdapter {
   /** Who holds the jobs this adapter takes: the node and the epoch of this open(). */
   get holder(): Holder {
     return { ...this.#holder };
+  }
+
+  /**
+   * `listener` is called when any node (or the SQL function submit()) commits jobs left queued, with
+   * their functions (empty: any function), and after the listening connection was made again.
+   */
+  onQueued(listener: (functions: string[]) => void): void {
+    this.#queuedListeners.push(listener);
   }
 
   /** Connects, creates or migrates the schema, and takes an epoch. Calling it again while open does nothing. */
@@ -139,6 +152,15 @@ export class PostgresStore implements StorageAdapter {
       this.describe(),
     );
     let unlock = async (): Promise<void> => {};
+    const listener = new Listener({
+      url: this.#url,
+      channel: this.#channel,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      applicationName,
+      onQueued: (functions) => {
+        for (const l of this.#queuedListeners) l(functions);
+      },
+    });
     try {
       await migrate(db, this.#schema, readMigrations(migrationsDir()));
       unlock = await takeNodeLock({
@@ -151,7 +173,11 @@ export class PostgresStore implements StorageAdapter {
       });
       const [row] = await db.query<{ epoch: number }>('open', "SELECT nextval('node_epoch') AS epoch");
       this.#holder = { owner: this.#node, epoch: row?.epoch ?? 0 };
+      // Listening before the first read of the counts: nothing committed after it goes unheard. A
+      // failure is retried in the background (the poll covers meanwhile).
+      await listener.start();
     } catch (err) {
+      await listener.close();
       await unlock();
       await db.end().catch(() => {});
       // A store that failed to open can be opened again; unless close() came meanwhile.
@@ -159,6 +185,7 @@ export class PostgresStore implements StorageAdapter {
       throw err;
     }
     if (this.#state !== 'opening') {
+      await listener.close();
       await unlock();
       await db.end().catch(() => {});
       throw this.#unusable('open');
@@ -166,8 +193,9 @@ export class PostgresStore implements StorageAdapter {
     this.#open = {
       db,
       unlock,
-      queue: queueOperations(db, () => this.#holder, this.#idBlock),
-      quarantine: quarantineOperations(db),
+      listener,
+      queue: queueOperations(db, () => this.#holder, this.#idBlock, this.#channel),
+      quarantine: quarantineOperations(db, this.#channel),
       records: recordOperations(db),
     };
     this.#state = 'open';
@@ -180,6 +208,7 @@ export class PostgresStore implements StorageAdapter {
     this.#open = null;
     if (open === null) return;
     try {
+      await open.listener.close();
       await open.db.end();
     } finally {
       // Last: the name is free only once this node can no longer write.
@@ -201,7 +230,7 @@ export class PostgresStore implements StorageAdapter {
 
   /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
   async write(batch: WriteBatch): Promise<WriteResult> {
-    return this.#use('write').db.transaction('write', (tx) => applyBatch(tx, batch, this.#holder));
+    return this.#use('write').db.transaction('write', (tx) => applyBatch(tx, batch, this.#holder, this.#channel));
   }
 
   async idsNext(): Promise<number> {

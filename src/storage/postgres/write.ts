@@ -20,6 +20,7 @@ import type {
   WriteResult,
 } from '../types.js';
 import type { Runner } from './connection.js';
+import { notifyQueued } from './notify.js';
 import { attemptsJson, evidenceJson, tagsFromJson, tagsJson, text, textOrNull } from './rows.js';
 
 /** Rows per statement at most (a statement's parameters are held in memory whole, on both sides). */
@@ -169,12 +170,14 @@ const REQUEUE = {
            seq = CASE WHEN u.state = 'scheduled' THEN j.seq ELSE nextval('job_seq') END,
            owner = CASE WHEN u.state = 'held' THEN $5::text END, epoch = CASE WHEN u.state = 'held' THEN $6::bigint END
          FROM (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(id, state, run_at, queued_at, ord) ORDER BY ord) u
-         WHERE j.id = u.id`,
+         WHERE j.id = u.id
+         RETURNING CASE WHEN u.state = 'queued' THEN j.function END AS queued`,
 };
 
 // Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
-// whole group commit, whose other callers did nothing wrong.
-async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder): Promise<void> {
+// whole group commit, whose other callers did nothing wrong. The functions of jobs requeued `queued`
+// go into `queued`.
+async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder, queued: Set<string>): Promise<void> {
   for (const part of chunks(rows)) {
     await tx.run(END_ATTEMPTS, [
       part.map((e) => e.jobId),
@@ -187,7 +190,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
     ]);
     const requeues = part.filter((e) => e.requeue !== undefined);
     if (requeues.length > 0) {
-      await tx.run(REQUEUE, [
+      const back = await tx.query<{ queued: string | null }>(REQUEUE, [
         requeues.map((e) => e.jobId),
         requeues.map((e) => e.requeue?.state),
         requeues.map((e) => e.requeue?.runAt ?? null),
@@ -195,6 +198,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
         holder.owner,
         holder.epoch,
       ]);
+      for (const r of back) if (r.queued !== null) queued.add(r.queued);
     }
   }
 }
@@ -202,7 +206,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
 // Back to the store's queue, keeping the place in line: another node may take them now.
 const RELEASE = {
   name: 'lz_release',
-  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held'`,
+  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held' RETURNING function`,
 };
 
 const INSERT_QUARANTINE = {
@@ -360,8 +364,14 @@ const RAISE_WATERMARK = {
   text: `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
 };
 
-export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Promise<WriteResult> {
+/**
+ * One group commit. Jobs it leaves queued for any node (inserted `queued`, requeued, released) are
+ * announced on `channel` (notify.ts), delivered only if the transaction commits.
+ */
+export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder, channel: string): Promise<WriteResult> {
   const coalesced = b.insertJobs.length === 0 ? [] : await insertJobs(tx, b.insertJobs, holder);
+  const queued = new Set<string>();
+  for (const j of b.insertJobs) if (j.state === 'queued') queued.add(j.function);
   // Rows of this batch about a job that was not stored (it coalesced) would name a job that is not
   // there: they are left out, and the engine learns of the coalescing from the result.
   const dropped = new Set(coalesced.map((c) => c.id));
@@ -369,8 +379,8 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Pro
   const starts = mine(b.startAttempts);
   if (starts.length > 0) await startAttempts(tx, starts);
   const ends = mine(b.endAttempts);
-  if (ends.length > 0) await endAttempts(tx, ends, holder);
-  if (b.releaseJobs.length > 0) await tx.run(RELEASE, [b.releaseJobs]);
+  if (ends.length > 0) await endAttempts(tx, ends, holder, queued);
+  if (b.releaseJobs.length > 0) for (const r of await tx.query<{ function: string }>(RELEASE, [b.releaseJobs])) queued.add(r.function);
   // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
   // it is removed when present.
   if (b.quarantine.length > 0) {
@@ -386,5 +396,6 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Pro
   // A requeued job's last life, committed with its deletion: no crash can keep one without the other.
   if (b.history.length > 0) await insertHistory(tx, b.history);
   if (b.idWatermark !== null && b.idWatermark !== undefined) await tx.run(RAISE_WATERMARK, [b.idWatermark]);
+  await notifyQueued(tx, channel, queued);
   return { coalesced };
 }
