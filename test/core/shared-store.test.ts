@@ -15,15 +15,24 @@ import type { Worker } from '../../src/core/worker.js';
 import { fakeWorker } from '../helpers/engine.js';
 import { waitEvent } from '../helpers/events.js';
 import { freshPostgres } from '../helpers/postgres.js';
+import { eventually } from '../helpers/wait.js';
 
 async function node(
   t: import('node:test').TestContext,
   db: ReturnType<typeof freshPostgres>,
   name: string,
   window = 4,
-): Promise<{ engine: Engine; clock: ManualClock }> {
+): Promise<{ engine: Engine; clock: ManualClock; reads: () => number }> {
   const store = db.store({ node: name });
   await store.open();
+  // Counted, to know when a read of the counts is over (what it found decides what a worker is woken for).
+  let reads = 0;
+  const countsLoad = store.countsLoad.bind(store);
+  store.countsLoad = async () => {
+    const counts = await countsLoad();
+    reads++;
+    return counts;
+  };
   const clock = new ManualClock();
   const engine = new Engine({
     store,
@@ -36,7 +45,7 @@ async function node(
   });
   await engine.start();
   t.after(() => engine.close());
-  return { engine, clock };
+  return { engine, clock, reads: () => reads };
 }
 
 async function submit(engine: Engine, payload: string, unique = ''): Promise<string> {
@@ -53,13 +62,12 @@ function worker(engine: Engine): Worker {
 /** Takes and completes jobs until `count` are done or nothing more comes within the timeout. */
 async function drain(engine: Engine, w: Worker, count: number, seen: string[]): Promise<void> {
   while (seen.length < count) {
-    const queued = waitEvent(engine, 'job:queued', () => true, 5000);
     const a = engine.grab(w);
     if (a === null) {
-      await queued;
+      // Listening from now, before anything asynchronous: a refill's jobs arrive in a later turn.
+      await waitEvent(engine, 'job:queued', () => true, 5000);
       continue;
     }
-    queued.catch(() => undefined);
     assert.equal(await a.ready, true);
     engine.assignmentSent(w, a.job);
     seen.push((a.job as Job).payload.toString());
@@ -139,7 +147,10 @@ test('LISTEN/NOTIFY: a worker sleeping on one node is woken by a submission to t
   const a = await node(t, db, 'node-a');
   const b = await node(t, db, 'node-b');
   const wb = worker(b.engine);
-  const conn = wb.conn as ReturnType<typeof import('../helpers/engine.js').fakeWorker>;
+  // b read the counts at its start and for its first worker: both over before the submission, so only a
+  // notification can tell b of it.
+  await eventually(() => b.reads() === 2, "b's read of the counts for its first worker");
+  const conn = wb.conn as ReturnType<typeof fakeWorker>;
   assert.equal(b.engine.grab(wb), null);
   assert.equal(b.engine.preSleep(wb), false, 'asleep: nothing to do');
   const queued = waitEvent(b.engine, 'job:queued', () => true, 5000);
@@ -148,7 +159,39 @@ test('LISTEN/NOTIFY: a worker sleeping on one node is woken by a submission to t
   const [job] = await queued;
   const ms = performance.now() - started;
   assert.equal(conn.woken, 1, 'the sleeping worker got its NOOP');
+  assert.equal(b.reads(), 3, 'one more read of the counts, for the notification');
   assert.ok(ms < 500, `woken in ${ms.toFixed(0)} ms, well before a 1 s poll`);
   const got = b.engine.grab(wb);
   assert.equal(got?.job, job);
+});
+
+test('LISTEN/NOTIFY: a listening connection that drops is made again, and wake-ups come through it', async (t) => {
+  const db = freshPostgres();
+  t.after(() => db.cleanup());
+  const a = await node(t, db, 'node-a');
+  const b = await node(t, db, 'node-b');
+  const listening = `LISTEN "lazaret_${db.schema}"`;
+  const listeners = async (): Promise<number[]> =>
+    (await db.sql<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1 ORDER BY pid', [listening])).map((r) => r.pid);
+  const before = await listeners();
+  assert.equal(before.length, 2, 'one listening connection per node');
+  const [cut] = await db.sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = $1 AND application_name = 'lazaret node-b'`, [listening]);
+  await db.sql('SELECT pg_terminate_backend($1)', [cut!.pid]);
+  await eventually(
+    async () => {
+      const now = await listeners();
+      return now.length === 2 && !now.includes(cut!.pid) ? now : undefined;
+    },
+    "node-b's listening connection to be made again",
+    5000,
+  );
+  const wb = worker(b.engine);
+  // Read at its start, after the reconnection (notifications may have been lost) and for its first worker.
+  await eventually(() => b.reads() === 3, "b's reads of the counts after the reconnection and for its first worker");
+  assert.equal(b.engine.grab(wb), null);
+  assert.equal(b.engine.preSleep(wb), false);
+  const queued = waitEvent(b.engine, 'job:queued', () => true, 5000);
+  await submit(a.engine, 'after the cut');
+  await queued;
+  assert.equal((wb.conn as ReturnType<typeof fakeWorker>).woken, 1);
 });
