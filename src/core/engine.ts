@@ -18,6 +18,7 @@ import type {
   Priority,
   QuarantineReason,
   QuarantineRow,
+  QueuedIn,
   StoredJob,
   StoreState,
   WriteBatch,
@@ -246,7 +247,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#started = true;
     this.#ids.start(await this.store.idsNext());
     // Another node (or the SQL function submit()) committed jobs for whichever node takes them.
-    this.store.onQueued?.((functions) => this.#onQueued(functions));
+    this.store.onQueued?.((queues) => this.#onQueued(queues));
     // Jobs requeued before the restart: the life they are living joins their history when it ends.
     for (const id of await this.store.historyLiveJobs()) this.#requeuedIds.add(id);
     const now = this.clock.now();
@@ -1412,14 +1413,20 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   /**
-   * The store says jobs of these functions (none named: any) were committed queued, by another node or
-   * the SQL function submit(): the counts are read now, so this node's sleeping workers are woken
-   * without waiting for the poll. Functions no worker here serves wait for the poll.
+   * The store says jobs were committed queued in these queues (none named: any), by another node or
+   * the SQL function submit(). The counts are read now, so this node's sleeping workers are woken
+   * without waiting for the poll, when a named queue is one whose workers here believe it empty; a
+   * queue known to hold more is drained by refills anyway (a stream of submissions elsewhere does not
+   * make every node read the counts at each commit), and functions no worker here serves wait for the
+   * poll.
    */
-  #onQueued(functions: readonly string[]): void {
+  #onQueued(queues: readonly QueuedIn[]): void {
     if (this.#closed || !this.#started) return;
-    if (functions.length > 0 && !functions.some((name) => (this.functions.get(name)?.workers.size ?? 0) > 0)) return;
-    this.#refreshCounts();
+    const news = (q: QueuedIn): boolean => {
+      const fn = this.functions.get(q.function);
+      return fn !== undefined && fn.workers.size > 0 && fn.stored[q.priority] === 0;
+    };
+    if (queues.length === 0 || queues.some(news)) this.#refreshCounts();
   }
 
   /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */

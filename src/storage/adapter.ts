@@ -25,6 +25,7 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  QueuedIn,
   NewAlert,
   StoredJob,
   WriteBatch,
@@ -55,11 +56,11 @@ export interface StorageAdapter {
 
   /**
    * A shared store only: `listener` is called soon after any node (or anything else writing the store)
-   * commits jobs left queued for whichever node takes them, with their functions (empty: any function);
-   * the engine reads the counts then instead of at its next poll. Best effort: a wake-up may be lost
-   * (the poll covers it) or come with nothing new.
+   * commits jobs left queued for whichever node takes them, with their queues (empty: any queue); the
+   * engine then reads the counts at once instead of at its next poll. Best effort: a wake-up may be
+   * lost (the poll covers it) or come with nothing new.
    */
-  onQueued?(listener: (functions: string[]) => void): void;
+  onQueued?(listener: (queues: QueuedIn[]) => void): void;
 
   /** A real, tiny write (for /health): resolves when the store accepted it. */
   ping(now: number): Promise<void>;

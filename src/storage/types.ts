@@ -412,3 +412,9 @@ export interface HistoryEntry extends AuditStamp {
 }
 
 export type NewHistoryEntry = Omit<HistoryEntry, 'seq'>;
+
+/** A queue where jobs were left waiting for any node (a shared store's wake-ups): a function and a priority. */
+export interface QueuedIn {
+  function: string;
+  priority: Priority;
+}

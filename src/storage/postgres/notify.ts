@@ -5,6 +5,7 @@
 // notification (the listening connection was down) costs at most one poll.
 
 import pg from 'pg';
+import type { QueuedIn } from '../types.js';
 import type { Runner } from './connection.js';
 
 /**
@@ -16,28 +17,36 @@ export function channelOf(schema: string): string {
 }
 
 /**
- * The payload: the function names, one a line (a function name has no control character). Empty when
- * they would pass PostgreSQL's limit of 8,000 bytes: then it means "any function".
+ * The payload: one line per queue, its priority digit, a space and the function name (a function
+ * name has no control character). Empty when it would pass PostgreSQL's limit of 8,000 bytes: then it
+ * means "any queue".
  */
 const MAX_PAYLOAD = 7999;
 
-export function payloadOf(functions: Iterable<string>): string {
-  const text = [...new Set(functions)].join('\n');
+export function payloadOf(queues: Iterable<QueuedIn>): string {
+  const text = [...new Set([...queues].map((q) => `${q.priority} ${q.function}`))].join('\n');
   return Buffer.byteLength(text) > MAX_PAYLOAD ? '' : text;
 }
 
-/** What a payload names; empty: any function. */
-export function functionsOf(payload: string): string[] {
-  return payload === '' ? [] : payload.split('\n');
+/** The queues a payload names; empty: any queue (also for a payload this version cannot read). */
+export function queuesOf(payload: string): QueuedIn[] {
+  if (payload === '') return [];
+  const out: QueuedIn[] = [];
+  for (const line of payload.split('\n')) {
+    const p = Number(line[0]);
+    if ((p !== 0 && p !== 1 && p !== 2) || line[1] !== ' ') return [];
+    out.push({ function: line.slice(2), priority: p });
+  }
+  return out;
 }
 
 const NOTIFY = { name: 'lz_notify', text: 'SELECT pg_notify($1, $2)' };
 
-/** Inside a transaction: nodes listening learn of queued jobs of these functions when it commits. */
-export async function notifyQueued(tx: Runner, channel: string, functions: Iterable<string>): Promise<void> {
-  const names = [...functions];
-  if (names.length === 0) return;
-  await tx.run(NOTIFY, [channel, payloadOf(names)]);
+/** Inside a transaction: nodes listening learn of the jobs queued in these queues when it commits. */
+export async function notifyQueued(tx: Runner, channel: string, queues: Iterable<QueuedIn>): Promise<void> {
+  const list = [...queues];
+  if (list.length === 0) return;
+  await tx.run(NOTIFY, [channel, payloadOf(list)]);
 }
 
 export interface ListenerOptions {
@@ -45,8 +54,8 @@ export interface ListenerOptions {
   channel: string;
   connectTimeoutMs: number;
   applicationName: string;
-  /** Called with the functions a notification names (empty: any); also with [] after a reconnection, since notifications may have been missed. */
-  onQueued: (functions: string[]) => void;
+  /** Called with the queues a notification names (empty: any); also with [] after a reconnection, since notifications may have been missed. */
+  onQueued: (queues: QueuedIn[]) => void;
 }
 
 /** Waits before a new connection after one failed or dropped: doubling from the first, up to the last. */
@@ -96,7 +105,7 @@ export class Listener {
     client.on('error', drop);
     client.on('end', drop);
     client.on('notification', (n) => {
-      if (n.channel === this.#o.channel) this.#o.onQueued(functionsOf(n.payload ?? ''));
+      if (n.channel === this.#o.channel) this.#o.onQueued(queuesOf(n.payload ?? ''));
     });
     try {
       await client.connect();

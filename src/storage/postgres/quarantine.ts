@@ -2,7 +2,7 @@
 // entries by a QuarantineFilter. Each combination of filter fields gives its own SQL text; PostgreSQL
 // plans each shape on its own, using the (function, id), (reason, id) and time indexes.
 
-import type { AuditStamp, HistoryAction, JobRow, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../types.js';
+import type { AuditStamp, HistoryAction, JobRow, Priority, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../types.js';
 import type { Db, Runner } from './connection.js';
 import { coalescingKey } from '../coalesce-key.js';
 import { notifyQueued } from './notify.js';
@@ -170,7 +170,7 @@ export function quarantineOperations(db: Db, channel: string): QuarantineOperati
         await notifyQueued(
           tx,
           channel,
-          entries.map((e) => e.function),
+          entries.map((e) => ({ function: e.function, priority: e.priority as Priority })),
         );
         return entries.map((e, i): JobRow => toJobRow({ ...e, run_at: now, deadline: null, coalesce_key: finalKeys[i] ?? null, queued_at: now }));
       });

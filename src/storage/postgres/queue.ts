@@ -72,7 +72,7 @@ const RECOVER_RELEASE = {
   name: 'lz_recover_release',
   text: `UPDATE jobs j SET state = CASE WHEN j.run_at IS NOT NULL AND j.run_at > $2 THEN 'scheduled' ELSE 'queued' END, owner = NULL, epoch = NULL
          WHERE j.state = 'held' AND j.owner = $1 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.ended_at IS NULL)
-         RETURNING j.function, j.state`,
+         RETURNING j.function, j.priority, j.state`,
 };
 
 const RECOVER_KEEP = {
@@ -124,11 +124,11 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
     async recover(now) {
       const { owner, epoch } = holder();
       return db.transaction('recover', async (tx) => {
-        const released = await tx.query<{ function: string; state: string }>(RECOVER_RELEASE, [owner, now]);
+        const released = await tx.query<{ function: string; priority: Priority; state: string }>(RECOVER_RELEASE, [owner, now]);
         await notifyQueued(
           tx,
           channel,
-          released.filter((r) => r.state === 'queued').map((r) => r.function),
+          released.filter((r) => r.state === 'queued'),
         );
         const kept = await tx.query<JobRecord>(RECOVER_KEEP, [owner, epoch]);
         kept.sort((a, b) => a.id - b.id);
@@ -212,7 +212,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
         await notifyQueued(
           tx,
           channel,
-          moved.map((m) => m.function),
+          moved.map((m) => ({ function: m.function, priority: m.priority as Priority })),
         );
         const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
         return { moved: moved.map((m) => ({ function: m.function, priority: m.priority as Priority, n: m.n })), nextRunAt: next?.next ?? null };

@@ -35,6 +35,7 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  QueuedIn,
   StoredJob,
   WriteBatch,
   WriteResult,
@@ -94,7 +95,7 @@ export class PostgresStore implements StorageAdapter {
   #open: Open | null = null;
   #holder: Holder;
   readonly #channel: string;
-  readonly #queuedListeners: ((functions: string[]) => void)[] = [];
+  readonly #queuedListeners: ((queues: QueuedIn[]) => void)[] = [];
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -126,9 +127,9 @@ export class PostgresStore implements StorageAdapter {
 
   /**
    * `listener` is called when any node (or the SQL function submit()) commits jobs left queued, with
-   * their functions (empty: any function), and after the listening connection was made again.
+   * their queues (empty: any queue), and after the listening connection was made again.
    */
-  onQueued(listener: (functions: string[]) => void): void {
+  onQueued(listener: (queues: QueuedIn[]) => void): void {
     this.#queuedListeners.push(listener);
   }
 
@@ -157,8 +158,8 @@ export class PostgresStore implements StorageAdapter {
       channel: this.#channel,
       connectTimeoutMs: this.#connectTimeoutMs,
       applicationName,
-      onQueued: (functions) => {
-        for (const l of this.#queuedListeners) l(functions);
+      onQueued: (queues) => {
+        for (const l of this.#queuedListeners) l(queues);
       },
     });
     try {

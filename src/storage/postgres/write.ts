@@ -9,6 +9,7 @@
 
 import type {
   AttemptEnd,
+  Priority,
   AttemptStart,
   Coalesced,
   JobRow,
@@ -16,6 +17,7 @@ import type {
   NewHistoryEntry,
   OutcomeRow,
   QuarantineRow,
+  QueuedIn,
   WriteBatch,
   WriteResult,
 } from '../types.js';
@@ -171,13 +173,13 @@ const REQUEUE = {
            owner = CASE WHEN u.state = 'held' THEN $5::text END, epoch = CASE WHEN u.state = 'held' THEN $6::bigint END
          FROM (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(id, state, run_at, queued_at, ord) ORDER BY ord) u
          WHERE j.id = u.id
-         RETURNING CASE WHEN u.state = 'queued' THEN j.function END AS queued`,
+         RETURNING j.function, j.priority, u.state`,
 };
 
 // Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
-// whole group commit, whose other callers did nothing wrong. The functions of jobs requeued `queued`
-// go into `queued`.
-async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder, queued: Set<string>): Promise<void> {
+// whole group commit, whose other callers did nothing wrong. The queues of jobs requeued `queued` go
+// into `queued`.
+async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder, queued: QueuedIn[]): Promise<void> {
   for (const part of chunks(rows)) {
     await tx.run(END_ATTEMPTS, [
       part.map((e) => e.jobId),
@@ -190,7 +192,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
     ]);
     const requeues = part.filter((e) => e.requeue !== undefined);
     if (requeues.length > 0) {
-      const back = await tx.query<{ queued: string | null }>(REQUEUE, [
+      const back = await tx.query<{ function: string; priority: Priority; state: string }>(REQUEUE, [
         requeues.map((e) => e.jobId),
         requeues.map((e) => e.requeue?.state),
         requeues.map((e) => e.requeue?.runAt ?? null),
@@ -198,7 +200,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
         holder.owner,
         holder.epoch,
       ]);
-      for (const r of back) if (r.queued !== null) queued.add(r.queued);
+      for (const r of back) if (r.state === 'queued') queued.push(r);
     }
   }
 }
@@ -206,7 +208,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
 // Back to the store's queue, keeping the place in line: another node may take them now.
 const RELEASE = {
   name: 'lz_release',
-  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held' RETURNING function`,
+  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held' RETURNING function, priority`,
 };
 
 const INSERT_QUARANTINE = {
@@ -370,8 +372,7 @@ const RAISE_WATERMARK = {
  */
 export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder, channel: string): Promise<WriteResult> {
   const coalesced = b.insertJobs.length === 0 ? [] : await insertJobs(tx, b.insertJobs, holder);
-  const queued = new Set<string>();
-  for (const j of b.insertJobs) if (j.state === 'queued') queued.add(j.function);
+  const queued: QueuedIn[] = b.insertJobs.filter((j) => j.state === 'queued');
   // Rows of this batch about a job that was not stored (it coalesced) would name a job that is not
   // there: they are left out, and the engine learns of the coalescing from the result.
   const dropped = new Set(coalesced.map((c) => c.id));
@@ -380,7 +381,7 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder, chan
   if (starts.length > 0) await startAttempts(tx, starts);
   const ends = mine(b.endAttempts);
   if (ends.length > 0) await endAttempts(tx, ends, holder, queued);
-  if (b.releaseJobs.length > 0) for (const r of await tx.query<{ function: string }>(RELEASE, [b.releaseJobs])) queued.add(r.function);
+  if (b.releaseJobs.length > 0) queued.push(...(await tx.query<QueuedIn>(RELEASE, [b.releaseJobs])));
   // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
   // it is removed when present.
   if (b.quarantine.length > 0) {

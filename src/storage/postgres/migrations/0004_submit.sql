@@ -99,9 +99,10 @@ BEGIN
       st, nextval('job_seq'), ck, CASE WHEN st = 'scheduled' THEN run_ms ELSE now_ms END)
     ON CONFLICT (function, coalesce_key) WHERE coalesce_key IS NOT NULL DO NOTHING;
     IF FOUND THEN
-      -- Delivered when the caller's transaction commits, once per function however many it submits; the
-      -- nodes serving it read the counts (and the earliest run-at, for a scheduled job) at once.
-      PERFORM pg_notify(left('lazaret_' || current_schema(), 63), fn);
+      -- Delivered when the caller's transaction commits, once per queue however many it submits (the
+      -- payload as notify.ts writes it: priority, space, function); the nodes serving it read the
+      -- counts (and the earliest run-at, for a scheduled job) at once.
+      PERFORM pg_notify(left('lazaret_' || current_schema(), 63), prio || ' ' || fn);
       RETURN new_handle;
     END IF;
     -- A stored job of this function has the key: the submission joins it.
