@@ -246,8 +246,6 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (this.#started) return;
     this.#started = true;
     this.#ids.start(await this.store.idsNext());
-    // Another node (or the SQL function submit()) committed jobs for whichever node takes them.
-    this.store.onQueued?.((queues) => this.#onQueued(queues));
     // Jobs requeued before the restart: the life they are living joins their history when it ends.
     for (const id of await this.store.historyLiveJobs()) this.#requeuedIds.add(id);
     const now = this.clock.now();
@@ -277,7 +275,13 @@ export class Engine extends TypedEmitter<EngineEvents> {
     }
     this.#due.arm(nextRunAt);
     this.#expiry.arm(nextDeadline);
-    if (this.#shared) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+    if (this.#shared) {
+      this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+      // Another node (or the SQL function submit()) committed jobs for whichever node takes them. Heard
+      // from now on: a read of the counts before would race the one above (what came in between is
+      // read at the first poll).
+      this.store.onQueued?.((queues) => this.#onQueued(queues));
+    }
     await this.#commit.flush();
     this.results.start();
     this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
@@ -1421,7 +1425,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * poll.
    */
   #onQueued(queues: readonly QueuedIn[]): void {
-    if (this.#closed || !this.#started) return;
+    if (this.#closed) return;
     const news = (q: QueuedIn): boolean => {
       const fn = this.functions.get(q.function);
       return fn !== undefined && fn.workers.size > 0 && fn.stored[q.priority] === 0;
