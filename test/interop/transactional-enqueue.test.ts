@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
+import { SQL_IDS_FROM } from '../../src/storage/postgres/queue.js';
 import { waitEvent } from '../helpers/events.js';
 import type { RawPeer } from '../helpers/gearman-client.js';
 import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
@@ -133,6 +134,11 @@ test('submit() coalesces on the unique with a job a node took, and with one subm
   await done;
   // The job finished: the unique is free again.
   assert.notEqual(await submit(`'resize', $1, 'u-1'`, [Buffer.from('again')]), taken);
+  // Ids of jobs submitted by SQL are above the nodes' blocks: a node starting now takes its ids below.
+  const other = db.store({ node: 'another-node' });
+  await other.open();
+  const next = await other.idsNext();
+  assert.ok(next < SQL_IDS_FROM && Number(bySql.split(':').pop()) >= SQL_IDS_FROM, `node ids from ${next}, SQL ids from ${SQL_IDS_FROM}`);
 });
 
 test('submit() refuses bad arguments with a LAZ_ code and SQLSTATE 22023', async (t) => {
