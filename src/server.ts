@@ -66,6 +66,9 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   // A node fenced by its peers may write nothing more: it stops (once the doors exist to close).
   let fenced: LazaretError | null = null;
   let onFenced = (err: LazaretError): void => void (fenced ??= err);
+  // Loaded only when wanted (fastify costs about 10 MiB of memory), and before the store opens: loading
+  // it can hold the event loop for seconds on a busy machine, and a lease taken before would run out.
+  const httpModule = config.httpPort === null ? null : await import('./http/server.js');
   const store = opts.store ?? storeFor(config, (err) => onFenced(err));
   await store.open();
   const clock = opts.clock ?? systemClock;
@@ -121,9 +124,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   });
   const address = await gearman.listen(config.host, config.port);
   let http: HttpServer | null = null;
-  if (config.httpPort !== null) {
-    // Loaded only when wanted: fastify costs about 10 MiB of memory.
-    const { startHttp } = await import('./http/server.js');
+  if (httpModule !== null) {
+    const { startHttp } = httpModule;
     const fds = readDescriptors();
     const httpAllowed = httpConnectionsAllowed(config.http.maxConnections, fds, gearman.maxConnections);
     if (fds !== null && httpAllowed < config.http.maxConnections) {
