@@ -9,10 +9,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
+import pino from 'pino';
+import { Engine } from '../../src/core/engine.js';
+import { PolicyBook } from '../../src/core/policy.js';
 import { ErrorCode, isLazaretError, type LazaretError } from '../../src/errors.js';
 import type { PostgresStore } from '../../src/storage/postgres/store.js';
 import type { JobRow, NodeRow } from '../../src/storage/types.js';
 import { freshPostgres, TEST_POSTGRES_URL, type FreshPostgres } from '../helpers/postgres.js';
+import { waitEvent } from '../helpers/events.js';
 import { eventually } from '../helpers/wait.js';
 import { batch, end, job, start } from './conformance/harness.js';
 
@@ -207,5 +211,56 @@ describe('postgres store: node leases', () => {
     const rescue = await b.nodesRescue(Date.now());
     assert.deepEqual(rescue.nodes, [{ name: 'gone-node', epoch: null, renewedAgoMs: null }]);
     assert.equal(rescue.requeued, 2);
+  });
+});
+
+describe('engine on a shared store: rescue', () => {
+  it("a job whose node died while running it for the third time is quarantined (max_crashes); another's attempt ends crashed and it runs again", async (t) => {
+    const { db, a, b, link } = await two(t, 500);
+    // node-a ran job 1 twice before, each time dying with it; it now runs its third attempt, and job 2's first.
+    await a.write(batch({ insertJobs: [qjob(1), qjob(2)] }));
+    await a.windowFill('resize', 1, 10);
+    await a.write(
+      batch({
+        startAttempts: [start(1, 1), start(1, 2), start(1, 3), start(2, 1)],
+        endAttempts: [end(1, 1, { outcome: 'crashed' }), end(1, 2, { outcome: 'crashed' })],
+      }),
+    );
+    link.hold();
+    const engine = new Engine({
+      store: b,
+      logger: pino({ level: 'silent' }),
+      policies: new PolicyBook([{ match: '*', maxCrashes: 3 }]),
+      handlePrefix: 'H:test:',
+      limits: { maxPayloadBytes: 1 << 20, maxUniqueBytes: 64, maxQueue: 0 },
+      rescueMs: 100,
+    });
+    t.after(() => engine.close());
+    const ended: [number, string, string][] = [];
+    engine.on('attempt:ended', (job, attempt) => ended.push([job.id, attempt.outcome ?? '', attempt.error ?? '']));
+    const quarantined = waitEvent(engine, 'job:quarantined', undefined, 15_000);
+    await engine.start();
+    const [entry] = await quarantined;
+    assert.equal(entry.id, 1);
+    assert.equal(entry.reason, 'max_crashes');
+    assert.deepEqual(
+      entry.attempts.map((x) => x.outcome),
+      ['crashed', 'crashed', 'crashed'],
+    );
+    assert.match(entry.attempts[2]?.error ?? '', /node node-a that was running the job stopped renewing its lease \(last renewed \d+ ms before the rescue\)/);
+    await eventually(() => ended.some(([id]) => id === 2), 'the end of job 2 attempt');
+    assert.deepEqual(ended.map(([id, outcome]) => [id, outcome]).sort(), [
+      [1, 'crashed'],
+      [2, 'crashed'],
+    ]);
+    // Job 2 waits to run again, with its crash counted; quarantine has job 1 whole.
+    await engine.flush();
+    const job2 = await eventually(async () => {
+      const j = await b.jobGet(2);
+      return j !== null && j.attempts[0]?.endedAt !== null && j;
+    }, 'job 2 stored with its ended attempt');
+    assert.equal(job2.attempts[0]?.outcome, 'crashed');
+    assert.notEqual(job2.state, 'held', 'back in the store, for any node (it fits no window here without a worker)');
+    assert.equal((await db.sql('SELECT id FROM quarantine WHERE id = 1')).length, 1);
   });
 });
