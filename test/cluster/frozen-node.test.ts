@@ -17,8 +17,8 @@ test('a node frozen past its lease completes nothing it no longer owns, and stop
   const db = freshPostgres();
   t.after(() => db.cleanup());
   const config = await clusterConfig(t, { cluster: { leaseMs: LEASE_MS }, policies: [{ match: '*', backoff: { type: 'fixed', base: 50, jitter: false } }] });
-  const frozen = await startNode(t, db.schema, 'n1', config);
-  const peer = await startNode(t, db.schema, 'n2', config);
+  const frozen = await startNode(t, db.schema, 'n1', config, db);
+  const peer = await startNode(t, db.schema, 'n2', config, db);
 
   // The frozen node's worker takes the job and keeps it.
   let taken: { job: Delivery; peer: RawPeer } | null = null;

@@ -32,7 +32,7 @@ test('SIGKILL one of three nodes under load: nothing acknowledged is lost, its r
     policies: [{ match: '*', backoff: { type: 'fixed', base: 50, jitter: false } }],
   });
   const nodes: NodeProcess[] = [];
-  for (const name of ['n1', 'n2', 'n3']) nodes.push(await startNode(t, db.schema, name, config));
+  for (const name of ['n1', 'n2', 'n3']) nodes.push(await startNode(t, db.schema, name, config, db));
   const [victim, ...survivors] = nodes as [NodeProcess, NodeProcess, NodeProcess];
 
   // Workers on every node; what each delivery was, and what the store said of the job's attempts when
@@ -156,7 +156,7 @@ test('SIGKILL one of three nodes under load: nothing acknowledged is lost, its r
     n
       .output()
       .split('\n')
-      .filter((l) => l.includes('rescued the jobs of n1')),
+      .filter((l) => l.includes('rescued the jobs of n1') && (JSON.parse(l) as { time: number }).time >= killedAt),
   );
   assert.equal(rescues.length, 1, 'one survivor rescued the victim, once');
   const rescue = JSON.parse(rescues[0]!) as { requeued: number; running: number };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { type FreshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { eventually } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,8 +31,32 @@ export async function clusterConfig(t: TestContext, config: Record<string, unkno
   return file;
 }
 
-/** Starts `lazaret serve` as node `name` on `schema` and waits until it listens. */
-export async function startNode(t: TestContext, schema: string, name: string, configFile: string): Promise<NodeProcess> {
+/**
+ * Starts `lazaret serve` as node `name` on `schema` and waits until it listens and has renewed its
+ * lease twice since. A start on a machine so busy that the node stalls past its (short, test) lease is
+ * fenced by its peers and exits with 75: it is started again, as its supervisor would in production.
+ */
+export async function startNode(t: TestContext, schema: string, name: string, configFile: string, db: FreshPostgres): Promise<NodeProcess> {
+  for (let tries = 1; ; tries++) {
+    const node = await spawnNode(t, schema, name, configFile);
+    try {
+      for (let renewals = 0; renewals < 2; renewals++) {
+        const [before] = await db.sql<{ renewed_at: string }>('SELECT renewed_at FROM nodes WHERE name = $1', [name]);
+        await eventually(async () => {
+          if (node.child.exitCode !== null) throw new Error(`node ${name} exited with ${node.child.exitCode}`);
+          const [now] = await db.sql<{ renewed_at: string }>('SELECT renewed_at FROM nodes WHERE name = $1', [name]);
+          return now !== undefined && now.renewed_at !== before?.renewed_at;
+        }, `a renewal of node ${name}'s lease`);
+      }
+      return node;
+    } catch (err) {
+      const exit = await Promise.race([node.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 100))]);
+      if (exit?.code !== 75 || tries === 3) throw new Error(`node ${name} did not settle:\n${node.output()}`, { cause: err });
+    }
+  }
+}
+
+async function spawnNode(t: TestContext, schema: string, name: string, configFile: string): Promise<NodeProcess> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LAZARET_')) env[k] = v;
   const args = ['serve', '-c', configFile, '--store', TEST_POSTGRES_URL, '--store-schema', schema, '--node', name, '--port', '0', '--http-port', '0'];

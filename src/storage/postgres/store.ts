@@ -47,14 +47,13 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../types.js';
-import { checkSchemaName, Db, describeUrl } from './connection.js';
+import { checkSchemaName, Db, describeUrl, type Runner } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { takeNodeLock } from './node-lock.js';
 import { fencedError, nodeOperations, type NodeOperations } from './nodes.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
-import type { Runner } from './connection.js';
 import { applyBatch, type Holder } from './write.js';
 
 export interface PostgresStoreOptions {
@@ -205,7 +204,7 @@ export class PostgresStore implements StorageAdapter {
         db,
         () => this.#holder,
         this.#idBlock,
-        (tx) => this.#fence(tx),
+        (tx) => this.#fence(nodes, tx),
       ),
       quarantine: quarantineOperations(db),
       records: recordOperations(db),
@@ -246,8 +245,9 @@ export class PostgresStore implements StorageAdapter {
 
   /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
   async write(batch: WriteBatch): Promise<WriteResult> {
-    return this.#use('write').db.transaction('write', async (tx) => {
-      await this.#fence(tx);
+    const open = this.#use('write');
+    return open.db.transaction('write', async (tx) => {
+      await this.#fence(open.nodes, tx);
       return applyBatch(tx, batch, this.#holder);
     });
   }
@@ -269,7 +269,7 @@ export class PostgresStore implements StorageAdapter {
   async nodesRescue(now: number): Promise<Rescue> {
     const open = this.#use('nodesRescue');
     return open.db.transaction('nodesRescue', async (tx) => {
-      await this.#fence(tx);
+      await this.#fence(open.nodes, tx);
       return open.nodes.rescue(tx, this.#holder, now);
     });
   }
@@ -391,9 +391,9 @@ export class PostgresStore implements StorageAdapter {
   }
 
   /** First in each transaction that changes what this node holds: its lease row must still be there. */
-  async #fence(tx: Runner): Promise<void> {
+  async #fence(nodes: NodeOperations, tx: Runner): Promise<void> {
     try {
-      await this.#open?.nodes.fence(tx, this.#holder);
+      await nodes.fence(tx, this.#holder);
     } catch (err) {
       if (err instanceof LazaretError && err.code === ErrorCode.STORE_FENCED) this.#becomeFenced(err);
       throw err;
@@ -404,13 +404,14 @@ export class PostgresStore implements StorageAdapter {
     const open = this.#open;
     if (open === null || this.#renewing || this.#fenced !== null) return;
     this.#renewing = true;
-    open.nodes
-      .renew(this.#holder, this.#leaseMs, this.#info())
+    // Through a promise, so that an info provider that throws fails this renewal only.
+    Promise.resolve()
+      .then(() => open.nodes.renew(this.#holder, this.#leaseMs, this.#info()))
       .then(
         (held) => {
           if (!held && this.#open === open) this.#becomeFenced(fencedError(this.#holder, this.describe()));
         },
-        // The store is unreachable: the next renewal tries again; if none succeeds before the lease
+        // The store is unreachable (or the info could not be read): the next renewal tries again; if none succeeds before the lease
         // expires, a peer rescues the jobs and the next renewal finds this node fenced.
         () => {},
       )
