@@ -63,13 +63,18 @@ export interface RunningServer {
 export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
   checkExposure(config);
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
-  // A node fenced by its peers may write nothing more: it stops (once the doors exist to close).
+  // A node fenced by its peers may write nothing more: it stops (once its doors exist, to be closed).
   let fenced: LazaretError | null = null;
-  let onFenced = (err: LazaretError): void => void (fenced ??= err);
+  let up = false;
+  const onFenced = (err: LazaretError): void => {
+    if (fenced !== null) return;
+    fenced = err;
+    if (up) stopFenced(err);
+  };
   // Loaded only when wanted (fastify costs about 10 MiB of memory), and before the store opens: loading
   // it can hold the event loop for seconds on a busy machine, and a lease taken before would run out.
   const httpModule = config.httpPort === null ? null : await import('./http/server.js');
-  const store = opts.store ?? storeFor(config, (err) => onFenced(err));
+  const store = opts.store ?? storeFor(config, onFenced);
   await store.open();
   const clock = opts.clock ?? systemClock;
   const supervisors = new SupervisorRegistry(clock);
@@ -156,15 +161,6 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     for (const fn of engine.functions.all()) if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
     return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, jobsHeld: engine.jobCount };
   });
-  onFenced = (err) => {
-    if (fenced !== null) return;
-    fenced = err;
-    log.error(
-      { err, code: err.code },
-      'this node lost its lease: a peer rescued its jobs; stopping now (run it under systemd or another supervisor to start it again with a new lease)',
-    );
-    void stop({ graceMs: 0 });
-  };
 
   log.info(
     {
@@ -179,10 +175,15 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
 
-  if (fenced !== null) {
-    const err: LazaretError = fenced;
-    fenced = null;
-    onFenced(err);
+  up = true;
+  if (fenced !== null) stopFenced(fenced);
+
+  function stopFenced(err: LazaretError): void {
+    log.error(
+      { err, code: err.code },
+      'this node lost its lease: a peer rescued its jobs; stopping now (run it under systemd or another supervisor to start it again with a new lease)',
+    );
+    void stop({ graceMs: 0 });
   }
 
   async function stop({ graceMs = config.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> {
