@@ -163,7 +163,12 @@ export class GroupCommit {
     } catch (err) {
       const parts = split(group);
       // Alone, each member would meet the same lock or the same closed store: no second try now.
-      if (parts.length === 1 || isLazaretError(err, ErrorCode.STORE_BUSY) || isLazaretError(err, ErrorCode.STORE_CLOSED)) {
+      if (
+        parts.length === 1 ||
+        isLazaretError(err, ErrorCode.STORE_BUSY) ||
+        isLazaretError(err, ErrorCode.STORE_CLOSED) ||
+        isLazaretError(err, ErrorCode.STORE_FENCED)
+      ) {
         for (const p of parts) this.#failed(err, p);
         return;
       }
@@ -190,7 +195,8 @@ export class GroupCommit {
       return;
     }
     const undoable = FIELDS.every((f) => UNDOABLE.has(f) || part.batch[f].length === 0);
-    if (undoable || isLazaretError(err, ErrorCode.STORE_CLOSED)) {
+    // A closed or fenced store refuses for good: writing again would only fail again.
+    if (undoable || isLazaretError(err, ErrorCode.STORE_CLOSED) || isLazaretError(err, ErrorCode.STORE_FENCED)) {
       this.#events.rejected(err, part.batch);
       part.member.reject(err);
       return;

@@ -79,6 +79,11 @@ export interface EngineOptions {
    * nodes take submissions this node does not see). Default 1000.
    */
   sharedPollMs?: number;
+  /**
+   * With a store several nodes share: how often this node looks for peers whose lease expired, to
+   * rescue their jobs (nodesRescue), ms. Default 5000; a node's lease should be at least twice this.
+   */
+  rescueMs?: number;
 }
 
 export const DEFAULT_WINDOW = 2048;
@@ -104,6 +109,7 @@ export const DEFAULT_SHARED_POLL_MS = 1000;
  */
 export const SHARED_WINDOW_PER_WORKER = 8;
 export const SHARED_WINDOW_FLOOR = 32;
+export const DEFAULT_RESCUE_MS = 5000;
 
 /** What a submitter is told once the job is stored: its handle (another job's, when it coalesced in the store). */
 export interface Acknowledged {
@@ -191,6 +197,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
   #refreshAgain = false;
   /** Several nodes share the store (capabilities.shared): windows are per worker, and released when unserved. */
   readonly #shared: boolean;
+  /** With a shared store: the timer that rescues the jobs of dead peers, and its period. */
+  #rescue: TimerRef | null = null;
+  readonly #rescueMs: number;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -214,6 +223,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
     this.#pollMs = Math.max(10, opts.sharedPollMs ?? DEFAULT_SHARED_POLL_MS);
     this.#shared = this.store.capabilities.shared;
+    this.#rescueMs = Math.max(10, opts.rescueMs ?? DEFAULT_RESCUE_MS);
     this.#due = new Wakeup(this.clock, () => this.#moveDue());
     this.#expiry = new Wakeup(this.clock, () => this.#expireStored());
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
@@ -259,8 +269,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
       fn.scheduled[c.priority] += c.scheduled;
       queued += c.queued + c.scheduled;
     }
-    for (const row of interrupted) {
-      // The worker died with the node: that delivery counts as a crash, not a fresh budget.
+    this.#resumeInterrupted(interrupted, () => 'the server stopped while the job was running', now);
+    this.#due.arm(nextRunAt);
+    this.#expiry.arm(nextDeadline);
+    if (this.#shared) {
+      this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+      this.#rescue = this.clock.setTimer(this.#rescueMs, () => this.#rescueDead());
+      // Another node (or the SQL function submit()) committed jobs for whichever node takes them. Heard
+      // from now on: a read of the counts before would race the one above (what came in between is
+      // read at the first poll).
+      this.store.onQueued?.((queues) => this.#onQueued(queues));
+    }
+    await this.#commit.flush();
+    this.results.start();
+    this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
+  }
+
+  /**
+   * Held jobs whose node stopped while they ran (this node's last life at start, a dead peer at a
+   * rescue): each open attempt ends as crashed (the worker died with the node: that delivery counts,
+   * toward maxCrashes too, so a job that kills whole nodes ends in quarantine); a job with no open
+   * attempt waits in its window again.
+   */
+  #resumeInterrupted(rows: readonly StoredJob[], why: (row: StoredJob) => string, now: number): void {
+    for (const row of rows) {
       const job = this.#restore(row);
       const open = job.history.pop();
       if (open === undefined || open.endedAt !== null) {
@@ -271,20 +303,49 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.state = 'running';
       job.fn.running++;
       job.current = open;
-      this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
+      this.#endAttempt(job, 'crashed', why(row), null, now);
     }
-    this.#due.arm(nextRunAt);
-    this.#expiry.arm(nextDeadline);
-    if (this.#shared) {
-      this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
-      // Another node (or the SQL function submit()) committed jobs for whichever node takes them. Heard
-      // from now on: a read of the counts before would race the one above (what came in between is
-      // read at the first poll).
-      this.store.onQueued?.((queues) => this.#onQueued(queues));
-    }
-    await this.#commit.flush();
-    this.results.start();
-    this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
+  }
+
+  /**
+   * A shared store: every `rescueMs`, the peers whose lease expired lose their jobs to this node in one
+   * transaction. Those waiting in their windows go back to the store's queue in their places (the next
+   * count refresh sees them); those they were running are ended here as crashed.
+   */
+  #rescueDead(): void {
+    this.#rescue = null;
+    if (this.#closed) return;
+    const now = this.clock.now();
+    this.store
+      .nodesRescue(now)
+      .then(
+        ({ nodes, requeued, taken }) => {
+          if (nodes.length === 0 || this.#closed) return;
+          this.#log.warn(
+            { nodes: nodes.map((n) => ({ node: n.name, epoch: n.epoch, renewedAgoMs: n.renewedAgoMs })), requeued, running: taken.length },
+            `rescued the jobs of ${nodes.map((n) => n.name).join(', ')}: lease expired`,
+          );
+          const byName = new Map(nodes.map((n) => [n.name, n]));
+          const from = new Map(taken.map((t) => [t.job.id, t.node]));
+          this.#resumeInterrupted(
+            taken.map((t) => t.job),
+            (row) => {
+              const name = from.get(row.id) ?? 'unknown';
+              const ago = byName.get(name)?.renewedAgoMs;
+              return ago === null || ago === undefined
+                ? `node ${name} that was running the job is gone (it held the job without a lease)`
+                : `node ${name} that was running the job stopped renewing its lease (last renewed ${ago} ms before the rescue)`;
+            },
+            now,
+          );
+        },
+        (err: unknown) => {
+          if (!this.#closed) this.#log.error({ err }, 'could not look for dead nodes to rescue; trying again');
+        },
+      )
+      .finally(() => {
+        if (!this.#closed) this.#rescue = this.clock.setTimer(this.#rescueMs, () => this.#rescueDead());
+      });
   }
 
   /** Commits what is staged, cancels timers and closes the store. Connections must be gone first. */
@@ -298,6 +359,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#expiry.cancel();
     this.#poll?.cancel();
     this.#poll = null;
+    this.#rescue?.cancel();
+    this.#rescue = null;
     // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
     const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {

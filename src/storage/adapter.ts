@@ -19,6 +19,8 @@ import type {
   JobCounts,
   JobRow,
   JobSummary,
+  NodeInfo,
+  NodeRow,
   OutcomeFilter,
   OutcomeRow,
   QuarantineFilter,
@@ -27,6 +29,7 @@ import type {
   QuarantineSummary,
   QueuedIn,
   NewAlert,
+  Rescue,
   StoredJob,
   WriteBatch,
   WriteResult,
@@ -144,6 +147,22 @@ export interface StorageAdapter {
   alertsUpdate(update: AlertUpdate): Promise<boolean>;
   /** Deletes delivered or abandoned alerts; returns how many existed. */
   alertsDelete(ids: readonly number[]): Promise<number>;
+
+  // Nodes. A shared store holds one lease per live node (renewed by the adapter itself); a node whose
+  // lease expired is dead to the others, and one of them rescues its jobs.
+
+  /** What this node tells the others about itself, read at each renewal of its lease. */
+  nodesPublish(info: () => NodeInfo): void;
+  /** The nodes of the store, by name, with their leases judged by the store's clock. A store no one shares lists this node alone. */
+  nodesList(): Promise<NodeRow[]>;
+  /**
+   * In one transaction: every other node whose lease expired before the store's clock now is removed;
+   * its held jobs with no open attempt go back to the queue in their places (or to `scheduled` when
+   * their run-at is after `now`), and those with an open attempt are held by the caller and returned
+   * with their attempts, as recover() returns them, for the caller to end that attempt as crashed. A
+   * store no one shares has nobody to rescue.
+   */
+  nodesRescue(now: number): Promise<Rescue>;
 
   /** A job's history, oldest first; empty when it has none. */
   historyFind(jobId: number): Promise<HistoryEntry[]>;

@@ -27,6 +27,9 @@ async function fresh(t: TestContext): Promise<{ pg: FreshPostgres; store: Postgr
   return { pg: db, store };
 }
 
+/** The schema version a fresh store reaches: the highest migration file's. */
+const NEWEST = readMigrations(migrationsDir()).at(-1)?.version;
+
 const ids = (rows: readonly { id: number }[]): number[] => rows.map((r) => r.id);
 
 describe('postgres store: coalescing in write()', () => {
@@ -469,8 +472,7 @@ describe('postgres store: ids, schema and errors', () => {
     const stores = [db.store({ node: 'n1' }), db.store({ node: 'n2' }), db.store({ node: 'n3' })];
     await Promise.all(stores.map((s) => s.open()));
     const versions = await Promise.all(stores.map((s) => s.schemaVersion()));
-    const newest = readMigrations(migrationsDir()).at(-1)?.version;
-    assert.deepEqual(versions, [newest, newest, newest]);
+    assert.deepEqual(versions, [NEWEST, NEWEST, NEWEST]);
   });
 
   it('refuses a schema of that name that Lazaret did not make, and a newer schema version', async (t) => {
@@ -503,7 +505,7 @@ describe('postgres store: ids, schema and errors', () => {
     await other.open();
     await first.close();
     await second.open();
-    assert.equal(await second.schemaVersion(), readMigrations(migrationsDir()).at(-1)?.version);
+    assert.equal(await second.schemaVersion(), NEWEST);
   });
 
   it('an unusable schema name is a configuration error', async () => {

@@ -18,7 +18,7 @@ const ATTEMPTS_OF = {
 };
 
 /** The jobs of `records`, in that order, each with its attempts oldest first. */
-async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<StoredJob[]> {
+export async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<StoredJob[]> {
   const jobs = records.map((r): StoredJob => ({ ...toJobRow(r), attempts: [] }));
   if (jobs.length === 0) return jobs;
   const byId = new Map(jobs.map((j) => [j.id, j]));
@@ -62,10 +62,6 @@ function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
     );
   }
   return job;
-}
-
-function attemptsRunner(db: Db, op: string): Pick<Runner, 'query'> {
-  return { query: (s, p) => db.query(op, s, p) };
 }
 
 const RECOVER_RELEASE = {
@@ -114,9 +110,11 @@ function bounded(limit: number): number {
 
 /**
  * `holder` is read at each call: the node's id and the epoch of the adapter's open(). `idBlock` is how
- * many ids one reservation takes. Jobs left queued (recover, dueMove) are announced on `channel`.
+ * many ids one reservation takes. Jobs left queued (recover, dueMove) are announced on `channel`. `fence`
+ * runs first in every transaction that takes or gives back held rows: it throws when this node lost its
+ * lease (nodes.ts).
  */
-export function queueOperations(db: Db, holder: () => Holder, idBlock: number, channel: string): QueueOperations {
+export function queueOperations(db: Db, holder: () => Holder, idBlock: number, channel: string, fence: (tx: Runner) => Promise<void>): QueueOperations {
   let reserved: { from: number; to: number } | null = null;
 
   return {
@@ -124,6 +122,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
     async recover(now) {
       const { owner, epoch } = holder();
       return db.transaction('recover', async (tx) => {
+        await fence(tx);
         const released = await tx.query<{ function: string; priority: Priority; state: string }>(RECOVER_RELEASE, [owner, now]);
         await notifyQueued(
           tx,
@@ -171,20 +170,21 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
       const n = bounded(limit);
       if (n === 0) return [];
       const { owner, epoch } = holder();
-      const rows = await db.query<JobRecord & { seq: number }>(
-        'windowFill',
-        {
-          name: 'lz_window_fill',
-          text: `UPDATE jobs j SET state = 'held', owner = $4, epoch = $5
+      return db.transaction('windowFill', async (tx) => {
+        await fence(tx);
+        const rows = await tx.query<JobRecord & { seq: number }>(
+          {
+            name: 'lz_window_fill',
+            text: `UPDATE jobs j SET state = 'held', owner = $4, epoch = $5
                FROM (SELECT id FROM jobs WHERE function = $1 AND priority = $2 AND state = 'queued' ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) picked
                WHERE j.id = picked.id
                RETURNING ${jobColumns('j.')}, j.seq`,
-        },
-        [fn, priority, n, owner, epoch],
-      );
-      rows.sort((a, b) => a.seq - b.seq);
-      // Held by this node now: their attempts change only through this node's commits.
-      return withAttempts(attemptsRunner(db, 'windowFill'), rows);
+          },
+          [fn, priority, n, owner, epoch],
+        );
+        rows.sort((a, b) => a.seq - b.seq);
+        return withAttempts(tx, rows);
+      });
     },
 
     async dueMove(now, limit) {
@@ -225,6 +225,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
       const n = bounded(limit);
       const { owner, epoch } = holder();
       return db.transaction('deadlineTake', async (tx) => {
+        await fence(tx);
         const rows =
           n === 0
             ? []
@@ -255,22 +256,24 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
 
     async jobHold(id) {
       const { owner, epoch } = holder();
-      const rows = await db.query<JobWithAttempt>(
-        'jobHold',
-        {
-          name: 'lz_job_hold',
-          // The row as it was: its state before holding tells the caller which count it leaves.
-          text: `WITH before AS (
+      return db.transaction('jobHold', async (tx) => {
+        await fence(tx);
+        const rows = await tx.query<JobWithAttempt>(
+          {
+            name: 'lz_job_hold',
+            // The row as it was: its state before holding tells the caller which count it leaves.
+            text: `WITH before AS (
                    SELECT id, state FROM jobs WHERE id = $1 AND state IN ('queued', 'scheduled') FOR UPDATE
                  ), j AS (
                    UPDATE jobs SET state = 'held', owner = $2, epoch = $3 FROM before WHERE jobs.id = before.id
                    RETURNING ${jobColumns('jobs.').replace('jobs.state', 'before.state')}
                  )
                  SELECT ${JOB_WITH_ATTEMPTS} FROM j ${ATTEMPTS_JOIN}`,
-        },
-        [id, owner, epoch],
-      );
-      return oneWithAttempts(rows);
+          },
+          [id, owner, epoch],
+        );
+        return oneWithAttempts(rows);
+      });
     },
 
     async jobsPage(afterId, limit) {
