@@ -116,7 +116,7 @@ export async function inProcessCost(functions = 50): Promise<InProcessCost> {
     bare = Math.min(bare, run());
     // A p95 rule for every function: the latency window listens too (the costliest configuration).
     const h = new HealthChecker(engine, log, { intervalMs: 10_000, unservedAfterMs: 30_000, rules: [{ function: '*', maxP95Wait: 1000, maxP95Run: 1000 }] });
-    const metrics = new Metrics(engine, h, null);
+    const metrics = new Metrics(engine, h, null, 'bench');
     observed = Math.min(observed, run());
     const t0 = performance.now();
     await metrics.registry.metrics();

@@ -108,6 +108,15 @@ export interface Config {
     /** How long finished jobs (their state, tags and result) are kept, ms; 0 = not kept. */
     retention: number;
   };
+  cluster: {
+    /**
+     * This node's name in a shared (PostgreSQL) store: on the jobs it holds and its lease. Stable across
+     * its restarts and unique among the nodes of the store.
+     */
+    node: string;
+    /** How long a node's lease in a shared store lasts without a renewal, ms; peers rescue its jobs after. */
+    leaseMs: number;
+  };
   queue: {
     /**
      * Runnable jobs held in memory per function and priority, with their payloads; the rest of the
@@ -213,6 +222,7 @@ export function defaultConfig(): Config {
     quarantineFunction: null,
     tags: [],
     results: { retention: 24 * 3_600_000 },
+    cluster: { node: hostname(), leaseMs: 30_000 },
     queue: { window: 2048 },
     http: {
       corsOrigins: [],
@@ -243,6 +253,7 @@ export interface ConfigFlags {
   db?: string;
   store?: string;
   storeSchema?: string;
+  node?: string;
   adminToken?: string;
   /** A file holding the admin token (kept out of `ps`). */
   tokenFile?: string;
@@ -315,6 +326,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     if (value === undefined || value === '') return;
     applyScalar(config, key, value, source, problems);
   };
+  function setNode(value: string | undefined, source: Source): void {
+    if (value === undefined || value === '') return;
+    const problem = nodeNameProblem(value);
+    if (problem === null) config.cluster.node = value;
+    else problems.push({ key: 'cluster.node', source, message: problem });
+  }
   function setTokenFile(path: string | undefined, source: Source): void {
     if (path === undefined || path === '') return;
     try {
@@ -330,6 +347,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('db', env.LAZARET_DB, 'env');
   set('store', env.LAZARET_STORE, 'env');
   set('storeSchema', env.LAZARET_STORE_SCHEMA, 'env');
+  setNode(env.LAZARET_NODE, 'env');
   set('adminToken', env.LAZARET_ADMIN_TOKEN, 'env');
   setTokenFile(env.LAZARET_ADMIN_TOKEN_FILE, 'env');
   set('logLevel', env.LAZARET_LOG_LEVEL, 'env');
@@ -340,6 +358,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   set('db', flags.db, 'flag');
   set('store', flags.store, 'flag');
   set('storeSchema', flags.storeSchema, 'flag');
+  setNode(flags.node, 'flag');
   set('adminToken', flags.adminToken, 'flag');
   setTokenFile(flags.tokenFile, 'flag');
   set('logLevel', flags.logLevel, 'flag');
@@ -493,6 +512,7 @@ function applyFile(config: Config, raw: unknown, problems: Problem[]): void {
     else if (key === 'tags') applyTags(config, value, problems);
     else if (key === 'results') applyResults(config, value, problems);
     else if (key === 'queue') applyQueue(config, value, problems);
+    else if (key === 'cluster') applyCluster(config, value, problems);
     else if (key === 'http') applyHttp(config, value, problems);
     else if (key === 'health') applyHealth(config, value, problems);
     else if (key === 'alerts') applyAlerts(config, value, problems);
@@ -613,6 +633,31 @@ function applyQueue(config: Config, value: unknown, problems: Problem[]): void {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000) {
     problems.push({ key: 'queue.window', source: 'file', message: 'must be a whole number from 1 to 1000000' });
   } else config.queue.window = n;
+}
+
+/** Why a node name is unusable, or null: it names the node's jobs and connections, so it is kept plain. */
+function nodeNameProblem(value: unknown): string | null {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value)) {
+    return `must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(value)}`;
+  }
+  return null;
+}
+
+function applyCluster(config: Config, value: unknown, problems: Problem[]): void {
+  const c = section(value, 'cluster', ['node', 'leaseMs'], problems);
+  if (c === null) return;
+  if (c.node !== undefined) {
+    const problem = nodeNameProblem(c.node);
+    if (problem === null) config.cluster.node = c.node as string;
+    else problems.push({ key: 'cluster.node', source: 'file', message: problem });
+  }
+  if (c.leaseMs !== undefined) {
+    // A duration ("30s") or ms. At least 500 ms: renewals go every third of it, through the database.
+    const ms = parseDuration(c.leaseMs);
+    if (ms === null || ms < 500 || ms > 3_600_000) {
+      problems.push({ key: 'cluster.leaseMs', source: 'file', message: 'must be a duration from "500ms" to "1h" (or ms from 500 to 3600000)' });
+    } else config.cluster.leaseMs = ms;
+  }
 }
 
 /** The object at `key` of the file, or null (with a problem noted) when it is not one. */

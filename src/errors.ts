@@ -21,6 +21,8 @@ export const ErrorCode = {
   STORE_LOCKED: 'LAZ_STORE_LOCKED',
   STORE_FOREIGN: 'LAZ_STORE_FOREIGN',
   STORE_NO_SCHEMA: 'LAZ_STORE_NO_SCHEMA',
+  /** A peer found this node's lease expired and took its jobs: the node may write nothing more. */
+  STORE_FENCED: 'LAZ_STORE_FENCED',
   SCHEMA_TOO_NEW: 'LAZ_SCHEMA_TOO_NEW',
   CONFIG_INVALID: 'LAZ_CONFIG_INVALID',
   NOT_FOUND: 'LAZ_NOT_FOUND',

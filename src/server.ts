@@ -3,9 +3,9 @@
 import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
 import { checkExposure, type Config } from './config.js';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, type LazaretError } from './errors.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { Engine } from './core/engine.js';
+import { DEFAULT_RESCUE_MS, Engine } from './core/engine.js';
 import { PolicyBook } from './core/policy.js';
 import { TagRules } from './core/tags.js';
 import type { Connection } from './gearman/connection.js';
@@ -47,6 +47,11 @@ export interface RunningServer {
   /** The plain-text Gearman port beside a TLS one, or null. */
   readonly gearmanPlainPort: number | null;
   readonly httpPort: number | null;
+  /**
+   * Set when a peer rescued this node's jobs after its lease expired (LAZ_STORE_FENCED): the node has
+   * stopped itself and must be started again (`lazaret serve` exits with 75, EX_TEMPFAIL).
+   */
+  readonly fenced: LazaretError | null;
   /** Resolves when the server has stopped (by stop(), a signal or the admin `shutdown`). */
   readonly stopped: Promise<void>;
   /** Reads TLS certificates and keys again (SIGHUP); connections already open keep theirs. */
@@ -58,7 +63,18 @@ export interface RunningServer {
 export async function startServer(config: Readonly<Config>, opts: ServerOptions = {}): Promise<RunningServer> {
   checkExposure(config);
   const log = opts.logger ?? pino({ level: config.logLevel, base: { pid: process.pid } });
-  const store = opts.store ?? storeFor(config);
+  // A node fenced by its peers may write nothing more: it stops (once its doors exist, to be closed).
+  let fenced: LazaretError | null = null;
+  let up = false;
+  const onFenced = (err: LazaretError): void => {
+    if (fenced !== null) return;
+    fenced = err;
+    if (up) stopFenced(err);
+  };
+  // Loaded only when wanted (fastify costs about 10 MiB of memory), and before the store opens: loading
+  // it can hold the event loop for seconds on a busy machine, and a lease taken before would run out.
+  const httpModule = config.httpPort === null ? null : await import('./http/server.js');
+  const store = opts.store ?? storeFor(config, onFenced);
   await store.open();
   const clock = opts.clock ?? systemClock;
   const supervisors = new SupervisorRegistry(clock);
@@ -81,6 +97,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     tagRules: new TagRules(config.tags),
     resultRetentionMs: config.results.retention,
     window: config.queue.window,
+    // Twice per lease at least, and every 5 s at most: a dead node's jobs run elsewhere within lease + 5 s.
+    rescueMs: Math.min(DEFAULT_RESCUE_MS, Math.floor(config.cluster.leaseMs / 2)),
   });
   try {
     await engine.start();
@@ -111,9 +129,8 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   });
   const address = await gearman.listen(config.host, config.port);
   let http: HttpServer | null = null;
-  if (config.httpPort !== null) {
-    // Loaded only when wanted: fastify costs about 10 MiB of memory.
-    const { startHttp } = await import('./http/server.js');
+  if (httpModule !== null) {
+    const { startHttp } = httpModule;
     const fds = readDescriptors();
     const httpAllowed = httpConnectionsAllowed(config.http.maxConnections, fds, gearman.maxConnections);
     if (fds !== null && httpAllowed < config.http.maxConnections) {
@@ -137,17 +154,37 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     }
   }
 
+  const gearmanAddresses = [`${address.address}:${address.port}`, ...(address.plainPort === null ? [] : [`${address.address}:${address.plainPort}`])];
+  const httpUrl = http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : null;
+  store.nodesPublish(() => {
+    const workers: Record<string, number> = {};
+    for (const fn of engine.functions.all()) if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
+    return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, jobsHeld: engine.jobCount };
+  });
+
   log.info(
     {
       gearman: `${address.address}:${address.port}`,
       tls: gearman.tls,
       plainPort: address.plainPort,
-      http: http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : 'off',
+      http: httpUrl ?? 'off',
+      node: config.cluster.node,
       store: store.describe(),
       ...(config.store === null ? { db: config.db } : {}),
     },
     `lazaret ${VERSION} listening on ${address.address}:${address.port}${gearman.tls ? ' (TLS)' : ''}${address.plainPort === null ? '' : ` and ${address.address}:${address.plainPort} (plain)`}, storing in ${store.describe()}`,
   );
+
+  up = true;
+  if (fenced !== null) stopFenced(fenced);
+
+  function stopFenced(err: LazaretError): void {
+    log.error(
+      { err, code: err.code },
+      'this node lost its lease: a peer rescued its jobs; stopping now (run it under systemd or another supervisor to start it again with a new lease)',
+    );
+    void stop({ graceMs: 0 });
+  }
 
   async function stop({ graceMs = config.shutdownGraceMs }: { graceMs?: number } = {}): Promise<void> {
     stopping ??= (async () => {
@@ -179,16 +216,24 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     gearmanPort: address.port,
     gearmanPlainPort: address.plainPort,
     httpPort: http?.port ?? null,
+    get fenced() {
+      return fenced;
+    },
     stopped,
     stop,
     reloadTls: () => http?.reloadTls(),
   };
 }
 
-/** The store the config names: PostgreSQL when `store` is set, else the SQLite file `db`. */
-export function storeFor(config: Readonly<Config>): StorageAdapter {
-  if (config.store !== null) return new PostgresStore({ url: config.store, schema: config.storeSchema });
-  return new SqliteStore({ path: config.db, synchronous: config.synchronous });
+/**
+ * The store the config names: PostgreSQL when `store` is set, else the SQLite file `db`. `onFenced`:
+ * called when peers rescued this node's jobs (a shared store only).
+ */
+export function storeFor(config: Readonly<Config>, onFenced?: (err: LazaretError) => void): StorageAdapter {
+  if (config.store !== null) {
+    return new PostgresStore({ url: config.store, schema: config.storeSchema, node: config.cluster.node, leaseMs: config.cluster.leaseMs, onFenced });
+  }
+  return new SqliteStore({ path: config.db, synchronous: config.synchronous, node: config.cluster.node });
 }
 
 async function waitForIdle(engine: Engine, graceMs: number): Promise<void> {

@@ -32,6 +32,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .option('--db <file>', 'SQLite file (default ./data/lazaret.db)')
     .option('--store <url>', 'PostgreSQL store shared by several nodes, postgres://user@host:5432/db, instead of the SQLite file (env LAZARET_STORE)')
     .option('--store-schema <name>', 'schema of the PostgreSQL store (default lazaret; env LAZARET_STORE_SCHEMA)')
+    .option('--node <name>', "this node's name in a shared PostgreSQL store, unique among its nodes (default: the host name; env LAZARET_NODE)")
     .option('--admin-token <token>', 'token for admin actions from beyond loopback, at least 16 characters (env LAZARET_ADMIN_TOKEN)')
     .option('--token-file <file>', 'read the admin token from this file, so it is not seen in `ps` (env LAZARET_ADMIN_TOKEN_FILE)')
     .option('--allow-unauthenticated', 'start even though a port listens beyond loopback with no admin token (env LAZARET_ALLOW_UNAUTHENTICATED=1)')

@@ -162,13 +162,14 @@ export class GroupCommit {
       return;
     } catch (err) {
       const parts = split(group);
-      // Alone, each member would meet the same lock, the same closed store or a store out of reach: no
-      // second try now. And a group whose connection broke may have committed: written again, its new
-      // jobs would clash with themselves.
+      // Alone, each member would meet the same lock, the same closed or fenced store or a store out of
+      // reach: no second try now. And a group whose connection broke may have committed: written again,
+      // its new jobs would clash with themselves.
       if (
         parts.length === 1 ||
         isLazaretError(err, ErrorCode.STORE_BUSY) ||
         isLazaretError(err, ErrorCode.STORE_CLOSED) ||
+        isLazaretError(err, ErrorCode.STORE_FENCED) ||
         isLazaretError(err, ErrorCode.STORE_UNREACHABLE) ||
         isLazaretError(err, ErrorCode.STORE_CONNECTION_LOST)
       ) {
@@ -198,7 +199,8 @@ export class GroupCommit {
       return;
     }
     const undoable = FIELDS.every((f) => UNDOABLE.has(f) || part.batch[f].length === 0);
-    if (undoable || isLazaretError(err, ErrorCode.STORE_CLOSED)) {
+    // A closed or fenced store refuses for good: writing again would only fail again.
+    if (undoable || isLazaretError(err, ErrorCode.STORE_CLOSED) || isLazaretError(err, ErrorCode.STORE_FENCED)) {
       this.#events.rejected(err, part.batch);
       part.member.reject(err);
       return;

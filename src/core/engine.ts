@@ -18,6 +18,7 @@ import type {
   Priority,
   QuarantineReason,
   QuarantineRow,
+  QueuedIn,
   StoredJob,
   StoreState,
   WriteBatch,
@@ -78,6 +79,11 @@ export interface EngineOptions {
    * nodes take submissions this node does not see). Default 1000.
    */
   sharedPollMs?: number;
+  /**
+   * With a store several nodes share: how often this node looks for peers whose lease expired, to
+   * rescue their jobs (nodesRescue), ms. Default 5000; a node's lease should be at least twice this.
+   */
+  rescueMs?: number;
 }
 
 export const DEFAULT_WINDOW = 2048;
@@ -94,6 +100,16 @@ const DUE_BATCH = 5000;
 /** How long a failed window refill or due move waits before it is tried again, ms. */
 const STORE_RETRY_MS = 1000;
 export const DEFAULT_SHARED_POLL_MS = 1000;
+/**
+ * With a shared store a node's window per function and priority is at most
+ * max(SHARED_WINDOW_FLOOR, SHARED_WINDOW_PER_WORKER × its workers of the function) (and `window`): what
+ * one node holds, other nodes' workers cannot take, and a job may be overtaken by at most that many.
+ * A refill starts at half the window, and the other half must keep every worker busy while it is a
+ * PostgreSQL round trip away (docs/architecture.md, "Several nodes on one store", has the figures).
+ */
+export const SHARED_WINDOW_PER_WORKER = 8;
+export const SHARED_WINDOW_FLOOR = 32;
+export const DEFAULT_RESCUE_MS = 5000;
 
 /** What a submitter is told once the job is stored: its handle (another job's, when it coalesced in the store). */
 export interface Acknowledged {
@@ -176,6 +192,14 @@ export class Engine extends TypedEmitter<EngineEvents> {
   /** With a shared store: the timer that reads the counts again, and its period. */
   #poll: TimerRef | null = null;
   readonly #pollMs: number;
+  /** A read of the counts is in flight; `#refreshAgain`: another was asked for meanwhile (a notification). */
+  #refreshing = false;
+  #refreshAgain = false;
+  /** Several nodes share the store (capabilities.shared): windows are per worker, and released when unserved. */
+  readonly #shared: boolean;
+  /** With a shared store: the timer that rescues the jobs of dead peers, and its period. */
+  #rescue: TimerRef | null = null;
+  readonly #rescueMs: number;
   #started = false;
   #closed = false;
   /** Shutting down: no new submissions, no new deliveries. */
@@ -200,6 +224,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#supervision = opts.supervision ?? null;
     this.#window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
     this.#pollMs = Math.max(10, opts.sharedPollMs ?? DEFAULT_SHARED_POLL_MS);
+    this.#shared = this.store.capabilities.shared;
+    this.#rescueMs = Math.max(10, opts.rescueMs ?? DEFAULT_RESCUE_MS);
     this.#due = new Wakeup(this.clock, () => this.#moveDue());
     this.#expiry = new Wakeup(this.clock, () => this.#expireStored());
     const handles = (b: WriteBatch): string[] => batchHandles(b, (id) => this.#jobs.handleOf(id));
@@ -245,8 +271,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
       fn.scheduled[c.priority] += c.scheduled;
       queued += c.queued + c.scheduled;
     }
-    for (const row of interrupted) {
-      // The worker died with the node: that delivery counts as a crash, not a fresh budget.
+    this.#resumeInterrupted(interrupted, () => 'the server stopped while the job was running', now);
+    this.#due.arm(nextRunAt);
+    this.#expiry.arm(nextDeadline);
+    if (this.#shared) {
+      this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+      this.#rescue = this.clock.setTimer(this.#rescueMs, () => this.#rescueDead());
+      // Another node (or the SQL function submit()) committed jobs for whichever node takes them. Heard
+      // from now on: a read of the counts before would race the one above (what came in between is
+      // read at the first poll).
+      this.store.onQueued?.((queues) => this.#onQueued(queues));
+    }
+    await this.#commit.flush();
+    this.results.start();
+    this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
+  }
+
+  /**
+   * Held jobs whose node stopped while they ran (this node's last life at start, a dead peer at a
+   * rescue): each open attempt ends as crashed (the worker died with the node: that delivery counts,
+   * toward maxCrashes too, so a job that kills whole nodes ends in quarantine); a job with no open
+   * attempt waits in its window again.
+   */
+  #resumeInterrupted(rows: readonly StoredJob[], why: (row: StoredJob) => string, now: number): void {
+    for (const row of rows) {
       const job = this.#restore(row);
       const open = job.history.pop();
       if (open === undefined || open.endedAt !== null) {
@@ -257,14 +305,49 @@ export class Engine extends TypedEmitter<EngineEvents> {
       job.state = 'running';
       job.fn.running++;
       job.current = open;
-      this.#endAttempt(job, 'crashed', 'the server stopped while the job was running', null, now);
+      this.#endAttempt(job, 'crashed', why(row), null, now);
     }
-    this.#due.arm(nextRunAt);
-    this.#expiry.arm(nextDeadline);
-    if (this.store.capabilities.shared) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
-    await this.#commit.flush();
-    this.results.start();
-    this.#log.info({ jobs: queued + interrupted.length, interrupted: interrupted.length }, 'store opened');
+  }
+
+  /**
+   * A shared store: every `rescueMs`, the peers whose lease expired lose their jobs to this node in one
+   * transaction. Those waiting in their windows go back to the store's queue in their places (the next
+   * count refresh sees them); those they were running are ended here as crashed.
+   */
+  #rescueDead(): void {
+    this.#rescue = null;
+    if (this.#closed) return;
+    const now = this.clock.now();
+    this.store
+      .nodesRescue(now)
+      .then(
+        ({ nodes, requeued, taken }) => {
+          if (nodes.length === 0 || this.#closed) return;
+          this.#log.warn(
+            { nodes: nodes.map((n) => ({ node: n.name, epoch: n.epoch, renewedAgoMs: n.renewedAgoMs })), requeued, running: taken.length },
+            `rescued the jobs of ${nodes.map((n) => n.name).join(', ')}: lease expired`,
+          );
+          const byName = new Map(nodes.map((n) => [n.name, n]));
+          const from = new Map(taken.map((t) => [t.job.id, t.node]));
+          this.#resumeInterrupted(
+            taken.map((t) => t.job),
+            (row) => {
+              const name = from.get(row.id) ?? 'unknown';
+              const ago = byName.get(name)?.renewedAgoMs;
+              return ago === null || ago === undefined
+                ? `node ${name} that was running the job is gone (it held the job without a lease)`
+                : `node ${name} that was running the job stopped renewing its lease (last renewed ${ago} ms before the rescue)`;
+            },
+            now,
+          );
+        },
+        (err: unknown) => {
+          if (!this.#closed) this.#log.error({ err }, 'could not look for dead nodes to rescue; trying again');
+        },
+      )
+      .finally(() => {
+        if (!this.#closed) this.#rescue = this.clock.setTimer(this.#rescueMs, () => this.#rescueDead());
+      });
   }
 
   /** Commits what is staged, cancels timers and closes the store. Connections must be gone first. */
@@ -280,6 +363,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#poll = null;
     this.#deliveriesPaused?.cancel();
     this.#deliveriesPaused = null;
+    this.#rescue?.cancel();
+    this.#rescue = null;
     // Jobs waiting in windows go back to the store's line, in their places, for whoever starts next.
     const release = this.#commit.stage().releaseJobs;
     for (const job of this.#jobs.values()) {
@@ -373,9 +458,10 @@ export class Engine extends TypedEmitter<EngineEvents> {
     job.state = 'pending';
     fn.pending++;
     const p = req.priority;
-    // Into the window when nothing of its priority waits in the store and there is room; else it waits
-    // in the store, in line, and the window takes it in its turn.
-    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : fn.fitsWindow(p, this.#window) ? 'held' : 'queued';
+    // Into the window when nothing of its priority waits in the store and there is room (with a shared
+    // store, only for a function this node has workers for); else it waits in the store, in line, and a
+    // window takes it in its turn.
+    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : this.#joinsWindow(fn, p) ? 'held' : 'queued';
     job.queuedAt = place === 'scheduled' ? (runAt ?? now) : now;
     if (place === 'queued') fn.storing[p]++;
     this.#commit.stage().insertJobs.push(jobRow(job, place, key));
@@ -527,7 +613,9 @@ export class Engine extends TypedEmitter<EngineEvents> {
     w.abilities.set(name, { fn, timeout });
     fn.workers.add(w);
     if (w.sleeping) fn.sleepers.add(w);
-    // Its first worker: the windows start taking what the store holds for it.
+    // Its first worker: the windows start taking what the store holds for it. With a shared store the
+    // counts of a function nobody here served are as old as the last poll: read them now.
+    if (this.#shared && fn.workers.size === 1 && this.#started) this.#refreshCounts();
     for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) this.#refill(fn, p);
   }
 
@@ -541,6 +629,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     for (const job of [...w.held.values()]) {
       if (job.fn === ability.fn) this.#fail(job, 'crashed', `worker ${w.conn.name} dropped ${name} while running it`, null);
     }
+    this.#releaseUnserved(ability.fn);
     this.functions.release(ability.fn);
   }
 
@@ -749,7 +838,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
   removeWorker(w: Worker): void {
     w.unsleep();
     w.clearWoken()?.wakeSleepers();
-    for (const { fn } of w.abilities.values()) {
+    const served = [...w.abilities.values()].map((a) => a.fn);
+    for (const fn of served) {
       fn.workers.delete(w);
       this.functions.release(fn);
     }
@@ -779,6 +869,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
         }),
       );
     } else this.#failHeld(w, null);
+    for (const fn of served) this.#releaseUnserved(fn);
   }
 
   /**
@@ -787,7 +878,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
    */
   #failHeld(w: Worker, death: Death | null): void {
     let first = true;
-    for (const job of [...w.held.values()]) {
+    const held = [...w.held.values()];
+    for (const job of held) {
       if (!w.sent.has(job.handle)) {
         // Perl's Gearman::Worker, for one, hangs up when a JOB_ASSIGN takes over 0.5 s: that is no crash.
         this.#giveBack(job, `worker ${w.conn.name} disconnected before the job was sent to it (not charged)`);
@@ -798,6 +890,8 @@ export class Engine extends TypedEmitter<EngineEvents> {
       else this.#fail(job, 'crashed', `worker ${w.conn.name} disconnected while running the job`, null);
       first = false;
     }
+    // A parked worker's jobs come back after its last fellow may have left.
+    for (const fn of new Set(held.map((j) => j.fn))) this.#releaseUnserved(fn);
   }
 
   /**
@@ -991,7 +1085,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     // At the back of the line: its window's end if nothing of its priority waits in the store, else the store's.
     const fn = job.fn;
     const p = job.priority;
-    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : fn.fitsWindow(p, this.#window) ? 'held' : 'queued';
+    const place: StoreState = runAt !== null && runAt > now ? 'scheduled' : this.#joinsWindow(fn, p) ? 'held' : 'queued';
     end.requeue = { state: place, runAt, queuedAt: place === 'scheduled' ? (runAt ?? now) : now };
     if (place === 'held') {
       this.#admit(job);
@@ -1259,13 +1353,68 @@ export class Engine extends TypedEmitter<EngineEvents> {
   }
 
   /**
+   * How many runnable jobs of fn this node holds per priority at most: `window`, and with a shared
+   * store no more than its workers of fn can start while a refill is on its way (what a node holds,
+   * the workers of the others cannot take).
+   */
+  #windowOf(fn: FunctionState): number {
+    if (!this.#shared) return this.#window;
+    return Math.min(this.#window, Math.max(SHARED_WINDOW_FLOOR, SHARED_WINDOW_PER_WORKER * fn.workers.size));
+  }
+
+  /**
+   * Whether a job of fn becoming runnable here joins this node's window: nothing waits before it in the
+   * store and there is room; with a shared store, also only when this node has a worker for it (else
+   * it is stored queued, for any node's workers).
+   */
+  #joinsWindow(fn: FunctionState, p: Priority): boolean {
+    if (this.#shared && fn.workers.size === 0) return false;
+    return fn.fitsWindow(p, this.#windowOf(fn));
+  }
+
+  /**
+   * With a shared store, when the last worker of fn here has gone: the jobs of its windows that never
+   * started go back to the store's line in their places, for the workers of other nodes. Jobs clients
+   * wait on here stay.
+   */
+  #releaseUnserved(fn: FunctionState): void {
+    if (!this.#shared || fn.workers.size > 0 || this.#closed) return;
+    const released: Job[] = [];
+    for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) {
+      const kept: Job[] = [];
+      for (let job = fn.take(p); job; job = fn.take(p)) (job.durable && job.waiters.length === 0 ? released : kept).push(job);
+      for (const job of kept) fn.enqueue(job);
+    }
+    if (released.length === 0) return;
+    const ids = this.#commit.stage().releaseJobs;
+    for (const job of released) {
+      ids.push(job.id);
+      this.#forget(job);
+    }
+    this.#commit.committed().then(
+      () => {
+        // First in line: they were taken before anything the store still holds.
+        for (const job of [...released].reverse()) {
+          const p = job.priority;
+          fn.stored[p]++;
+          fn.storedSince[p] = job.queuedAt;
+          this.#expiry.arm(job.deadline);
+        }
+      },
+      // Only at close, the release never stored: the next start of this node gives them back.
+      () => undefined,
+    );
+  }
+
+  /**
    * Fills the window of fn and priority p from the store when it is under half full and the store
    * holds more; only for functions with workers (a window nobody drains is memory spent for nothing).
    */
   #refill(fn: FunctionState, p: Priority): void {
     if (fn.refilling[p] || fn.stored[p] <= 0 || fn.workers.size === 0 || this.#closed || !this.#started) return;
-    if (fn.windowed[p] * 2 > this.#window) return;
-    const asked = this.#window - fn.windowed[p];
+    const size = this.#windowOf(fn);
+    if (fn.windowed[p] * 2 > size) return;
+    const asked = size - fn.windowed[p];
     fn.refilling[p] = true;
     this.store.windowFill(fn.name, p, asked).then(
       (rows) => {
@@ -1305,11 +1454,18 @@ export class Engine extends TypedEmitter<EngineEvents> {
    * A store several nodes share: the others take submissions and move jobs this node does not see, so
    * the counts of what waits in the store are read again every `sharedPollMs`, and the windows of
    * functions with workers here refill from them. A count between two reads may be off by the jobs
-   * another node took meanwhile; a refill that finds fewer corrects it.
+   * another node took meanwhile; a refill that finds fewer corrects it. A notification (#onQueued) reads
+   * them at once; at most one read is in flight, and one asked for meanwhile follows it.
    */
   #refreshCounts(): void {
-    this.#poll = null;
     if (this.#closed) return;
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#poll?.cancel();
+    this.#poll = null;
+    this.#refreshing = true;
     this.store
       .countsLoad()
       .then(
@@ -1341,8 +1497,30 @@ export class Engine extends TypedEmitter<EngineEvents> {
         },
       )
       .finally(() => {
-        if (!this.#closed) this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
+        this.#refreshing = false;
+        if (this.#closed) return;
+        if (this.#refreshAgain) {
+          this.#refreshAgain = false;
+          this.#refreshCounts();
+        } else this.#poll = this.clock.setTimer(this.#pollMs, () => this.#refreshCounts());
       });
+  }
+
+  /**
+   * The store says jobs were committed queued in these queues (none named: any), by another node or
+   * the SQL function submit(). The counts are read now, so this node's sleeping workers are woken
+   * without waiting for the poll, when a named queue is one whose workers here believe it empty; a
+   * queue known to hold more is drained by refills anyway (a stream of submissions elsewhere does not
+   * make every node read the counts at each commit), and functions no worker here serves wait for the
+   * poll.
+   */
+  #onQueued(queues: readonly QueuedIn[]): void {
+    if (this.#closed) return;
+    const news = (q: QueuedIn): boolean => {
+      const fn = this.functions.get(q.function);
+      return fn !== undefined && fn.workers.size > 0 && fn.stored[q.priority] === 0;
+    };
+    if (queues.length === 0 || queues.some(news)) this.#refreshCounts();
   }
 
   /** Jobs no window holds whose deadline passed: quarantined as expired, as those in memory are by their timers. */

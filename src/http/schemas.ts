@@ -272,6 +272,38 @@ export const supervisorListSchema = {
   },
 } as const;
 
+/** A node of the store: the others, when several share it (PostgreSQL), and this one. */
+const nodeSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    /** The node answering. */
+    self: { type: 'boolean' },
+    epoch: { type: 'integer' },
+    gearman: { type: 'array', items: { type: 'string' } },
+    http: nullable('string'),
+    version: { type: 'string' },
+    startedAt: isoTime,
+    /** Since its lease was last renewed, by the store's clock. */
+    leaseAgeMs: count,
+    /** Until its lease runs out, by the store's clock; negative once it has (until a peer rescues it); null without a lease (SQLite). */
+    expiresInMs: nullable('integer'),
+    expired: { type: 'boolean' },
+    /** Connected workers per function. */
+    workers: { type: 'object', additionalProperties: { type: 'integer' } },
+    jobsHeld: count,
+  },
+} as const;
+
+export const nodeListSchema = {
+  type: 'object',
+  properties: {
+    store: { type: 'string' },
+    schemaVersion: { type: 'integer' },
+    nodes: { type: 'array', items: nodeSchema },
+  },
+} as const;
+
 // The answers' TypeScript types, from the schemas above: what the dashboard (web/src/types.ts) and the
 // CLI read.
 export type JobAnswer = Optional<Shape<typeof jobSchema>, 'result' | 'lives' | 'audit'>;
@@ -280,6 +312,8 @@ export type LifeAnswer = Shape<typeof historyProperties.lives.items>;
 export type AuditAnswer = Shape<typeof historyProperties.audit.items>;
 export type FunctionAnswer = Shape<typeof functionSchema>;
 export type WorkerAnswer = Shape<typeof workerSchema>;
+export type NodeAnswer = Omit<Shape<typeof nodeSchema>, 'workers'> & { workers: Record<string, number> };
+export type NodeListAnswer = Omit<Shape<typeof nodeListSchema>, 'nodes'> & { nodes: NodeAnswer[] };
 export type ImpactRowAnswer = Shape<typeof impactRowSchema>;
 export type ImpactAnswer = Shape<typeof impactSchema>;
 export type SupervisedAnswer = Shape<typeof supervisedSchema>;

@@ -24,6 +24,7 @@ import { impactRoutes } from './routes/impact.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { quarantineRoutes } from './routes/quarantine.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { workerRoutes } from './routes/workers.js';
 import { supervisorRoutes } from './routes/supervisors.js';
 
@@ -77,6 +78,7 @@ export async function buildApp(ctx: HttpContext, tls: SecureContextOptions | nul
   await app.register(jobRoutes(ctx), { prefix: '/api/jobs' });
   await app.register(functionRoutes(ctx, activity), { prefix: '/api' });
   await app.register(workerRoutes(ctx), { prefix: '/api' });
+  await app.register(nodeRoutes(ctx), { prefix: '/api' });
   await app.register(impactRoutes(ctx), { prefix: '/api' });
   await app.register(metricsRoutes(ctx));
   await app.register(quarantineRoutes(ctx), { prefix: '/api/quarantine' });

@@ -92,9 +92,10 @@ export class Metrics {
   readonly #engine: Engine;
   readonly #byFn = new Map<string, FunctionCounts>();
 
-  /** `alerts` is null when the node has no webhooks. */
-  constructor(engine: Engine, health: HealthChecker, alerts: AlertStats | null) {
+  /** `alerts` is null when the node has no webhooks; `node` labels every series (nodes sharing a store are scraped side by side). */
+  constructor(engine: Engine, health: HealthChecker, alerts: AlertStats | null, node: string) {
     this.#engine = engine;
+    this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: 'lazaret_' });
     const fnCounts = (): Iterable<[string, FunctionCounts]> => this.#byFn.entries();
     for (const name of COUNTERS) {

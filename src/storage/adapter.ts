@@ -19,13 +19,17 @@ import type {
   JobCounts,
   JobRow,
   JobSummary,
+  NodeInfo,
+  NodeRow,
   OutcomeFilter,
   OutcomeRow,
   QuarantineFilter,
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  QueuedIn,
   NewAlert,
+  Rescue,
   StoredJob,
   WriteBatch,
   WriteResult,
@@ -52,6 +56,14 @@ export interface StorageAdapter {
   schemaVersion(): Promise<number>;
   /** Where the data lives, for logs (a file path, a URL without password). */
   describe(): string;
+
+  /**
+   * A shared store only: `listener` is called soon after any node (or anything else writing the store)
+   * commits jobs left queued for whichever node takes them, with their queues (empty: any queue); the
+   * engine then reads the counts at once instead of at its next poll. Best effort: a wake-up may be
+   * lost (the poll covers it) or come with nothing new.
+   */
+  onQueued?(listener: (queues: QueuedIn[]) => void): void;
 
   /** A real, tiny write (for /health): resolves when the store accepted it. */
   ping(now: number): Promise<void>;
@@ -135,6 +147,22 @@ export interface StorageAdapter {
   alertsUpdate(update: AlertUpdate): Promise<boolean>;
   /** Deletes delivered or abandoned alerts; returns how many existed. */
   alertsDelete(ids: readonly number[]): Promise<number>;
+
+  // Nodes. A shared store holds one lease per live node (renewed by the adapter itself); a node whose
+  // lease expired is dead to the others, and one of them rescues its jobs.
+
+  /** What this node tells the others about itself, read at each renewal of its lease. */
+  nodesPublish(info: () => NodeInfo): void;
+  /** The nodes of the store, by name, with their leases judged by the store's clock. A store no one shares lists this node alone. */
+  nodesList(): Promise<NodeRow[]>;
+  /**
+   * In one transaction: every other node whose lease expired before the store's clock now is removed;
+   * its held jobs with no open attempt go back to the queue in their places (or to `scheduled` when
+   * their run-at is after `now`), and those with an open attempt are held by the caller and returned
+   * with their attempts, as recover() returns them, for the caller to end that attempt as crashed. A
+   * store no one shares has nobody to rescue.
+   */
+  nodesRescue(now: number): Promise<Rescue>;
 
   /** A job's history, oldest first; empty when it has none. */
   historyFind(jobId: number): Promise<HistoryEntry[]>;

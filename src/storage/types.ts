@@ -412,3 +412,51 @@ export interface HistoryEntry extends AuditStamp {
 }
 
 export type NewHistoryEntry = Omit<HistoryEntry, 'seq'>;
+
+/** A queue where jobs were left waiting for any node (a shared store's wake-ups): a function and a priority. */
+export interface QueuedIn {
+  function: string;
+  priority: Priority;
+}
+
+/** What a node publishes about itself in the store at each lease renewal (kept small). */
+export interface NodeInfo {
+  /** Where its Gearman door listens (host:port; the plain one beside TLS too). */
+  gearman: string[];
+  /** Its HTTP API's URL; null when off. */
+  http: string | null;
+  version: string;
+  /** Connected workers per function they can do. */
+  workers: Record<string, number>;
+  /** Jobs it holds in memory (its windows, running, timers). */
+  jobsHeld: number;
+}
+
+/** A node of the store, as nodesList() reads it. Times are the store's clock (ms). */
+export interface NodeRow {
+  name: string;
+  epoch: number;
+  startedAt: number;
+  renewedAt: number;
+  /** null: a store only one node uses (SQLite), where no lease is held. */
+  expiresAt: number | null;
+  /** The store's clock when it was read: leaseAgeMs = now - renewedAt. */
+  now: number;
+  info: NodeInfo;
+}
+
+/** What nodesRescue() did, in one transaction. */
+export interface Rescue {
+  /**
+   * The nodes whose lease had expired, now gone from the store, with how long before the rescue their
+   * lease was last renewed (null for a node that held jobs without any lease row).
+   */
+  nodes: { name: string; epoch: number | null; renewedAgoMs: number | null }[];
+  /** Their held jobs with no attempt running: back in the store's queue (or scheduled) in their places. */
+  requeued: number;
+  /**
+   * Their jobs with an attempt still open, now held by the caller, each with its attempts and the node
+   * it was running on, for the caller to end that attempt as crashed.
+   */
+  taken: { node: string; job: StoredJob }[];
+}

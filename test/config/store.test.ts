@@ -4,12 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { isLazaretError } from '../../src/errors.js';
 import { storeFor } from '../../src/server.js';
+import type { PostgresStore } from '../../src/storage/postgres/store.js';
 
 function emptyDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'laz-store-config-'));
@@ -55,4 +56,29 @@ test('a store that is not a PostgreSQL URL, or a schema that is not a plain name
     assert.throws(() => loadConfig({ storeSchema: schema }, {}, cwd), invalid(/storeSchema \(command line\): must be a plain schema name/), schema);
   }
   assert.equal(loadConfig({ storeSchema: `_${'x'.repeat(62)}` }, {}, cwd).storeSchema.length, 63);
+});
+
+test('cluster.node (file, LAZARET_NODE, --node; default the host name) and cluster.leaseMs reach the store; bad values are refused', (t) => {
+  const cwd = emptyDir(t);
+  const plain = loadConfig({}, {}, cwd);
+  assert.equal(plain.cluster.node, hostname());
+  assert.equal(plain.cluster.leaseMs, 30_000);
+
+  writeFileSync(join(cwd, 'lazaret.json'), JSON.stringify({ store: 'postgres://file@db1/lz', cluster: { node: 'from-file', leaseMs: '2s' } }));
+  const file = loadConfig({}, {}, cwd);
+  assert.deepEqual(file.cluster, { node: 'from-file', leaseMs: 2000 });
+  assert.equal(loadConfig({}, { LAZARET_NODE: 'from-env' }, cwd).cluster.node, 'from-env');
+  assert.equal(loadConfig({ node: 'from.flag_1' }, { LAZARET_NODE: 'from-env' }, cwd).cluster.node, 'from.flag_1');
+  const store = storeFor(file) as PostgresStore;
+  assert.equal(store.holder.owner, 'from-file');
+  assert.equal(store.leaseMs, 2000);
+
+  assert.throws(() => loadConfig({ node: 'two words' }, {}, cwd), invalid(/cluster\.node/));
+  assert.throws(() => loadConfig({}, { LAZARET_NODE: '-x' }, cwd), invalid(/cluster\.node/));
+  for (const leaseMs of [100, '10h', 'soon']) {
+    writeFileSync(join(cwd, 'lazaret.json'), JSON.stringify({ cluster: { leaseMs } }));
+    assert.throws(() => loadConfig({}, {}, cwd), invalid(/cluster\.leaseMs/), String(leaseMs));
+  }
+  writeFileSync(join(cwd, 'lazaret.json'), JSON.stringify({ cluster: { nodes: 3 } }));
+  assert.throws(() => loadConfig({}, {}, cwd), invalid(/cluster\.nodes/));
 });

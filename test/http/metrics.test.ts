@@ -9,7 +9,16 @@ import { waitEvent } from '../helpers/events.js';
 
 /** The value of one series, e.g. `lazaret_jobs_completed_total{function="m"}`. */
 export function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  // Every series carries the node's name; the tests name series without it.
+  const line = text
+    .split('\n')
+    .map((l) =>
+      l
+        .replace(/,?node="[^"]*"/, '')
+        .replace('{}', '')
+        .replace('{,', '{'),
+    )
+    .find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
@@ -52,6 +61,10 @@ test('counters, gauges and histograms after 2 completed and 1 failed job', async
     [`lazaret_run_seconds_count${fn}`]: 3,
   };
   for (const [series, value] of Object.entries(expect)) assert.equal(sample(res.text, series), value, series);
+  // The node's name on every series, so nodes sharing a store can be scraped side by side.
+  const series = res.text.split('\n').filter((l) => l.startsWith('lazaret_'));
+  assert.ok(series.length > 0);
+  for (const l of series) assert.match(l, new RegExp(`node="${server.config.cluster.node}"`), l);
   assert.ok(sample(res.text, `lazaret_oldest_queued_age_seconds${fn}`)! >= 0);
   assert.ok(sample(res.text, 'lazaret_process_cpu_user_seconds_total')! > 0, 'process metrics');
   assert.match(res.text, /# TYPE lazaret_run_seconds histogram/);

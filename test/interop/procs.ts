@@ -228,6 +228,13 @@ export const need = {
         throw new Error('PHP has no gearman extension: the interop tests need the Debian package php-gearman (apt-get install php-gearman)');
       }
     }),
+  phpPgsql: (): Promise<void> =>
+    once('php-pgsql', async () => {
+      await requireCommand('php', 'php-cli');
+      if (!(await succeeds('php', ['-r', 'exit(extension_loaded("pdo_pgsql") ? 0 : 1);']))) {
+        throw new Error('PHP has no pdo_pgsql extension: the test of docs/cluster.md needs the Debian package php-pgsql (apt-get install php-pgsql)');
+      }
+    }),
   python3: (): Promise<void> => once('python3', () => requireCommand('python3', 'python3')),
   perl: (): Promise<void> =>
     once('perl', async () => {

@@ -4,6 +4,9 @@ import { loadConfig, type ConfigFlags } from '../../config.js';
 import { startServer, type RunningServer } from '../../server.js';
 import type { CliIO } from '../io.js';
 
+/** sysexits.h: a temporary failure; starting again is the cure. */
+export const EX_TEMPFAIL = 75;
+
 export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
   const config = loadConfig(flags, io.env);
   // Listening before the server is up: a supervisor may send SIGTERM as soon as it reads the
@@ -39,5 +42,6 @@ export async function runServe(flags: ConfigFlags, io: CliIO): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHup);
   }
-  return 0;
+  // Peers rescued this node's jobs (its lease expired): EX_TEMPFAIL, for a supervisor to start it again.
+  return server.fenced === null ? 0 : EX_TEMPFAIL;
 }

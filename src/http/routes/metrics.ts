@@ -6,7 +6,7 @@ import type { HttpContext } from '../server.js';
 
 export function metricsRoutes(ctx: HttpContext): FastifyPluginAsync {
   return async (app) => {
-    const metrics = new Metrics(ctx.engine, ctx.health, ctx.alerts);
+    const metrics = new Metrics(ctx.engine, ctx.health, ctx.alerts, ctx.config.cluster.node);
     app.addHook('onClose', async () => metrics.close());
     app.get('/metrics', async (_request, reply) => {
       const text = await metrics.registry.metrics();

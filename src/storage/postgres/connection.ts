@@ -50,6 +50,12 @@ export interface PoolOptions {
    * up on an answer that has not come 5 s after that (a server or network that went silent).
    */
   statementTimeoutMs: number;
+  /**
+   * The server ends a session left idle inside a transaction longer than this: a node frozen in the
+   * middle of a commit would otherwise keep its lease row locked, and its peers could never rescue it.
+   * Default: statementTimeoutMs.
+   */
+  idleInTransactionMs?: number;
 }
 
 export type Params = readonly unknown[];
@@ -94,7 +100,7 @@ export class Db {
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName,
       // Every connection works in the store's schema (and pg_catalog): the SQL names no schema.
-      options: `-c search_path=${options.schema} -c statement_timeout=${options.statementTimeoutMs}`,
+      options: `-c search_path=${options.schema} -c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionMs ?? options.statementTimeoutMs}`,
       query_timeout: options.statementTimeoutMs + 5000,
       // A peer that vanished without a word (a cut network) is noticed by TCP keepalives.
       keepAlive: true,

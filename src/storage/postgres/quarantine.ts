@@ -2,9 +2,10 @@
 // entries by a QuarantineFilter. Each combination of filter fields gives its own SQL text; PostgreSQL
 // plans each shape on its own, using the (function, id), (reason, id) and time indexes.
 
-import type { AuditStamp, HistoryAction, JobRow, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../types.js';
+import type { AuditStamp, HistoryAction, JobRow, Priority, QuarantineFilter, QuarantinePage, QuarantineRow, QuarantineSummary } from '../types.js';
 import type { Db, Runner } from './connection.js';
 import { coalescingKey } from '../coalesce-key.js';
+import { notifyQueued } from './notify.js';
 import {
   QUARANTINE_COLUMNS,
   text,
@@ -83,7 +84,8 @@ export interface QuarantineOperations {
   quarantinePurge(filter: QuarantineFilter, by?: AuditStamp): Promise<number>;
 }
 
-export function quarantineOperations(db: Db): QuarantineOperations {
+/** `channel`: where the jobs a requeue leaves queued are announced (notify.ts). */
+export function quarantineOperations(db: Db, channel: string): QuarantineOperations {
   return {
     async quarantineList(filter, page) {
       const limit = Math.max(0, Math.floor(page.limit));
@@ -165,6 +167,11 @@ export function quarantineOperations(db: Db): QuarantineOperations {
         // refuses it and the whole requeue rolls back.
         await tx.run(INSERT_REQUEUED, [ids, now, finalKeys]);
         await tx.run('DELETE FROM quarantine WHERE id = ANY($1::bigint[])', [ids]);
+        await notifyQueued(
+          tx,
+          channel,
+          entries.map((e) => ({ function: e.function, priority: e.priority as Priority })),
+        );
         return entries.map((e, i): JobRow => toJobRow({ ...e, run_at: now, deadline: null, coalesce_key: finalKeys[i] ?? null, queued_at: now }));
       });
     },

@@ -9,6 +9,7 @@
 import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
 import { ATTEMPT_COLUMNS, jobColumns, toAttemptRow, toJobRow, toJobSummary, type AttemptRecord, type JobRecord, type JobSummaryRecord } from './rows.js';
+import { notifyQueued } from './notify.js';
 import { WATERMARK_KEY, type Holder } from './write.js';
 
 const ATTEMPTS_OF = {
@@ -17,7 +18,7 @@ const ATTEMPTS_OF = {
 };
 
 /** The jobs of `records`, in that order, each with its attempts oldest first. */
-async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<StoredJob[]> {
+export async function withAttempts(run: Pick<Runner, 'query'>, records: readonly JobRecord[]): Promise<StoredJob[]> {
   const jobs = records.map((r): StoredJob => ({ ...toJobRow(r), attempts: [] }));
   if (jobs.length === 0) return jobs;
   const byId = new Map(jobs.map((j) => [j.id, j]));
@@ -63,14 +64,11 @@ function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
   return job;
 }
 
-function attemptsRunner(db: Db, op: string): Pick<Runner, 'query'> {
-  return { query: (s, p) => db.query(op, s, p) };
-}
-
 const RECOVER_RELEASE = {
   name: 'lz_recover_release',
   text: `UPDATE jobs j SET state = CASE WHEN j.run_at IS NOT NULL AND j.run_at > $2 THEN 'scheduled' ELSE 'queued' END, owner = NULL, epoch = NULL
-         WHERE j.state = 'held' AND j.owner = $1 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.ended_at IS NULL)`,
+         WHERE j.state = 'held' AND j.owner = $1 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.ended_at IS NULL)
+         RETURNING j.function, j.priority, j.state`,
 };
 
 const RECOVER_KEEP = {
@@ -84,6 +82,12 @@ const NEXT_DEADLINE = {
   name: 'lz_next_deadline',
   text: `SELECT min(deadline) AS next FROM jobs WHERE deadline IS NOT NULL AND state <> 'held'`,
 };
+
+/**
+ * Jobs submitted by the SQL function submit() (migration 0004) take their ids from a sequence of their
+ * own starting here (2^52): nodes reserve blocks below it, and ids stay exact as JavaScript numbers.
+ */
+export const SQL_IDS_FROM = 4_503_599_627_370_496;
 
 /** The most rows one call reads: a caller asking for more gets this many (it asks again). */
 export const MAX_ROWS = 10_000;
@@ -106,9 +110,11 @@ function bounded(limit: number): number {
 
 /**
  * `holder` is read at each call: the node's id and the epoch of the adapter's open(). `idBlock` is how
- * many ids one reservation takes.
+ * many ids one reservation takes. Jobs left queued (recover, dueMove) are announced on `channel`. `fence`
+ * runs first in every transaction that takes or gives back held rows: it throws when this node lost its
+ * lease (nodes.ts).
  */
-export function queueOperations(db: Db, holder: () => Holder, idBlock: number): QueueOperations {
+export function queueOperations(db: Db, holder: () => Holder, idBlock: number, channel: string, fence: (tx: Runner) => Promise<void>): QueueOperations {
   let reserved: { from: number; to: number } | null = null;
 
   return {
@@ -116,7 +122,13 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
     async recover(now) {
       const { owner, epoch } = holder();
       return db.transaction('recover', async (tx) => {
-        await tx.run(RECOVER_RELEASE, [owner, now]);
+        await fence(tx);
+        const released = await tx.query<{ function: string; priority: Priority; state: string }>(RECOVER_RELEASE, [owner, now]);
+        await notifyQueued(
+          tx,
+          channel,
+          released.filter((r) => r.state === 'queued'),
+        );
         const kept = await tx.query<JobRecord>(RECOVER_KEEP, [owner, epoch]);
         kept.sort((a, b) => a.id - b.id);
         return withAttempts(tx, kept);
@@ -158,20 +170,21 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       const n = bounded(limit);
       if (n === 0) return [];
       const { owner, epoch } = holder();
-      const rows = await db.query<JobRecord & { seq: number }>(
-        'windowFill',
-        {
-          name: 'lz_window_fill',
-          text: `UPDATE jobs j SET state = 'held', owner = $4, epoch = $5
+      return db.transaction('windowFill', async (tx) => {
+        await fence(tx);
+        const rows = await tx.query<JobRecord & { seq: number }>(
+          {
+            name: 'lz_window_fill',
+            text: `UPDATE jobs j SET state = 'held', owner = $4, epoch = $5
                FROM (SELECT id FROM jobs WHERE function = $1 AND priority = $2 AND state = 'queued' ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) picked
                WHERE j.id = picked.id
                RETURNING ${jobColumns('j.')}, j.seq`,
-        },
-        [fn, priority, n, owner, epoch],
-      );
-      rows.sort((a, b) => a.seq - b.seq);
-      // Held by this node now: their attempts change only through this node's commits.
-      return withAttempts(attemptsRunner(db, 'windowFill'), rows);
+          },
+          [fn, priority, n, owner, epoch],
+        );
+        rows.sort((a, b) => a.seq - b.seq);
+        return withAttempts(tx, rows);
+      });
     },
 
     async dueMove(now, limit) {
@@ -196,6 +209,11 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
                 },
                 [now, n],
               );
+        await notifyQueued(
+          tx,
+          channel,
+          moved.map((m) => ({ function: m.function, priority: m.priority as Priority })),
+        );
         const [next] = await tx.query<{ next: number | null }>(NEXT_RUN_AT);
         return { moved: moved.map((m) => ({ function: m.function, priority: m.priority as Priority, n: m.n })), nextRunAt: next?.next ?? null };
       });
@@ -207,6 +225,7 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       const n = bounded(limit);
       const { owner, epoch } = holder();
       return db.transaction('deadlineTake', async (tx) => {
+        await fence(tx);
         const rows =
           n === 0
             ? []
@@ -237,22 +256,24 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
 
     async jobHold(id) {
       const { owner, epoch } = holder();
-      const rows = await db.query<JobWithAttempt>(
-        'jobHold',
-        {
-          name: 'lz_job_hold',
-          // The row as it was: its state before holding tells the caller which count it leaves.
-          text: `WITH before AS (
+      return db.transaction('jobHold', async (tx) => {
+        await fence(tx);
+        const rows = await tx.query<JobWithAttempt>(
+          {
+            name: 'lz_job_hold',
+            // The row as it was: its state before holding tells the caller which count it leaves.
+            text: `WITH before AS (
                    SELECT id, state FROM jobs WHERE id = $1 AND state IN ('queued', 'scheduled') FOR UPDATE
                  ), j AS (
                    UPDATE jobs SET state = 'held', owner = $2, epoch = $3 FROM before WHERE jobs.id = before.id
                    RETURNING ${jobColumns('jobs.').replace('jobs.state', 'before.state')}
                  )
                  SELECT ${JOB_WITH_ATTEMPTS} FROM j ${ATTEMPTS_JOIN}`,
-        },
-        [id, owner, epoch],
-      );
-      return oneWithAttempts(rows);
+          },
+          [id, owner, epoch],
+        );
+        return oneWithAttempts(rows);
+      });
     },
 
     async jobsPage(afterId, limit) {
@@ -280,8 +301,8 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number): 
       const [row] = await db.query<{ floor: number }>('idsNext', {
         name: 'lz_ids_floor',
         text: `SELECT greatest(
-                 coalesce((SELECT max(id) FROM jobs), 0),
-                 coalesce((SELECT max(id) FROM quarantine), 0),
+                 coalesce((SELECT max(id) FROM jobs WHERE id < ${SQL_IDS_FROM}), 0),
+                 coalesce((SELECT max(id) FROM quarantine WHERE id < ${SQL_IDS_FROM}), 0),
                  coalesce((SELECT value FROM meta WHERE key = '${WATERMARK_KEY}'), 0)) + 1 AS floor`,
       });
       const floor = row?.floor ?? 1;

@@ -6,6 +6,11 @@
 // migrated at open() under an advisory lock (migrate.ts). Rows a node takes into memory are marked held
 // by it: `node` names it (default: the host name; give each node on one host its own), and each open()
 // takes a new epoch from the database, stored with the rows it holds.
+//
+// Each node holds a lease in the store (nodes.ts), renewed every third of `leaseMs`; a peer rescues the
+// jobs of a node whose lease expired (nodesRescue). Every transaction that changes what this node holds
+// first checks that its lease row, with its epoch, is still there: once a peer has rescued it, this
+// adapter is fenced for good (every call rejects with LAZ_STORE_FENCED) and `onFenced` is called once.
 
 import { hostname } from 'node:os';
 import { ErrorCode, LazaretError } from '../../errors.js';
@@ -28,6 +33,8 @@ import type {
   JobRow,
   JobSummary,
   NewAlert,
+  NodeInfo,
+  NodeRow,
   OutcomeFilter,
   OutcomeRow,
   Priority,
@@ -35,13 +42,17 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  QueuedIn,
+  Rescue,
   StoredJob,
   WriteBatch,
   WriteResult,
 } from '../types.js';
-import { checkSchemaName, Db, describeUrl } from './connection.js';
+import { checkSchemaName, Db, describeUrl, type Runner } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { takeNodeLock } from './node-lock.js';
+import { channelOf, Listener } from './notify.js';
+import { fencedError, nodeOperations, type NodeOperations } from './nodes.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
@@ -66,16 +77,29 @@ export interface PostgresStoreOptions {
   idBlock?: number;
   /** A statement running or waiting for a lock longer than this fails with LAZ_STORE_BUSY. Default 30,000 ms. */
   statementTimeoutMs?: number;
+  /**
+   * How long this node's lease lasts without a renewal, ms; renewed every third of it. Peers rescue
+   * the jobs of a node whose lease expired. Default 30,000.
+   */
+  leaseMs?: number;
+  /** Called once when this node finds it was fenced (a peer rescued its jobs): it must stop. */
+  onFenced?: (err: LazaretError) => void;
 }
+
+/** What a node publishes before it says anything. */
+const NO_INFO: NodeInfo = { gearman: [], http: null, version: '', workers: {}, jobsHeld: 0 };
 
 type State = 'new' | 'opening' | 'open' | 'closed';
 
 interface Open {
   db: Db;
   unlock: () => Promise<void>;
+  listener: Listener;
   queue: QueueOperations;
   quarantine: QuarantineOperations;
   records: RecordOperations;
+  nodes: NodeOperations;
+  renewal: NodeJS.Timeout;
 }
 
 export class PostgresStore implements StorageAdapter {
@@ -88,9 +112,17 @@ export class PostgresStore implements StorageAdapter {
   readonly #connectTimeoutMs: number;
   readonly #idBlock: number;
   readonly #statementTimeoutMs: number;
+  readonly #leaseMs: number;
+  readonly #onFenced: (err: LazaretError) => void;
+  #info: () => NodeInfo = () => NO_INFO;
+  /** Set once a peer rescued this node's jobs; never cleared. */
+  #fenced: LazaretError | null = null;
+  #renewing = false;
   #state: State = 'new';
   #open: Open | null = null;
   #holder: Holder;
+  readonly #channel: string;
+  readonly #queuedListeners: ((queues: QueuedIn[]) => void)[] = [];
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -103,6 +135,9 @@ export class PostgresStore implements StorageAdapter {
     this.capabilities = { shared: true, idBlock: Math.floor(this.#idBlock / 2) };
     this.#statementTimeoutMs = Math.max(1, Math.floor(options.statementTimeoutMs ?? 30_000));
     this.#holder = { owner: this.#node, epoch: 0 };
+    this.#channel = channelOf(this.#schema);
+    this.#leaseMs = Math.max(1, Math.floor(options.leaseMs ?? 30_000));
+    this.#onFenced = options.onFenced ?? (() => {});
   }
 
   /** The server, database and schema; never the password. */
@@ -117,6 +152,14 @@ export class PostgresStore implements StorageAdapter {
   /** Who holds the jobs this adapter takes: the node and the epoch of this open(). */
   get holder(): Holder {
     return { ...this.#holder };
+  }
+
+  /**
+   * `listener` is called when any node (or the SQL function submit()) commits jobs left queued, with
+   * their queues (empty: any queue), and after the listening connection was made again.
+   */
+  onQueued(listener: (queues: QueuedIn[]) => void): void {
+    this.#queuedListeners.push(listener);
   }
 
   /** Connects, creates or migrates the schema, and takes an epoch. Calling it again while open does nothing. */
@@ -135,10 +178,21 @@ export class PostgresStore implements StorageAdapter {
         connectTimeoutMs: this.#connectTimeoutMs,
         applicationName,
         statementTimeoutMs: this.#statementTimeoutMs,
+        idleInTransactionMs: this.#leaseMs,
       },
       this.describe(),
     );
     let unlock = async (): Promise<void> => {};
+    const listener = new Listener({
+      url: this.#url,
+      channel: this.#channel,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      applicationName,
+      onQueued: (queues) => {
+        for (const l of this.#queuedListeners) l(queues);
+      },
+    });
+    const nodes = nodeOperations(db);
     try {
       await migrate(db, this.#schema, readMigrations(migrationsDir()));
       unlock = await takeNodeLock({
@@ -151,7 +205,12 @@ export class PostgresStore implements StorageAdapter {
       });
       const [row] = await db.query<{ epoch: number }>('open', "SELECT nextval('node_epoch') AS epoch");
       this.#holder = { owner: this.#node, epoch: row?.epoch ?? 0 };
+      // Listening before the first read of the counts: nothing committed after it goes unheard. A
+      // failure is retried in the background (the poll covers meanwhile).
+      await listener.start();
+      await nodes.upsert(this.#holder, this.#leaseMs, this.#info());
     } catch (err) {
+      await listener.close();
       await unlock();
       await db.end().catch(() => {});
       // A store that failed to open can be opened again; unless close() came meanwhile.
@@ -159,16 +218,28 @@ export class PostgresStore implements StorageAdapter {
       throw err;
     }
     if (this.#state !== 'opening') {
+      await listener.close();
       await unlock();
       await db.end().catch(() => {});
       throw this.#unusable('open');
     }
+    const renewal = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    renewal.unref();
     this.#open = {
       db,
       unlock,
-      queue: queueOperations(db, () => this.#holder, this.#idBlock),
-      quarantine: quarantineOperations(db),
+      listener,
+      queue: queueOperations(
+        db,
+        () => this.#holder,
+        this.#idBlock,
+        this.#channel,
+        (tx) => this.#fence(nodes, tx),
+      ),
+      quarantine: quarantineOperations(db, this.#channel),
       records: recordOperations(db),
+      nodes,
+      renewal,
     };
     this.#state = 'open';
   }
@@ -179,7 +250,11 @@ export class PostgresStore implements StorageAdapter {
     const open = this.#open;
     this.#open = null;
     if (open === null) return;
+    clearInterval(open.renewal);
     try {
+      await open.listener.close();
+      // A node that stops cleanly leaves no lease behind for its peers to rescue.
+      if (this.#fenced === null) await open.nodes.remove(this.#holder).catch(() => {});
       await open.db.end();
     } finally {
       // Last: the name is free only once this node can no longer write.
@@ -201,7 +276,37 @@ export class PostgresStore implements StorageAdapter {
 
   /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
   async write(batch: WriteBatch): Promise<WriteResult> {
-    return this.#use('write').db.transaction('write', (tx) => applyBatch(tx, batch, this.#holder));
+    const open = this.#use('write');
+    return open.db.transaction('write', async (tx) => {
+      await this.#fence(open.nodes, tx);
+      return applyBatch(tx, batch, this.#holder, this.#channel);
+    });
+  }
+
+  /**
+   * What this node publishes about itself at each renewal of its lease (read then, so it is current);
+   * the first publication is sent at once.
+   */
+  nodesPublish(info: () => NodeInfo): void {
+    this.#info = info;
+    this.#renew();
+  }
+
+  async nodesList(): Promise<NodeRow[]> {
+    return this.#use('nodesList').nodes.list();
+  }
+
+  /** In one transaction: the nodes whose lease expired are deleted, their jobs requeued or taken over by this node. */
+  async nodesRescue(now: number): Promise<Rescue> {
+    const open = this.#use('nodesRescue');
+    return open.db.transaction('nodesRescue', async (tx) => {
+      await this.#fence(open.nodes, tx);
+      return open.nodes.rescue(tx, this.#holder, now, this.#channel);
+    });
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs;
   }
 
   async idsNext(): Promise<number> {
@@ -316,8 +421,45 @@ export class PostgresStore implements StorageAdapter {
     return this.#use('historyLiveJobs').records.historyLiveJobs();
   }
 
+  /** First in each transaction that changes what this node holds: its lease row must still be there. */
+  async #fence(nodes: NodeOperations, tx: Runner): Promise<void> {
+    try {
+      await nodes.fence(tx, this.#holder);
+    } catch (err) {
+      if (err instanceof LazaretError && err.code === ErrorCode.STORE_FENCED) this.#becomeFenced(err);
+      throw err;
+    }
+  }
+
+  #renew(): void {
+    const open = this.#open;
+    if (open === null || this.#renewing || this.#fenced !== null) return;
+    this.#renewing = true;
+    // Through a promise, so that an info provider that throws fails this renewal only.
+    Promise.resolve()
+      .then(() => open.nodes.renew(this.#holder, this.#leaseMs, this.#info()))
+      .then(
+        (held) => {
+          if (!held && this.#open === open) this.#becomeFenced(fencedError(this.#holder, this.describe()));
+        },
+        // The store is unreachable (or the info could not be read): the next renewal tries again; if none succeeds before the lease
+        // expires, a peer rescues the jobs and the next renewal finds this node fenced.
+        () => {},
+      )
+      .finally(() => {
+        this.#renewing = false;
+      });
+  }
+
+  #becomeFenced(err: LazaretError): void {
+    if (this.#fenced !== null) return;
+    this.#fenced = err;
+    this.#onFenced(err);
+  }
+
   // Called at the top of async methods, so a refusal reaches the caller as a rejection.
   #use(op: string): Open {
+    if (this.#fenced !== null && this.#state === 'open') throw this.#fenced;
     if (this.#state !== 'open' || this.#open === null) throw this.#unusable(op);
     return this.#open;
   }

@@ -9,6 +9,7 @@
 
 import type {
   AttemptEnd,
+  Priority,
   AttemptStart,
   Coalesced,
   JobRow,
@@ -16,10 +17,12 @@ import type {
   NewHistoryEntry,
   OutcomeRow,
   QuarantineRow,
+  QueuedIn,
   WriteBatch,
   WriteResult,
 } from '../types.js';
 import type { Runner } from './connection.js';
+import { notifyQueued } from './notify.js';
 import { attemptsJson, evidenceJson, tagsFromJson, tagsJson, text, textOrNull } from './rows.js';
 
 /** Rows per statement at most (a statement's parameters are held in memory whole, on both sides). */
@@ -169,12 +172,14 @@ const REQUEUE = {
            seq = CASE WHEN u.state = 'scheduled' THEN j.seq ELSE nextval('job_seq') END,
            owner = CASE WHEN u.state = 'held' THEN $5::text END, epoch = CASE WHEN u.state = 'held' THEN $6::bigint END
          FROM (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(id, state, run_at, queued_at, ord) ORDER BY ord) u
-         WHERE j.id = u.id`,
+         WHERE j.id = u.id
+         RETURNING j.function, j.priority, u.state`,
 };
 
 // Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
-// whole group commit, whose other callers did nothing wrong.
-async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder): Promise<void> {
+// whole group commit, whose other callers did nothing wrong. The queues of jobs requeued `queued` go
+// into `queued`.
+async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder, queued: QueuedIn[]): Promise<void> {
   for (const part of chunks(rows)) {
     await tx.run(END_ATTEMPTS, [
       part.map((e) => e.jobId),
@@ -187,7 +192,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
     ]);
     const requeues = part.filter((e) => e.requeue !== undefined);
     if (requeues.length > 0) {
-      await tx.run(REQUEUE, [
+      const back = await tx.query<{ function: string; priority: Priority; state: string }>(REQUEUE, [
         requeues.map((e) => e.jobId),
         requeues.map((e) => e.requeue?.state),
         requeues.map((e) => e.requeue?.runAt ?? null),
@@ -195,6 +200,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
         holder.owner,
         holder.epoch,
       ]);
+      for (const r of back) if (r.state === 'queued') queued.push(r);
     }
   }
 }
@@ -202,7 +208,7 @@ async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Hold
 // Back to the store's queue, keeping the place in line: another node may take them now.
 const RELEASE = {
   name: 'lz_release',
-  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held'`,
+  text: `UPDATE jobs SET state = 'queued', owner = NULL, epoch = NULL WHERE id = ANY($1::bigint[]) AND state = 'held' RETURNING function, priority`,
 };
 
 const INSERT_QUARANTINE = {
@@ -360,8 +366,13 @@ const RAISE_WATERMARK = {
   text: `INSERT INTO meta (key, value) VALUES ('${WATERMARK_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`,
 };
 
-export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Promise<WriteResult> {
+/**
+ * One group commit. Jobs it leaves queued for any node (inserted `queued`, requeued, released) are
+ * announced on `channel` (notify.ts), delivered only if the transaction commits.
+ */
+export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder, channel: string): Promise<WriteResult> {
   const coalesced = b.insertJobs.length === 0 ? [] : await insertJobs(tx, b.insertJobs, holder);
+  const queued: QueuedIn[] = b.insertJobs.filter((j) => j.state === 'queued');
   // Rows of this batch about a job that was not stored (it coalesced) would name a job that is not
   // there: they are left out, and the engine learns of the coalescing from the result.
   const dropped = new Set(coalesced.map((c) => c.id));
@@ -369,8 +380,8 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Pro
   const starts = mine(b.startAttempts);
   if (starts.length > 0) await startAttempts(tx, starts);
   const ends = mine(b.endAttempts);
-  if (ends.length > 0) await endAttempts(tx, ends, holder);
-  if (b.releaseJobs.length > 0) await tx.run(RELEASE, [b.releaseJobs]);
+  if (ends.length > 0) await endAttempts(tx, ends, holder, queued);
+  if (b.releaseJobs.length > 0) queued.push(...(await tx.query<QueuedIn>(RELEASE, [b.releaseJobs])));
   // The entry carries everything (foreground jobs were never stored), so the job row is not needed;
   // it is removed when present.
   if (b.quarantine.length > 0) {
@@ -386,5 +397,6 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder): Pro
   // A requeued job's last life, committed with its deletion: no crash can keep one without the other.
   if (b.history.length > 0) await insertHistory(tx, b.history);
   if (b.idWatermark !== null && b.idWatermark !== undefined) await tx.run(RAISE_WATERMARK, [b.idWatermark]);
+  await notifyQueued(tx, channel, queued);
   return { coalesced };
 }

@@ -10,6 +10,7 @@
 
 import { resolve as resolvePath } from 'node:path';
 import { basename } from 'node:path';
+import { hostname } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { ErrorCode, LazaretError } from '../../errors.js';
 import type { StorageAdapter, StorageCapabilities } from '../adapter.js';
@@ -32,6 +33,9 @@ import type {
   QuarantinePage,
   QuarantineRow,
   QuarantineSummary,
+  NodeInfo,
+  NodeRow,
+  Rescue,
   StoredJob,
   WriteBatch,
   WriteResult,
@@ -64,6 +68,8 @@ export interface SqliteStoreOptions {
   busyWaitMs?: number;
   /** WAL frames (pages) after which a checkpoint runs between commits. Default 1000. */
   checkpointPages?: number;
+  /** This node's name in nodesList(). Default: the host name. */
+  node?: string;
 }
 
 interface Pending {
@@ -89,6 +95,9 @@ export class SqliteStore implements StorageAdapter {
   readonly #pending = new Map<number, Pending>();
   /** Why the thread stopped when it was not asked to. */
   #failure: string | null = null;
+  readonly #node: string;
+  #openedAt = 0;
+  #info: (() => NodeInfo) | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.#path = options.path === IN_MEMORY ? IN_MEMORY : resolvePath(options.path);
@@ -96,6 +105,7 @@ export class SqliteStore implements StorageAdapter {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#busyWaitMs = Math.min(options.busyWaitMs ?? 25, this.#busyTimeoutMs);
     this.#checkpointPages = options.checkpointPages;
+    this.#node = options.node ?? hostname();
   }
 
   /** The file name only: this shows in error bodies and the open /health, where folders are nobody's business. */
@@ -119,6 +129,7 @@ export class SqliteStore implements StorageAdapter {
     try {
       await this.#send('open', []);
       this.#state = 'open';
+      this.#openedAt = Date.now();
     } catch (err) {
       // A store that failed to open can be opened again, as before the thread existed.
       await this.#stopThread();
@@ -271,6 +282,23 @@ export class SqliteStore implements StorageAdapter {
 
   historyLiveJobs(): Promise<number[]> {
     return this.#call('historyLiveJobs', []);
+  }
+
+  // One node owns a SQLite file: it holds no lease, and there is never anyone to rescue.
+  nodesPublish(info: () => NodeInfo): void {
+    this.#info = info;
+  }
+
+  async nodesList(): Promise<NodeRow[]> {
+    if (this.#state !== 'open') throw this.#unusable('nodesList');
+    const now = Date.now();
+    const info = this.#info?.() ?? { gearman: [], http: null, version: '', workers: {}, jobsHeld: 0 };
+    return [{ name: this.#node, epoch: 0, startedAt: this.#openedAt, renewedAt: now, expiresAt: null, now, info }];
+  }
+
+  async nodesRescue(_now: number): Promise<Rescue> {
+    if (this.#state !== 'open') throw this.#unusable('nodesRescue');
+    return { nodes: [], requeued: 0, taken: [] };
   }
 
   // async so that a refusal reaches the caller as a rejection, never synchronously.

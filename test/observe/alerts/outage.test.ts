@@ -16,7 +16,7 @@ import { closedPort, receiver } from './receiver.js';
 import { peerFor, serverFor } from '../../helpers/server.js';
 
 function metric(text: string, name: string): number {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const m = new RegExp(`^${name}(?:\\{node="[^"]*"\\})? (\\S+)$`, 'm').exec(text);
   assert.ok(m, `${name} in /metrics`);
   return Number(m[1]);
 }

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { StorageAdapter } from '../../../src/storage/adapter.js';
+import { eventually } from '../../helpers/wait.js';
 import { ErrorCode, batch, end, job, quarantined, rejectsWith, start, type Harness, storedJobs, back } from './harness.js';
 
 export function recoveryTests(h: Harness): void {
+  nodesTests(h);
   it('idsNext is 1 on an empty store', async (t) => {
     const store = await h.open(t);
     assert.equal(await store.idsNext(), 1);
@@ -106,5 +108,24 @@ export function recoveryTests(h: Harness): void {
     const store = await h.open(t);
     assert.ok(store.describe().length > 0);
     assert.ok(store.name.length > 0);
+  });
+}
+
+/** The nodes of a store: what a node publishes, and a lone node's rescue. */
+function nodesTests(h: Harness): void {
+  it('a node alone lists itself with what it publishes, and has nobody to rescue', async (t) => {
+    const store = await h.open(t);
+    const info = { gearman: ['127.0.0.1:4730'], http: null, version: '1.2.3', workers: { resize: 1 }, jobsHeld: 0 };
+    store.nodesPublish(() => info);
+    await store.write(batch({ insertJobs: [job(1)] }));
+    const rows = await eventually(async () => {
+      const r = await store.nodesList();
+      return r.length === 1 && r[0]?.info.version === '1.2.3' && r;
+    }, 'the published info in nodesList');
+    assert.deepEqual(rows[0]?.info, info);
+    assert.ok(rows[0]!.startedAt <= rows[0]!.now && rows[0]!.renewedAt <= rows[0]!.now);
+    assert.ok(rows[0]!.expiresAt === null || rows[0]!.expiresAt > rows[0]!.now);
+    assert.deepEqual(await store.nodesRescue(Date.now()), { nodes: [], requeued: 0, taken: [] });
+    assert.equal((await store.jobGet(1))?.id, 1);
   });
 }
