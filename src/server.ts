@@ -158,8 +158,12 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   const httpUrl = http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : null;
   store.nodesPublish(() => {
     const workers: Record<string, number> = {};
-    for (const fn of engine.functions.all()) if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
-    return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, jobsHeld: engine.jobCount };
+    const able = new Set<unknown>();
+    for (const fn of engine.functions.all()) {
+      if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
+      for (const w of fn.workers) able.add(w);
+    }
+    return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, workersTotal: able.size, jobsHeld: engine.jobCount };
   });
 
   log.info(
