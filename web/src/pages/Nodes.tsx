@@ -1,6 +1,7 @@
 // The nodes sharing this node's store (several on PostgreSQL, this one alone on SQLite): where each
 // listens, since when, how fresh its lease is, its workers and the jobs it holds. A node whose lease ran
-// out and whose jobs no peer has rescued yet comes first, in red.
+// out and whose jobs no peer has rescued yet comes first, in red. Each cell holds one element: on a
+// phone a row becomes a card whose cells are grids of label and value.
 
 import { count, duration, since, time } from '../format.js';
 import type { NodeInfo, NodeList } from '../types.js';
@@ -15,19 +16,19 @@ function Lease({ node }: { node: NodeInfo }) {
   if (node.expiresInMs === null) return <span class="muted">none: the store is this node's alone</span>;
   if (node.expired) {
     return (
-      <>
+      <div>
         <span class="bad">lease expired, jobs not yet rescued</span>
         <div class="muted small">
           renewed {duration(node.leaseAgeMs)} ago, expired {duration(-node.expiresInMs)} ago
         </div>
-      </>
+      </div>
     );
   }
   return (
-    <>
+    <div>
       renewed {duration(node.leaseAgeMs)} ago
       <div class="muted small">expires in {duration(node.expiresInMs)}</div>
-    </>
+    </div>
   );
 }
 
@@ -35,10 +36,10 @@ function Lease({ node }: { node: NodeInfo }) {
 function Workers({ node }: { node: NodeInfo }) {
   const fns = Object.entries(node.workers).sort(([a], [b]) => a.localeCompare(b));
   return (
-    <>
+    <div>
       {count(node.workersTotal)}
       {fns.length > 0 ? <div class="muted small">{fns.map(([fn, n]) => `${fn} ${count(n)}`).join(' · ')}</div> : null}
-    </>
+    </div>
   );
 }
 
@@ -77,19 +78,23 @@ function NodeTable({ list }: { list: NodeList }) {
             {[...list.nodes].sort(order).map((n) => (
               <tr key={n.name} class={n.expired ? 'row-bad' : ''} data-testid="node">
                 <td data-label="Node">
-                  {n.name}
-                  {n.self ? <span class="muted small"> (this node)</span> : null}
-                  <div class="muted small num">epoch {n.epoch}</div>
+                  <div>
+                    {n.name}
+                    {n.self ? <span class="muted small"> (this node)</span> : null}
+                    <div class="muted small num">epoch {n.epoch}</div>
+                  </div>
                 </td>
                 <td class="num" data-label="Addresses">
-                  {n.gearman.map((g) => (
-                    <div key={g}>gearman {g}</div>
-                  ))}
-                  {n.http ? (
-                    <div>
-                      <a href={n.http}>{n.http}</a>
-                    </div>
-                  ) : null}
+                  <div>
+                    {n.gearman.map((g) => (
+                      <div key={g}>gearman {g}</div>
+                    ))}
+                    {n.http ? (
+                      <div>
+                        <a href={n.http}>{n.http}</a>
+                      </div>
+                    ) : null}
+                  </div>
                 </td>
                 <td class="num" data-label="Version">
                   {n.version}
