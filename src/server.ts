@@ -108,7 +108,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     throw err;
   }
   const stopStateLog = logStateChanges(engine, log);
-  const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
+  const health = new HealthChecker(engine, log.child({ component: 'health' }), { ...config.health, node: config.cluster.node });
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
   health.addSource(() => supervisors.checks());
   health.start();
