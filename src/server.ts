@@ -108,7 +108,7 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
     throw err;
   }
   const stopStateLog = logStateChanges(engine, log);
-  const health = new HealthChecker(engine, log.child({ component: 'health' }), config.health);
+  const health = new HealthChecker(engine, log.child({ component: 'health' }), { ...config.health, node: config.cluster.node });
   // Flapping supervised programs and silent supervisors turn /health red like any other check.
   health.addSource(() => supervisors.checks());
   health.start();
@@ -158,8 +158,12 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
   const httpUrl = http ? `${config.http.tls ? 'https' : 'http'}://${config.httpHost}:${http.port}` : null;
   store.nodesPublish(() => {
     const workers: Record<string, number> = {};
-    for (const fn of engine.functions.all()) if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
-    return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, jobsHeld: engine.jobCount };
+    const able = new Set<unknown>();
+    for (const fn of engine.functions.all()) {
+      if (fn.workers.size > 0) workers[fn.name] = fn.workers.size;
+      for (const w of fn.workers) able.add(w);
+    }
+    return { gearman: gearmanAddresses, http: httpUrl, version: VERSION, workers, workersTotal: able.size, jobsHeld: engine.jobCount };
   });
 
   log.info(

@@ -145,7 +145,9 @@ export function buildProgram(io: CliIO = processIO): Command {
       process.exitCode = await superviseRestart(opts, io);
     });
 
-  remote(program.command('status').description('a table per function: queued by priority, running, workers, oldest job, rates, quarantined'))
+  remote(
+    program.command('status').description('store and nodes, then a table per function: queued by priority, running, workers, oldest job, rates, quarantined'),
+  )
     .option('-w, --watch', 'redraw every 2 s until Ctrl-C')
     .action(async (opts) => void (process.exitCode = await status(opts, io)));
 

@@ -291,6 +291,8 @@ const nodeSchema = {
     expired: { type: 'boolean' },
     /** Connected workers per function. */
     workers: { type: 'object', additionalProperties: { type: 'integer' } },
+    /** Connected workers that can do some function, each once. */
+    workersTotal: count,
     jobsHeld: count,
   },
 } as const;

@@ -34,6 +34,11 @@ export interface HealthOptions {
   unservedAfterMs: number;
   /** A function with queued jobs and workers that can take them, and no start for this long, is red; 0 = off. */
   stalledAfterMs?: number;
+  /**
+   * This node's name among the nodes of a shared store: the workers the others publish count for the
+   * unserved check (a cluster's queue is served when any node has a worker for it).
+   */
+  node?: string;
 }
 
 export const DEFAULT_STALLED_AFTER_MS = 60_000;
@@ -91,6 +96,8 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   #failing = new Map<string, CheckResult>();
   #last: HealthReport | null = null;
   #storeChecked: { at: number; result: CheckResult } | null = null;
+  /** With a shared store: the workers per function the other live nodes published, read at most every STORE_CHECK_EVERY_MS. */
+  #peers: { at: number; workers: Map<string, number> } | null = null;
   #running: Promise<HealthReport> | null = null;
   #timer: TimerRef | null = null;
   #stopped = false;
@@ -166,8 +173,9 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
 
   async #checkAll(): Promise<HealthReport> {
     const store = await this.#storeCheck();
+    const peers = await this.#peerWorkers();
     const now = this.#engine.clock.now();
-    const checks = [store, ...this.#functionChecks(now)];
+    const checks = [store, ...this.#functionChecks(now, peers)];
     for (const source of this.#sources) {
       try {
         checks.push(...source());
@@ -213,22 +221,46 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     return result;
   }
 
-  #functionChecks(now: number): CheckResult[] {
+  /**
+   * Workers per function on the other live nodes of a shared store, as their last lease renewal
+   * published them (at most a third of a lease old). Empty for a store of one node, and when the store
+   * cannot be read (the store check says so).
+   */
+  async #peerWorkers(): Promise<Map<string, number>> {
+    const store = this.#engine.store;
+    if (!store.capabilities.shared) return new Map();
+    const now = this.#engine.clock.now();
+    if (this.#peers !== null && now - this.#peers.at < STORE_CHECK_EVERY_MS) return this.#peers.workers;
+    const workers = new Map<string, number>();
+    try {
+      for (const node of await store.nodesList()) {
+        if (node.name === this.#opts.node || (node.expiresAt !== null && node.expiresAt < node.now)) continue;
+        for (const [fn, n] of Object.entries(node.info.workers)) workers.set(fn, (workers.get(fn) ?? 0) + n);
+      }
+    } catch {
+      // Unreadable store: the store check is red already.
+    }
+    this.#peers = { at: now, workers };
+    return workers;
+  }
+
+  #functionChecks(now: number, peers: ReadonlyMap<string, number>): CheckResult[] {
     const out: CheckResult[] = [];
     const running = this.#longestRunning(now);
     const seen = new Set<string>();
     for (const fn of this.#engine.functions.all()) {
       seen.add(fn.name);
-      this.#checkFunction(out, fn.name, fn, running.get(fn.name) ?? null, now);
+      this.#checkFunction(out, fn.name, fn, running.get(fn.name) ?? null, now, peers.get(fn.name) ?? 0);
     }
-    for (const name of this.#named) if (!seen.has(name)) this.#checkFunction(out, name, null, null, now);
+    for (const name of this.#named) if (!seen.has(name)) this.#checkFunction(out, name, null, null, now, peers.get(name) ?? 0);
     // Forgotten functions leave nothing behind (names come from peers; their number must stay bounded).
     for (const name of this.#servedAt.keys()) if (!seen.has(name) && !this.#named.includes(name)) this.#servedAt.delete(name);
     this.#latency.retain((name) => seen.has(name) || this.#named.includes(name));
     return out;
   }
 
-  #checkFunction(out: CheckResult[], name: string, fn: FunctionState | null, longest: number | null, now: number): void {
+  /** `elsewhere`: workers for it on the other nodes of a shared store. */
+  #checkFunction(out: CheckResult[], name: string, fn: FunctionState | null, longest: number | null, now: number, elsewhere: number): void {
     const rule = this.#ruleFor(name);
     // Stuck workers are connected but will run nothing: they do not serve the function.
     const workers = fn === null ? 0 : availableWorkers(fn);
@@ -237,24 +269,29 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     const oldestAt = fn?.oldestQueuedAt() ?? null;
     const age = oldestAt === null ? 0 : now - oldestAt;
 
-    if (workers > 0 || queued === 0) this.#servedAt.set(name, now);
+    if (workers + elsewhere > 0 || queued === 0) this.#servedAt.set(name, now);
     if (queued > 0) {
       const since = Math.max(this.#servedAt.get(name) ?? this.#startedAt, oldestAt ?? now);
-      const unserved = workers === 0 ? now - since : 0;
+      const unserved = workers + elsewhere === 0 ? now - since : 0;
+      const nowhere = this.#engine.store.capabilities.shared ? ' on any node' : '';
       const limit = this.#opts.unservedAfterMs;
       out.push(
         unserved >= limit
           ? fail(
               'unserved',
               name,
-              `${count(queued, 'job')} queued and no worker ${stuck.length > 0 ? `available (${count(stuck.length, 'stuck worker')})` : 'connected'} for ${seconds(unserved)}`,
+              `${count(queued, 'job')} queued and no worker ${stuck.length > 0 ? `available (${count(stuck.length, 'stuck worker')})` : 'connected'}${nowhere} for ${seconds(unserved)}`,
               unserved,
               limit,
             )
           : ok(
               'unserved',
               name,
-              workers > 0 ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}` : `no worker for ${seconds(unserved)} yet`,
+              workers > 0
+                ? `${count(workers, 'worker')} for ${count(queued, 'queued job')}`
+                : elsewhere > 0
+                  ? `${count(elsewhere, 'worker')} on other nodes for ${count(queued, 'queued job')}`
+                  : `no worker${nowhere} for ${seconds(unserved)} yet`,
               unserved,
               limit,
             ),

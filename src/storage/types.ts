@@ -428,6 +428,8 @@ export interface NodeInfo {
   version: string;
   /** Connected workers per function they can do. */
   workers: Record<string, number>;
+  /** Connected workers that can do some function, each once (one of several functions counts in each above). */
+  workersTotal: number;
   /** Jobs it holds in memory (its windows, running, timers). */
   jobsHeld: number;
 }

@@ -1,5 +1,6 @@
 // `lazaret impact` and `lazaret status`, the built command against a running server whose jobs
-// waited, failed, expired and were quarantined for known users (tags from a payload rule).
+// waited, failed, expired and were quarantined for known users (tags from a payload rule); status's
+// line about the store and its nodes, against three nodes of one PostgreSQL store.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,9 @@ import { api, httpServer } from '../http/helpers.js';
 import { runCli, type CliResult } from './run-cli.js';
 import { statusTable } from '../../src/cli/commands/status.js';
 import { peerFor } from '../helpers/server.js';
+import { threeNodes } from '../cluster/nodes.js';
+import type { NodeListAnswer } from '../../src/http/schemas.js';
+import { migrationsDir, readMigrations } from '../../src/storage/postgres/migrate.js';
 
 const MIN = 60_000;
 
@@ -122,7 +126,27 @@ test('impact lists the users whose jobs waited too long, failed, expired or were
   assert.equal(fns['report.c']!.quarantined, 1);
   const table = ok(await runCli(['status'], { env, dist: true }), 'status');
   assert.match(table, /^FUNCTION\s+HIGH\s+NORMAL\s+LOW/m);
+  assert.match(table, /^store sqlite:\S+, schema version \d+, 1 node: \S+ \(this one\)$/m, 'a SQLite node is alone in its store');
   assert.match(table, /^report\.b \(!\)\s+0\s+1\s+0\s+0\s+0\s+0\s+12m00s/m, 'queued work with no worker is flagged');
+});
+
+test('status names the store, its schema version and its nodes above the table; --json has them too', async (t) => {
+  const { a } = await threeNodes(t);
+  const env = { LAZARET_URL: a.url };
+  const schemaVersion = Math.max(...readMigrations(migrationsDir()).map((m) => m.version));
+  const lines = ok(await runCli(['status'], { env, dist: true }), 'status').split('\n');
+  assert.match(lines[0]!, /^lazaret status at /);
+  assert.equal(lines[1], `store ${a.engine.store.describe()}, schema version ${schemaVersion}, 3 nodes: a (this one), b, c (lease expired)`);
+  const json = JSON.parse(ok(await runCli(['status', '--json'], { env, dist: true }), 'status --json')) as NodeListAnswer & { functions: unknown[] };
+  assert.deepEqual([json.store, json.schemaVersion, json.functions], [a.engine.store.describe(), schemaVersion, []]);
+  assert.deepEqual(
+    json.nodes.map((n) => [n.name, n.self, n.expired]),
+    [
+      ['a', true, false],
+      ['b', false, false],
+      ['c', false, true],
+    ],
+  );
 });
 
 test('status --watch redraws in place until interrupted', async (t) => {
@@ -158,7 +182,7 @@ test('status table: stuck workers are shown beside the ones that can work, and a
     quarantined: 0,
     rates: { submittedPerMin: 0, completedPerMin: 0, failedPerMin: 0 },
   });
-  const table = statusTable([row('resize', 0, 2), row('mail', 1, 0)], new Date(0));
+  const table = statusTable([row('resize', 0, 2), row('mail', 1, 0)], null, new Date(0));
   assert.match(table, /^resize \(!\)\s+0\s+3\s+0\s+0\s+0\s+0 \+2 stuck\s+1m30s/m);
   assert.match(table, /^mail\s+0\s+3\s+0\s+0\s+0\s+1\s+1m30s/m);
   assert.match(table, /\(!\) jobs queued and no worker that can take them \(stuck workers are in a job that timed out\)/);

@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../../src/core/clock.js';
+import type { NodeListAnswer } from '../../src/http/schemas.js';
 import { RawPeer } from '../helpers/gearman-client.js';
-import { type FreshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { type FreshPostgres, freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -128,4 +131,43 @@ export async function worker(node: NodeProcess, fn: string, run: (job: Delivery,
     }
   })();
   return peer;
+}
+
+export interface ThreeNodes {
+  db: FreshPostgres;
+  /** In-process nodes `a` and `b`, with their HTTP base URLs. */
+  a: TestServer & { url: string };
+  b: TestServer & { url: string };
+  /** `c`, a real process, frozen (SIGSTOP) past its lease: expired, and listed until a peer rescues it. */
+  c: NodeProcess;
+}
+
+/**
+ * Three nodes on one store, as GET /api/nodes and what reads it show them: `a` and `b` in-process with
+ * manual clocks that never advance, so they never rescue `c`, whose lease (1 s) has expired once this
+ * resolves. `a` and `b` renew every 2 s, publishing their workers then.
+ */
+export async function threeNodes(t: TestContext): Promise<ThreeNodes> {
+  const db = freshPostgres();
+  const servers: TestServer[] = [];
+  // The schema is dropped last, once no node uses it (c is killed by its own hook).
+  t.after(async () => {
+    for (const s of servers) await s.dispose();
+    await db.cleanup();
+  });
+  const start = async (node: string): Promise<TestServer & { url: string }> => {
+    const clock = new ManualClock(Date.now());
+    const server = await startTestServer({ httpPort: 0, store: TEST_POSTGRES_URL, storeSchema: db.schema, cluster: { node, leaseMs: 6000 } }, { clock });
+    servers.push(server);
+    return Object.assign(server, { url: `http://127.0.0.1:${server.httpPort}` });
+  };
+  const a = await start('a');
+  const b = await start('b');
+  const c = await startNode(t, db.schema, 'c', await clusterConfig(t, { cluster: { leaseMs: 1000 } }), db);
+  c.child.kill('SIGSTOP');
+  await eventually(async () => {
+    const list = (await (await fetch(`${a.url}/api/nodes`)).json()) as NodeListAnswer;
+    return list.nodes.find((n) => n.name === 'c')?.expired;
+  }, "node c's lease to expire");
+  return { db, a, b, c };
 }

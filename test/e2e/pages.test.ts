@@ -18,6 +18,7 @@ const PAGES = [
   { hash: '#/jobs?by=tag&q=user_id:42', title: 'Jobs' },
   { hash: '#/jobs/H:test:2', title: 'Job H:test:2' },
   { hash: '#/workers', title: 'Workers' },
+  { hash: '#/nodes', title: 'Nodes' },
   { hash: '#/impact', title: 'Impact' },
 ];
 

@@ -38,6 +38,7 @@ test('a SQLite node lists itself: addresses, version, workers per function, jobs
       expiresInMs: null,
       expired: false,
       workers: { thumb: 1 },
+      workersTotal: 1,
       jobsHeld: 1,
     },
   );

@@ -99,7 +99,7 @@ const byName = (rows: readonly NodeRow[], name: string): NodeRow | undefined => 
 describe('postgres store: node leases', () => {
   it('open() writes the lease row with its epoch; renewals extend it and publish the node info; close() removes it', async (t) => {
     const { a, b } = await two(t, 600);
-    const info = { gearman: ['127.0.0.1:4730'], http: 'http://127.0.0.1:4731', version: '9.9.9', workers: { resize: 2 }, jobsHeld: 3 };
+    const info = { gearman: ['127.0.0.1:4730'], http: 'http://127.0.0.1:4731', version: '9.9.9', workers: { resize: 2 }, workersTotal: 2, jobsHeld: 3 };
     a.nodesPublish(() => info);
     const first = byName(await b.nodesList(), 'node-a');
     assert.ok(first !== undefined);

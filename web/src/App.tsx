@@ -4,6 +4,7 @@ import { useEffect } from 'preact/hooks';
 import { TokenDialog } from './components/TokenDialog.js';
 import { Impact } from './pages/Impact.js';
 import { Jobs } from './pages/Jobs.js';
+import { Nodes } from './pages/Nodes.js';
 import { Overview } from './pages/Overview.js';
 import { Quarantine } from './pages/Quarantine.js';
 import { QuarantineEntry } from './pages/QuarantineEntry.js';
@@ -15,6 +16,7 @@ const PAGES = [
   { page: 'quarantine', title: 'Quarantine' },
   { page: 'jobs', title: 'Jobs' },
   { page: 'workers', title: 'Workers' },
+  { page: 'nodes', title: 'Nodes' },
   { page: 'impact', title: 'Impact' },
 ] as const;
 
@@ -28,6 +30,8 @@ function Page({ route }: { route: Route }) {
       return <Jobs handle={route.rest[0] ?? null} params={route.params} />;
     case 'workers':
       return <Workers />;
+    case 'nodes':
+      return <Nodes />;
     case 'impact':
       return <Impact params={route.params} />;
     default:

@@ -11,6 +11,8 @@ import type {
   ImpactRowAnswer,
   JobAnswer,
   LifeAnswer,
+  NodeAnswer,
+  NodeListAnswer,
   PurgedAnswer,
   QuarantineEntryAnswer,
   QuarantineListAnswer,
@@ -89,3 +91,8 @@ export type Purged = PurgedAnswer;
 export type ImpactRow = ImpactRowAnswer;
 
 export type Impact = ImpactAnswer;
+
+/** A node of the store, as its lease there says: `expired` once its lease ran out and no peer has rescued its jobs yet. */
+export type NodeInfo = NodeAnswer;
+
+export type NodeList = NodeListAnswer;

@@ -34,6 +34,7 @@ export function nodeRoutes(ctx: HttpContext): FastifyPluginAsync {
             // Dead to its peers, though none has rescued its jobs yet.
             expired: r.expiresAt !== null && r.expiresAt < r.now,
             workers: r.info.workers,
+            workersTotal: r.info.workersTotal,
             jobsHeld: r.info.jobsHeld,
           }),
         );

@@ -87,7 +87,7 @@ export interface PostgresStoreOptions {
 }
 
 /** What a node publishes before it says anything. */
-const NO_INFO: NodeInfo = { gearman: [], http: null, version: '', workers: {}, jobsHeld: 0 };
+const NO_INFO: NodeInfo = { gearman: [], http: null, version: '', workers: {}, workersTotal: 0, jobsHeld: 0 };
 
 type State = 'new' | 'opening' | 'open' | 'closed';
 

@@ -292,7 +292,7 @@ export class SqliteStore implements StorageAdapter {
   async nodesList(): Promise<NodeRow[]> {
     if (this.#state !== 'open') throw this.#unusable('nodesList');
     const now = Date.now();
-    const info = this.#info?.() ?? { gearman: [], http: null, version: '', workers: {}, jobsHeld: 0 };
+    const info = this.#info?.() ?? { gearman: [], http: null, version: '', workers: {}, workersTotal: 0, jobsHeld: 0 };
     return [{ name: this.#node, epoch: 0, startedAt: this.#openedAt, renewedAt: now, expiresAt: null, now, info }];
   }
 

@@ -115,7 +115,7 @@ export function recoveryTests(h: Harness): void {
 function nodesTests(h: Harness): void {
   it('a node alone lists itself with what it publishes, and has nobody to rescue', async (t) => {
     const store = await h.open(t);
-    const info = { gearman: ['127.0.0.1:4730'], http: null, version: '1.2.3', workers: { resize: 1 }, jobsHeld: 0 };
+    const info = { gearman: ['127.0.0.1:4730'], http: null, version: '1.2.3', workers: { resize: 1 }, workersTotal: 1, jobsHeld: 0 };
     store.nodesPublish(() => info);
     await store.write(batch({ insertJobs: [job(1)] }));
     const rows = await eventually(async () => {
