@@ -172,8 +172,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
   };
 
   async #checkAll(): Promise<HealthReport> {
-    const store = await this.#storeCheck();
-    const peers = await this.#peerWorkers();
+    const [store, peers] = await Promise.all([this.#storeCheck(), this.#peerWorkers()]);
     const now = this.#engine.clock.now();
     const checks = [store, ...this.#functionChecks(now, peers)];
     for (const source of this.#sources) {
@@ -203,22 +202,29 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (last !== null && last.result.state === 'ok' && now - last.at < STORE_CHECK_EVERY_MS) return last.result;
     const store = this.#engine.store.describe();
     let result: CheckResult;
+    try {
+      await this.#answered(this.#engine.store.ping(now));
+      result = { name: 'store', state: 'ok', reason: `${store} is writable` };
+    } catch (err) {
+      result = { name: 'store', state: 'fail', reason: `cannot write to ${store}: ${(err as Error).message}` };
+    }
+    this.#storeChecked = { at: now, result };
+    return result;
+  }
+
+  /** What the store answers, or a rejection after STORE_PING_TIMEOUT_MS: a silent store must not hold /health up. */
+  async #answered<T>(answer: Promise<T>): Promise<T> {
     let deadline: TimerRef | null = null;
     try {
-      await Promise.race([
-        this.#engine.store.ping(now),
+      return await Promise.race([
+        answer,
         new Promise<never>((_, reject) => {
           deadline = this.#engine.clock.setTimer(STORE_PING_TIMEOUT_MS, () => reject(new Error(`no answer within ${STORE_PING_TIMEOUT_MS / 1000} s`)));
         }),
       ]);
-      result = { name: 'store', state: 'ok', reason: `${store} is writable` };
-    } catch (err) {
-      result = { name: 'store', state: 'fail', reason: `cannot write to ${store}: ${(err as Error).message}` };
     } finally {
       (deadline as TimerRef | null)?.cancel();
     }
-    this.#storeChecked = { at: now, result };
-    return result;
   }
 
   /**
@@ -233,7 +239,7 @@ export class HealthChecker extends TypedEmitter<HealthEvents> {
     if (this.#peers !== null && now - this.#peers.at < STORE_CHECK_EVERY_MS) return this.#peers.workers;
     const workers = new Map<string, number>();
     try {
-      for (const node of await store.nodesList()) {
+      for (const node of await this.#answered(store.nodesList())) {
         if (node.name === this.#opts.node || (node.expiresAt !== null && node.expiresAt < node.now)) continue;
         for (const [fn, n] of Object.entries(node.info.workers)) workers.set(fn, (workers.get(fn) ?? 0) + n);
       }
