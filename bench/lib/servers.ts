@@ -98,9 +98,6 @@ export interface LaunchSettings {
   postgres?: { url: string; schema: string; node: string };
 }
 
-/** Preloaded into a Lazaret node on PostgreSQL: the host name it sees is BENCH_NODE_NAME. */
-const NODE_NAME_PRELOAD = new URL('./node-name.mjs', import.meta.url).pathname;
-
 const live = new Set<ChildProcess>();
 let hooked = false;
 
@@ -179,17 +176,15 @@ export async function spawnServer(kind: ServerKind, s: LaunchSettings, port: num
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LAZARET_') && k !== 'NODE_OPTIONS'));
     const prof = profiling ? ['--cpu-prof', '--cpu-prof-dir', s.profileDir!, '--cpu-prof-name', `${s.profileName}.cpuprofile`] : [];
     const pg = s.postgres;
-    if (pg !== undefined) env.BENCH_NODE_NAME = pg.node;
     const args = [
       ...prof,
-      ...(pg === undefined ? [] : ['--import', NODE_NAME_PRELOAD]),
       ...s.lazaret.args,
       'serve',
       '--port',
       String(port),
       '--http-port',
       httpPort === null ? 'off' : String(httpPort),
-      ...(pg === undefined ? ['--db', join(s.dir, 'lazaret.db')] : ['--store', pg.url, '--store-schema', pg.schema]),
+      ...(pg === undefined ? ['--db', join(s.dir, 'lazaret.db')] : ['--store', pg.url, '--store-schema', pg.schema, '--node', pg.node]),
       '--log-level',
       'warn',
       '--config',
