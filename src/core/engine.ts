@@ -559,19 +559,21 @@ export class Engine extends TypedEmitter<EngineEvents> {
           );
       }
       this.#lookups.delete(job);
-      fn.pending--;
+      // Not pending any more: an operator cancelled it meanwhile.
+      const waiting = job.state === 'pending';
+      if (waiting) fn.pending--;
       if (row === null || this.#closed) {
-        // Closed meanwhile: a row held now goes back at the next start (recover) or a peer's rescue.
-        if (job.waiters.length === 0 || this.#closed)
-          this.#drop(job); // its clients left meanwhile
-        else {
+        // Its clients left meanwhile, or the engine closed (a row held now goes back at the next start,
+        // recover, or at a peer's rescue).
+        const runs = waiting && job.waiters.length > 0 && !this.#closed;
+        if (runs) {
           this.#admit(job);
           this.#emitCommitted(false, 'job:created', job);
-        }
+        } else if (waiting) this.#drop(job);
         return { handle: job.handle, created: true, job };
       }
       // Dropped first: the stored job takes its key.
-      this.#drop(job);
+      if (waiting) this.#drop(job);
       const found = this.#adopt(row) ?? this.#jobs.get(row.id)!;
       for (const w of job.waiters) if (!found.waiters.includes(w)) found.waiters.push(w);
       job.waiters.length = 0;
