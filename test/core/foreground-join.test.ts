@@ -144,6 +144,10 @@ test('PostgreSQL: a background job submitted on a node with no worker is joined 
   const handle = await handleOf(submit(a, 'u1', 'p1'));
   assert.equal(a.job(handle), undefined, 'node-a has no worker: the job waits in the store');
 
+  const stored = { known: true, running: false, numerator: 0, denominator: 0, waiters: 0 };
+  assert.deepEqual(await b.statusUniqueAnywhere('u1'), stored, 'GET_STATUS_UNIQUE finds it in the store');
+  assert.equal(b.statusUnique('u1').known, false, 'memory alone does not');
+
   const c = client();
   const joined = submit(b, 'u1', 'ignored', c);
   const told = await joined.ready;
@@ -151,8 +155,21 @@ test('PostgreSQL: a background job submitted on a node with no worker is joined 
   const [row] = await db.sql<{ owner: string }>(`SELECT owner FROM jobs WHERE handle = $1`, [handle]);
   assert.equal(row?.owner, 'node-b', 'held by the node its client waits on');
 
+  assert.deepEqual(await a.statusUniqueAnywhere('u1'), stored, 'held by node-b, not running yet');
+
   const w = worker(b);
-  assert.deepEqual(await run(b, w, 1), ['p1']);
+  const queued = waitEvent(b, 'job:queued', () => true, 5000);
+  let a1 = b.grab(w);
+  if (a1 === null) {
+    await queued;
+    a1 = b.grab(w);
+  } else queued.catch(() => undefined);
+  assert.equal(a1?.job.handle, handle);
+  assert.equal(await a1.ready, true);
+  assert.deepEqual(await a.statusUniqueAnywhere('u1'), { ...stored, running: true }, 'running on node-b, seen from node-a');
+  const done = waitEvent(b, 'job:completed');
+  b.workComplete(w, handle, Buffer.from('done p1'));
+  await done;
   assert.deepEqual(c.got, [`complete:${handle}:done p1`]);
   await b.flush();
   const [left] = await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM jobs');
