@@ -71,7 +71,7 @@ async function sqliteEngine(t: TestContext): Promise<{ engine: Engine; clock: Ma
   return { engine, clock };
 }
 
-test('SQLite: foreground submissions of a queued or scheduled job beyond the window join it, even two at once; it runs once and both get its result', async (t) => {
+test('SQLite: foreground submissions of a queued or scheduled job beyond the window join it, even two at once (and a background one meanwhile); it runs once and both get its result', async (t) => {
   const { engine, clock } = await sqliteEngine(t);
   const handles: string[] = [];
   for (let i = 0; i < 4; i++) handles.push(await handleOf(submit(engine, `u${i}`, `p${i}`)));
@@ -84,7 +84,9 @@ test('SQLite: foreground submissions of a queued or scheduled job beyond the win
   const [c1, c2, c3] = [client(), client(), client()];
   const first = submit(engine, 'u3', 'ignored', c1);
   const second = submit(engine, 'u3', 'ignored', c2);
+  const background = submit(engine, 'u3', 'ignored too');
   const acks = await Promise.all([first.ready, second.ready]);
+  assert.equal(await handleOf(background), handles[3], 'a background submission meanwhile joins it too');
   assert.deepEqual(
     acks.map((a) => [a?.handle, a?.created]),
     [
