@@ -13,6 +13,7 @@ import type {
   AttemptRow,
   Coalesced,
   Evidence,
+  FoundJob,
   JobRow,
   OutcomeState,
   Priority,
@@ -97,6 +98,8 @@ export interface ListedJob {
 }
 /** Scheduled jobs moved to their queues per store call when they fall due. */
 const DUE_BATCH = 5000;
+/** The stored jobs of one unique GET_STATUS_UNIQUE reads at most (one per function that has it). */
+const STATUS_UNIQUE_ROWS = 1000;
 /** How long a failed window refill or due move waits before it is tried again, ms. */
 const STORE_RETRY_MS = 1000;
 export const DEFAULT_SHARED_POLL_MS = 1000;
@@ -115,6 +118,8 @@ export const DEFAULT_RESCUE_MS = 5000;
 export interface Acknowledged {
   handle: string;
   created: boolean;
+  /** A foreground submitter waits on this job (and not on SubmitResult.job) when it joined one only the store held. */
+  job?: Job;
 }
 
 export interface SubmitRequest {
@@ -133,9 +138,9 @@ export interface SubmitResult {
   job: Job;
   created: boolean;
   /**
-   * Resolves when the client may be told (durable jobs: after their insert committed), with the handle
-   * to tell: a job of the same function and unique that only the store held takes the submission.
-   * null = now, with job.handle.
+   * Resolves when the client may be told (durable jobs: after their insert committed; a foreground
+   * job whose key the store may hold: after the store was asked), with the handle to tell: a job of the
+   * same function and unique that only the store held takes the submission. null = now, with job.handle.
    */
   ready: Promise<Acknowledged> | null;
 }
@@ -185,6 +190,11 @@ export class Engine extends TypedEmitter<EngineEvents> {
   readonly #requeuedIds = new Set<number>();
   /** New jobs the store did not insert because a stored job had their key, until their submitters are told. */
   readonly #coalesced = new Map<number, Coalesced>();
+  /**
+   * Foreground jobs waiting (state `pending`) while the store is asked for a job of their key it alone
+   * holds: what they end as. Other submissions of that key meanwhile join them in memory, then that job.
+   */
+  readonly #lookups = new Map<Job, Promise<Acknowledged>>();
   readonly #window: number;
   /** Wakes up for the earliest scheduled job in the store, and for the earliest deadline there. */
   readonly #due: Wakeup;
@@ -451,6 +461,7 @@ export class Engine extends TypedEmitter<EngineEvents> {
     if (key !== null) this.#jobs.claim(key, job);
     if (req.waiter) job.waiters.push(req.waiter);
     if (!req.background) {
+      if (key !== null && this.#storeMayHold(fn)) return { job, created: true, ready: this.#lookUp(job, key) };
       this.#admit(job);
       this.#emitCommitted(false, 'job:created', job);
       return { job, created: true, ready: null };
@@ -522,7 +533,75 @@ export class Engine extends TypedEmitter<EngineEvents> {
     this.#refill(fn, p);
   }
 
+  /**
+   * Whether the store may hold a job of fn that memory does not: one queued beyond a window, scheduled,
+   * on its way there, or (a shared store, whose counts of other nodes' submissions lag) any.
+   */
+  #storeMayHold(fn: FunctionState): boolean {
+    if (this.#shared) return true;
+    for (let p = 0 as Priority; p <= 2; p = (p + 1) as Priority) if (fn.stored[p] > 0 || fn.scheduled[p] > 0 || fn.storing[p] > 0) return true;
+    return false;
+  }
+
+  /**
+   * A new foreground job, pending, whose key a job only the store holds may have: that job, held, takes
+   * it over (its handle, its clients), as a job in memory would (README, Where Lazaret differs: B6).
+   * Else it runs as it is. When the store cannot be asked, it runs as it is too: a foreground job needs
+   * no store.
+   */
+  #lookUp(job: Job, key: string): Promise<Acknowledged> {
+    const fn = job.fn;
+    job.state = 'pending';
+    fn.pending++;
+    const lookup = (async (): Promise<Acknowledged> => {
+      let row: StoredJob | null = null;
+      try {
+        // A job memory let go (a retry, a release) is in its place in the store once this has committed.
+        await this.flush();
+        row = await this.store.jobHoldByKey(fn.name, key);
+      } catch (err) {
+        if (!this.#closed)
+          this.#log.error(
+            { err, handle: job.handle, function: fn.name },
+            'could not look in the store for a job of this unique; the foreground job runs on its own',
+          );
+      }
+      this.#lookups.delete(job);
+      // Not pending any more: an operator cancelled it meanwhile.
+      const waiting = job.state === 'pending';
+      if (waiting) fn.pending--;
+      if (row === null || this.#closed) {
+        // Its clients left meanwhile, or the engine closed (a row held now goes back at the next start,
+        // recover, or at a peer's rescue).
+        const runs = waiting && job.waiters.length > 0 && !this.#closed;
+        if (runs) {
+          this.#admit(job);
+          this.#emitCommitted(false, 'job:created', job);
+        } else if (waiting) this.#drop(job);
+        return { handle: job.handle, created: true, job };
+      }
+      // Dropped first: the stored job takes its key.
+      if (waiting) this.#drop(job);
+      const found = this.#adopt(row) ?? this.#jobs.get(row.id)!;
+      for (const w of job.waiters) if (!found.waiters.includes(w)) found.waiters.push(w);
+      job.waiters.length = 0;
+      if (found.state === 'stored') this.#admit(found, row.state === 'queued' ? row.queuedAt : undefined);
+      // Nobody here to run it and no client left waiting: back to the store for the other nodes' workers.
+      this.#releaseUnserved(fn);
+      return { handle: found.handle, created: false, job: found };
+    })();
+    this.#lookups.set(job, lookup);
+    return handled(lookup);
+  }
+
   #coalesce(job: Job, req: SubmitRequest): SubmitResult {
+    const lookup = this.#lookups.get(job);
+    if (lookup !== undefined) {
+      // The job may yet turn into one the store held: joined once that is known.
+      if (req.background) return { job, created: false, ready: handled(lookup.then(() => this.#acknowledged(this.submit(req)))) };
+      if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
+      return { job, created: false, ready: handled(lookup.then((told) => ({ ...told, created: false }))) };
+    }
     if (req.waiter && !job.waiters.includes(req.waiter)) job.waiters.push(req.waiter);
     const told: Acknowledged = { handle: job.handle, created: false };
     if (req.background && !job.durable) {
@@ -542,12 +621,22 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return { job, created: false, ready: job.state === 'pending' ? handled(this.#commit.committed().then(() => told)) : null };
   }
 
+  /** What a submitter is told once `r` is ready. */
+  async #acknowledged(r: SubmitResult): Promise<Acknowledged> {
+    return r.ready ?? { handle: r.job.handle, created: r.created };
+  }
+
   /** A client connection went away, or stopped waiting on this job. */
   detach(job: Job, waiter: Waiter): void {
     const i = job.waiters.indexOf(waiter);
     if (i === -1) return;
     job.waiters.splice(i, 1);
-    if (job.waiters.length > 0 || job.durable) return;
+    if (job.waiters.length > 0) return;
+    if (job.durable) {
+      // A stored job kept here for its clients (one this node has no worker for): the other nodes' workers may take it now.
+      this.#releaseUnserved(job.fn);
+      return;
+    }
     // A foreground job whose clients all left before it started is not run.
     if (job.state === 'queued' || job.state === 'scheduled') {
       this.#unqueue(job);
@@ -579,8 +668,28 @@ export class Engine extends TypedEmitter<EngineEvents> {
     return row !== null && row.handle === handle ? row : null;
   }
 
+  /** The newest job in memory with this unique (any function); statusUniqueAnywhere() also asks the store. */
   statusUnique(unique: string): JobStatus {
     return this.#statusOf(this.#jobs.newestWithUnique(unique));
+  }
+
+  /**
+   * GET_STATUS_UNIQUE: the newest job in memory with this unique, else the newest only the store holds
+   * (any function, as memory answers).
+   */
+  async statusUniqueAnywhere(unique: string): Promise<JobStatus> {
+    const job = this.#jobs.newestWithUnique(unique);
+    if (job !== undefined || this.#closed || unique === '') return this.#statusOf(job);
+    await this.flush();
+    const found = await this.store.jobsFind({ unique, limit: STATUS_UNIQUE_ROWS });
+    const newest = found.reduce<FoundJob | undefined>(
+      (a, b) => (a === undefined || b.submittedAt > a.submittedAt || (b.submittedAt === a.submittedAt && b.id > a.id) ? b : a),
+      undefined,
+    );
+    if (newest === undefined) return this.#statusOf(undefined);
+    // Running: held (by another node) with an attempt not ended.
+    const running = newest.state === 'held' && (await this.store.jobGet(newest.id))?.attempts.some((a) => a.endedAt === null) === true;
+    return { known: true, running, numerator: 0, denominator: 0, waiters: 0 };
   }
 
   #statusOf(job: Job | undefined): JobStatus {

@@ -96,6 +96,11 @@ export interface StorageAdapter {
   jobGet(id: number): Promise<StoredJob | null>;
   /** Holds one queued or scheduled job and returns it as it was (its state before); null when it is not stored or already held. */
   jobHold(id: number): Promise<StoredJob | null>;
+  /**
+   * Holds the queued or scheduled job of `fn` with this coalescing key (a foreground submission joins
+   * it) and returns it as it was; null when the store has none, or a node already holds it.
+   */
+  jobHoldByKey(fn: string, key: string): Promise<StoredJob | null>;
   /** Stored jobs with an id above `afterId`, by id, without payloads. */
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
   /**

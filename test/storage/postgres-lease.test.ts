@@ -184,6 +184,7 @@ describe('postgres store: node leases', () => {
     assert.equal(fenced.length, 1);
     assert.equal((await b.jobGet(2))?.attempts[0]?.endedAt, null, 'the fenced completion changed nothing');
     await assert.rejects(a.windowFill('resize', 1, 10), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
+    await assert.rejects(a.jobHoldByKey('resize', 'u-3'), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
     await assert.rejects(a.jobGet(1), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
     assert.equal(fenced.length, 1, 'onFenced is called once');
     // The rescuer's takes go on.

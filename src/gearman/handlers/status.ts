@@ -20,6 +20,14 @@ export const handleGetStatus: Handler = (conn, args) => {
 };
 
 export const handleGetStatusUnique: Handler = (conn, args) => {
-  const s = conn.ctx.engine.statusUnique(args[0]!.toString());
-  conn.reply(response(PacketType.STATUS_RES_UNIQUE, args[0]!, flag(s.known), flag(s.running), String(s.numerator), String(s.denominator), String(s.waiters)));
+  // As GET_STATUS: a unique no job in memory has is looked up in the store, the answer in its place.
+  const answer = conn.defer();
+  conn.ctx.engine.statusUniqueAnywhere(args[0]!.toString()).then(
+    (s) =>
+      answer(response(PacketType.STATUS_RES_UNIQUE, args[0]!, flag(s.known), flag(s.running), String(s.numerator), String(s.denominator), String(s.waiters))),
+    (err: unknown) => {
+      conn.log.error({ err }, 'GET_STATUS_UNIQUE could not read the store');
+      answer(errorPacket('QUEUE_ERROR', 'The store could not be read'));
+    },
+  );
 };

@@ -84,7 +84,14 @@ function submit(conn: Connection, req: SubmitRequest): void {
   const answer = conn.defer();
   ready.then(
     // The handle of the job that took the submission: another one when it coalesced in the store.
-    (told) => answer(response(PacketType.JOB_CREATED, told.handle)),
+    (told) => {
+      // A foreground submission that joined a job only the store held waits on that job now.
+      if (!req.background && told.job !== undefined && told.job !== job) {
+        conn.attached.delete(job);
+        conn.attached.add(told.job);
+      }
+      answer(response(PacketType.JOB_CREATED, told.handle));
+    },
     (err: unknown) => {
       if (!req.background) conn.attached.delete(job);
       answer(submitError(err));

@@ -1,4 +1,4 @@
-// The store as the queue of record: what a node takes into memory (windowFill, jobHold, deadlineTake),
+// The store as the queue of record: what a node takes into memory (windowFill, jobHold, jobHoldByKey, deadlineTake),
 // gives back at its start (recover), moves when due (dueMove), counts (countsLoad) and lists (jobGet,
 // jobsPage); and job ids, reserved in blocks no two nodes share (idsNext).
 //
@@ -100,6 +100,7 @@ export interface QueueOperations {
   deadlineTake(now: number, limit: number): Promise<Expired>;
   jobGet(id: number): Promise<StoredJob | null>;
   jobHold(id: number): Promise<StoredJob | null>;
+  jobHoldByKey(fn: string, key: string): Promise<StoredJob | null>;
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
   idsNext(): Promise<number>;
 }
@@ -271,6 +272,28 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
                  SELECT ${JOB_WITH_ATTEMPTS} FROM j ${ATTEMPTS_JOIN}`,
           },
           [id, owner, epoch],
+        );
+        return oneWithAttempts(rows);
+      });
+    },
+
+    async jobHoldByKey(fn, key) {
+      const { owner, epoch } = holder();
+      return db.transaction('jobHoldByKey', async (tx) => {
+        await fence(tx);
+        const rows = await tx.query<JobWithAttempt>(
+          {
+            name: 'lz_job_hold_by_key',
+            // Through jobs_coalesce; a row another node takes meanwhile is held when the lock is granted, and skipped.
+            text: `WITH before AS (
+                   SELECT id, state FROM jobs WHERE function = $1 AND coalesce_key = $2 AND state IN ('queued', 'scheduled') FOR UPDATE
+                 ), j AS (
+                   UPDATE jobs SET state = 'held', owner = $3, epoch = $4 FROM before WHERE jobs.id = before.id
+                   RETURNING ${jobColumns('jobs.').replace('jobs.state', 'before.state')}
+                 )
+                 SELECT ${JOB_WITH_ATTEMPTS} FROM j LEFT JOIN attempts a ON a.job_id = j.id ORDER BY a.n`,
+          },
+          [fn, Buffer.from(key, 'utf8'), owner, epoch],
         );
         return oneWithAttempts(rows);
       });

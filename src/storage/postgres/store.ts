@@ -341,6 +341,10 @@ export class PostgresStore implements StorageAdapter {
     return this.#use('jobHold').queue.jobHold(id);
   }
 
+  async jobHoldByKey(fn: string, key: string): Promise<StoredJob | null> {
+    return this.#use('jobHoldByKey').queue.jobHoldByKey(fn, key);
+  }
+
   async jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
     return this.#use('jobsPage').queue.jobsPage(afterId, limit);
   }

@@ -1,6 +1,6 @@
 // The store as the queue of record: what a node reads at start (recover, countsLoad), how its windows
 // take the next jobs in line (windowFill), scheduled jobs falling due (dueMove), and single jobs and
-// pages of jobs for the admin protocol and the API (jobGet, jobHold, jobsPage). Every query here runs
+// pages of jobs for the admin protocol and the API (jobGet, jobHold, jobHoldByKey, jobsPage). Every query here runs
 // on an index of migration 0005; none scans the jobs table.
 
 import type { Database, Statement } from 'better-sqlite3';
@@ -27,6 +27,7 @@ export interface QueueOperations {
   deadlineTake: (now: number, limit: number) => Expired;
   jobGet: (id: number) => StoredJob | null;
   jobHold: (id: number) => StoredJob | null;
+  jobHoldByKey: (fn: string, key: string) => StoredJob | null;
   jobsPage: (afterId: number, limit: number) => JobSummary[];
 }
 
@@ -134,6 +135,14 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
     holdOne.run(id);
     return withAttempts([r])[0] ?? null;
   });
+  // Through the unique index on (function, coalesce_key).
+  const byKey = db.prepare<[string, string], JobRecord>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE function = ? AND coalesce_key = ?`);
+  const jobHoldByKey = db.transaction((fn: string, key: string): StoredJob | null => {
+    const r = byKey.get(fn, key);
+    if (r === undefined || r.state === 'held') return null;
+    holdOne.run(r.id);
+    return withAttempts([r])[0] ?? null;
+  });
 
   // ---- pages
   const page = db.prepare<[number, number], JobSummaryRecord>(`SELECT ${JOB_SUMMARY_COLUMNS} FROM jobs WHERE id > ? ORDER BY id LIMIT ?`);
@@ -147,6 +156,7 @@ export function prepareQueue(db: Database, seq: SeqCounter): QueueOperations {
     deadlineTake: (now, limit) => deadlineTake.immediate(now, limit),
     jobGet,
     jobHold: (id) => jobHold.immediate(id),
+    jobHoldByKey: (fn, key) => jobHoldByKey.immediate(fn, key),
     jobsPage,
   };
 }

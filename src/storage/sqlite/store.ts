@@ -200,6 +200,10 @@ export class SqliteStore implements StorageAdapter {
     return this.#call('jobHold', [id]);
   }
 
+  jobHoldByKey(fn: string, key: string): Promise<StoredJob | null> {
+    return this.#call('jobHoldByKey', [fn, key]);
+  }
+
   jobsPage(afterId: number, limit: number): Promise<JobSummary[]> {
     return this.#call('jobsPage', [afterId, limit]);
   }

@@ -145,6 +145,34 @@ export function queueTests(h: Harness): void {
     );
   });
 
+  it('jobHoldByKey holds the queued or scheduled job of a function with that coalescing key, as it was; none held, missing or of another function', async (t) => {
+    const store = await h.open(t);
+    await queue(store, [1], { coalesceKey: 'k1' });
+    // 1 ran once and is back in line.
+    assert.deepEqual(ids(await store.windowFill('resize', 1, 10)), [1]);
+    await store.write(batch({ startAttempts: [start(1, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 1, { requeue: back(null) })] }));
+    await queue(store, [2], { coalesceKey: 'k2', state: 'scheduled', runAt: T + 900 });
+    await queue(store, [3], { coalesceKey: 'k3' });
+    const held = await store.jobHoldByKey('resize', 'k1');
+    assert.deepEqual([held?.id, held?.state, held?.attempts.length], [1, 'queued', 1], 'with its attempts');
+    assert.deepEqual(held?.payload, job(1).payload);
+    assert.equal(await store.jobHoldByKey('resize', 'k1'), null, 'already held');
+    assert.equal((await store.jobHoldByKey('resize', 'k2'))?.state, 'scheduled');
+    assert.equal(await store.jobHoldByKey('mail', 'k3'), null, 'another function');
+    assert.equal(await store.jobHoldByKey('resize', 'nope'), null);
+    assert.deepEqual(ids(await store.windowFill('resize', 1, 10)), [3]);
+    assert.equal(await store.jobHoldByKey('resize', 'k3'), null, 'held by a window');
+    assert.deepEqual(
+      (await store.jobsPage(0, 10)).map((j) => [j.id, j.state]),
+      [
+        [1, 'held'],
+        [2, 'held'],
+        [3, 'held'],
+      ],
+    );
+  });
+
   it('a restart in the middle of a refill: held jobs go back in their places, a job with an open attempt stays held and is returned', async (t) => {
     const opened = await h.openReopenable(t);
     if (opened === null) return;
