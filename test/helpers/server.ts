@@ -50,14 +50,6 @@ export function storeUnderTest(kind: 'sqlite' | 'postgres'): void {
   storeKind = kind;
 }
 
-/**
- * For a test that does not pass yet on a shared store: `todo` with the reason there (the test runs and is
- * reported, without failing the run), nothing on SQLite.
- */
-export function todoOnPostgres(reason: string): { todo?: string } {
-  return storeKind === 'postgres' ? { todo: reason } : {};
-}
-
 export async function startTestServer(patch: ConfigPatch = {}, opts: { clock?: Clock; dbPath?: string; random?: () => number } = {}): Promise<TestServer> {
   const store = await testStore(opts.dbPath);
   const config = testConfig({ ...store.patch, ...patch }, store.dbPath);

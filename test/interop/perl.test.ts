@@ -2,7 +2,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, todoOnPostgres, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { need, perlClient, perlWorker, text, type Owner, type ScriptEvent } from './procs.js';
 import { recordEvents, waitEvent } from '../helpers/events.js';
 import { eventually } from '../helpers/wait.js';
@@ -147,30 +147,24 @@ test('Perl: background jobs queued before any worker come out high, normal, low,
   );
 });
 
-test(
-  'Perl: background and foreground submissions with one uniq share a handle and the job runs once',
-  todoOnPostgres(
-    'a foreground job coalesces with jobs in memory only, and on a shared store a background job of a function without workers waits in the store',
-  ),
-  async (t) => {
-    await need.perl();
-    const uniq = 'perl-same-uniq';
-    const started = recordEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'perl_coalesce');
-    const first = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-1', uniq).event('created'), 'handle');
-    const second = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-2', uniq).event('created'), 'handle');
-    assert.equal(second, first);
-    const handle = serverHandle(first);
-    const waiters = [perlClient(t, port, 'fg', 'perl_coalesce', 'wl-3', uniq), perlClient(t, port, 'fg', 'perl_coalesce', 'wl-4', uniq)];
-    await eventually(() => server.engine.statusUnique(uniq).waiters === 2, 'both foreground clients are attached');
-    const worker = perlWorker(t, port, 'perl_coalesce=reverse');
-    for (const w of waiters) assert.deepEqual(await w.event('complete'), { event: 'complete', data: '1-lw' });
-    assert.deepEqual(
-      started.map(([job]) => job.handle),
-      [handle],
-    );
-    assert.equal(worker.events().filter((e) => e.event === 'start').length, 1);
-  },
-);
+test('Perl: background and foreground submissions with one uniq share a handle and the job runs once', async (t) => {
+  await need.perl();
+  const uniq = 'perl-same-uniq';
+  const started = recordEvents(t, server.engine, 'attempt:started', (job) => job.fn.name === 'perl_coalesce');
+  const first = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-1', uniq).event('created'), 'handle');
+  const second = text(await perlClient(t, port, 'bg', 'perl_coalesce', 'wl-2', uniq).event('created'), 'handle');
+  assert.equal(second, first);
+  const handle = serverHandle(first);
+  const waiters = [perlClient(t, port, 'fg', 'perl_coalesce', 'wl-3', uniq), perlClient(t, port, 'fg', 'perl_coalesce', 'wl-4', uniq)];
+  await eventually(() => server.engine.statusUnique(uniq).waiters === 2, 'both foreground clients are attached');
+  const worker = perlWorker(t, port, 'perl_coalesce=reverse');
+  for (const w of waiters) assert.deepEqual(await w.event('complete'), { event: 'complete', data: '1-lw' });
+  assert.deepEqual(
+    started.map(([job]) => job.handle),
+    [handle],
+  );
+  assert.equal(worker.events().filter((e) => e.event === 'start').length, 1);
+});
 
 test('Perl: a worker killed (SIGKILL) mid-job: the stored background job is retried and another worker completes it', async (t) => {
   await need.perl();

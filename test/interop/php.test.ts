@@ -2,7 +2,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, todoOnPostgres, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { need, phpClient, phpWorker, text, type Owner, type ScriptEvent } from './procs.js';
 import { recordEvents, waitEvent } from '../helpers/events.js';
 import { eventually } from '../helpers/wait.js';
@@ -49,34 +49,30 @@ test('PHP: a foreground job forwards WORK_STATUS, WORK_DATA and WORK_WARNING in 
   ]);
 });
 
-test(
-  'PHP: jobStatus and jobStatusByUniqueKey (GET_STATUS, GET_STATUS_UNIQUE) of a background job: queued, running with progress, then unknown',
-  todoOnPostgres('GET_STATUS_UNIQUE looks in memory only, and on a shared store a job of a function without workers waits in the store'),
-  async (t) => {
-    await need.php();
-    const submit = phpClient(t, port, 'bg', 'php_status', 'payload-1', 'php-status-1');
-    const handle = text(await submit.event('created'), 'handle');
-    assert.match(handle, /^H:test:\d+$/);
-    assert.deepEqual(await jobStatus(t, handle), { known: true, running: false, numerator: 0, denominator: 0 });
-    assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: false, numerator: 0, denominator: 0 });
+test('PHP: jobStatus and jobStatusByUniqueKey (GET_STATUS, GET_STATUS_UNIQUE) of a background job: queued, running with progress, then unknown', async (t) => {
+  await need.php();
+  const submit = phpClient(t, port, 'bg', 'php_status', 'payload-1', 'php-status-1');
+  const handle = text(await submit.event('created'), 'handle');
+  assert.match(handle, /^H:test:\d+$/);
+  assert.deepEqual(await jobStatus(t, handle), { known: true, running: false, numerator: 0, denominator: 0 });
+  assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: false, numerator: 0, denominator: 0 });
 
-    // The worker arrives after the submission, reports 1/2 and holds the job until told to finish.
-    const worker = phpWorker(t, port, 'php_status=hold');
-    const holding = await worker.event('holding');
-    assert.equal(holding.handle, handle);
-    assert.equal(holding.payload, 'payload-1');
-    // No event reports a stored WORK_STATUS: look for it in the engine before asking through PHP.
-    await eventually(() => server.engine.job(handle)?.numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
-    assert.deepEqual(await jobStatus(t, handle), { known: true, running: true, numerator: 1, denominator: 2 });
-    assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: true, numerator: 1, denominator: 2 });
+  // The worker arrives after the submission, reports 1/2 and holds the job until told to finish.
+  const worker = phpWorker(t, port, 'php_status=hold');
+  const holding = await worker.event('holding');
+  assert.equal(holding.handle, handle);
+  assert.equal(holding.payload, 'payload-1');
+  // No event reports a stored WORK_STATUS: look for it in the engine before asking through PHP.
+  await eventually(() => server.engine.job(handle)?.numerator === 1, "the worker's WORK_STATUS 1/2 is stored");
+  assert.deepEqual(await jobStatus(t, handle), { known: true, running: true, numerator: 1, denominator: 2 });
+  assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: true, running: true, numerator: 1, denominator: 2 });
 
-    const completed = waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);
-    worker.send('go');
-    await completed;
-    assert.deepEqual(await jobStatus(t, handle), { known: false, running: false, numerator: 0, denominator: 0 });
-    assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: false, running: false, numerator: 0, denominator: 0 });
-  },
-);
+  const completed = waitEvent(server.engine, 'job:completed', (job) => job.handle === handle);
+  worker.send('go');
+  await completed;
+  assert.deepEqual(await jobStatus(t, handle), { known: false, running: false, numerator: 0, denominator: 0 });
+  assert.deepEqual(await jobStatusByUnique(t, 'php-status-1'), { known: false, running: false, numerator: 0, denominator: 0 });
+});
 
 test('PHP: GearmanJob::sendFail reaches the client as a failure', async (t) => {
   await need.php();
