@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/core/clock.js';
 import type { NodeListAnswer } from '../../src/http/schemas.js';
-import { RawPeer } from '../helpers/gearman-client.js';
+import { type RawPeer, rawWorker } from '../helpers/gearman-client.js';
 import { type FreshPostgres, freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/wait.js';
@@ -108,29 +108,11 @@ export interface Delivery {
  * A worker of `fn` on one node: takes jobs one at a time, calls `run` (which may wait), and completes
  * each with the result it returns (null: the job is kept, never answered). Ends when its node goes.
  */
-export async function worker(node: NodeProcess, fn: string, run: (job: Delivery, peer: RawPeer) => Promise<string | null>): Promise<RawPeer> {
-  const peer = await RawPeer.connect(node.port);
-  peer.send('CAN_DO', fn);
-  void (async () => {
-    try {
-      for (;;) {
-        peer.send('GRAB_JOB');
-        const r = await peer.next(undefined, 120_000);
-        if (r.name === 'NO_JOB') {
-          peer.send('PRE_SLEEP');
-          await peer.next('NOOP', 120_000);
-          continue;
-        }
-        if (r.name !== 'JOB_ASSIGN') continue;
-        const handle = r.text[0]!;
-        const result = await run({ handle, payload: r.text[2]!, node: node.name, at: Date.now() }, peer);
-        if (result !== null) peer.send('WORK_COMPLETE', handle, result);
-      }
-    } catch {
-      // The node went away (or the test closed the connection).
-    }
-  })();
-  return peer;
+export function worker(node: NodeProcess, fn: string, run: (job: Delivery, peer: RawPeer) => Promise<string | null>): Promise<RawPeer> {
+  return rawWorker(node.port, fn, async (payload, peer, handle) => {
+    const result = await run({ handle, payload: payload.toString(), node: node.name, at: Date.now() }, peer);
+    return result === null ? null : Buffer.from(result);
+  });
 }
 
 export interface ThreeNodes {
