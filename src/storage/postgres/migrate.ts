@@ -3,54 +3,17 @@
 // recorded in lazaret_migrations. A schema of that name that holds objects but no lazaret_migrations
 // was not made by Lazaret and is refused untouched; one whose version is newer than this code is refused.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ErrorCode, LazaretError } from '../../errors.js';
+import { type Migration, migrationsDirOf, readMigrationFiles } from '../migration-files.js';
 import type { Db, Runner } from './connection.js';
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-const FILE_NAME = /^(\d{4})_([A-Za-z0-9_-]+)\.sql$/;
 
 /** First key of the advisory lock; the second is hashtext(schema), so stores in other schemas do not wait. */
 const LOCK_CLASS = 0x4c5a5254; // 'LZRT'
 
-/**
- * Where the .sql files are: beside this module under tsx, or, after `tsc` (which does not copy them),
- * the src/storage/postgres/migrations/ folder the package ships.
- */
-export function migrationsDir(): string {
-  const candidates = [new URL('./migrations/', import.meta.url), new URL('../../../src/storage/postgres/migrations/', import.meta.url)];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(dir)) return dir;
-  }
-  throw new LazaretError(
-    ErrorCode.STORE_FAILED,
-    `The PostgreSQL migrations folder is missing; looked in ${candidates.map((u) => fileURLToPath(u)).join(' and ')}.`,
-    { hint: 'Reinstall Lazaret: the package must ship src/storage/postgres/migrations/.' },
-  );
-}
+export const migrationsDir = (): string => migrationsDirOf('postgres');
 
-export function readMigrations(dir: string): Migration[] {
-  const migrations: Migration[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    const match = FILE_NAME.exec(file);
-    if (match === null) continue;
-    const version = Number(match[1]);
-    if (migrations[migrations.length - 1]?.version === version) {
-      throw new LazaretError(ErrorCode.STORE_FAILED, `Two PostgreSQL migrations in ${dir} share version ${version}.`);
-    }
-    migrations.push({ version, name: match[2] ?? '', sql: readFileSync(join(dir, file), 'utf8') });
-  }
-  if (migrations.length === 0) throw new LazaretError(ErrorCode.STORE_FAILED, `No PostgreSQL migrations (NNNN_name.sql) found in ${dir}.`);
-  return migrations;
-}
+/** Reads the migration files of `dir`, ordered by version. */
+export const readMigrations = (dir: string): Migration[] => readMigrationFiles(dir, 'postgres');
 
 const SCHEMA_VERSION = { name: 'lz_schema_version', text: 'SELECT coalesce(max(version), 0)::int AS v FROM lazaret_migrations' };
 

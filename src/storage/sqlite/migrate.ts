@@ -2,57 +2,15 @@
 // in lazaret_migrations. A database whose schema is newer than this code is refused:
 // running old code over it could misread rows or undo what the newer version relies on.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { ErrorCode, LazaretError } from '../../errors.js';
+import { type Migration, migrationsDirOf, readMigrationFiles } from '../migration-files.js';
 import { toStoreError } from './errors.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-const FILE_NAME = /^(\d{4})_([A-Za-z0-9_-]+)\.sql$/;
-
-/**
- * Where the .sql files are. Under tsx this module runs from src/storage/sqlite/ and they sit beside it;
- * after `tsc` it runs from dist/storage/sqlite/, which tsc does not copy .sql files into, so we fall back
- * to the src/storage/sqlite/migrations/ folder the package ships.
- */
-export function migrationsDir(): string {
-  const candidates = [new URL('./migrations/', import.meta.url), new URL('../../../src/storage/sqlite/migrations/', import.meta.url)];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(dir)) return dir;
-  }
-  throw new LazaretError(
-    ErrorCode.STORE_FAILED,
-    `The SQLite migrations folder is missing; looked in ${candidates.map((u) => fileURLToPath(u)).join(' and ')}.`,
-    { hint: 'Reinstall Lazaret: the package must ship src/storage/sqlite/migrations/.' },
-  );
-}
+export const migrationsDir = (): string => migrationsDirOf('sqlite');
 
 /** Reads the migration files of `dir`, ordered by version. */
-export function readMigrations(dir: string): Migration[] {
-  const migrations: Migration[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    const match = FILE_NAME.exec(file);
-    if (match === null) continue;
-    const version = Number(match[1]);
-    const previous = migrations[migrations.length - 1];
-    if (previous !== undefined && previous.version === version) {
-      throw new LazaretError(ErrorCode.STORE_FAILED, `Two SQLite migrations in ${dir} share version ${version}.`);
-    }
-    migrations.push({ version, name: match[2] ?? '', sql: readFileSync(join(dir, file), 'utf8') });
-  }
-  if (migrations.length === 0) {
-    throw new LazaretError(ErrorCode.STORE_FAILED, `No SQLite migrations (NNNN_name.sql) found in ${dir}.`);
-  }
-  return migrations;
-}
+export const readMigrations = (dir: string): Migration[] => readMigrationFiles(dir, 'sqlite');
 
 /** Reads the highest migration applied to `db`, 0 for a database that has none. */
 export function prepareSchemaVersion(db: Database): () => number {
