@@ -6,7 +6,8 @@
 // FOR UPDATE SKIP LOCKED, so two nodes filling the same window at once each get different jobs and
 // neither waits for the other. A held row names its holder (owner) and the epoch of that holder's open().
 
-import type { DueMoved, Expired, JobCounts, JobSummary, Priority, StoredJob } from '../types.js';
+import type { StorageAdapter } from '../adapter.js';
+import type { Priority, StoredJob } from '../types.js';
 import type { Db, Runner } from './connection.js';
 import { ATTEMPT_COLUMNS, jobColumns, toAttemptRow, toJobRow, toJobSummary, type AttemptRecord, type JobRecord, type JobSummaryRecord } from './rows.js';
 import { notifyQueued } from './notify.js';
@@ -92,18 +93,11 @@ export const SQL_IDS_FROM = 4_503_599_627_370_496;
 /** The most rows one call reads: a caller asking for more gets this many (it asks again). */
 export const MAX_ROWS = 10_000;
 
-export interface QueueOperations {
-  recover(now: number): Promise<StoredJob[]>;
-  countsLoad(): Promise<JobCounts>;
-  windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]>;
-  dueMove(now: number, limit: number): Promise<DueMoved>;
-  deadlineTake(now: number, limit: number): Promise<Expired>;
-  jobGet(id: number): Promise<StoredJob | null>;
-  jobHold(id: number): Promise<StoredJob | null>;
-  jobHoldByKey(fn: string, key: string): Promise<StoredJob | null>;
-  jobsPage(afterId: number, limit: number): Promise<JobSummary[]>;
-  idsNext(): Promise<number>;
-}
+/** The queue's part of the adapter contract, as the store delegates it. */
+export type QueueOperations = Pick<
+  StorageAdapter,
+  'recover' | 'countsLoad' | 'windowFill' | 'dueMove' | 'deadlineTake' | 'jobGet' | 'jobHold' | 'jobHoldByKey' | 'jobsPage' | 'idsNext'
+>;
 
 function bounded(limit: number): number {
   return Number.isFinite(limit) ? Math.min(MAX_ROWS, Math.max(0, Math.floor(limit))) : 0;
