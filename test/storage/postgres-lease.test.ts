@@ -14,6 +14,7 @@ import { Engine } from '../../src/core/engine.js';
 import { PolicyBook } from '../../src/core/policy.js';
 import { ErrorCode, isLazaretError, type LazaretError } from '../../src/errors.js';
 import type { PostgresStore } from '../../src/storage/postgres/store.js';
+import { oneStatement } from '../../src/storage/postgres/write.js';
 import type { JobRow, NodeRow } from '../../src/storage/types.js';
 import { freshPostgres, TEST_POSTGRES_URL, type FreshPostgres } from '../helpers/postgres.js';
 import { waitEvent } from '../helpers/events.js';
@@ -192,6 +193,22 @@ describe('postgres store: node leases', () => {
       (await b.windowFill('resize', 1, 10)).map((j) => j.id),
       [1, 3, 4],
     );
+  });
+
+  it("a fenced node's usual group commit, one statement without BEGIN, is refused and changes nothing", async (t) => {
+    const { a, b, fenced, link } = await two(t, 500);
+    await a.write(batch({ insertJobs: [qjob(1)] }));
+    await a.windowFill('resize', 1, 10);
+    link.hold();
+    await eventually(async () => (await b.nodesRescue(Date.now())).nodes.length > 0, 'the rescue of node-a');
+    link.release();
+    const late = batch({ startAttempts: [start(1, 1)] });
+    assert.ok(oneStatement(late, a.holder, 'chan') !== null, 'written as one statement');
+    await assert.rejects(a.write(late), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
+    assert.equal(fenced.length, 1);
+    const rescued = await b.jobGet(1);
+    assert.equal(rescued?.state, 'queued');
+    assert.deepEqual(rescued?.attempts, [], 'no attempt started by the fenced node');
   });
 
   it('a node cut off past its lease learns at its next renewal that it was fenced', async (t) => {

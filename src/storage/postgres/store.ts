@@ -56,7 +56,7 @@ import { fencedError, nodeOperations, type NodeOperations } from './nodes.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
-import { applyBatch, type Holder } from './write.js';
+import { applyBatch, FENCE_FAILED, oneStatement, type Holder } from './write.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; the password never shows in messages or describe(). */
@@ -274,9 +274,26 @@ export class PostgresStore implements StorageAdapter {
     );
   }
 
-  /** One group commit in one transaction, telling which new jobs coalesced with stored ones. */
+  /**
+   * One group commit in one transaction, telling which new jobs coalesced with stored ones: the usual
+   * batch as one statement (write.ts, oneStatement()), any other in BEGIN … COMMIT.
+   */
   async write(batch: WriteBatch): Promise<WriteResult> {
     const open = this.#use('write');
+    const one = oneStatement(batch, this.#holder, this.#channel);
+    if (one !== null) {
+      try {
+        await open.db.query('write', one.statement, one.params);
+      } catch (err) {
+        if (err instanceof LazaretError && (err.cause as { code?: unknown } | undefined)?.code === FENCE_FAILED) {
+          const fenced = fencedError(this.#holder, this.describe());
+          this.#becomeFenced(fenced);
+          throw fenced;
+        }
+        throw err;
+      }
+      return { coalesced: [] };
+    }
     return open.db.transaction('write', async (tx) => {
       await this.#fence(open.nodes, tx);
       return applyBatch(tx, batch, this.#holder, this.#channel);
