@@ -6,9 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import pg from 'pg';
 import { oneStatement, type Holder } from '../../src/storage/postgres/write.js';
 import type { JobRow, OutcomeRow, QueuedIn } from '../../src/storage/types.js';
-import { freshPostgres } from '../helpers/postgres.js';
+import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
 import { eventually } from '../helpers/wait.js';
 import { back, batch, end, job, start } from './conformance/harness.js';
 
@@ -48,9 +49,10 @@ describe('postgres store: the usual group commit in one statement', () => {
     assert.equal(shape(batch({ startAttempts: [start(2, 1)], deleteJobs: [1], outcomes: [outcome(1)] })), 'lz_write_sado');
     assert.equal(shape(batch({ endAttempts: [end(1, 1, { requeue: back(1_700_000_900_000) })] })), 'lz_write_er');
     assert.equal(shape(batch({ idWatermark: 4096 })), 'lz_write_w');
+    assert.equal(shape(batch({ insertJobs: [job(1)] })), 'lz_write_ikn', 'those not inserted are named');
     assert.equal(shape(batch({})), null, 'nothing to write');
     for (const [why, b] of [
-      ['a coalescing key', batch({ insertJobs: [job(1)] })],
+      ['a job with a coalescing key (it may not be inserted) and its first attempt', batch({ insertJobs: [job(1)], startAttempts: [start(1, 1)] })],
       ['a requeue to the shared queue (its NOTIFY names the queue)', batch({ endAttempts: [end(1, 1, { requeue: back(null) })] })],
       ['an attempt started and ended in one batch', batch({ startAttempts: [start(1, 2)], endAttempts: [end(1, 2)] })],
       ['an attempt ended and its job deleted', batch({ endAttempts: [end(1, 1)], deleteJobs: [1] })],
@@ -125,5 +127,38 @@ describe('postgres store: the usual group commit in one statement', () => {
     await assert.rejects(a.write(bad));
     assert.equal(await a.jobGet(2), null);
     assert.equal((await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM attempts'))[0]?.n, 0);
+  });
+
+  it('new jobs that meet a stored one of their key are not inserted and name it, also one committed by another node while the statement waited for it', async (t: TestContext) => {
+    const db = freshPostgres();
+    t.after(() => db.cleanup());
+    const a = db.store({ node: 'node-a' });
+    await a.open();
+    await a.write(batch({ insertJobs: [job(1)] }));
+    const meet = batch({ insertJobs: [job(2, { unique: 'u-1', coalesceKey: 'u-1' }), job(3)] });
+    assert.equal(oneStatement(meet, a.holder, 'chan')?.statement.name, 'lz_write_ikn');
+    assert.deepEqual((await a.write(meet)).coalesced, [{ id: 2, existingId: 1, existingHandle: 'H:test:1' }]);
+    assert.equal(await a.jobGet(2), null);
+    assert.equal((await a.jobGet(3))?.state, 'queued');
+
+    // Another node inserts job 4 of key u-9 and has not committed: the statement waits on the key, its
+    // snapshot already taken; once the other commits, the lookup after the statement finds job 4.
+    const other = new pg.Client({ connectionString: TEST_POSTGRES_URL, options: `-c search_path=${db.schema}` });
+    await other.connect();
+    t.after(() => other.end());
+    await other.query('BEGIN');
+    await other.query(
+      `INSERT INTO jobs (id, handle, function, unique_key, payload, priority, submitted_at, state, seq, coalesce_key, queued_at)
+       VALUES (4, 'H:other:4', 'resize', 'u-9', '', 1, 0, 'queued', nextval('job_seq'), 'u-9'::bytea, 0)`,
+    );
+    const waiting = a.write(batch({ insertJobs: [job(5, { unique: 'u-9', coalesceKey: 'u-9' })] }));
+    const blocker = (other as unknown as { processID: number }).processID;
+    await eventually(
+      async () => (await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [blocker]))[0]?.n === 1,
+      'the statement to wait for the other insert',
+    );
+    await other.query('COMMIT');
+    assert.deepEqual((await waiting).coalesced, [{ id: 5, existingId: 4, existingHandle: 'H:other:4' }]);
+    assert.equal(await a.jobGet(5), null);
   });
 });

@@ -550,16 +550,17 @@ describe('postgres store: ids, schema and errors', () => {
     await store.write(batch({ insertJobs: [qjob(1)] }));
     const other = await lockRows(t, store, [1]);
     // The write waits on the row lock; its backend is then terminated.
-    const write = store.write(batch({ deleteJobs: [1] }));
-    await waitFor(
-      async () => (await db.sql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'lazaret node-a' AND wait_event_type = 'Lock'")).length > 0,
-    );
-    await db.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lazaret node-a' AND wait_event_type = 'Lock'");
-    await assert.rejects(write, (err: Error & { code?: string; hint?: string }) => {
+    // Awaited from the start: it may reject before the termination below has returned.
+    const refused = assert.rejects(store.write(batch({ deleteJobs: [1] })), (err: Error & { code?: string; hint?: string }) => {
       assert.equal(err.code, 'LAZ_STORE_CONNECTION_LOST');
       assert.match(err.hint ?? '', /may or may not have been committed/);
       return true;
     });
+    await waitFor(
+      async () => (await db.sql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'lazaret node-a' AND wait_event_type = 'Lock'")).length > 0,
+    );
+    await db.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lazaret node-a' AND wait_event_type = 'Lock'");
+    await refused;
     await other.query('ROLLBACK');
     assert.equal((await store.jobGet(1))?.id, 1, 'nothing was deleted, and the store works again');
   });

@@ -48,6 +48,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../types.js';
+import { emptyBatch } from '../types.js';
 import { checkSchemaName, Db, describeUrl, type Runner } from './connection.js';
 import { migrate, migrationsDir, readMigrations, schemaVersion } from './migrate.js';
 import { takeNodeLock } from './node-lock.js';
@@ -56,7 +57,7 @@ import { fencedError, nodeOperations, type NodeOperations } from './nodes.js';
 import { queueOperations, type QueueOperations } from './queue.js';
 import { quarantineOperations, type QuarantineOperations } from './quarantine.js';
 import { recordOperations, type RecordOperations } from './records.js';
-import { applyBatch, FENCE_FAILED, oneStatement, type Holder } from './write.js';
+import { applyBatch, FENCE_FAILED, oneStatement, storedTwins, type Holder, type OneStatementRow } from './write.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; the password never shows in messages or describe(). */
@@ -282,8 +283,9 @@ export class PostgresStore implements StorageAdapter {
     const open = this.#use('write');
     const one = oneStatement(batch, this.#holder, this.#channel);
     if (one !== null) {
+      let row: OneStatementRow | undefined;
       try {
-        await open.db.query('write', one.statement, one.params);
+        [row] = await open.db.query<OneStatementRow>('write', one.statement, one.params);
       } catch (err) {
         if (err instanceof LazaretError && (err.cause as { code?: unknown } | undefined)?.code === FENCE_FAILED) {
           const fenced = fencedError(this.#holder, this.describe());
@@ -292,12 +294,26 @@ export class PostgresStore implements StorageAdapter {
         }
         throw err;
       }
-      return { coalesced: [] };
+      const missing = new Set((row?.missing ?? []).map(Number));
+      return missing.size === 0 ? { coalesced: [] } : this.#metStored(batch.insertJobs.filter((j) => missing.has(j.id)));
     }
     return open.db.transaction('write', async (tx) => {
       await this.#fence(open.nodes, tx);
       return applyBatch(tx, batch, this.#holder, this.#channel);
     });
+  }
+
+  /**
+   * New jobs a one-statement write did not insert, with the stored jobs they met (looked up now: one
+   * committed after that statement began is seen only now); those whose twin has gone since are written again.
+   */
+  async #metStored(rows: readonly JobRow[]): Promise<WriteResult> {
+    const met = await this.#use('write').db.transaction('write', (tx) => storedTwins(tx, rows));
+    const found = new Set(met.map((c) => c.id));
+    const gone = rows.filter((j) => !found.has(j.id));
+    if (gone.length === 0) return { coalesced: met };
+    const again = await this.write({ ...emptyBatch(), insertJobs: gone });
+    return { coalesced: [...met, ...again.coalesced] };
   }
 
   /**

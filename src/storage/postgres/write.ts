@@ -125,6 +125,24 @@ function insertJobsParams(part: readonly JobRow[], keys: readonly (Buffer | null
   ];
 }
 
+/**
+ * New jobs that were not inserted, each with the stored job of its function and key it met; a job whose
+ * twin has gone since (another node's commit deleted it) is not in the answer.
+ */
+export async function storedTwins(tx: Runner, rows: readonly JobRow[]): Promise<Coalesced[]> {
+  if (rows.length === 0) return [];
+  const existing = await tx.query<{ new_id: number; id: number; handle: string }>(EXISTING_KEYS, [
+    rows.map((j) => j.id),
+    rows.map((j) => j.function),
+    coalesceKeys(rows),
+  ]);
+  return existing.map((e) => {
+    // A skipped row that met a job of its own id: the id was handed out twice, which must never be.
+    if (e.id === e.new_id) throw new Error(`a new job has the id ${e.id} of a stored job; a job id was handed out twice`);
+    return { id: e.new_id, existingId: e.id, existingHandle: e.handle };
+  });
+}
+
 async function insertJobs(tx: Runner, rows: readonly JobRow[], holder: Holder): Promise<Coalesced[]> {
   const coalesced: Coalesced[] = [];
   for (const part of chunks(rows, (j) => j.payload.length)) {
@@ -132,20 +150,12 @@ async function insertJobs(tx: Runner, rows: readonly JobRow[], holder: Holder): 
     const inserted = await tx.query<{ id: number }>(INSERT_JOBS, insertJobsParams(part, keys, holder));
     if (inserted.length === part.length) continue;
     const stored = new Set(inserted.map((r) => r.id));
-    const missing = part.map((j, i) => ({ j, key: keys[i] ?? null })).filter((m) => !stored.has(m.j.id) && m.key !== null);
-    const existing = await tx.query<{ new_id: number; id: number; handle: string }>(EXISTING_KEYS, [
-      missing.map((m) => m.j.id),
-      missing.map((m) => m.j.function),
-      missing.map((m) => m.key),
-    ]);
-    for (const e of existing) {
-      // A skipped row that met a job of its own id: the id was handed out twice, which must never be.
-      if (e.id === e.new_id) throw new Error(`a new job has the id ${e.id} of a stored job; a job id was handed out twice`);
-      coalesced.push({ id: e.new_id, existingId: e.id, existingHandle: e.handle });
-    }
+    const missing = part.filter((j) => !stored.has(j.id) && j.coalesceKey !== null);
+    const met = await storedTwins(tx, missing);
+    coalesced.push(...met);
     // A job not inserted whose key no stored job has now: the one it met was deleted by another node's
     // commit in between. Rare; the batch fails and the engine's retry stores it.
-    if (existing.length !== missing.length) throw new Error('a coalesced job met a stored job that has since gone; retry the batch');
+    if (met.length !== missing.length) throw new Error('a coalesced job met a stored job that has since gone; retry the batch');
   }
   return coalesced;
 }
@@ -420,19 +430,24 @@ export async function applyBatch(tx: Runner, b: WriteBatch, holder: Holder, chan
 
 // ------------------------------------------------------------------ the usual batch in one statement
 //
-// A group commit of the usual rows (new jobs without a coalescing key, attempt starts, attempt ends,
-// a retry back to this node's window or to its run-at time included, completed jobs' deletions,
-// outcomes) goes as one statement outside BEGIN … COMMIT: each field one data-modifying WITH query,
-// the fence in the main query. PostgreSQL runs a lone statement as a transaction of its own, all or
-// nothing, so the commit is one round trip where applyBatch() takes one per statement plus BEGIN, the
-// fence and COMMIT: about 1 ms instead of 3 on a local server, and a node's deliveries wait on it.
+// A group commit of the usual rows (new jobs, attempt starts and ends, a retry back to this node's
+// window or to its run-at time included, completed jobs' deletions, outcomes) goes as one statement
+// outside BEGIN … COMMIT: each field one data-modifying WITH query, the fence in the main query.
+// PostgreSQL runs a lone statement as a transaction of its own, all or nothing, so the commit is one
+// round trip where applyBatch() takes one per statement plus BEGIN, the fence and COMMIT: about 1 ms
+// instead of 3 on a local server, and a node's deliveries wait on it.
 //
 // The parts of one statement share its snapshot and do not see one another's changes, so a batch goes
 // this way only when no job is in two parts that would have to: a job inserted and its first attempt
-// started is fine (the foreign key is checked at the statement's end, when the job is there); an
-// attempt started and ended, or ended and its job deleted, in one batch is not. The rest (coalescing
-// keys, whose clashes need a second look; requeues to the shared queue, whose NOTIFY names queues
-// the statement would have to read; releases, quarantine, late evidence, history) take applyBatch().
+// started is fine (the foreign key is checked at the statement's end, when the job is there), unless
+// the job has a coalescing key (it may not be inserted); an attempt started and ended, or ended and
+// its job deleted, in one batch is not. Requeues to the shared queue (whose NOTIFY names queues the
+// statement would have to read), releases, quarantine, late evidence and history take applyBatch().
+//
+// New jobs that met a stored one of their key are named by the main query. The job they met may have
+// been committed by another node after the statement's snapshot was taken (the insert waited for it),
+// so the caller looks it up afterwards, in a statement of its own (storedTwins()); one that has gone
+// by then is written again.
 //
 // The fence: the main query divides by the number of lease rows of this node it could lock (FOR KEY
 // SHARE, as fence() in nodes.ts). When a peer has deleted the row, that is a division by zero: the
@@ -452,10 +467,16 @@ export interface OneStatement {
   params: unknown[];
 }
 
+/** What the statement answers: `missing`, the new jobs with a coalescing key that were not inserted. */
+export interface OneStatementRow {
+  held: number;
+  missing?: number[];
+}
+
 /** The batch as one statement, or null when it needs applyBatch()'s transaction (see above). */
 export function oneStatement(b: WriteBatch, holder: Holder, channel: string): OneStatement | null {
   if (b.releaseJobs.length + b.quarantine.length + b.lateEvidence.length + b.history.length > 0) return null;
-  if (b.insertJobs.some((j) => j.coalesceKey !== null) || b.endAttempts.some((e) => e.requeue?.state === 'queued')) return null;
+  if (b.endAttempts.some((e) => e.requeue?.state === 'queued')) return null;
   const outcomes = lastOfEachId(b.outcomes);
   for (const [rows, bytes] of [
     [b.insertJobs, b.insertJobs.reduce((s, j) => s + j.payload.length, 0)],
@@ -466,9 +487,17 @@ export function oneStatement(b: WriteBatch, holder: Holder, channel: string): On
   ] as const) {
     if (rows.length > CHUNK || bytes > CHUNK_BYTES) return null;
   }
+  const keyed = new Set(b.insertJobs.filter((j) => j.coalesceKey !== null).map((j) => j.id));
   const started = new Set([...b.insertJobs.map((j) => j.id), ...b.startAttempts.map((a) => a.jobId)]);
   const ended = new Set(b.endAttempts.map((e) => e.jobId));
-  if (b.endAttempts.some((e) => started.has(e.jobId)) || b.deleteJobs.some((id) => started.has(id) || ended.has(id))) return null;
+  if (
+    b.startAttempts.some((a) => keyed.has(a.jobId)) ||
+    b.endAttempts.some((e) => started.has(e.jobId)) ||
+    b.deleteJobs.some((id) => started.has(id) || ended.has(id)) ||
+    outcomes.some((o) => keyed.has(o.id))
+  ) {
+    return null;
+  }
 
   const parts: [string, Part][] = [];
   if (b.insertJobs.length > 0) parts.push(['i', { sql: INSERT_JOBS.text, params: insertJobsParams(b.insertJobs, coalesceKeys(b.insertJobs), holder) }]);
@@ -490,15 +519,25 @@ export function oneStatement(b: WriteBatch, holder: Holder, channel: string): On
     withs.push(`${key} AS (${part.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`)})`);
     params.push(...part.params);
   }
+  const select = ['1 / (SELECT count(*)::int FROM f) AS held'];
+  if (keyed.size > 0) {
+    withs.push(`m AS (SELECT unnest($${params.length + 1}::bigint[]) AS id EXCEPT SELECT id FROM i)`);
+    params.push([...keyed]);
+    // A row not inserted whose id a job stored before this statement has: the id was handed out twice,
+    // which must never be. The statement fails (the text is no integer) and nothing of it commits.
+    select.push(
+      'ARRAY(SELECT id FROM m) AS missing',
+      "(SELECT max(('a new job has the id ' || j.id || ' of a stored job; a job id was handed out twice')::int) FROM jobs j JOIN m USING (id)) AS twice",
+    );
+  }
   const queued = b.insertJobs.filter((j) => j.state === 'queued');
-  let notify = '';
   if (queued.length > 0) {
-    notify = `, pg_notify($${params.length + 1}, $${params.length + 2})`;
+    select.push(`pg_notify($${params.length + 1}, $${params.length + 2})`);
     params.push(channel, payloadOf(queued));
   }
-  const shape = parts.map(([key]) => key).join('') + (notify === '' ? '' : 'n');
+  const shape = parts.map(([key]) => key).join('') + (keyed.size > 0 ? 'k' : '') + (queued.length > 0 ? 'n' : '');
   return {
-    statement: { name: `lz_write_${shape}`, text: `WITH ${withs.join(',\n')}\nSELECT 1 / (SELECT count(*)::int FROM f) AS held${notify}` },
+    statement: { name: `lz_write_${shape}`, text: `WITH ${withs.join(',\n')}\nSELECT ${select.join(', ')}` },
     params,
   };
 }
