@@ -14,9 +14,10 @@
 //   submit, batched        peers only, 100 jobs per call from 4 callers: graphile-worker's add_jobs(),
 //                          pg-boss insert() (a Gearman submission carries one job)
 //   process                N jobs queued, then until all N ran: Lazaret, 16 Gearman workers one job at a
-//                          time; graphile-worker, run() with concurrency 16; pg-boss, 8 work() loops
-//                          fetching batches of 500 (a loop waits out its polling interval, 0.5 s at least,
-//                          after every fetch, full or not: its rate is bounded by loops x batch / 0.5 s)
+//                          time (and once more with 64, as pg-boss has up to 4,000 jobs in hand);
+//                          graphile-worker, run() with concurrency 16; pg-boss, 8 work() loops fetching
+//                          batches of 500 (a loop waits out its polling interval, 0.5 s at least, after
+//                          every fetch, full or not: its rate is bounded by loops x batch / 0.5 s)
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -111,7 +112,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
     }
   }
 
-  async function lazaretCase(kind: 'postgres' | 'sqlite', k: number): Promise<Figures> {
+  async function lazaretCase(kind: 'postgres' | 'sqlite', k: number, workers = 16): Promise<Figures> {
     return withNodes(kind, k, async (nodes) => {
       const pids = nodes.map((n) => n.pid);
       const submits = await Promise.all(
@@ -133,6 +134,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
         nodes.map((n) => n.port),
         pids,
         T.jobs,
+        workers,
         () => backendsCpu(admin, LAZARET_APP),
       );
       return { submit: submits.reduce((s, r) => s + r.perSec, 0), ...drained };
@@ -158,6 +160,8 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
     out(`   round ${round}`);
     await attempt('Lazaret PostgreSQL', () => lazaretCase('postgres', 1));
     await attempt('Lazaret SQLite', () => lazaretCase('sqlite', 1));
+    // pg-boss has up to 8 x 500 jobs in hand at once, a Gearman worker one: more workers, more per commit.
+    await attempt('Lazaret PG, 64 workers', () => lazaretCase('postgres', 1, 64));
     if (peers !== null) {
       const peerCpu = (): Promise<Map<number, number>> => backendsCpu(admin, PEER_APP);
       await attempt('graphile-worker', () => graphileCase(peers, peerUrl, freshSchema('gwb'), T, drop, peerCpu));
@@ -179,7 +183,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
   };
   out();
   out(`pg, medians of ${T.rounds} round(s)      submit/s   batched/s   process/s   CPU µs/job   PostgreSQL CPU µs/job`);
-  const names = ['Lazaret PostgreSQL', 'Lazaret SQLite', 'graphile-worker', 'pg-boss', '1 node', '2 nodes', '3 nodes'];
+  const names = ['Lazaret PostgreSQL', 'Lazaret SQLite', 'Lazaret PG, 64 workers', 'graphile-worker', 'pg-boss', '1 node', '2 nodes', '3 nodes'];
   for (const name of names) {
     if (!results.has(name)) continue;
     out(
@@ -210,16 +214,25 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
       )} (vs its batched), process ${ratio(
         lz((f) => f.process),
         med(peer, (f) => f.process),
-      )} (target >= 3x)`,
+      )} (target >= 3x), ${ratio(
+        med('Lazaret PG, 64 workers', (f) => f.process),
+        med(peer, (f) => f.process),
+      )} with 64 workers`,
     );
   }
 }
 
 /**
- * Queues `jobs` jobs through the nodes (split evenly), then 16 Gearman workers split across the nodes run
+ * Queues `jobs` jobs through the nodes (split evenly), then `workers` Gearman workers split across the nodes run
  * them one at a time; workers sleep on NO_JOB (another node may still hold jobs) until every job ran.
  */
-async function drainAcross(ports: number[], pids: number[], jobs: number, pgCpu: () => Promise<Map<number, number>>): Promise<Omit<Figures, 'submit'>> {
+async function drainAcross(
+  ports: number[],
+  pids: number[],
+  jobs: number,
+  workers: number,
+  pgCpu: () => Promise<Map<number, number>>,
+): Promise<Omit<Figures, 'submit'>> {
   const fn = 'bench_pg_drain';
   const k = ports.length;
   const loaded = await Promise.all(
@@ -240,7 +253,7 @@ async function drainAcross(ports: number[], pids: number[], jobs: number, pgCpu:
   const sets: { peers: Peer[]; go: () => void }[] = [];
   for (const [i, port] of ports.entries()) {
     sets.push(
-      await connectWorkers(port, Math.floor(16 / k) + (i < 16 % k ? 1 : 0), {
+      await connectWorkers(port, Math.floor(workers / k) + (i < workers % k ? 1 : 0), {
         fn,
         onEmpty: 'sleep',
         echo: false,
