@@ -1,6 +1,7 @@
 // Workload `pg` (`npm run bench -- --only pg`): Lazaret on PostgreSQL, against Lazaret on SQLite and
 // against two job queues built on PostgreSQL, graphile-worker and pg-boss, on the same PostgreSQL in the
-// same run; then 1, 2 and 3 Lazaret nodes sharing one store. Every case gets a schema of its own, dropped
+// same run; then 1, 2 and 3 Lazaret nodes sharing one store, the 16 workers split across them, and 2
+// and 3 nodes with 16 workers each. Every case gets a schema of its own, dropped
 // after it. The systems take turns, round after round, and the table shows medians.
 //
 // The peers are not dependencies of Lazaret: they are installed on first use into bench/.peers (npm install
@@ -168,9 +169,11 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
       await attempt('pg-boss', () => pgBossCase(peers, peerUrl, freshSchema('pbb'), T, drop, peerCpu));
     }
   }
-  out('   nodes sharing one PostgreSQL store (submitters and workers split evenly across the nodes)');
+  out('   nodes sharing one PostgreSQL store (submitters and 16 workers split evenly across the nodes; then 16 workers on each node)');
   for (let round = 1; round <= T.rounds; round++) {
     for (const k of [1, 2, 3]) await attempt(`${k} node${k > 1 ? 's' : ''}`, () => lazaretCase('postgres', k));
+    // As many workers on each node as one node had: each node's group commits as full as that one's.
+    for (const k of [2, 3]) await attempt(`${k} nodes x 16 workers`, () => lazaretCase('postgres', k, 16 * k));
   }
   await admin.end();
 
@@ -183,7 +186,18 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
   };
   out();
   out(`pg, medians of ${T.rounds} round(s)      submit/s   batched/s   process/s   CPU µs/job   PostgreSQL CPU µs/job`);
-  const names = ['Lazaret PostgreSQL', 'Lazaret SQLite', 'Lazaret PG, 64 workers', 'graphile-worker', 'pg-boss', '1 node', '2 nodes', '3 nodes'];
+  const names = [
+    'Lazaret PostgreSQL',
+    'Lazaret SQLite',
+    'Lazaret PG, 64 workers',
+    'graphile-worker',
+    'pg-boss',
+    '1 node',
+    '2 nodes',
+    '3 nodes',
+    '2 nodes x 16 workers',
+    '3 nodes x 16 workers',
+  ];
   for (const name of names) {
     if (!results.has(name)) continue;
     out(
