@@ -13,6 +13,7 @@ import { migrationsDir, readMigrations } from '../../src/storage/postgres/migrat
 import type { PostgresStore } from '../../src/storage/postgres/store.js';
 import type { JobRow } from '../../src/storage/types.js';
 import { freshPostgres, TEST_POSTGRES_URL, type FreshPostgres } from '../helpers/postgres.js';
+import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { batch, end, job, quarantined, start } from './conformance/harness.js';
 
 function qjob(id: number, over: Partial<JobRow> = {}): JobRow {
@@ -491,6 +492,35 @@ describe('postgres store: ids, schema and errors', () => {
     await store.close();
     await db.sql(`INSERT INTO ${db.schema}.lazaret_migrations VALUES (99, 'future', 0)`);
     await assert.rejects(db.store().open(), { code: 'LAZ_SCHEMA_TOO_NEW' });
+  });
+
+  it("a node whose lock connection broke takes its name's lock again: a second adapter under the name is still refused", async (t) => {
+    const db = freshPostgres();
+    t.after(() => db.cleanup());
+    const target = new URL(TEST_POSTGRES_URL);
+    const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    t.after(() => proxy.close());
+    const viaProxy = new URL(TEST_POSTGRES_URL);
+    viaProxy.port = String(proxy.port);
+    const first = db.store({ node: 'node-a', url: viaProxy.toString() });
+    await first.open();
+    const held = async (): Promise<number> =>
+      (
+        await db.sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+             AND ((classid::bigint << 32) | objid::bigint) = ((hashtext($1)::bigint << 32) | (hashtext('node-a')::bigint & 4294967295))`,
+          [db.schema],
+        )
+      )[0]?.n ?? 0;
+    assert.equal(await held(), 1);
+    // Every connection through the proxy is reset: PostgreSQL ends the lock's session and frees the name.
+    proxy.cut();
+    await waitFor(async () => (await held()) === 0);
+    proxy.restore();
+    await waitFor(async () => (await held()) === 1);
+    await assert.rejects(db.store({ node: 'node-a' }).open(), { code: 'LAZ_STORE_LOCKED' });
+    await first.close();
+    await waitFor(async () => (await held()) === 0);
   });
 
   it('a second live adapter under a node name in use is refused with LAZ_STORE_LOCKED; the name is free again after close()', async (t) => {

@@ -3,6 +3,10 @@
 // back each other's jobs, and both would run them. So open() takes a session advisory lock on (schema,
 // node) on a connection of its own, kept for the adapter's life; PostgreSQL releases it when that
 // connection ends in any way (close(), a crash, kill -9), so a restart is never kept out by a stale lock.
+// When that connection breaks while the node lives on (PostgreSQL restarted, the network cut), the lock
+// is gone with it: the adapter takes it again on a new connection, at once and then with backoff until it
+// has it, so a second node started under the name later is still refused. One started in between takes
+// the name; its new epoch fences this node (nodes.ts), so the two never hold jobs under one name.
 
 import pg from 'pg';
 import { ErrorCode, LazaretError } from '../../errors.js';
@@ -25,8 +29,45 @@ export interface NodeLockOptions {
   where: string;
 }
 
+/** Backoff between tries to take the lock again after its connection broke. */
+const RETAKE_FIRST_MS = 250;
+const RETAKE_MAX_MS = 30_000;
+
 /** Takes the lock; resolves with a release function, or rejects with LAZ_STORE_LOCKED naming the holder. */
 export async function takeNodeLock(o: NodeLockOptions): Promise<() => Promise<void>> {
+  let client = await lockOn(o);
+  let released = false;
+  let timer: NodeJS.Timeout | null = null;
+  const retake = (delay: number): void => {
+    timer = setTimeout(() => {
+      timer = null;
+      lockOn(o).then(
+        (c) => {
+          if (released) void c.end().catch(() => {});
+          else watch((client = c));
+        },
+        () => {
+          if (!released) retake(Math.min(delay * 2, RETAKE_MAX_MS));
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+  const watch = (c: pg.Client): void => {
+    c.once('end', () => {
+      if (!released && client === c) retake(RETAKE_FIRST_MS);
+    });
+  };
+  watch(client);
+  return async () => {
+    released = true;
+    if (timer !== null) clearTimeout(timer);
+    await client.end().catch(() => {});
+  };
+}
+
+/** A connection of its own holding the lock, or LAZ_STORE_LOCKED naming the holder. */
+async function lockOn(o: NodeLockOptions): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: o.url,
     connectionTimeoutMillis: o.connectTimeoutMs,
@@ -34,7 +75,7 @@ export async function takeNodeLock(o: NodeLockOptions): Promise<() => Promise<vo
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
-  // A lock connection that breaks only loses the lock; nothing waits on it.
+  // A lock connection that breaks only loses the lock (takeNodeLock() takes it again); nothing waits on it.
   client.on('error', () => {});
   try {
     await client.connect();
@@ -53,7 +94,5 @@ export async function takeNodeLock(o: NodeLockOptions): Promise<() => Promise<vo
     await client.end().catch(() => {});
     throw toStoreError(err, 'open (node lock)', o.where);
   }
-  return async () => {
-    await client.end().catch(() => {});
-  };
+  return client;
 }
