@@ -20,10 +20,10 @@
 
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { freshPostgres } from '../helpers/postgres.js';
 import { RawPeer, rawWorker, type Received } from '../helpers/gearman-client.js';
 import { serveListening } from '../helpers/serve-process.js';
-import { tcpProxy } from '../helpers/tcp-proxy.js';
+import { postgresProxy } from '../helpers/tcp-proxy.js';
 import { eventually } from '../helpers/wait.js';
 
 const FN = 'pg_cut';
@@ -37,12 +37,8 @@ interface Health {
 async function nodeBehindProxy(t: TestContext) {
   const db = freshPostgres();
   t.after(() => db.cleanup());
-  const target = new URL(TEST_POSTGRES_URL);
-  const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  t.after(() => proxy.close());
-  const viaProxy = new URL(TEST_POSTGRES_URL);
-  viaProxy.port = String(proxy.port);
-  const node = await serveListening(t, ['--store', viaProxy.toString(), '--store-schema', db.schema, '--http-port', '0']);
+  const { proxy, url } = await postgresProxy(t);
+  const node = await serveListening(t, ['--store', url, '--store-schema', db.schema, '--http-port', '0']);
   const http = `http://127.0.0.1:${node.httpPort}`;
   const health = async (): Promise<Health> => {
     const res = await fetch(`${http}/health`);

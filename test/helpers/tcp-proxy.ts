@@ -11,6 +11,8 @@
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import type { TestContext } from 'node:test';
+import { TEST_POSTGRES_URL } from './postgres.js';
 
 export interface TcpProxy {
   port: number;
@@ -101,4 +103,14 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       await once(server, 'close');
     },
   };
+}
+
+/** A proxy in front of the test PostgreSQL, closed when the test ends, and the URL that goes through it. */
+export async function postgresProxy(t: TestContext): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(TEST_POSTGRES_URL);
+  const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  t.after(() => proxy.close());
+  const url = new URL(TEST_POSTGRES_URL);
+  url.port = String(proxy.port);
+  return { proxy, url: url.toString() };
 }

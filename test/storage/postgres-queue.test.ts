@@ -13,7 +13,7 @@ import { migrationsDir, readMigrations } from '../../src/storage/postgres/migrat
 import type { PostgresStore } from '../../src/storage/postgres/store.js';
 import type { JobRow } from '../../src/storage/types.js';
 import { freshPostgres, TEST_POSTGRES_URL, type FreshPostgres } from '../helpers/postgres.js';
-import { tcpProxy } from '../helpers/tcp-proxy.js';
+import { postgresProxy } from '../helpers/tcp-proxy.js';
 import { batch, end, job, quarantined, start } from './conformance/harness.js';
 
 function qjob(id: number, over: Partial<JobRow> = {}): JobRow {
@@ -497,12 +497,8 @@ describe('postgres store: ids, schema and errors', () => {
   it("a node whose lock connection broke takes its name's lock again: a second adapter under the name is still refused", async (t) => {
     const db = freshPostgres();
     t.after(() => db.cleanup());
-    const target = new URL(TEST_POSTGRES_URL);
-    const proxy = await tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    t.after(() => proxy.close());
-    const viaProxy = new URL(TEST_POSTGRES_URL);
-    viaProxy.port = String(proxy.port);
-    const first = db.store({ node: 'node-a', url: viaProxy.toString() });
+    const { proxy, url } = await postgresProxy(t);
+    const first = db.store({ node: 'node-a', url });
     await first.open();
     const held = async (): Promise<number> =>
       (

@@ -197,9 +197,6 @@ const REQUEUE = {
          RETURNING j.function, j.priority, u.state`,
 };
 
-// Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
-// whole group commit, whose other callers did nothing wrong. The queues of jobs requeued `queued` go
-// into `queued`.
 const endAttemptsParams = (part: readonly AttemptEnd[]): unknown[] => [
   part.map((e) => e.jobId),
   part.map((e) => e.n),
@@ -219,6 +216,9 @@ const requeueParams = (requeues: readonly AttemptEnd[], holder: Holder): unknown
   holder.epoch,
 ];
 
+// Ending (or requeueing) an attempt of a row that is not stored changes nothing rather than failing the
+// whole group commit, whose other callers did nothing wrong. The queues of jobs requeued `queued` go
+// into `queued`.
 async function endAttempts(tx: Runner, rows: readonly AttemptEnd[], holder: Holder, queued: QueuedIn[]): Promise<void> {
   for (const part of chunks(rows)) {
     await tx.run(END_ATTEMPTS, endAttemptsParams(part));
