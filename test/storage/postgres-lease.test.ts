@@ -211,6 +211,21 @@ describe('postgres store: node leases', () => {
     assert.deepEqual(rescued?.attempts, [], 'no attempt started by the fenced node');
   });
 
+  it("a fenced node's window refill, one statement, is refused and takes nothing", async (t) => {
+    const { a, b, fenced, link } = await two(t, 500);
+    await b.write(batch({ insertJobs: [qjob(1), qjob(2)] }));
+    link.hold();
+    await eventually(async () => (await b.nodesRescue(Date.now())).nodes.length > 0, 'the rescue of node-a');
+    link.release();
+    assert.equal(fenced.length, 0, 'node-a has not heard of it yet');
+    await assert.rejects(a.windowFill('resize', 1, 10), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
+    assert.equal(fenced.length, 1);
+    for (const id of [1, 2]) assert.equal((await b.jobGet(id))?.state, 'queued', `job ${id} is still in the shared queue`);
+    // An empty pick is refused all the same: the fence runs before any row is read.
+    await b.windowFill('resize', 1, 10);
+    await assert.rejects(a.windowFill('resize', 1, 10), (err: unknown) => isLazaretError(err, ErrorCode.STORE_FENCED));
+  });
+
   it('a node cut off past its lease learns at its next renewal that it was fenced', async (t) => {
     const { b, fenced, link } = await two(t, 500);
     link.hold();

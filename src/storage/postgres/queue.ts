@@ -43,11 +43,15 @@ interface JobWithAttempt extends JobRecord {
   a_evidence: unknown;
 }
 
-function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
-  const [first] = rows;
-  if (first === undefined) return null;
-  const job: StoredJob = { ...toJobRow(first), attempts: [] };
+/** Jobs with their attempts from rows ordered by job, then attempt: a job's rows follow one another. */
+function manyWithAttempts(rows: readonly JobWithAttempt[]): StoredJob[] {
+  const jobs: StoredJob[] = [];
+  let job: StoredJob | undefined;
   for (const r of rows) {
+    if (job?.id !== r.id) {
+      job = { ...toJobRow(r), attempts: [] };
+      jobs.push(job);
+    }
     if (r.a_n === null) continue;
     job.attempts.push(
       toAttemptRow({
@@ -62,8 +66,31 @@ function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
       }),
     );
   }
-  return job;
+  return jobs;
 }
+
+function oneWithAttempts(rows: readonly JobWithAttempt[]): StoredJob | null {
+  return manyWithAttempts(rows)[0] ?? null;
+}
+
+/**
+ * The next `$3` queued jobs of function $1 and priority $2 in line, held by node $4 at epoch $5. The
+ * fence is a one-time filter of the pick, so it runs before any row is locked: it divides by the
+ * number of this node's lease rows it could lock (FOR KEY SHARE, as fence() in nodes.ts), and once a
+ * peer has deleted that row the division by zero fails the statement before it takes anything.
+ */
+const WINDOW_FILL = {
+  name: 'lz_window_fill',
+  text: `WITH f AS (SELECT 1 FROM nodes WHERE name = $4 AND epoch = $5 FOR KEY SHARE),
+         picked AS (
+           SELECT id FROM jobs WHERE function = $1 AND priority = $2 AND state = 'queued' AND 1 / (SELECT count(*)::int FROM f) = 1
+           ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
+         ), j AS (
+           UPDATE jobs SET state = 'held', owner = $4, epoch = $5 FROM picked WHERE jobs.id = picked.id
+           RETURNING ${jobColumns('jobs.')}, jobs.seq
+         )
+         SELECT ${JOB_WITH_ATTEMPTS} FROM j LEFT JOIN attempts a ON a.job_id = j.id ORDER BY j.seq, a.n`,
+};
 
 const RECOVER_RELEASE = {
   name: 'lz_recover_release',
@@ -161,25 +188,14 @@ export function queueOperations(db: Db, holder: () => Holder, idBlock: number, c
       });
     },
 
+    // One statement, so one round trip: fenced like the usual group commit (write.ts, FENCE_FAILED),
+    // with the attempts of the jobs it takes joined on (a job requeued after a failure has some).
     async windowFill(fn, priority, limit) {
       const n = bounded(limit);
       if (n === 0) return [];
       const { owner, epoch } = holder();
-      return db.transaction('windowFill', async (tx) => {
-        await fence(tx);
-        const rows = await tx.query<JobRecord & { seq: number }>(
-          {
-            name: 'lz_window_fill',
-            text: `UPDATE jobs j SET state = 'held', owner = $4, epoch = $5
-               FROM (SELECT id FROM jobs WHERE function = $1 AND priority = $2 AND state = 'queued' ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) picked
-               WHERE j.id = picked.id
-               RETURNING ${jobColumns('j.')}, j.seq`,
-          },
-          [fn, priority, n, owner, epoch],
-        );
-        rows.sort((a, b) => a.seq - b.seq);
-        return withAttempts(tx, rows);
-      });
+      const rows = await db.query<JobWithAttempt & { seq: number }>('windowFill', WINDOW_FILL, [fn, priority, n, owner, epoch]);
+      return manyWithAttempts(rows);
     },
 
     async dueMove(now, limit) {

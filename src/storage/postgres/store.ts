@@ -283,17 +283,7 @@ export class PostgresStore implements StorageAdapter {
     const open = this.#use('write');
     const one = oneStatement(batch, this.#holder, this.#channel);
     if (one !== null) {
-      let row: OneStatementRow | undefined;
-      try {
-        [row] = await open.db.query<OneStatementRow>('write', one.statement, one.params);
-      } catch (err) {
-        if (err instanceof LazaretError && (err.cause as { code?: unknown } | undefined)?.code === FENCE_FAILED) {
-          const fenced = fencedError(this.#holder, this.describe());
-          this.#becomeFenced(fenced);
-          throw fenced;
-        }
-        throw err;
-      }
+      const [row] = await this.#fencedStatement(open.db.query<OneStatementRow>('write', one.statement, one.params));
       const missing = new Set((row?.missing ?? []).map(Number));
       return missing.size === 0 ? { coalesced: [] } : this.#metStored(batch.insertJobs.filter((j) => missing.has(j.id)));
     }
@@ -355,7 +345,7 @@ export class PostgresStore implements StorageAdapter {
   }
 
   async windowFill(fn: string, priority: Priority, limit: number): Promise<StoredJob[]> {
-    return this.#use('windowFill').queue.windowFill(fn, priority, limit);
+    return this.#fencedStatement(this.#use('windowFill').queue.windowFill(fn, priority, limit));
   }
 
   async dueMove(now: number, limit: number): Promise<DueMoved> {
@@ -456,6 +446,23 @@ export class PostgresStore implements StorageAdapter {
 
   async historyLiveJobs(): Promise<number[]> {
     return this.#use('historyLiveJobs').records.historyLiveJobs();
+  }
+
+  /**
+   * A statement fenced in itself (write.ts, FENCE_FAILED: the usual group commit, a window refill) that
+   * failed its fence: this node has been rescued.
+   */
+  async #fencedStatement<T>(statement: Promise<T>): Promise<T> {
+    try {
+      return await statement;
+    } catch (err) {
+      if (err instanceof LazaretError && (err.cause as { code?: unknown } | undefined)?.code === FENCE_FAILED) {
+        const fenced = fencedError(this.#holder, this.describe());
+        this.#becomeFenced(fenced);
+        throw fenced;
+      }
+      throw err;
+    }
   }
 
   /** First in each transaction that changes what this node holds: its lease row must still be there. */
