@@ -235,7 +235,14 @@ export async function startServer(config: Readonly<Config>, opts: ServerOptions 
  */
 export function storeFor(config: Readonly<Config>, onFenced?: (err: LazaretError) => void): StorageAdapter {
   if (config.store !== null) {
-    return new PostgresStore({ url: config.store, schema: config.storeSchema, node: config.cluster.node, leaseMs: config.cluster.leaseMs, onFenced });
+    return new PostgresStore({
+      url: config.store,
+      schema: config.storeSchema,
+      node: config.cluster.node,
+      leaseMs: config.cluster.leaseMs,
+      onFenced,
+      maxPayloadBytes: config.limits.maxPayloadBytes,
+    });
   }
   return new SqliteStore({ path: config.db, synchronous: config.synchronous, node: config.cluster.node });
 }

@@ -15,7 +15,7 @@ import { SQL_IDS_FROM } from '../../src/storage/postgres/queue.js';
 import { waitEvent } from '../helpers/events.js';
 import type { RawPeer } from '../helpers/gearman-client.js';
 import { freshPostgres, TEST_POSTGRES_URL } from '../helpers/postgres.js';
-import { peerFor, startTestServer, type TestServer } from '../helpers/server.js';
+import { peerFor, startTestServer, type ConfigPatch, type TestServer } from '../helpers/server.js';
 import { api } from '../http/helpers.js';
 import { grab, REPO_ROOT, submitBg } from '../quarantine/helpers.js';
 import { documented } from './documented.js';
@@ -31,9 +31,9 @@ interface Node {
   app: pg.Client;
 }
 
-async function node(t: TestContext): Promise<Node> {
+async function node(t: TestContext, patch: ConfigPatch = {}): Promise<Node> {
   const db = freshPostgres();
-  const server = await startTestServer({ httpPort: 0, store: TEST_POSTGRES_URL, storeSchema: db.schema });
+  const server = await startTestServer({ httpPort: 0, store: TEST_POSTGRES_URL, storeSchema: db.schema, ...patch });
   const app = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   // The schema is dropped last, once nothing uses it.
   t.after(async () => {
@@ -162,6 +162,40 @@ test('submit() refuses bad arguments with a LAZ_ code and SQLSTATE 22023', async
   await refused(`'f', $1, tags => $2`, [Buffer.from('x'), Array.from({ length: 33 }, (_, i) => `t:${i}`)], 'LAZ_BAD_REQUEST', /at most 32 tags/);
   await refused(`'f', $1, tags => $2`, [Buffer.from('x'), ['']], 'LAZ_BAD_REQUEST', /1 to 200 characters/);
   assert.deepEqual(await db.sql('SELECT id FROM jobs'), []);
+});
+
+test("submit() takes no payload over the node's limits.maxPayloadBytes", async (t) => {
+  const { db, app } = await node(t, { limits: { maxPayloadBytes: 1024 } });
+  const s = db.schema;
+  const [kept] = (await app.query<{ h: string }>(`SELECT ${s}.submit('resize', $1) AS h`, [Buffer.alloc(1024, 'x')])).rows;
+  await assert.rejects(app.query(`SELECT ${s}.submit('resize', $1)`, [Buffer.alloc(1025, 'x')]), (err: pg.DatabaseError) => {
+    assert.equal(err.code, '22023');
+    assert.equal(err.message, 'LAZ_PAYLOAD_TOO_LARGE: Payload of 1025 bytes is over the limit of 1024');
+    assert.match(err.hint ?? '', /limits\.maxPayloadBytes/);
+    return true;
+  });
+  assert.deepEqual(await db.sql('SELECT handle FROM jobs'), [{ handle: kept!.h }]);
+});
+
+test('submit() works for a role with just the privileges docs/cluster.md lists', async (t) => {
+  const { db, app } = await node(t);
+  const s = db.schema;
+  const role = `lz_app_${s}`;
+  // All in one transaction rolled back at the end: the role never outlives the test.
+  await app.query('BEGIN');
+  try {
+    await app.query(`CREATE ROLE ${role} NOLOGIN`);
+    await app.query(`GRANT USAGE ON SCHEMA ${s} TO ${role}`);
+    await app.query(`GRANT INSERT, SELECT ON ${s}.jobs TO ${role}`);
+    await app.query(`GRANT SELECT ON ${s}.meta TO ${role}`);
+    await app.query(`GRANT USAGE ON SEQUENCE ${s}.job_seq, ${s}.submit_id TO ${role}`);
+    await app.query(`SET LOCAL ROLE ${role}`);
+    const [row] = (await app.query<{ h: string }>(`SELECT ${s}.submit('resize', $1, 'u-1') AS h`, [Buffer.from('x')])).rows;
+    assert.match(row!.h, /^H:sql:\d+$/);
+    assert.equal((await app.query<{ h: string }>(`SELECT ${s}.submit('resize', $1, 'u-1') AS h`, [Buffer.from('y')])).rows[0]!.h, row!.h);
+  } finally {
+    await app.query('ROLLBACK');
+  }
 });
 
 /** The PG* environment for the examples: the test server, with the store's schema as `lazaret`'s stand-in. */

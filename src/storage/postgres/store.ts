@@ -85,7 +85,18 @@ export interface PostgresStoreOptions {
   leaseMs?: number;
   /** Called once when this node finds it was fenced (a peer rescued its jobs): it must stop. */
   onFenced?: (err: LazaretError) => void;
+  /**
+   * The largest payload the SQL function submit() takes (migration 0005), written to the store at each
+   * open(): the node's limits.maxPayloadBytes. Default 16 MiB, that limit's default.
+   */
+  maxPayloadBytes?: number;
 }
+
+/** The default of limits.maxPayloadBytes (config.ts). */
+const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
+/** The payload limit submit() applies (migration 0005): the last node to open sets it. */
+const SET_MAX_PAYLOAD = `INSERT INTO meta (key, value) VALUES ('max_payload_bytes', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 
 /** What a node publishes before it says anything. */
 const NO_INFO: NodeInfo = { gearman: [], http: null, version: '', workers: {}, workersTotal: 0, jobsHeld: 0 };
@@ -114,6 +125,7 @@ export class PostgresStore implements StorageAdapter {
   readonly #idBlock: number;
   readonly #statementTimeoutMs: number;
   readonly #leaseMs: number;
+  readonly #maxPayloadBytes: number;
   readonly #onFenced: (err: LazaretError) => void;
   #info: () => NodeInfo = () => NO_INFO;
   /** Set once a peer rescued this node's jobs; never cleared. */
@@ -139,6 +151,7 @@ export class PostgresStore implements StorageAdapter {
     this.#channel = channelOf(this.#schema);
     this.#leaseMs = Math.max(1, Math.floor(options.leaseMs ?? 30_000));
     this.#onFenced = options.onFenced ?? (() => {});
+    this.#maxPayloadBytes = Math.max(0, Math.floor(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES));
   }
 
   /** The server, database and schema; never the password. */
@@ -196,6 +209,7 @@ export class PostgresStore implements StorageAdapter {
     const nodes = nodeOperations(db);
     try {
       await migrate(db, this.#schema, readMigrations(migrationsDir()));
+      await db.run('open', SET_MAX_PAYLOAD, [this.#maxPayloadBytes]);
       unlock = await takeNodeLock({
         url: this.#url,
         schema: this.#schema,
