@@ -65,6 +65,16 @@ export function queueTests(h: Harness): void {
     const next = await store.windowFill('resize', 1, 10);
     assert.deepEqual(ids(next), [2, 3, 4, 5, 6, 1]);
     assert.equal(next.at(-1)!.attempts.length, 1, 'with its attempts');
+    // 1 fails again, then 4: each comes back with its own attempts, oldest first.
+    await store.write(batch({ startAttempts: [start(1, 2), start(4, 1)] }));
+    await store.write(batch({ endAttempts: [end(1, 2, { requeue: back(null) })], releaseJobs: [2, 3, 5, 6] }));
+    await store.write(batch({ endAttempts: [end(4, 1, { requeue: back(null) })] }));
+    const again = await store.windowFill('resize', 1, 10);
+    assert.deepEqual(ids(again), [2, 3, 5, 6, 1, 4]);
+    assert.deepEqual(
+      again.map((j) => j.attempts.map((a) => a.n)),
+      [[], [], [], [], [1, 2], [1]],
+    );
   });
 
   it('scheduled jobs join the back of their line when due, earliest first, in batches', async (t) => {
