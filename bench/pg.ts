@@ -15,7 +15,7 @@
 //   submit, batched        peers only, 100 jobs per call from 4 callers: graphile-worker's add_jobs(),
 //                          pg-boss insert() (a Gearman submission carries one job)
 //   process                N jobs queued, then until all N ran: Lazaret, 16 Gearman workers one job at a
-//                          time (and once more with 64, as pg-boss has up to 4,000 jobs in hand);
+//                          time (and once more with 64 and with 256, as pg-boss has up to 4,000 jobs in hand);
 //                          graphile-worker, run() with concurrency 16; pg-boss, 8 work() loops fetching
 //                          batches of 500 (a loop waits out its polling interval, 0.5 s at least, after
 //                          every fetch, full or not: its rate is bounded by loops x batch / 0.5 s)
@@ -163,6 +163,8 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
     await attempt('Lazaret SQLite', () => lazaretCase('sqlite', 1));
     // pg-boss has up to 8 x 500 jobs in hand at once, a Gearman worker one: more workers, more per commit.
     await attempt('Lazaret PG, 64 workers', () => lazaretCase('postgres', 1, 64));
+    // Where more workers stop helping: the commits are full and the two CPUs are the limit.
+    await attempt('Lazaret PG, 256 workers', () => lazaretCase('postgres', 1, 256));
     if (peers !== null) {
       const peerCpu = (): Promise<Map<number, number>> => backendsCpu(admin, PEER_APP);
       await attempt('graphile-worker', () => graphileCase(peers, peerUrl, freshSchema('gwb'), T, drop, peerCpu));
@@ -190,6 +192,7 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
     'Lazaret PostgreSQL',
     'Lazaret SQLite',
     'Lazaret PG, 64 workers',
+    'Lazaret PG, 256 workers',
     'graphile-worker',
     'pg-boss',
     '1 node',
@@ -231,7 +234,10 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
       )} (target >= 3x), ${ratio(
         med('Lazaret PG, 64 workers', (f) => f.process),
         med(peer, (f) => f.process),
-      )} with 64 workers`,
+      )} with 64 workers, ${ratio(
+        med('Lazaret PG, 256 workers', (f) => f.process),
+        med(peer, (f) => f.process),
+      )} with 256`,
     );
   }
 }
