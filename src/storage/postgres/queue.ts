@@ -134,7 +134,8 @@ function bounded(limit: number): number {
  * `holder` is read at each call: the node's id and the epoch of the adapter's open(). `idBlock` is how
  * many ids one reservation takes. Jobs left queued (recover, dueMove) are announced on `channel`. `fence`
  * runs first in every transaction that takes or gives back held rows: it throws when this node lost its
- * lease (nodes.ts).
+ * lease (nodes.ts). windowFill is one statement with its own fence (WINDOW_FILL), whose failure the
+ * store reports as the node fenced.
  */
 export function queueOperations(db: Db, holder: () => Holder, idBlock: number, channel: string, fence: (tx: Runner) => Promise<void>): QueueOperations {
   let reserved: { from: number; to: number } | null = null;
