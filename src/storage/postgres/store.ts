@@ -87,13 +87,11 @@ export interface PostgresStoreOptions {
   onFenced?: (err: LazaretError) => void;
   /**
    * The largest payload the SQL function submit() takes (migration 0005), written to the store at each
-   * open(): the node's limits.maxPayloadBytes. Default 16 MiB, that limit's default.
+   * open(): the node's limits.maxPayloadBytes. Without it nothing is written, and the limit stays as the
+   * last node set it (16 MiB, the function's default, before any has).
    */
   maxPayloadBytes?: number;
 }
-
-/** The default of limits.maxPayloadBytes (config.ts). */
-const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 /** The payload limit submit() applies (migration 0005): the last node to open sets it. */
 const SET_MAX_PAYLOAD = `INSERT INTO meta (key, value) VALUES ('max_payload_bytes', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
@@ -125,7 +123,7 @@ export class PostgresStore implements StorageAdapter {
   readonly #idBlock: number;
   readonly #statementTimeoutMs: number;
   readonly #leaseMs: number;
-  readonly #maxPayloadBytes: number;
+  readonly #maxPayloadBytes: number | null;
   readonly #onFenced: (err: LazaretError) => void;
   #info: () => NodeInfo = () => NO_INFO;
   /** Set once a peer rescued this node's jobs; never cleared. */
@@ -151,7 +149,7 @@ export class PostgresStore implements StorageAdapter {
     this.#channel = channelOf(this.#schema);
     this.#leaseMs = Math.max(1, Math.floor(options.leaseMs ?? 30_000));
     this.#onFenced = options.onFenced ?? (() => {});
-    this.#maxPayloadBytes = Math.max(0, Math.floor(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES));
+    this.#maxPayloadBytes = options.maxPayloadBytes === undefined ? null : Math.max(0, Math.floor(options.maxPayloadBytes));
   }
 
   /** The server, database and schema; never the password. */
@@ -209,7 +207,7 @@ export class PostgresStore implements StorageAdapter {
     const nodes = nodeOperations(db);
     try {
       await migrate(db, this.#schema, readMigrations(migrationsDir()));
-      await db.run('open', SET_MAX_PAYLOAD, [this.#maxPayloadBytes]);
+      if (this.#maxPayloadBytes !== null) await db.run('open', SET_MAX_PAYLOAD, [this.#maxPayloadBytes]);
       unlock = await takeNodeLock({
         url: this.#url,
         schema: this.#schema,
