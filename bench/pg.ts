@@ -221,6 +221,11 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
   );
   for (const peer of ['graphile-worker', 'pg-boss']) {
     if (!results.has(peer)) continue;
+    const processed = (name: string): string =>
+      ratio(
+        med(name, (f) => f.process),
+        med(peer, (f) => f.process),
+      );
     out(
       `  Lazaret PostgreSQL / ${peer}: submit ${ratio(
         lz((f) => f.submit),
@@ -228,15 +233,8 @@ export async function pgBench(o: PgBenchOptions): Promise<void> {
       )} (one per call), ${ratio(
         lz((f) => f.submit),
         med(peer, (f) => f.submitBatched),
-      )} (vs its batched), process ${ratio(
-        lz((f) => f.process),
-        med(peer, (f) => f.process),
-      )} (target >= 3x), ${ratio(
-        med('Lazaret PG, 64 workers', (f) => f.process),
-        med(peer, (f) => f.process),
-      )} with 64 workers, ${ratio(
-        med('Lazaret PG, 256 workers', (f) => f.process),
-        med(peer, (f) => f.process),
+      )} (vs its batched), process ${processed('Lazaret PostgreSQL')} (target >= 3x), ${processed('Lazaret PG, 64 workers')} with 64 workers, ${processed(
+        'Lazaret PG, 256 workers',
       )} with 256`,
     );
   }
